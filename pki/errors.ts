@@ -1,0 +1,13 @@
+// The PKI's error catalogue.
+import { defineErrors } from '../shared/errors.js';
+
+export const pkiError = defineErrors('pki', {
+  SWARM_ERR_CSR_INVALID: { status: 400, summary: 'The CSR is not a parseable PKCS#10 request with an RSA key.' },
+  SWARM_ERR_CSR_SIGNATURE: { status: 400, summary: 'The CSR signature does not verify: the sender does not hold the private key.' },
+  SWARM_ERR_CSR_TOO_LARGE: { status: 413, summary: 'The CSR is larger than the controller accepts.' },
+  SWARM_ERR_CSR_WEAK_KEY: { status: 400, summary: 'The CSR key is too small (RSA keys need at least 2048 bits) or uses a refused algorithm.' },
+  SWARM_ERR_CA_HASH_MISMATCH: { status: 400, summary: 'The CA served by the controller does not match the pinned sha256 hash given with the join token.' },
+  SWARM_ERR_CA_HASH_INVALID: { status: 400, summary: 'A CA hash is not of the form sha256:<64 hex digits>.' },
+  SWARM_ERR_PKI_EXISTS: { status: 409, summary: 'The directory already holds keys or certificates; refusing to overwrite them.' },
+  SWARM_ERR_CA_INVALID: { status: 500, summary: 'The CA certificate or key cannot be loaded, or they do not match.' },
+});

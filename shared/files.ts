@@ -1,0 +1,83 @@
+// Durable file writes (temp + fsync + rename + directory fsync) and private-key permission checks.
+import { randomBytes } from 'node:crypto';
+import { constants as fsc } from 'node:fs';
+import { chmod, mkdir, open, readFile, rename, stat, unlink } from 'node:fs/promises';
+import { basename, dirname, join } from 'node:path';
+import { sharedError } from './errors.js';
+
+/** fsync a directory so a rename or create inside it survives a crash. */
+export async function fsyncDir(dir: string): Promise<void> {
+  const fh = await open(dir, fsc.O_RDONLY | fsc.O_DIRECTORY);
+  try {
+    await fh.sync();
+  } finally {
+    await fh.close();
+  }
+}
+
+/** Write a file so readers see either the old or the whole new content, even across a crash. */
+export async function writeFileAtomic(path: string, data: string | Uint8Array, mode = 0o644): Promise<void> {
+  const dir = dirname(path);
+  const tmp = join(dir, `.${basename(path)}.${randomBytes(6).toString('hex')}.tmp`);
+  const fh = await open(tmp, fsc.O_WRONLY | fsc.O_CREAT | fsc.O_EXCL, mode);
+  try {
+    await fh.writeFile(data);
+    await fh.chmod(mode); // the umask may have narrowed or widened the mode
+    await fh.sync();
+  } catch (err) {
+    await fh.close();
+    await unlink(tmp).catch(() => undefined);
+    throw err;
+  }
+  await fh.close();
+  try {
+    await rename(tmp, path);
+  } catch (err) {
+    await unlink(tmp).catch(() => undefined);
+    throw err;
+  }
+  await fsyncDir(dir);
+}
+
+/** Create (or tighten) a directory that will hold private keys: 0700. */
+export async function ensurePrivateDir(dir: string): Promise<void> {
+  await mkdir(dir, { recursive: true, mode: 0o700 });
+  await chmod(dir, 0o700);
+}
+
+/** Write a private key: 0600 in a 0700 directory, atomically. */
+export async function writePrivateKeyFile(path: string, pem: string): Promise<void> {
+  await ensurePrivateDir(dirname(path));
+  await writeFileAtomic(path, pem, 0o600);
+}
+
+/**
+ * Read a private key, refusing one that others can read or write, or that sits in a
+ * directory others can write (they could swap it).
+ */
+export async function readPrivateKeyFile(path: string): Promise<string> {
+  let st;
+  try {
+    st = await stat(path);
+  } catch (err) {
+    throw sharedError('SWARM_ERR_TLS_FILE_MISSING', `private key ${path} is missing; enroll this host (swarm-updater join) or point --pki-dir at the right directory`, { cause: err });
+  }
+  if ((st.mode & 0o077) !== 0) {
+    throw sharedError('SWARM_ERR_KEY_PERMISSIONS', `private key ${path} has mode ${(st.mode & 0o777).toString(8)}; run chmod 600 ${path}`);
+  }
+  const dir = dirname(path);
+  const dst = await stat(dir);
+  if ((dst.mode & 0o022) !== 0) {
+    throw sharedError('SWARM_ERR_KEY_PERMISSIONS', `directory ${dir} holding a private key is writable by others (mode ${(dst.mode & 0o777).toString(8)}); run chmod 700 ${dir}`);
+  }
+  return readFile(path, 'utf8');
+}
+
+/** Read a file that must exist (a certificate, a CA), with an actionable error when it does not. */
+export async function readRequiredFile(path: string, what: string): Promise<string> {
+  try {
+    return await readFile(path, 'utf8');
+  } catch (err) {
+    throw sharedError('SWARM_ERR_TLS_FILE_MISSING', `${what} ${path} cannot be read (${(err as NodeJS.ErrnoException).code ?? 'error'}); check the PKI directory`, { cause: err });
+  }
+}

@@ -1,0 +1,159 @@
+// TLS helpers for every part: load PKI material, build fastify HTTPS options and undici
+// dispatchers (mutual TLS, TLS >= 1.2, only the cluster CA trusted), and read a peer's identity.
+import { X509Certificate, createPrivateKey } from 'node:crypto';
+import type { PeerCertificate, TLSSocket } from 'node:tls';
+import { join } from 'node:path';
+import { Agent, type Dispatcher } from 'undici';
+import { sharedError } from './errors.js';
+import { readPrivateKeyFile, readRequiredFile } from './files.js';
+import { identityFromSanString, type Identity, type Role } from './identity.js';
+
+/** What a process needs to speak mutual TLS: the cluster CA, its own chain and key, who it is. */
+export interface TlsMaterial {
+  readonly ca: string;
+  readonly cert: string;
+  readonly key: string;
+  readonly identity: Identity;
+  /** Certificate expiry, ms since epoch. */
+  readonly notAfter: number;
+  readonly serial: string;
+}
+
+/**
+ * Load `<dir>/ca.crt`, `<dir>/<base>.crt`, `<dir>/<base>.key` (base: agent, updater, controller, operator).
+ * Checks the key's permissions, that the key matches the certificate, that the certificate
+ * was issued by that CA, and reads the identity from it.
+ */
+export async function loadTlsMaterial(dir: string, base: string, expectedCluster?: string): Promise<TlsMaterial> {
+  const [ca, cert, key] = await Promise.all([
+    readRequiredFile(join(dir, 'ca.crt'), 'CA certificate'),
+    readRequiredFile(join(dir, `${base}.crt`), 'certificate'),
+    readPrivateKeyFile(join(dir, `${base}.key`)),
+  ]);
+  return checkTlsMaterial({ ca, cert, key }, `${dir}/${base}`, expectedCluster);
+}
+
+/** Validate PEM material already in memory; `what` names it in errors. */
+export function checkTlsMaterial(pem: { ca: string; cert: string; key: string }, what: string, expectedCluster?: string): TlsMaterial {
+  let caCert: X509Certificate;
+  let leaf: X509Certificate;
+  try {
+    caCert = new X509Certificate(pem.ca);
+    leaf = new X509Certificate(pem.cert);
+  } catch (err) {
+    throw sharedError('SWARM_ERR_TLS_FILE_INVALID', `${what}: certificate or CA is not valid PEM (${(err as Error).message})`, { cause: err });
+  }
+  let keyObject;
+  try {
+    keyObject = createPrivateKey(pem.key);
+  } catch (err) {
+    throw sharedError('SWARM_ERR_TLS_FILE_INVALID', `${what}.key is not a valid private key (${(err as Error).message})`, { cause: err });
+  }
+  if (!leaf.checkPrivateKey(keyObject)) {
+    throw sharedError('SWARM_ERR_TLS_FILE_INVALID', `${what}.key does not belong to ${what}.crt; re-enroll or restore the matching pair`);
+  }
+  if (!leaf.checkIssued(caCert) || !leaf.verify(caCert.publicKey)) {
+    throw sharedError('SWARM_ERR_TLS_FILE_INVALID', `${what}.crt was not issued by the CA in ca.crt`);
+  }
+  const identity = identityFromSanString(leaf.subjectAltName, expectedCluster);
+  return Object.freeze({
+    ca: pem.ca,
+    cert: pem.cert,
+    key: pem.key,
+    identity,
+    notAfter: Date.parse(leaf.validTo),
+    serial: leaf.serialNumber.toLowerCase(),
+  });
+}
+
+export interface ServerTlsOptions {
+  /** 'required': handshake fails without a valid client certificate. 'optional': routes decide (enrollment). */
+  clientCert?: 'required' | 'optional';
+  /** PEM CRL(s) enforced by OpenSSL at handshake, in addition to the per-request denylist. */
+  crl?: string | string[];
+}
+
+/** The `https` options for fastify: mutual TLS against the cluster CA only. */
+export function buildServerHttpsOptions(material: TlsMaterial, options: ServerTlsOptions = {}): {
+  key: string; cert: string; ca: string; requestCert: true; rejectUnauthorized: boolean; minVersion: 'TLSv1.2'; crl?: string | string[];
+} {
+  return {
+    key: material.key,
+    cert: material.cert,
+    ca: material.ca, // replaces Node's default roots: the system store is never trusted
+    requestCert: true,
+    rejectUnauthorized: (options.clientCert ?? 'required') === 'required',
+    minVersion: 'TLSv1.2',
+    ...(options.crl ? { crl: options.crl } : {}),
+  };
+}
+
+/** What a client expects the server to be; checked instead of host names. */
+export interface ServerExpectation {
+  role: Role;
+  /** The server's name when it matters (the agent of this host). */
+  name?: string;
+  /** Defaults to the client's own cluster. */
+  cluster?: string;
+}
+
+/** Check a server certificate against what we expect; an Error refuses the connection. */
+export function checkServerIdentity(cert: PeerCertificate, cluster: string, expect: ServerExpectation): Error | undefined {
+  try {
+    const id = identityFromSanString(cert.subjectaltname, expect.cluster ?? cluster);
+    if (id.role !== expect.role) return new Error(`server is ${id.role}/${id.name}, expected a ${expect.role}`);
+    if (expect.name !== undefined && id.name !== expect.name) return new Error(`server is ${id.role}/${id.name}, expected ${expect.role}/${expect.name}`);
+    return undefined;
+  } catch (err) {
+    return err as Error;
+  }
+}
+
+export interface DispatcherOptions {
+  expect: ServerExpectation;
+  connections?: number;
+  connectTimeoutMs?: number;
+  keepAliveTimeoutMs?: number;
+}
+
+/** An undici dispatcher that presents our identity and only trusts the cluster CA. */
+export function buildDispatcher(material: TlsMaterial, options: DispatcherOptions): Dispatcher {
+  return new Agent({
+    connections: options.connections ?? 16,
+    keepAliveTimeout: options.keepAliveTimeoutMs ?? 10_000,
+    connect: {
+      ca: material.ca,
+      cert: material.cert,
+      key: material.key,
+      minVersion: 'TLSv1.2',
+      rejectUnauthorized: true,
+      timeout: options.connectTimeoutMs ?? 10_000,
+      checkServerIdentity: (_host: string, cert: PeerCertificate) => checkServerIdentity(cert, material.identity.cluster, options.expect),
+    },
+  });
+}
+
+const peerCache = new WeakMap<TLSSocket, { identity: Identity; serial: string } | null>();
+
+/**
+ * The verified peer of a TLS socket (chain checked by OpenSSL against our CA), or undefined
+ * when it presented no certificate, an untrusted one, or one without a valid Swarm identity.
+ * Cached per socket: the certificate of a connection cannot change.
+ */
+export function getPeer(socket: TLSSocket, cluster: string): { identity: Identity; serial: string } | undefined {
+  const cached = peerCache.get(socket);
+  if (cached !== undefined) return cached ?? undefined;
+  let result: { identity: Identity; serial: string } | null = null;
+  if (socket.authorized) {
+    const cert = socket.getPeerCertificate();
+    if (cert && cert.subjectaltname !== undefined) {
+      try {
+        result = { identity: identityFromSanString(cert.subjectaltname, cluster), serial: cert.serialNumber.toLowerCase() };
+      } catch {
+        result = null;
+      }
+    }
+  }
+  peerCache.set(socket, result);
+  return result ?? undefined;
+}
