@@ -12,3 +12,7 @@ export * from './tls.js';
 export * from './http.js';
 export * from './server.js';
 export * from './cli.js';
+export * from './release-manifest.js';
+export * from './wire.js';
+export * from './channel-client.js';
+export * from './renewal.js';

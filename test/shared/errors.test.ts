@@ -5,7 +5,18 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { defineErrors, listErrorCodes, SwarmError } from '../../shared/errors.js';
 
+/** The build root (dist/ or .build/<name>/) and the repository root above it. */
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
+function findRepoRoot(from: string): string {
+  let dir = from;
+  while (!existsSync(join(dir, 'package.json'))) {
+    const up = dirname(dir);
+    if (up === dir) throw new Error('repository root not found');
+    dir = up;
+  }
+  return dir;
+}
+const docsFile = join(findRepoRoot(root), 'docs', 'errors.md');
 /** Each package area keeps its catalogue in <area>/errors.js; load every one that exists. */
 const AREAS = ['pki', 'controller', 'agent', 'updater', 'cli'];
 
@@ -18,7 +29,7 @@ describe('error catalogue', () => {
   });
 
   it('documents every code in docs/errors.md with its status', () => {
-    const doc = readFileSync(join(root, '..', 'docs', 'errors.md'), 'utf8');
+    const doc = readFileSync(docsFile, 'utf8');
     const missing: string[] = [];
     for (const { code, status } of listErrorCodes()) {
       const row = doc.split('\n').find((line) => line.startsWith(`| \`${code}\` |`));
@@ -29,7 +40,7 @@ describe('error catalogue', () => {
   });
 
   it('documents no code that does not exist', () => {
-    const doc = readFileSync(join(root, '..', 'docs', 'errors.md'), 'utf8');
+    const doc = readFileSync(docsFile, 'utf8');
     const known = new Set(listErrorCodes().map((e) => e.code));
     const documented = [...doc.matchAll(/^\| `(SWARM_ERR_[A-Z0-9_]+)` \|/gm)].map((m) => m[1]!);
     assert.deepEqual(documented.filter((c) => !known.has(c)), []);
