@@ -1,6 +1,6 @@
 // A fastify HTTPS app with our defaults (helmet, error shape, bounded bodies, mTLS options); never listens.
 import helmet from '@fastify/helmet';
-import Fastify, { type FastifyInstance } from 'fastify';
+import Fastify, { LogController, type FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import { installErrorHandler } from './http.js';
 import { buildServerHttpsOptions, type ServerTlsOptions, type TlsMaterial } from './tls.js';
@@ -20,7 +20,8 @@ export async function createHttpsApp(options: HttpsAppOptions): Promise<FastifyI
     https: buildServerHttpsOptions(options.material, options),
     loggerInstance: options.logger,
     bodyLimit: options.bodyLimit ?? 1024 * 1024,
-    disableRequestLogging: true,
+    // Per-request info lines would drown the logs of a fleet; servers log what matters themselves.
+    logController: new LogController({ disableRequestLogging: true }),
     connectionTimeout: options.connectionTimeoutMs ?? 30_000,
     keepAliveTimeout: 10_000,
     requestTimeout: 0,
