@@ -54,7 +54,14 @@ export async function runCli(program: Command, argv: string[], io: CliIo = { std
     return 0;
   } catch (err) {
     if (err instanceof CommanderError) {
-      if (err.code === 'commander.helpDisplayed' || err.code === 'commander.version' || err.code === 'commander.help') return 0;
+      if (err.code === 'commander.helpDisplayed' || err.code === 'commander.version' || err.code === 'commander.help') {
+        if (err.exitCode === 0) return 0;
+      }
+      if (err.code === 'commander.help' && err.exitCode !== 0) {
+        // Help shown because a command was missing: usage error, one line.
+        io.stderr.write(`${program.name()}: a command is required (see ${program.name()} --help)\n`);
+        return 2;
+      }
       if (err.code === 'commander.executeSubCommandAsync') return err.exitCode;
       io.stderr.write(`${program.name()}: ${err.message.replace(/^error: /, '')} (see ${program.name()} --help)\n`);
       return 2;

@@ -1,0 +1,74 @@
+// Every command of the four bins: --help exits 0, an unknown flag or command exits 2 with one actionable stderr line.
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const buildRoot = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
+const BINS: Record<string, string> = {
+  'swarm-controller': 'controller/main.js',
+  'swarm-updater': 'updater/main.js',
+  'swarm-agent': 'agent/main.js',
+  swarmctl: 'cli/main.js',
+};
+/** Commands DESIGN.md §7 pins; each must exist. */
+const PINNED: Record<string, string[][]> = {
+  'swarm-controller': [['init'], ['serve']],
+  'swarm-updater': [['join'], ['run'], ['status'], ['rollback']],
+  'swarm-agent': [['run']],
+  swarmctl: [['host', 'add'], ['host', 'list'], ['host', 'show'], ['host', 'remove'], ['host', 'label'], ['operator', 'add'], ['cert', 'list'], ['status']],
+};
+
+function run(bin: string, args: string[]): { status: number | null; stdout: string; stderr: string } {
+  const r = spawnSync(process.execPath, [join(buildRoot, BINS[bin]!), ...args], {
+    encoding: 'utf8',
+    timeout: 15_000,
+    env: { ...process.env, SWARMCTL_CONTROLLER: '', SWARMCTL_IDENTITY: '' },
+  });
+  return { status: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+/** Subcommand names listed under "Commands:" in commander's help. */
+function subcommands(help: string): string[] {
+  const section = help.split(/\nCommands:\n/)[1];
+  if (!section) return [];
+  return section
+    .split('\n')
+    .map((line) => /^ {2}([a-z][a-z0-9-]*)\b/.exec(line)?.[1])
+    .filter((name): name is string => name !== undefined && name !== 'help');
+}
+
+describe('command-line framework of every bin', function () {
+  this.timeout(120_000);
+  for (const bin of Object.keys(BINS)) {
+    describe(bin, () => {
+      before(function () {
+        if (!existsSync(join(buildRoot, BINS[bin]!))) this.skip();
+      });
+
+      it('answers --help on every command with exit 0', () => {
+        const seen: string[] = [];
+        const visit = (path: string[], depth: number): void => {
+          const r = run(bin, [...path, '--help']);
+          assert.equal(r.status, 0, `${bin} ${path.join(' ')} --help exited ${r.status}: ${r.stderr}`);
+          assert.match(r.stdout, /Usage:/, `${bin} ${path.join(' ')} --help prints usage`);
+          seen.push(path.join(' '));
+          if (depth < 3) for (const sub of subcommands(r.stdout)) visit([...path, sub], depth + 1);
+        };
+        visit([], 0);
+        for (const pinned of PINNED[bin] ?? []) assert.ok(seen.includes(pinned.join(' ')), `${bin} has the pinned command "${pinned.join(' ')}"`);
+      });
+
+      it('exits 2 with one line on an unknown flag and an unknown command', () => {
+        for (const args of [['--no-such-flag'], ['no-such-command'], [...(PINNED[bin]?.[0] ?? []), '--no-such-flag']]) {
+          const r = run(bin, args);
+          assert.equal(r.status, 2, `${bin} ${args.join(' ')} exited ${r.status}: ${r.stderr}`);
+          const lines = r.stderr.trim().split('\n');
+          assert.equal(lines.length, 1, `one line on stderr, got: ${r.stderr}`);
+          assert.match(lines[0]!, new RegExp(`^${bin}: `));
+        }
+      });
+    });
+  }
+});
