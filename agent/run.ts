@@ -1,0 +1,174 @@
+// `swarm-agent run` as a library: load identity and release, listen, supervise, tell systemd, reload TLS, stop cleanly.
+import type { FastifyInstance } from 'fastify';
+import type { Server as HttpsServer } from 'node:https';
+import type { AddressInfo } from 'node:net';
+import { startChannelClient, type ChannelClient } from '../shared/channel-client.js';
+import { systemClock, type Clock } from '../shared/clock.js';
+import { isSwarmError } from '../shared/errors.js';
+import { spiffeUri } from '../shared/identity.js';
+import type { Logger } from '../shared/logger.js';
+import { startRenewal, type Renewal } from '../shared/renewal.js';
+import { buildServerHttpsOptions, loadTlsMaterial, type TlsMaterial } from '../shared/tls.js';
+import { buildAgentApp, type AgentView } from './app.js';
+import { agentError } from './errors.js';
+import { createSystemdNotifier, type Notifier, type NotifyRunner } from './notify.js';
+import { loadRelease } from './release.js';
+import type { Spawner } from './service.js';
+import type { AgentSettings } from './settings.js';
+import type { AgentStatus } from './status-schema.js';
+import { Supervisor } from './supervisor.js';
+import { TlsReloader } from './tls-reload.js';
+
+export interface RunAgentDeps {
+  settings: AgentSettings;
+  logger: Logger;
+  /** The release directory (default process.cwd()). */
+  releaseDir?: string;
+  env?: NodeJS.ProcessEnv;
+  clock?: Clock;
+  spawner?: Spawner;
+  notifyRunner?: NotifyRunner;
+}
+
+export interface AgentHandle {
+  readonly app: FastifyInstance;
+  readonly supervisor: Supervisor;
+  readonly reloader: TlsReloader;
+  readonly notifier: Notifier;
+  readonly address: { host: string; port: number };
+  /** Reload TLS files from disk (SIGHUP). */
+  reloadTls(reason: string): Promise<void>;
+  /** Stop services (grace, then kill) and the server; idempotent. */
+  stop(reason: string): Promise<void>;
+}
+
+/** Load agent.crt/agent.key/ca.crt and check it is an agent identity. */
+export async function loadAgentMaterial(pkiDir: string): Promise<TlsMaterial> {
+  let material: TlsMaterial;
+  try {
+    material = await loadTlsMaterial(pkiDir, 'agent');
+  } catch (err) {
+    if (isSwarmError(err)) throw err;
+    const code = (err as NodeJS.ErrnoException).code ?? 'error';
+    throw agentError('SWARM_ERR_AGENT_PKI_UNREADABLE', `cannot read the agent identity in ${pkiDir} (${code}); the swarm-agent user must be able to read agent.key, agent.crt and ca.crt`, { cause: err });
+  }
+  if (material.identity.role !== 'agent') {
+    throw agentError('SWARM_ERR_AGENT_IDENTITY_ROLE', `${pkiDir}/agent.crt is ${spiffeUri(material.identity)}, not an agent identity; re-enroll this host`);
+  }
+  return material;
+}
+
+async function listen(app: FastifyInstance, host: string, port: number): Promise<AddressInfo> {
+  try {
+    await app.listen({ host, port });
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'EADDRINUSE') {
+      throw agentError('SWARM_ERR_AGENT_LISTEN_IN_USE', `${host}:${port} is already in use; stop the other process or set --listen / SWARM_AGENT_LISTEN`, { cause: err });
+    }
+    throw agentError('SWARM_ERR_AGENT_LISTEN_FAILED', `cannot listen on ${host}:${port} (${code ?? (err as Error).message}); set --listen / SWARM_AGENT_LISTEN to a local address`, { cause: err });
+  }
+  return app.server.address() as AddressInfo;
+}
+
+/** Start the agent; resolves once it listens, its services started, and READY=1 is queued. */
+export async function runAgent(deps: RunAgentDeps): Promise<AgentHandle> {
+  const { settings } = deps;
+  const env = deps.env ?? process.env;
+  const clock = deps.clock ?? systemClock;
+  const material = await loadAgentMaterial(settings.pkiDir);
+  const release = await loadRelease(deps.releaseDir ?? process.cwd());
+  const logger = deps.logger.child({ host: material.identity.name, release: release.release });
+
+  const supervisor = new Supervisor({ release, policy: settings.policy, clock, env, ...(deps.spawner ? { spawner: deps.spawner } : {}) });
+  const view: AgentView = {
+    health: () => supervisor.health(),
+    status: (lines): AgentStatus => {
+      const current = tlsReloader.current; // requests arrive only after it exists
+      return {
+        ...supervisor.health(),
+        identity: spiffeUri(current.identity),
+        tls: { serial: current.serial, notAfter: new Date(current.notAfter).toISOString() },
+        policy: { ...settings.policy },
+        details: supervisor.serviceStatus(lines),
+      };
+    },
+  };
+  const app = await buildAgentApp({ material, view, logger, limits: { ratePerSecond: settings.rateLimitPerSecond } });
+  const tlsReloader = new TlsReloader({
+    pkiDir: settings.pkiDir,
+    initial: material,
+    load: () => loadAgentMaterial(settings.pkiDir),
+    install: (m) => (app.server as unknown as HttpsServer).setSecureContext(buildServerHttpsOptions(m, { clientCert: 'required' })),
+    logger,
+    clock,
+  });
+
+  let address: AddressInfo;
+  try {
+    address = await listen(app, settings.listen.host, settings.listen.port);
+  } catch (err) {
+    await app.close();
+    throw err;
+  }
+  const notifier = createSystemdNotifier({ env, logger, clock, ...(deps.notifyRunner ? { runner: deps.notifyRunner } : {}) });
+  let channel: ChannelClient | undefined;
+  let renewal: Renewal | undefined;
+
+  supervisor.on('health', (status, previous) => {
+    const log = status === 'ok' ? logger.info.bind(logger) : logger.warn.bind(logger);
+    log({ status, previous }, `health ${previous} -> ${status}`);
+    notifier.status(supervisor.summary());
+    channel?.reportNow();
+  });
+  supervisor.on('exit', (name, exit) => logger.info({ service: name, code: exit.code, signal: exit.signal, error: exit.error }, `service ${name} exited`));
+
+  await supervisor.start();
+  tlsReloader.watch();
+  notifier.ready(supervisor.summary());
+  const watchdogMs = notifier.startWatchdog();
+  logger.info({ listen: `${address.address}:${address.port}`, services: release.services.length, version: release.version, watchdogMs, notify: notifier.enabled }, 'agent ready');
+
+  if (settings.controller !== undefined) {
+    const controllerUrl = settings.controller;
+    try {
+      channel = startChannelClient({ controllerUrl, role: 'agent', material: () => tlsReloader.current, report: () => supervisor.health(), logger, clock });
+    } catch (err) {
+      logger.error({ err }, 'controller channel not started; the agent keeps running without it');
+    }
+    try {
+      renewal = startRenewal({
+        controllerUrl, pkiDir: settings.pkiDir, base: 'agent', material: () => tlsReloader.current, logger, clock,
+        onRenewed: (m) => tlsReloader.apply(m, 'renewed'),
+      });
+    } catch (err) {
+      logger.error({ err }, 'certificate renewal not started; the agent keeps running without it');
+    }
+  }
+
+  let stopping: Promise<void> | undefined;
+  return {
+    app,
+    supervisor,
+    reloader: tlsReloader,
+    notifier,
+    address: { host: address.address, port: address.port },
+    reloadTls: (reason) => tlsReloader.reload(reason),
+    stop: (reason) => {
+      stopping ??= (async () => {
+        logger.info({ reason }, 'agent stopping');
+        notifier.stopping(`stopping (${reason})`);
+        tlsReloader.close();
+        renewal?.stop();
+        await Promise.all([
+          channel?.close().catch((err: unknown) => logger.warn({ err }, 'closing the controller channel failed')),
+          app.close(),
+          supervisor.stop(),
+        ]);
+        await notifier.close();
+        logger.info({ reason }, 'agent stopped');
+      })();
+      return stopping;
+    },
+  };
+}
