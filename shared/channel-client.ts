@@ -1,7 +1,10 @@
-// The agent's and updater's dial-out WebSocket channel to the controller (contract; the controller issue implements it).
+// The agent's and updater's dial-out WebSocket channel to the controller: mTLS, reports, heartbeat, reconnect.
+import type { PeerCertificate } from 'node:tls';
 import type { Logger } from 'pino';
-import type { Clock } from './clock.js';
-import type { TlsMaterial } from './tls.js';
+import WebSocket from 'ws';
+import { CHANNEL_PATHS, MAX_CHANNEL_MESSAGE_BYTES, ServerMessageSchema } from './channel-protocol.js';
+import { backoffDelay, systemClock, type Clock } from './clock.js';
+import { checkServerIdentity, type TlsMaterial } from './tls.js';
 
 export interface ChannelClientOptions {
   /** The controller's base URL, https://HOST:PORT. */
@@ -11,9 +14,20 @@ export interface ChannelClientOptions {
   material: () => TlsMaterial;
   /** The payload sent on connect and at each heartbeat: AgentHealth (agent) or UpdaterStatus (updater), shared/wire.ts. */
   report: () => unknown;
+  /** Default: what the controller asks for in its welcome (10 s unless configured). */
   heartbeatMs?: number;
   logger: Logger;
   clock?: Clock;
+  /** Reconnect backoff with full jitter: base and cap (default 1 s and 30 s). */
+  backoffBaseMs?: number;
+  backoffCapMs?: number;
+  random?: () => number;
+  /** Called when the channel is up (after the controller's welcome). */
+  onConnect?: () => void;
+  /** Called whenever an open channel closes (the client reconnects by itself unless closed). */
+  onDisconnect?: (info: { code: number; reason: string }) => void;
+  /** Called when a connection attempt fails before the channel opened (refused, TLS, 401/403). */
+  onConnectError?: (err: Error) => void;
 }
 
 export interface ChannelClient {
@@ -23,6 +37,164 @@ export interface ChannelClient {
   close(): Promise<void>;
 }
 
-export function startChannelClient(_options: ChannelClientOptions): ChannelClient {
-  throw new Error('startChannelClient: not built yet (controller issue)');
+const DEFAULT_HEARTBEAT_MS = 10_000;
+
+export function startChannelClient(options: ChannelClientOptions): ChannelClient {
+  const clock = options.clock ?? systemClock;
+  const log = options.logger.child({ channel: options.role });
+  const url = new URL(CHANNEL_PATHS[options.role], options.controllerUrl.replace(/^http/, 'ws'));
+  let ws: WebSocket | undefined;
+  let open = false;
+  let closed = false;
+  let attempt = 0;
+  let heartbeatMs = options.heartbeatMs ?? DEFAULT_HEARTBEAT_MS;
+  let pingIntervalMs: number | undefined;
+  let heartbeatTimer: NodeJS.Timeout | undefined;
+  let watchdogTimer: NodeJS.Timeout | undefined;
+  let reconnectTimer: NodeJS.Timeout | undefined;
+
+  const clear = (t: NodeJS.Timeout | undefined): undefined => {
+    if (t) clock.clearTimeout(t);
+    return undefined;
+  };
+
+  const send = (): void => {
+    if (!ws || ws.readyState !== WebSocket.OPEN) return;
+    let payload: string;
+    try {
+      payload = JSON.stringify({ type: 'report', report: options.report(), certNotAfter: new Date(options.material().notAfter).toISOString() });
+    } catch (err) {
+      log.error({ err }, 'could not build the channel report');
+      return;
+    }
+    ws.send(payload);
+  };
+
+  const armHeartbeat = (): void => {
+    heartbeatTimer = clear(heartbeatTimer);
+    heartbeatTimer = clock.setTimeout(() => {
+      send();
+      armHeartbeat();
+    }, heartbeatMs);
+  };
+
+  /** A controller that stops pinging is gone (half-open TCP): drop the socket and reconnect. */
+  const armWatchdog = (): void => {
+    watchdogTimer = clear(watchdogTimer);
+    if (pingIntervalMs === undefined) return;
+    watchdogTimer = clock.setTimeout(() => {
+      log.warn('no ping from the controller; reconnecting');
+      ws?.terminate();
+    }, pingIntervalMs * 2.5);
+  };
+
+  const scheduleReconnect = (): void => {
+    if (closed) return;
+    const delay = backoffDelay(attempt++, options.backoffBaseMs ?? 1000, options.backoffCapMs ?? 30_000, options.random);
+    reconnectTimer = clock.setTimeout(connect, delay);
+  };
+
+  function connect(): void {
+    reconnectTimer = undefined;
+    if (closed) return;
+    let material: TlsMaterial;
+    try {
+      material = options.material();
+    } catch (err) {
+      log.error({ err }, 'no TLS material for the channel; retrying');
+      scheduleReconnect();
+      return;
+    }
+    const socket = new WebSocket(url, {
+      ca: material.ca,
+      cert: material.cert,
+      key: material.key,
+      minVersion: 'TLSv1.2',
+      rejectUnauthorized: true,
+      checkServerIdentity: (_host: string, cert: PeerCertificate) => checkServerIdentity(cert, material.identity.cluster, { role: 'controller' }),
+      perMessageDeflate: false,
+      handshakeTimeout: 15_000,
+      maxPayload: MAX_CHANNEL_MESSAGE_BYTES,
+    } as unknown as WebSocket.ClientOptions);
+    ws = socket;
+    let welcomed = false;
+    socket.on('open', () => {
+      open = true;
+      send();
+      armHeartbeat();
+    });
+    socket.on('message', (data) => {
+      const r = ServerMessageSchema.safeParse((() => {
+        try {
+          return JSON.parse(data.toString()) as unknown;
+        } catch {
+          return undefined;
+        }
+      })());
+      if (!r.success) {
+        log.warn('controller sent a message this client does not understand; ignoring it');
+        return;
+      }
+      if (r.data.type === 'welcome') {
+        welcomed = true;
+        attempt = 0;
+        if (options.heartbeatMs === undefined && r.data.heartbeatMs !== heartbeatMs) {
+          heartbeatMs = r.data.heartbeatMs;
+          armHeartbeat();
+        }
+        pingIntervalMs = r.data.pingIntervalMs;
+        armWatchdog();
+        log.debug('channel open');
+        options.onConnect?.();
+      } else {
+        log.warn({ code: r.data.code }, `controller refused a message: ${r.data.message}`);
+      }
+    });
+    socket.on('ping', armWatchdog);
+    socket.on('error', (err) => {
+      if (!open) options.onConnectError?.(err);
+      log.debug({ err }, 'channel error');
+    });
+    socket.on('close', (code, reason) => {
+      const wasOpen = open;
+      open = false;
+      if (ws === socket) ws = undefined;
+      heartbeatTimer = clear(heartbeatTimer);
+      watchdogTimer = clear(watchdogTimer);
+      if (wasOpen && welcomed) {
+        log.info({ code, reason: reason.toString() }, 'channel closed');
+        options.onDisconnect?.({ code, reason: reason.toString() });
+      }
+      scheduleReconnect();
+    });
+  }
+
+  connect();
+
+  return {
+    get connected() {
+      return open;
+    },
+    reportNow: send,
+    async close(): Promise<void> {
+      closed = true;
+      reconnectTimer = clear(reconnectTimer);
+      heartbeatTimer = clear(heartbeatTimer);
+      watchdogTimer = clear(watchdogTimer);
+      const socket = ws;
+      if (!socket || socket.readyState === WebSocket.CLOSED) return;
+      await new Promise<void>((resolve) => {
+        const t = setTimeout(() => {
+          socket.terminate();
+          resolve();
+        }, 1000);
+        socket.once('close', () => {
+          clearTimeout(t);
+          resolve();
+        });
+        if (socket.readyState === WebSocket.CONNECTING) socket.terminate();
+        else socket.close(1000, 'client closing');
+      });
+    },
+  };
 }

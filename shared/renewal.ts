@@ -1,7 +1,14 @@
-// Automatic certificate renewal at 2/3 of the lifetime, with jitter (contract; the controller issue implements it).
+// Automatic certificate renewal at 2/3 of the lifetime, with jitter: new key, atomic files, then onRenewed.
+import { X509Certificate } from 'node:crypto';
+import { join } from 'node:path';
 import type { Logger } from 'pino';
-import type { Clock } from './clock.js';
-import type { TlsMaterial } from './tls.js';
+import { createCsr, generateKeyPair, NOT_BEFORE_SKEW_MS } from '../pki/index.js';
+import { backoffDelay, systemClock, type Clock } from './clock.js';
+import { callController } from './controller-request.js';
+import { RenewResponseSchema } from './enroll-protocol.js';
+import { remoteError } from './remote-errors.js';
+import { writeFileAtomic, writePrivateKeyFile } from './files.js';
+import { buildDispatcher, checkTlsMaterial, type TlsMaterial } from './tls.js';
 
 export interface RenewalOptions {
   controllerUrl: string;
@@ -13,6 +20,11 @@ export interface RenewalOptions {
   onRenewed: (material: TlsMaterial) => void | Promise<void>;
   logger: Logger;
   clock?: Clock;
+  /** Random source in [0, 1) for jitter and backoff (tests pin it). */
+  random?: () => number;
+  /** Backoff between failed attempts: base and cap (default 1 s, 5 min; never past a quarter of the time left). */
+  retryBaseMs?: number;
+  retryCapMs?: number;
 }
 
 export interface Renewal {
@@ -20,6 +32,117 @@ export interface Renewal {
   renewNow(): Promise<TlsMaterial>;
 }
 
-export function startRenewal(_options: RenewalOptions): Renewal {
-  throw new Error('startRenewal: not built yet (controller issue)');
+/** Lifetime as issued: notBefore is backdated for clock skew, which is not lifetime. */
+export function certificateWindow(certPem: string): { issuedAt: number; notAfter: number } {
+  const cert = new X509Certificate(certPem);
+  const notAfter = Date.parse(cert.validTo);
+  return { issuedAt: Math.min(Date.parse(cert.validFrom) + NOT_BEFORE_SKEW_MS, notAfter), notAfter };
+}
+
+/**
+ * When to renew: at 2/3 of the lifetime, moved by up to ±10% of the time then left, never in the past.
+ * Pure, so the schedule can be tested alone.
+ */
+export function renewalDelay(window: { issuedAt: number; notAfter: number }, now: number, random: () => number = Math.random): number {
+  const target = window.issuedAt + ((window.notAfter - window.issuedAt) * 2) / 3;
+  const remaining = Math.max(window.notAfter - now, 0);
+  const jitter = (random() * 2 - 1) * 0.1 * remaining;
+  return Math.max(0, Math.round(target - now + jitter));
+}
+
+/** Fraction of the lifetime left, for "renew when less than a third remains" (swarmctl). */
+export function lifetimeLeft(certPem: string, now: number): number {
+  const w = certificateWindow(certPem);
+  return (w.notAfter - now) / Math.max(w.notAfter - w.issuedAt, 1);
+}
+
+/** Renew once: fresh key and CSR, POST /v1/pki/renew over the current identity, key then cert written atomically. */
+export async function renewIdentity(options: Pick<RenewalOptions, 'controllerUrl' | 'pkiDir' | 'base'> & { material: TlsMaterial }): Promise<TlsMaterial> {
+  const current = options.material;
+  const key = await generateKeyPair();
+  const csr = createCsr({ keyPem: key.privateKeyPem, publicKeyPem: key.publicKeyPem, commonName: current.identity.name });
+  const dispatcher = buildDispatcher(current, { expect: { role: 'controller' }, connections: 1 });
+  let res;
+  try {
+    res = await callController({ baseUrl: options.controllerUrl, path: '/v1/pki/renew', body: { csr }, dispatcher }, RenewResponseSchema);
+  } finally {
+    await dispatcher.close();
+  }
+  const next = checkTlsMaterial({ ca: current.ca, cert: res.cert, key: key.privateKeyPem }, `${options.pkiDir}/${options.base}`, current.identity.cluster);
+  if (next.identity.role !== current.identity.role || next.identity.name !== current.identity.name) {
+    throw remoteError('SWARM_ERR_CONTROLLER_RESPONSE', `renewal returned ${next.identity.role}/${next.identity.name} instead of ${current.identity.role}/${current.identity.name}`);
+  }
+  // Key first, certificate last: a reader that sees the new certificate finds its key.
+  await writePrivateKeyFile(join(options.pkiDir, `${options.base}.key`), key.privateKeyPem);
+  await writeFileAtomic(join(options.pkiDir, `${options.base}.crt`), res.cert, 0o644);
+  return next;
+}
+
+export function startRenewal(options: RenewalOptions): Renewal {
+  const clock = options.clock ?? systemClock;
+  const random = options.random ?? Math.random;
+  const log = options.logger.child({ op: 'renew', role: options.base });
+  let latest: TlsMaterial | undefined;
+  let timer: NodeJS.Timeout | undefined;
+  let stopped = false;
+  let inFlight: Promise<TlsMaterial> | undefined;
+  let failures = 0;
+
+  /** The newest identity we know: our own last renewal, or whatever the caller holds if newer. */
+  const current = (): TlsMaterial => {
+    const given = options.material();
+    return latest && latest.notAfter > given.notAfter ? latest : given;
+  };
+
+  const schedule = (delay: number): void => {
+    if (stopped) return;
+    if (timer) clock.clearTimeout(timer);
+    timer = clock.setTimeout(() => {
+      timer = undefined;
+      renewNow().catch(() => undefined); // logged and retried inside
+    }, delay);
+    timer.unref?.();
+  };
+
+  const scheduleNext = (): void => {
+    const m = current();
+    const delay = renewalDelay(certificateWindow(m.cert), clock.now(), random);
+    log.debug({ inMs: delay }, 'next certificate renewal scheduled');
+    schedule(delay);
+  };
+
+  const renewNow = (): Promise<TlsMaterial> => {
+    if (inFlight) return inFlight;
+    inFlight = (async () => {
+      try {
+        const next = await renewIdentity({ controllerUrl: options.controllerUrl, pkiDir: options.pkiDir, base: options.base, material: current() });
+        latest = next;
+        failures = 0;
+        log.info({ serial: next.serial, notAfter: new Date(next.notAfter).toISOString() }, 'certificate renewed');
+        await options.onRenewed(next);
+        scheduleNext();
+        return next;
+      } catch (err) {
+        const left = current().notAfter - clock.now();
+        const cap = Math.max(250, Math.min(options.retryCapMs ?? 300_000, left / 4));
+        const delay = Math.max(100, backoffDelay(failures++, options.retryBaseMs ?? 1000, cap, random));
+        log.warn({ err, retryInMs: delay }, 'certificate renewal failed; retrying');
+        schedule(delay);
+        throw err;
+      } finally {
+        inFlight = undefined;
+      }
+    })();
+    return inFlight;
+  };
+
+  scheduleNext();
+  return {
+    stop(): void {
+      stopped = true;
+      if (timer) clock.clearTimeout(timer);
+      timer = undefined;
+    },
+    renewNow,
+  };
 }

@@ -1,0 +1,43 @@
+// swarmctl operator add | remove: the new operator's key is generated here and never sent.
+import type { Command } from 'commander';
+import { assertNoIdentity, createCsr, generateKeyPair, writeIdentityFiles } from '../../pki/index.js';
+import { UsageError } from '../../shared/cli.js';
+import { checkTlsMaterial } from '../../shared/tls.js';
+import { OperatorIssuedSchema, RemoveResponseSchema } from '../api.js';
+import { cliError } from '../errors.js';
+import { printJson } from '../output.js';
+import { withSession, type CliIo } from '../session.js';
+
+export function registerOperatorCommands(program: Command, io: CliIo): void {
+  const operator = program.command('operator').description('operator identities');
+
+  operator.command('add <name>')
+    .description('create an operator identity: key and CSR made here, signed by the controller, written to --out')
+    .requiredOption('--out <dir>', 'directory for ca.crt, operator.crt, operator.key (created 0700)')
+    .action(async (name: string, opts: { out?: string }, cmd: Command) => {
+      if (!opts.out) throw new UsageError('--out DIR is required');
+      const out = opts.out;
+      await assertNoIdentity(out, ['operator']).catch((err: unknown) => {
+        throw cliError('SWARM_ERR_CLI_OUT_EXISTS', `${(err as Error).message}`);
+      });
+      await withSession(cmd, io, async (s) => {
+        const key = await generateKeyPair();
+        const csr = createCsr({ keyPem: key.privateKeyPem, publicKeyPem: key.publicKeyPem, commonName: name });
+        const res = await s.call({ path: '/v1/operators', method: 'POST', body: { name, csr } }, OperatorIssuedSchema);
+        const m = checkTlsMaterial({ ca: res.ca, cert: res.cert, key: key.privateKeyPem }, `${out}/operator`, s.material.identity.cluster);
+        await writeIdentityFiles(out, 'operator', { caPem: res.ca, certPem: res.cert, keyPem: key.privateKeyPem });
+        if (s.options.json) return printJson(io.stdout, { name, identity: `spiffe://${m.identity.cluster}/operator/${name}`, dir: out, serial: m.serial, notAfter: res.notAfter });
+        io.stdout.write(`operator ${name} created in ${out} (serial ${m.serial}, valid until ${res.notAfter}); hand the directory over privately and use it with --identity ${out}\n`);
+      });
+    });
+
+  operator.command('remove <name>')
+    .description('remove an operator: revoke its certificates and cut its connections')
+    .action(async (name: string, _opts: unknown, cmd: Command) => {
+      await withSession(cmd, io, async (s) => {
+        const res = await s.call({ path: `/v1/operators/${encodeURIComponent(name)}`, method: 'DELETE' }, RemoveResponseSchema);
+        if (s.options.json) return printJson(io.stdout, res);
+        io.stdout.write(`removed operator ${res.name}; revoked ${res.revoked.length} certificate(s)\n`);
+      });
+    });
+}

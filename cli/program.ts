@@ -1,0 +1,18 @@
+// The swarmctl command tree: global options and the command groups.
+import type { Command } from 'commander';
+import { createProgram } from '../shared/cli.js';
+import { registerReadCommands } from './commands/cert.js';
+import { registerHostCommands } from './commands/host.js';
+import { registerOperatorCommands } from './commands/operator.js';
+import type { CliIo } from './session.js';
+
+export function buildSwarmctl(io: CliIo = { stdout: process.stdout, stderr: process.stderr, env: process.env }): Command {
+  const program = createProgram('swarmctl', 'Operate a Swarm fleet: hosts, operators, certificates, status.')
+    .option('--controller <url>', 'controller URL (env SWARMCTL_CONTROLLER; default https://127.0.0.1:8770)')
+    .option('--identity <dir>', 'operator identity directory with ca.crt, operator.crt, operator.key (env SWARMCTL_IDENTITY)')
+    .option('--json', 'print one JSON document for scripts');
+  registerHostCommands(program, io);
+  registerOperatorCommands(program, io);
+  registerReadCommands(program, io);
+  return program;
+}

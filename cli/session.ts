@@ -1,0 +1,89 @@
+// A swarmctl session: the controller URL, the operator identity (renewed when < 1/3 is left) and a dispatcher.
+import type { Command } from 'commander';
+import type { Dispatcher } from 'undici';
+import { z } from 'zod';
+import { callController, type ControllerRequest } from '../shared/controller-request.js';
+import { UsageError } from '../shared/cli.js';
+import { lifetimeLeft, renewIdentity } from '../shared/renewal.js';
+import { buildDispatcher, loadTlsMaterial, type TlsMaterial } from '../shared/tls.js';
+import { cliError } from './errors.js';
+import type { Out } from './output.js';
+
+export interface CliIo {
+  stdout: Out;
+  stderr: Out;
+  env: Record<string, string | undefined>;
+}
+
+export interface GlobalOptions {
+  controller: string;
+  identity: string | undefined;
+  json: boolean;
+}
+
+const GlobalSchema = z.object({
+  controller: z.string().url('must be a URL like https://controller:8770').refine((u) => u.startsWith('https://'), 'must be an https:// URL'),
+  identity: z.string().min(1).optional(),
+  json: z.boolean(),
+});
+
+export function globalOptions(cmd: Command, env: CliIo['env']): GlobalOptions {
+  const o = cmd.optsWithGlobals<{ controller?: string; identity?: string; json?: boolean }>();
+  const r = GlobalSchema.safeParse({
+    controller: o.controller ?? env.SWARMCTL_CONTROLLER ?? 'https://127.0.0.1:8770',
+    identity: o.identity ?? env.SWARMCTL_IDENTITY,
+    json: o.json ?? false,
+  });
+  if (!r.success) throw new UsageError(`--controller (or SWARMCTL_CONTROLLER): ${r.error.issues[0]?.message ?? 'invalid'}`);
+  return { controller: r.data.controller.replace(/\/+$/, ''), identity: r.data.identity, json: r.data.json };
+}
+
+export class Session {
+  readonly options: GlobalOptions;
+  readonly material: TlsMaterial;
+  readonly #dispatcher: Dispatcher;
+
+  private constructor(options: GlobalOptions, material: TlsMaterial) {
+    this.options = options;
+    this.material = material;
+    this.#dispatcher = buildDispatcher(material, { expect: { role: 'controller' }, connections: 4 });
+  }
+
+  /** Load the operator identity; renew it first when less than a third of its lifetime is left. */
+  static async open(options: GlobalOptions, io: CliIo): Promise<Session> {
+    if (!options.identity) {
+      throw cliError('SWARM_ERR_CLI_NO_IDENTITY', 'no operator identity: pass --identity DIR or set SWARMCTL_IDENTITY (a directory with ca.crt, operator.crt, operator.key)');
+    }
+    let material = await loadTlsMaterial(options.identity, 'operator');
+    if (material.identity.role !== 'operator') {
+      throw cliError('SWARM_ERR_CLI_NO_IDENTITY', `${options.identity}/operator.crt is a ${material.identity.role} identity, not an operator one`);
+    }
+    if (lifetimeLeft(material.cert, Date.now()) < 1 / 3 && material.notAfter > Date.now()) {
+      try {
+        material = await renewIdentity({ controllerUrl: options.controller, pkiDir: options.identity, base: 'operator', material });
+        io.stderr.write(`swarmctl: renewed the operator certificate in ${options.identity} (valid until ${new Date(material.notAfter).toISOString()})\n`);
+      } catch (err) {
+        io.stderr.write(`swarmctl: could not renew the operator certificate (${(err as Error).message}); using the current one\n`);
+      }
+    }
+    return new Session(options, material);
+  }
+
+  call<S extends z.ZodType>(req: Omit<ControllerRequest, 'baseUrl' | 'dispatcher'>, schema: S): Promise<z.output<S>> {
+    return callController({ ...req, baseUrl: this.options.controller, dispatcher: this.#dispatcher }, schema);
+  }
+
+  async close(): Promise<void> {
+    await this.#dispatcher.close();
+  }
+}
+
+/** Run fn with a session and close it whatever happens. */
+export async function withSession<T>(cmd: Command, io: CliIo, fn: (s: Session) => Promise<T>): Promise<T> {
+  const session = await Session.open(globalOptions(cmd, io.env), io);
+  try {
+    return await fn(session);
+  } finally {
+    await session.close();
+  }
+}

@@ -1,0 +1,139 @@
+// buildControllerApp: the controller's HTTPS app (enrollment, renewal, operators, channels, metrics); never listens.
+import rateLimit from '@fastify/rate-limit';
+import type { FastifyInstance } from 'fastify';
+import type { TLSSocket } from 'node:tls';
+import type { Logger } from 'pino';
+import type { CertificateAuthority } from '../pki/index.js';
+import { DEFAULT_LEAF_LIFETIME_MS } from '../pki/index.js';
+import { systemClock, type Clock } from '../shared/clock.js';
+import { identityGuard } from '../shared/http.js';
+import { createHttpsApp } from '../shared/server.js';
+import { getPeer, type TlsMaterial } from '../shared/tls.js';
+import { canOperate, canReadMetrics } from './authz.js';
+import { ChannelHub } from './channels.js';
+import type { ControllerContext, ControllerSettings } from './context.js';
+import { countExpiringSoon } from './fleet.js';
+import { CrlPublisher, Issuer } from './issuer.js';
+import { Metrics } from './metrics.js';
+import { ReportCache } from './reports.js';
+import { Denylist, SocketRegistry } from './revocation.js';
+import { hostRoutes } from './routes/hosts.js';
+import { operatorRoutes } from './routes/operators.js';
+import { publicRoutes, type EnrollLimits } from './routes/public.js';
+import { renewRoutes } from './routes/renew.js';
+import type { Store } from './store/index.js';
+import { DEFAULT_JOIN_TOKEN_TTL_MS } from './tokens.js';
+
+export interface ControllerDeps {
+  /** The controller's own TLS identity (role controller). */
+  material: TlsMaterial;
+  ca: CertificateAuthority;
+  store: Store;
+  logger: Logger;
+  clock?: Clock;
+  leafLifetimeMs?: number;
+  heartbeatMs?: number;
+  /** Default: three heartbeats. */
+  offlineTimeoutMs?: number;
+  /** Default: the heartbeat. */
+  pingIntervalMs?: number;
+  joinTokenTtlMs?: number;
+  enrollLimits?: EnrollLimits;
+  /** How often latest reports are written to the store. */
+  reportFlushMs?: number;
+}
+
+export const DEFAULT_HEARTBEAT_MS = 10_000;
+
+export interface ControllerApp {
+  app: FastifyInstance;
+  context: ControllerContext;
+}
+
+export async function buildControllerApp(deps: ControllerDeps): Promise<ControllerApp> {
+  const clock = deps.clock ?? systemClock;
+  const cluster = deps.ca.cluster;
+  const heartbeatMs = deps.heartbeatMs ?? DEFAULT_HEARTBEAT_MS;
+  const settings: ControllerSettings = {
+    heartbeatMs,
+    offlineTimeoutMs: deps.offlineTimeoutMs ?? 3 * heartbeatMs,
+    pingIntervalMs: deps.pingIntervalMs ?? Math.max(heartbeatMs, 1000),
+    joinTokenTtlMs: deps.joinTokenTtlMs ?? DEFAULT_JOIN_TOKEN_TTL_MS,
+  };
+  const denylist = new Denylist(deps.store.listRevoked().map((r) => r.serial));
+  const reports = new ReportCache(deps.store, clock, deps.logger);
+  const hub = new ChannelHub({ cluster, store: deps.store, reports, denylist, clock, logger: deps.logger, heartbeatMs, pingIntervalMs: settings.pingIntervalMs });
+  const crl = new CrlPublisher(deps.ca, deps.store, clock);
+  await crl.regenerate();
+  const ctx: ControllerContext = {
+    cluster,
+    store: deps.store,
+    issuer: new Issuer(deps.ca, deps.store, clock, deps.leafLifetimeMs ?? DEFAULT_LEAF_LIFETIME_MS),
+    crl,
+    denylist,
+    sockets: new SocketRegistry(),
+    hub,
+    reports,
+    metrics: new Metrics(),
+    clock,
+    logger: deps.logger,
+    settings,
+  };
+
+  // Enrollment has no client certificate, so the handshake lets it through; every other group checks identity.
+  const app = await createHttpsApp({ material: deps.material, logger: deps.logger, clientCert: 'optional' });
+
+  // Revoked serials are refused at the handshake already, and live sockets are kept per serial to cut them.
+  app.server.on('secureConnection', (socket: TLSSocket) => {
+    const peer = getPeer(socket, cluster);
+    if (!peer) return;
+    if (denylist.has(peer.serial)) {
+      socket.destroy();
+      return;
+    }
+    ctx.sockets.track(peer.serial, socket);
+  });
+  hub.attach(app.server);
+  reports.start(deps.reportFlushMs ?? 2_000);
+  const crlTimer = setInterval(() => void crl.regenerate().catch((err: unknown) => deps.logger.error({ err }, 'CRL regeneration failed')), 86_400_000);
+  crlTimer.unref();
+  app.addHook('onClose', async () => {
+    clearInterval(crlTimer);
+    hub.close();
+    reports.stop();
+  });
+
+  app.addHook('onResponse', async (req, reply) => {
+    ctx.metrics.observeRequest(req.routeOptions.url ?? 'unmatched', reply.statusCode, reply.elapsedTime / 1000);
+  });
+
+  await app.register(rateLimit, { global: false });
+  const isRevoked = (serial: string): boolean => denylist.has(serial);
+
+  await app.register(publicRoutes(ctx, deps.enrollLimits ?? { max: 20, windowMs: 60_000 }));
+  await app.register(renewRoutes(ctx));
+  await app.register(async (scope) => {
+    scope.addHook('onRequest', identityGuard({ cluster, authorize: canOperate, isRevoked }));
+    await scope.register(hostRoutes(ctx));
+    await scope.register(operatorRoutes(ctx));
+  }, { prefix: '/v1' });
+  await app.register(async (scope) => {
+    scope.addHook('onRequest', identityGuard({ cluster, authorize: canReadMetrics, isRevoked }));
+    scope.get('/metrics', async (_req, reply) => {
+      const views = ctx.store.listHosts();
+      const now = clock.now();
+      const online = views.filter((h) => {
+        const r = reports.get(h.name);
+        return r?.lastContact != null && now - r.lastContact < settings.offlineTimeoutMs;
+      }).length;
+      return reply.type('text/plain; version=0.0.4').send(ctx.metrics.render({
+        hostsTotal: views.length,
+        hostsOnline: online,
+        channels: hub.counts(),
+        certificatesExpiringSoon: countExpiringSoon(ctx),
+        revokedSerials: denylist.size,
+      }));
+    });
+  });
+  return { app, context: ctx };
+}

@@ -1,0 +1,169 @@
+// The agent and updater WebSocket channels: identity checked on the upgrade, every message validated, ping/pong.
+import type { IncomingMessage, Server } from 'node:http';
+import type { Duplex } from 'node:stream';
+import type { TLSSocket } from 'node:tls';
+import type { Logger } from 'pino';
+import { WebSocketServer, type WebSocket } from 'ws';
+import { CHANNEL_PATHS, CLOSE_CODES, MAX_CHANNEL_MESSAGE_BYTES, reportSchemaFor, type ChannelRole } from '../shared/channel-protocol.js';
+import type { Clock } from '../shared/clock.js';
+import { spiffeUri, type Identity } from '../shared/identity.js';
+import { getPeer } from '../shared/tls.js';
+import { formatZodIssues } from '../shared/validation.js';
+import { canOpenChannel } from './authz.js';
+import type { ReportCache } from './reports.js';
+import type { Denylist } from './revocation.js';
+import type { Store } from './store/index.js';
+
+export interface ChannelHubOptions {
+  cluster: string;
+  store: Store;
+  reports: ReportCache;
+  denylist: Denylist;
+  clock: Clock;
+  logger: Logger;
+  heartbeatMs: number;
+  pingIntervalMs: number;
+}
+
+interface Channel {
+  ws: WebSocket;
+  role: ChannelRole;
+  host: string;
+  serial: string;
+  alive: boolean;
+}
+
+const ROLE_BY_PATH = new Map<string, ChannelRole>(Object.entries(CHANNEL_PATHS).map(([role, path]) => [path, role as ChannelRole]));
+
+/** Refuse an upgrade with a plain HTTP answer in our error shape, then drop the socket. */
+function refuseUpgrade(socket: Duplex, status: number, code: string, message: string): void {
+  const body = JSON.stringify({ code, message });
+  const reason = status === 401 ? 'Unauthorized' : status === 403 ? 'Forbidden' : status === 404 ? 'Not Found' : 'Bad Request';
+  socket.end(`HTTP/1.1 ${status} ${reason}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`);
+  setTimeout(() => socket.destroy(), 100).unref();
+}
+
+export class ChannelHub {
+  readonly #o: ChannelHubOptions;
+  readonly #wss: WebSocketServer;
+  readonly #channels = new Map<string, Channel>(); // key: role/host
+  #pingTimer: NodeJS.Timeout | undefined;
+
+  constructor(options: ChannelHubOptions) {
+    this.#o = options;
+    this.#wss = new WebSocketServer({ noServer: true, maxPayload: MAX_CHANNEL_MESSAGE_BYTES, perMessageDeflate: false, clientTracking: false });
+  }
+
+  /** Take over the server's upgrade requests; the identity check runs before any WebSocket exists. */
+  attach(server: Server): void {
+    server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => this.#onUpgrade(req, socket, head));
+    const tick = (): void => {
+      this.#pingAll();
+      this.#pingTimer = this.#o.clock.setTimeout(tick, this.#o.pingIntervalMs);
+      this.#pingTimer.unref?.();
+    };
+    this.#pingTimer = this.#o.clock.setTimeout(tick, this.#o.pingIntervalMs);
+    this.#pingTimer.unref?.();
+  }
+
+  counts(): { agent: number; updater: number } {
+    let agent = 0;
+    let updater = 0;
+    for (const c of this.#channels.values()) {
+      if (c.role === 'agent') agent++;
+      else updater++;
+    }
+    return { agent, updater };
+  }
+
+  isOpen(role: ChannelRole, host: string): boolean {
+    return this.#channels.has(`${role}/${host}`);
+  }
+
+  /** Close the channels of a removed host now: a close frame, then the socket within 250 ms. */
+  closeHost(host: string, reason: 'revoked' = 'revoked'): number {
+    let n = 0;
+    for (const role of ['agent', 'updater'] as const) {
+      const ch = this.#channels.get(`${role}/${host}`);
+      if (!ch) continue;
+      this.#channels.delete(`${role}/${host}`);
+      ch.ws.close(CLOSE_CODES.revoked, reason);
+      setTimeout(() => ch.ws.terminate(), 250).unref();
+      n++;
+    }
+    return n;
+  }
+
+  close(): void {
+    if (this.#pingTimer) this.#o.clock.clearTimeout(this.#pingTimer);
+    for (const ch of this.#channels.values()) ch.ws.terminate();
+    this.#channels.clear();
+    this.#wss.close();
+  }
+
+  #onUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
+    const role = ROLE_BY_PATH.get((req.url ?? '').split('?')[0]!);
+    if (!role) return refuseUpgrade(socket, 404, 'SWARM_ERR_NOT_FOUND', `no channel at ${req.url}`);
+    const peer = getPeer(socket as TLSSocket, this.#o.cluster);
+    if (!peer) return refuseUpgrade(socket, 401, 'SWARM_ERR_AUTH_NO_CLIENT_CERT', 'channels need a client certificate issued by this cluster\'s CA');
+    if (this.#o.denylist.has(peer.serial)) return refuseUpgrade(socket, 403, 'SWARM_ERR_AUTH_REVOKED', `certificate ${peer.serial} has been revoked`);
+    if (!canOpenChannel(peer.identity, role)) {
+      return refuseUpgrade(socket, 403, 'SWARM_ERR_AUTH_FORBIDDEN', `${peer.identity.role}/${peer.identity.name} may not open the ${role} channel`);
+    }
+    const host = this.#o.store.getHost(peer.identity.name);
+    if (!host || host.removedAt !== null || host.enrolledAt === null) {
+      return refuseUpgrade(socket, 403, 'SWARM_ERR_AUTH_FORBIDDEN', `host ${peer.identity.name} is not an enrolled host`);
+    }
+    this.#wss.handleUpgrade(req, socket, head, (ws) => this.#onOpen(ws, role, peer.identity, peer.serial));
+  }
+
+  #onOpen(ws: WebSocket, role: ChannelRole, identity: Identity, serial: string): void {
+    const key = `${role}/${identity.name}`;
+    const previous = this.#channels.get(key);
+    if (previous) previous.ws.close(1000, 'replaced by a newer channel');
+    const ch: Channel = { ws, role, host: identity.name, serial, alive: true };
+    this.#channels.set(key, ch);
+    const log = this.#o.logger.child({ host: identity.name, channel: role });
+    log.debug('channel open');
+    ws.send(JSON.stringify({ type: 'welcome', identity: spiffeUri(identity), heartbeatMs: this.#o.heartbeatMs, pingIntervalMs: this.#o.pingIntervalMs }));
+    const schema = reportSchemaFor(role);
+    ws.on('pong', () => {
+      ch.alive = true;
+    });
+    ws.on('message', (data, isBinary) => {
+      ch.alive = true;
+      let parsed: unknown;
+      try {
+        parsed = JSON.parse(isBinary ? Buffer.from(data as Buffer).toString('utf8') : data.toString());
+      } catch {
+        return this.#refuseMessage(ch, 'message is not JSON');
+      }
+      const r = schema.safeParse(parsed);
+      if (!r.success) return this.#refuseMessage(ch, `invalid ${role} report: ${formatZodIssues(r.error)}`);
+      this.#o.reports.record(identity.name, role, { report: r.data.report, at: this.#o.clock.now(), certNotAfter: Date.parse(r.data.certNotAfter) });
+    });
+    ws.on('close', () => {
+      if (this.#channels.get(key) === ch) this.#channels.delete(key);
+      log.debug('channel closed');
+    });
+    ws.on('error', (err) => log.debug({ err }, 'channel error'));
+  }
+
+  #refuseMessage(ch: Channel, message: string): void {
+    this.#o.logger.warn({ host: ch.host, channel: ch.role }, message);
+    ch.ws.send(JSON.stringify({ type: 'error', code: 'SWARM_ERR_BAD_REQUEST', message }));
+    ch.ws.close(CLOSE_CODES.invalidMessage, 'invalid message');
+  }
+
+  #pingAll(): void {
+    for (const [key, ch] of this.#channels) {
+      if (!ch.alive) {
+        this.#channels.delete(key);
+        ch.ws.terminate();
+        continue;
+      }
+      ch.alive = false;
+      ch.ws.ping();
+    }
+  }
+}

@@ -1,0 +1,57 @@
+// What every route group of the controller shares: store, issuer, revocation, channels, reports, metrics.
+import type { FastifyRequest } from 'fastify';
+import type { Logger } from 'pino';
+import type { Clock } from '../shared/clock.js';
+import { spiffeUri, type Role } from '../shared/identity.js';
+import type { ChannelHub } from './channels.js';
+import type { CrlPublisher, Issuer } from './issuer.js';
+import type { Metrics } from './metrics.js';
+import type { ReportCache } from './reports.js';
+import type { Denylist, SocketRegistry } from './revocation.js';
+import type { Store } from './store/index.js';
+
+export interface ControllerSettings {
+  heartbeatMs: number;
+  offlineTimeoutMs: number;
+  pingIntervalMs: number;
+  joinTokenTtlMs: number;
+}
+
+export interface ControllerContext {
+  cluster: string;
+  store: Store;
+  issuer: Issuer;
+  crl: CrlPublisher;
+  denylist: Denylist;
+  sockets: SocketRegistry;
+  hub: ChannelHub;
+  reports: ReportCache;
+  metrics: Metrics;
+  clock: Clock;
+  logger: Logger;
+  settings: ControllerSettings;
+}
+
+/** Append an operator action to the audit log under the caller's identity. */
+export function audit(ctx: ControllerContext, req: FastifyRequest, action: string, target: string, details: Record<string, unknown> = {}): void {
+  const actor = req.peer ? spiffeUri(req.peer.identity) : 'anonymous';
+  ctx.store.appendAudit({ at: ctx.clock.now(), actor, action, target, details });
+}
+
+/**
+ * Revoke every certificate of an identity: record it, refuse it from now on (denylist), close its channels
+ * with a close frame at once and cut any other live socket of it, then publish a new CRL.
+ */
+export async function revokeIdentities(ctx: ControllerContext, identities: ReadonlyArray<{ role: Role; name: string }>): Promise<string[]> {
+  const now = ctx.clock.now();
+  const serials = identities.flatMap(({ role, name }) => ctx.store.revokeIdentity(role, name, now));
+  // Also refuse serials revoked earlier but still connected (idempotent).
+  ctx.denylist.add(serials);
+  for (const { role, name } of identities) if (role === 'agent' || role === 'updater') ctx.hub.closeHost(name);
+  const all = identities.flatMap(({ role, name }) => ctx.store.listCertificates({ role, name }).map((c) => c.serial));
+  ctx.denylist.add(all);
+  setTimeout(() => ctx.sockets.destroy(all), 300).unref();
+  await ctx.crl.regenerate();
+  ctx.logger.info({ op: 'revoke', identities, serials }, 'revoked certificates');
+  return serials;
+}

@@ -1,0 +1,57 @@
+// Issue leaf certificates from the cluster CA and record every one in the store.
+import type { CertificateAuthority, IssuedCertificate } from '../pki/index.js';
+import { createCrl } from '../pki/index.js';
+import type { Clock } from '../shared/clock.js';
+import type { Role } from '../shared/identity.js';
+import type { Store } from './store/index.js';
+
+export class Issuer {
+  readonly ca: CertificateAuthority;
+  readonly leafLifetimeMs: number;
+  readonly #store: Store;
+  readonly #clock: Clock;
+
+  constructor(ca: CertificateAuthority, store: Store, clock: Clock, leafLifetimeMs: number) {
+    this.ca = ca;
+    this.#store = store;
+    this.#clock = clock;
+    this.leafLifetimeMs = leafLifetimeMs;
+  }
+
+  issue(role: Role, name: string, publicKeyPem: string, options: { sans?: readonly string[]; lifetimeMs?: number } = {}): IssuedCertificate {
+    const now = this.#clock.now();
+    const issued = this.ca.issue({
+      publicKeyPem,
+      identity: { cluster: this.ca.cluster, role, name },
+      lifetimeMs: options.lifetimeMs ?? this.leafLifetimeMs,
+      ...(options.sans ? { sans: options.sans } : {}),
+      now,
+    });
+    this.#store.recordCertificate({ serial: issued.serial, role, name, notBefore: issued.notBefore, notAfter: issued.notAfter, issuedAt: now });
+    return issued;
+  }
+}
+
+/** The published CRL: regenerated (with a new number) whenever a serial is revoked, and daily. */
+export class CrlPublisher {
+  #pem = '';
+  readonly #ca: CertificateAuthority;
+  readonly #store: Store;
+  readonly #clock: Clock;
+
+  constructor(ca: CertificateAuthority, store: Store, clock: Clock) {
+    this.#ca = ca;
+    this.#store = store;
+    this.#clock = clock;
+  }
+
+  get pem(): string {
+    return this.#pem;
+  }
+
+  async regenerate(): Promise<string> {
+    const entries = this.#store.listRevoked();
+    this.#pem = await createCrl(this.#ca, entries, { number: this.#store.nextCounter('crl'), thisUpdate: this.#clock.now() });
+    return this.#pem;
+  }
+}

@@ -1,0 +1,72 @@
+#!/usr/bin/env node
+// The `swarm-controller` bin: init a state directory, serve the fleet.
+import { z } from 'zod';
+import { createProgram, main, parseHostPort, parseOptions } from '../shared/cli.js';
+import { CLUSTER_PATTERN } from '../shared/identity.js';
+import { createLogger } from '../shared/logger.js';
+import { serveController, untilSignal } from './serve.js';
+import { initStateDir } from './state-dir.js';
+
+const collect = (value: string, previous: string[] = []): string[] => [...previous, value];
+
+const InitSchema = z.object({
+  stateDir: z.string().min(1),
+  cluster: z.string().regex(CLUSTER_PATTERN, 'must be lowercase letters, digits, . or -'),
+  san: z.array(z.string().regex(/^[A-Za-z0-9.:-]{1,253}$/, 'must be a DNS name or an IP address')).default([]),
+});
+
+const seconds = z.coerce.number().positive().optional();
+const ServeSchema = z.object({
+  stateDir: z.string().min(1),
+  listen: z.string().default('0.0.0.0:8770'),
+  leafLifetime: seconds,
+  heartbeat: seconds,
+  offlineTimeout: seconds,
+  enrollRate: z.coerce.number().int().positive().default(20),
+  logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).optional(),
+});
+
+export function buildProgram() {
+  const program = createProgram('swarm-controller', 'The Swarm fleet controller: CA, host registry, channels, operator API.');
+
+  program.command('init')
+    .description('create a state directory: CA, controller identity, operator "admin", database')
+    .requiredOption('--state-dir <dir>', 'where the controller keeps its state')
+    .requiredOption('--cluster <name>', 'the cluster (trust domain) name')
+    .option('--san <dns-or-ip>', 'a DNS name or IP address for the controller certificate (repeatable)', collect)
+    .action(async (raw: unknown) => {
+      const o = parseOptions(InitSchema, raw);
+      const r = await initStateDir({ stateDir: o.stateDir, cluster: o.cluster, sans: o.san });
+      process.stdout.write(`initialised ${o.stateDir} for cluster ${o.cluster}\nCA hash: ${r.caHash}\noperator identity: ${r.adminDir}\n`);
+    });
+
+  program.command('serve')
+    .description('serve the controller API and channels')
+    .requiredOption('--state-dir <dir>', 'the state directory made by init')
+    .option('--listen <host:port>', 'address to listen on', '0.0.0.0:8770')
+    .option('--leaf-lifetime <seconds>', 'lifetime of issued agent, updater and operator certificates (default 7 days)')
+    .option('--heartbeat <seconds>', 'heartbeat expected from channels (default 10)')
+    .option('--offline-timeout <seconds>', 'silence after which a host shows offline (default 3 heartbeats)')
+    .option('--enroll-rate <n>', 'enrollment attempts per client IP per minute', '20')
+    .option('--log-level <level>', 'pino log level')
+    .action(async (raw: unknown) => {
+      const o = parseOptions(ServeSchema, raw);
+      const { host, port } = parseHostPort(o.listen, '--listen');
+      const logger = createLogger({ name: 'swarm-controller', ...(o.logLevel ? { level: o.logLevel } : {}) });
+      await serveController({
+        stateDir: o.stateDir,
+        host,
+        port,
+        logger,
+        ...(o.leafLifetime ? { leafLifetimeMs: o.leafLifetime * 1000 } : {}),
+        ...(o.heartbeat ? { heartbeatMs: o.heartbeat * 1000 } : {}),
+        ...(o.offlineTimeout ? { offlineTimeoutMs: o.offlineTimeout * 1000 } : {}),
+        enrollLimits: { max: o.enrollRate, windowMs: 60_000 },
+        onListening: (url) => process.stdout.write(`listening ${url}\n`),
+        until: untilSignal(),
+      });
+    });
+  return program;
+}
+
+main(buildProgram());

@@ -1,0 +1,61 @@
+// Prometheus text exposition for the controller: counters, gauges and one latency histogram, no dependency.
+
+const BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5];
+
+export class Metrics {
+  readonly enrollments = { ok: 0, refused: 0 };
+  readonly renewals = { ok: 0, refused: 0 };
+  readonly #latency = new Map<string, { buckets: number[]; sum: number; count: number }>();
+
+  /** Record one request's duration by route pattern and status class. */
+  observeRequest(route: string, statusCode: number, seconds: number): void {
+    const key = `${route}\u0000${Math.floor(statusCode / 100)}xx`;
+    let h = this.#latency.get(key);
+    if (!h) {
+      h = { buckets: BUCKETS.map(() => 0), sum: 0, count: 0 };
+      this.#latency.set(key, h);
+    }
+    for (let i = 0; i < BUCKETS.length; i++) if (seconds <= BUCKETS[i]!) h.buckets[i]!++;
+    h.sum += seconds;
+    h.count++;
+  }
+
+  /** Render with the gauges computed at scrape time. */
+  render(gauges: { hostsTotal: number; hostsOnline: number; channels: { agent: number; updater: number }; certificatesExpiringSoon: number; revokedSerials: number }): string {
+    const out: string[] = [];
+    const gauge = (name: string, help: string, lines: string[]): void => {
+      out.push(`# HELP ${name} ${help}`, `# TYPE ${name} gauge`, ...lines);
+    };
+    const counter = (name: string, help: string, lines: string[]): void => {
+      out.push(`# HELP ${name} ${help}`, `# TYPE ${name} counter`, ...lines);
+    };
+    gauge('swarm_hosts', 'Registered hosts (not removed).', [`swarm_hosts ${gauges.hostsTotal}`]);
+    gauge('swarm_hosts_online', 'Hosts whose channels reported within the offline timeout.', [`swarm_hosts_online ${gauges.hostsOnline}`]);
+    gauge('swarm_channels_open', 'Open WebSocket channels by role.', [
+      `swarm_channels_open{role="agent"} ${gauges.channels.agent}`,
+      `swarm_channels_open{role="updater"} ${gauges.channels.updater}`,
+    ]);
+    gauge('swarm_certificates_expiring_soon', 'Current certificates with less than a third of the leaf lifetime left.', [
+      `swarm_certificates_expiring_soon ${gauges.certificatesExpiringSoon}`,
+    ]);
+    gauge('swarm_revoked_serials', 'Serials on the denylist.', [`swarm_revoked_serials ${gauges.revokedSerials}`]);
+    counter('swarm_enrollments_total', 'Enrollment attempts by result.', [
+      `swarm_enrollments_total{result="ok"} ${this.enrollments.ok}`,
+      `swarm_enrollments_total{result="refused"} ${this.enrollments.refused}`,
+    ]);
+    counter('swarm_renewals_total', 'Certificate renewals by result.', [
+      `swarm_renewals_total{result="ok"} ${this.renewals.ok}`,
+      `swarm_renewals_total{result="refused"} ${this.renewals.refused}`,
+    ]);
+    out.push('# HELP swarm_http_request_duration_seconds HTTP request latency by route and status class.', '# TYPE swarm_http_request_duration_seconds histogram');
+    for (const [key, h] of this.#latency) {
+      const [route, status] = key.split('\u0000') as [string, string];
+      const labels = `route="${route.replace(/["\\\n]/g, '_')}",status="${status}"`;
+      BUCKETS.forEach((b, i) => out.push(`swarm_http_request_duration_seconds_bucket{${labels},le="${b}"} ${h.buckets[i]}`));
+      out.push(`swarm_http_request_duration_seconds_bucket{${labels},le="+Inf"} ${h.count}`);
+      out.push(`swarm_http_request_duration_seconds_sum{${labels}} ${h.sum}`);
+      out.push(`swarm_http_request_duration_seconds_count{${labels}} ${h.count}`);
+    }
+    return `${out.join('\n')}\n`;
+  }
+}

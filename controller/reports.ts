@@ -1,0 +1,74 @@
+// The latest report of each host's agent and updater: kept in memory, written behind to the store in batches.
+import type { Logger } from 'pino';
+import type { Clock } from '../shared/clock.js';
+import type { ChannelReport, HostReportRecord, Store } from './store/index.js';
+
+export class ReportCache {
+  readonly #store: Store;
+  readonly #clock: Clock;
+  readonly #logger: Logger;
+  readonly #reports = new Map<string, HostReportRecord>();
+  readonly #dirty = new Set<string>();
+  #timer: NodeJS.Timeout | undefined;
+
+  constructor(store: Store, clock: Clock, logger: Logger) {
+    this.#store = store;
+    this.#clock = clock;
+    this.#logger = logger;
+    for (const r of store.listReports()) this.#reports.set(r.hostName, r);
+  }
+
+  /** Flush dirty reports every `everyMs` (one transaction per flush). */
+  start(everyMs: number): void {
+    const tick = (): void => {
+      this.flush();
+      this.#timer = this.#clock.setTimeout(tick, everyMs);
+      this.#timer.unref?.();
+    };
+    this.#timer = this.#clock.setTimeout(tick, everyMs);
+    this.#timer.unref?.();
+  }
+
+  stop(): void {
+    if (this.#timer) this.#clock.clearTimeout(this.#timer);
+    this.#timer = undefined;
+    this.flush();
+  }
+
+  record(host: string, role: 'agent' | 'updater', report: ChannelReport): void {
+    const current = this.#reports.get(host) ?? { hostName: host, lastContact: null, agent: null, updater: null };
+    const next: HostReportRecord = { ...current, lastContact: report.at, [role]: report };
+    this.#reports.set(host, next);
+    this.#dirty.add(host);
+  }
+
+  /** A channel that only pings still counts as contact. */
+  touch(host: string, at: number): void {
+    const current = this.#reports.get(host);
+    if (current) {
+      current.lastContact = at;
+      this.#dirty.add(host);
+    }
+  }
+
+  get(host: string): HostReportRecord | undefined {
+    return this.#reports.get(host);
+  }
+
+  forget(host: string): void {
+    this.#reports.delete(host);
+    this.#dirty.delete(host);
+  }
+
+  flush(): void {
+    if (this.#dirty.size === 0) return;
+    const batch = [...this.#dirty].map((h) => this.#reports.get(h)).filter((r): r is HostReportRecord => r !== undefined);
+    this.#dirty.clear();
+    try {
+      this.#store.saveReports(batch);
+    } catch (err) {
+      this.#logger.error({ err, op: 'reports.flush' }, 'could not save host reports; retrying at the next flush');
+      for (const r of batch) this.#dirty.add(r.hostName);
+    }
+  }
+}

@@ -1,0 +1,73 @@
+// Operator routes for operators themselves, certificates, the fleet summary and the audit log.
+import type { FastifyInstance } from 'fastify';
+import { z } from 'zod';
+import { verifyCsr } from '../../pki/index.js';
+import { parseInput } from '../../shared/http.js';
+import { isRole } from '../../shared/identity.js';
+import { NAME_PATTERN, RESERVED_NAMES } from '../../shared/names.js';
+import { audit, revokeIdentities, type ControllerContext } from '../context.js';
+import { controllerError } from '../errors.js';
+import { fleetStatus } from '../fleet.js';
+import { currentCertificates } from '../host-view.js';
+
+const AddOperatorSchema = z.object({ name: z.string(), csr: z.string().min(1).max(64 * 1024) }).strict();
+const NameParams = z.object({ name: z.string().regex(NAME_PATTERN, 'must be an operator name') });
+const CertQuery = z.object({ role: z.string().refine(isRole, 'must be a role').optional(), name: z.string().optional(), all: z.enum(['true', 'false']).optional() });
+const AuditQuery = z.object({ after: z.coerce.number().int().nonnegative().optional(), limit: z.coerce.number().int().min(1).max(10_000).optional() });
+
+const iso = (ms: number | null): string | null => (ms === null ? null : new Date(ms).toISOString());
+
+export function operatorRoutes(ctx: ControllerContext) {
+  return async function register(app: FastifyInstance): Promise<void> {
+    const activeOperator = (name: string): boolean => {
+      const now = ctx.clock.now();
+      return ctx.store.listCertificates({ role: 'operator', name }).some((c) => c.revokedAt === null && c.notAfter > now);
+    };
+
+    app.post('/operators', async (req, reply) => {
+      const body = parseInput(AddOperatorSchema, req.body, 'body');
+      if (!NAME_PATTERN.test(body.name) || (RESERVED_NAMES.has(body.name) && body.name !== 'admin')) {
+        throw controllerError('SWARM_ERR_HOST_NAME_INVALID', `operator name "${body.name}" must be 1-63 lowercase letters, digits or '-' and not reserved`);
+      }
+      if (activeOperator(body.name)) throw controllerError('SWARM_ERR_OPERATOR_EXISTS', `operator "${body.name}" already holds a valid certificate; remove it first (swarmctl operator remove ${body.name})`);
+      const csr = verifyCsr(body.csr);
+      const issued = ctx.issuer.issue('operator', body.name, csr.publicKeyPem);
+      audit(ctx, req, 'operator.add', body.name, { serial: issued.serial });
+      return reply.code(201).send({ name: body.name, cert: issued.certPem, ca: ctx.issuer.ca.certPem, notAfter: new Date(issued.notAfter).toISOString() });
+    });
+
+    app.delete('/operators/:name', async (req) => {
+      const { name } = parseInput(NameParams, req.params, 'params');
+      if (req.peer?.identity.name === name) throw controllerError('SWARM_ERR_OPERATOR_SELF_REMOVE', `you are operator "${name}"; remove it with another operator identity`);
+      const certs = ctx.store.listCertificates({ role: 'operator', name }).filter((c) => c.revokedAt === null);
+      if (certs.length === 0) throw controllerError('SWARM_ERR_OPERATOR_NOT_FOUND', `no operator named "${name}" holds a certificate; see swarmctl cert list`);
+      const revoked = await revokeIdentities(ctx, [{ role: 'operator', name }]);
+      audit(ctx, req, 'operator.remove', name, { revoked });
+      return { name, removed: true, revoked };
+    });
+
+    app.get('/certificates', async (req) => {
+      const q = parseInput(CertQuery, req.query, 'query');
+      const filter = { ...(q.role ? { role: q.role as never } : {}), ...(q.name ? { name: q.name } : {}) };
+      const all = ctx.store.listCertificates(filter);
+      // By default the certificates in force: newest unrevoked per identity, plus every revoked one.
+      const shown = q.all === 'true' ? all : [...currentCertificates(all), ...all.filter((c) => c.revokedAt !== null)];
+      const now = ctx.clock.now();
+      return shown
+        .sort((a, b) => a.role.localeCompare(b.role) || a.name.localeCompare(b.name) || a.issuedAt - b.issuedAt)
+        .map((c) => ({
+          serial: c.serial, role: c.role, name: c.name, identity: `spiffe://${ctx.cluster}/${c.role}/${c.name}`,
+          notBefore: iso(c.notBefore), notAfter: iso(c.notAfter), issuedAt: iso(c.issuedAt), revokedAt: iso(c.revokedAt),
+          state: c.revokedAt !== null ? 'revoked' : c.notAfter <= now ? 'expired' : 'valid',
+        }));
+    });
+
+    app.get('/status', async () => fleetStatus(ctx));
+
+    app.get('/audit', async (req) => {
+      const q = parseInput(AuditQuery, req.query, 'query');
+      return ctx.store.listAudit({ ...(q.after !== undefined ? { afterId: q.after } : {}), ...(q.limit !== undefined ? { limit: q.limit } : {}) })
+        .map((e) => ({ ...e, at: new Date(e.at).toISOString() }));
+    });
+  };
+}

@@ -1,0 +1,67 @@
+// Routes without a client certificate: health, the CA and CRL (public by nature), and rate-limited enrollment.
+import type { FastifyInstance } from 'fastify';
+import { verifyCsr, pkiError } from '../../pki/index.js';
+import { EnrollRequestSchema, nameFromJoinToken, type EnrollResponse } from '../../shared/enroll-protocol.js';
+import { parseInput } from '../../shared/http.js';
+import { checkNewHostName } from '../../shared/names.js';
+import { controllerError } from '../errors.js';
+import type { ControllerContext } from '../context.js';
+import { hashJoinToken } from '../tokens.js';
+
+export interface EnrollLimits {
+  /** Enrollment attempts per client IP per window. */
+  max: number;
+  windowMs: number;
+}
+
+const GENERIC_REFUSAL = 'enrollment refused: this join token is not valid for this host; ask an operator for a new one (swarmctl host add NAME)';
+
+export function publicRoutes(ctx: ControllerContext, limits: EnrollLimits) {
+  return async function register(app: FastifyInstance): Promise<void> {
+    app.get('/healthz', async () => ({ status: 'ok' }));
+
+    app.get('/v1/pki/ca', async (_req, reply) => reply.type('application/x-pem-file').send(ctx.issuer.ca.certPem));
+
+    app.get('/v1/pki/crl', async (_req, reply) => reply.type('application/pkix-crl').send(ctx.crl.pem));
+
+    app.post('/v1/enroll', { bodyLimit: 256 * 1024, config: { rateLimit: { max: limits.max, timeWindow: limits.windowMs } } }, async (req) => {
+      const body = parseInput(EnrollRequestSchema, req.body, 'body');
+      const refuse = (reason: string): never => {
+        ctx.metrics.enrollments.refused++;
+        // The real reason goes to the log only: an attacker learns nothing about which check failed.
+        req.log.warn({ op: 'enroll', host: body.name, reason, ip: req.ip }, 'enrollment refused');
+        throw controllerError('SWARM_ERR_ENROLL_REFUSED', GENERIC_REFUSAL);
+      };
+      // CSRs first: their errors say nothing about tokens.
+      let updaterCsr;
+      let agentCsr;
+      try {
+        updaterCsr = verifyCsr(body.updaterCsr);
+        agentCsr = verifyCsr(body.agentCsr);
+      } catch (err) {
+        ctx.metrics.enrollments.refused++;
+        req.log.warn({ op: 'enroll', host: body.name, ip: req.ip, err }, 'enrollment refused: bad CSR');
+        throw err;
+      }
+      if (updaterCsr.publicKeyPem === agentCsr.publicKeyPem) {
+        ctx.metrics.enrollments.refused++;
+        throw pkiError('SWARM_ERR_CSR_INVALID', 'the updater and agent CSRs carry the same key; each identity needs its own key');
+      }
+      if (nameFromJoinToken(body.token) === undefined) refuse('malformed-token');
+      if (nameFromJoinToken(body.token) !== body.name) refuse('name-mismatch');
+      if (checkNewHostName(body.name) !== undefined) refuse('reserved-name');
+      const consumed = ctx.store.consumeJoinToken(hashJoinToken(body.token), body.name, ctx.clock.now());
+      if (!consumed.ok) refuse(consumed.reason);
+      const updater = ctx.issuer.issue('updater', body.name, updaterCsr.publicKeyPem);
+      const agent = ctx.issuer.issue('agent', body.name, agentCsr.publicKeyPem);
+      ctx.metrics.enrollments.ok++;
+      ctx.store.appendAudit({
+        at: ctx.clock.now(), actor: `spiffe://${ctx.cluster}/updater/${body.name}`, action: 'host.enroll', target: body.name,
+        details: { ip: req.ip, serials: [updater.serial, agent.serial] },
+      });
+      req.log.info({ op: 'enroll', host: body.name, ip: req.ip }, 'host enrolled');
+      const res: EnrollResponse = { cluster: ctx.cluster, name: body.name, ca: ctx.issuer.ca.certPem, updater: updater.certPem, agent: agent.certPem };
+      return res;
+    });
+  };
+}

@@ -1,0 +1,49 @@
+// POST /v1/pki/renew: an enrolled identity renews itself, with a fresh key, and nothing else.
+import { createPublicKey, type KeyObject } from 'node:crypto';
+import type { FastifyInstance } from 'fastify';
+import type { TLSSocket } from 'node:tls';
+import { verifyCsr } from '../../pki/index.js';
+import { RenewRequestSchema, type RenewResponse } from '../../shared/enroll-protocol.js';
+import { identityGuard, parseInput } from '../../shared/http.js';
+import { canRenew } from '../authz.js';
+import type { ControllerContext } from '../context.js';
+import { controllerError } from '../errors.js';
+
+function spkiDer(keyPem: string | KeyObject): Buffer {
+  return (typeof keyPem === 'string' ? createPublicKey(keyPem) : keyPem).export({ type: 'spki', format: 'der' });
+}
+
+export function renewRoutes(ctx: ControllerContext) {
+  return async function register(app: FastifyInstance): Promise<void> {
+    app.addHook('onRequest', identityGuard({ cluster: ctx.cluster, authorize: canRenew, isRevoked: (s) => ctx.denylist.has(s) }));
+    app.post('/v1/pki/renew', async (req) => {
+      const peer = req.peer!;
+      const refuse = (why: string): never => {
+        ctx.metrics.renewals.refused++;
+        req.log.warn({ op: 'renew', identity: peer.identity, serial: peer.serial, reason: why }, 'renewal refused');
+        throw controllerError('SWARM_ERR_RENEW_REFUSED', `renewal refused: ${why}`);
+      };
+      const record = ctx.store.getCertificate(peer.serial);
+      if (!record || record.revokedAt !== null) refuse('this certificate is not an active certificate of this controller; re-enroll');
+      if (peer.identity.role !== 'operator') {
+        const host = ctx.store.getHost(peer.identity.name);
+        if (!host || host.removedAt !== null) refuse(`host ${peer.identity.name} is not registered; re-enroll`);
+      }
+      const body = parseInput(RenewRequestSchema, req.body, 'body');
+      const csr = verifyCsr(body.csr);
+      const current = (req.raw.socket as TLSSocket).getPeerX509Certificate();
+      if (current && spkiDer(current.publicKey).equals(spkiDer(csr.publicKeyPem))) {
+        ctx.metrics.renewals.refused++;
+        throw controllerError('SWARM_ERR_RENEW_KEY_REUSED', 'the renewal CSR carries the current key; generate a new key for each renewal');
+      }
+      const issued = ctx.issuer.issue(peer.identity.role, peer.identity.name, csr.publicKeyPem);
+      ctx.metrics.renewals.ok++;
+      req.log.info({ op: 'renew', host: peer.identity.name, role: peer.identity.role, serial: issued.serial }, 'certificate renewed');
+      if (peer.identity.role === 'operator') {
+        ctx.store.appendAudit({ at: ctx.clock.now(), actor: `spiffe://${ctx.cluster}/operator/${peer.identity.name}`, action: 'operator.renew', target: peer.identity.name, details: { serial: issued.serial } });
+      }
+      const res: RenewResponse = { cert: issued.certPem, ca: ctx.issuer.ca.certPem, notAfter: new Date(issued.notAfter).toISOString() };
+      return res;
+    });
+  };
+}

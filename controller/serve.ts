@@ -1,0 +1,69 @@
+// `swarm-controller serve`: load the state directory, build the app, listen, keep the own certificate fresh, stop on signals.
+import { once } from 'node:events';
+import type { Server as HttpsServer } from 'node:https';
+import type { AddressInfo } from 'node:net';
+import type { Logger } from 'pino';
+import { buildServerHttpsOptions } from '../shared/tls.js';
+import { buildControllerApp } from './app.js';
+import type { EnrollLimits } from './routes/public.js';
+import { loadStateDir, renewControllerIfDue, statePaths } from './state-dir.js';
+
+export interface ServeOptions {
+  stateDir: string;
+  host: string;
+  port: number;
+  logger: Logger;
+  leafLifetimeMs?: number;
+  heartbeatMs?: number;
+  offlineTimeoutMs?: number;
+  enrollLimits?: EnrollLimits;
+  /** Called with the bound URL once listening (the bin prints it). */
+  onListening?: (url: string) => void;
+  /** Resolves when the server should stop (signals, in the bin). */
+  until: Promise<unknown>;
+}
+
+export async function serveController(options: ServeOptions): Promise<void> {
+  const state = await loadStateDir(options.stateDir);
+  if (state.renewed) options.logger.info({ op: 'controller.renew', serial: state.material.serial }, 'renewed the controller certificate at start');
+  const { app, context } = await buildControllerApp({
+    material: state.material,
+    ca: state.ca,
+    store: state.store,
+    logger: options.logger,
+    ...(options.leafLifetimeMs ? { leafLifetimeMs: options.leafLifetimeMs } : {}),
+    ...(options.heartbeatMs ? { heartbeatMs: options.heartbeatMs } : {}),
+    ...(options.offlineTimeoutMs ? { offlineTimeoutMs: options.offlineTimeoutMs } : {}),
+    ...(options.enrollLimits ? { enrollLimits: options.enrollLimits } : {}),
+  });
+  let material = state.material;
+  const renewTimer = setInterval(() => {
+    renewControllerIfDue(state.ca, state.store, statePaths(options.stateDir).pki, material).then((renewed) => {
+      if (!renewed) return;
+      material = renewed;
+      // New handshakes use the new certificate; existing connections keep theirs.
+      (app.server as unknown as HttpsServer).setSecureContext(buildServerHttpsOptions(renewed, { clientCert: 'optional' }));
+      options.logger.info({ op: 'controller.renew', serial: renewed.serial }, 'renewed the controller certificate');
+    }, (err: unknown) => options.logger.error({ err, op: 'controller.renew' }, 'controller certificate renewal failed; retrying in an hour'));
+  }, 3_600_000);
+  renewTimer.unref();
+  try {
+    await app.listen({ host: options.host, port: options.port });
+    const addr = app.server.address() as AddressInfo;
+    const host = addr.family === 'IPv6' ? `[${addr.address}]` : addr.address;
+    const url = `https://${host}:${addr.port}`;
+    options.logger.info({ op: 'listen', url, cluster: context.cluster }, 'controller listening');
+    options.onListening?.(url);
+    await options.until;
+    options.logger.info({ op: 'stop' }, 'controller stopping');
+  } finally {
+    clearInterval(renewTimer);
+    await app.close();
+    state.store.close();
+  }
+}
+
+/** A promise that resolves on the first SIGTERM or SIGINT. */
+export function untilSignal(): Promise<string> {
+  return Promise.race([once(process, 'SIGTERM').then(() => 'SIGTERM'), once(process, 'SIGINT').then(() => 'SIGINT')]);
+}

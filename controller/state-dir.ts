@@ -1,0 +1,108 @@
+// The controller's state directory (DESIGN.md §3): create it once (init), load it (serve), renew its own certificate.
+import { X509Certificate } from 'node:crypto';
+import { access, mkdir, readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { CertificateAuthority, createCa, createCsr, generateKeyPair, NOT_BEFORE_SKEW_MS, verifyCsr, writeIdentityFiles } from '../pki/index.js';
+import { ensurePrivateDir, readPrivateKeyFile, writeFileAtomic } from '../shared/files.js';
+import { loadTlsMaterial, type TlsMaterial } from '../shared/tls.js';
+import { controllerError } from './errors.js';
+import { openSqliteStore, type Store } from './store/index.js';
+
+export const CONTROLLER_LIFETIME_MS = 90 * 86_400_000;
+export const OPERATOR_INIT_LIFETIME_MS = 7 * 86_400_000;
+
+export function statePaths(stateDir: string) {
+  return {
+    pki: join(stateDir, 'pki'),
+    caCert: join(stateDir, 'pki', 'ca.crt'),
+    caKey: join(stateDir, 'pki', 'ca.key'),
+    operators: join(stateDir, 'operators'),
+    releases: join(stateDir, 'releases'),
+    db: join(stateDir, 'swarm.db'),
+  };
+}
+
+const exists = (p: string): Promise<boolean> => access(p).then(() => true, () => false);
+
+export interface InitOptions {
+  stateDir: string;
+  cluster: string;
+  sans: readonly string[];
+  now?: number;
+}
+
+/** Create CA, controller identity, the `admin` operator, releases/ and the database; never overwrites. */
+export async function initStateDir(options: InitOptions): Promise<{ caHash: string; adminDir: string }> {
+  const p = statePaths(options.stateDir);
+  for (const path of [p.caCert, p.caKey, p.db, join(p.pki, 'controller.crt'), join(p.operators, 'admin')]) {
+    if (await exists(path)) throw controllerError('SWARM_ERR_STATE_DIR_EXISTS', `${path} already exists; ${options.stateDir} is an initialised state directory (refusing to overwrite it)`);
+  }
+  await mkdir(options.stateDir, { recursive: true, mode: 0o700 });
+  const caPem = await createCa({ cluster: options.cluster, ...(options.now ? { now: options.now } : {}) });
+  const ca = CertificateAuthority.load(caPem);
+  await ensurePrivateDir(p.pki);
+  await writeFileAtomic(p.caKey, caPem.keyPem, 0o600);
+  await writeFileAtomic(p.caCert, caPem.certPem, 0o644);
+  await mkdir(p.releases, { recursive: true, mode: 0o750 });
+  const store = openSqliteStore(p.db);
+  try {
+    await issueControllerIdentity(ca, store, p.pki, options.sans, options.now);
+    const adminDir = join(p.operators, 'admin');
+    const key = await generateKeyPair();
+    const csr = verifyCsr(createCsr({ keyPem: key.privateKeyPem, publicKeyPem: key.publicKeyPem, commonName: 'admin' }));
+    const now = options.now ?? Date.now();
+    const issued = ca.issue({ publicKeyPem: csr.publicKeyPem, identity: { cluster: ca.cluster, role: 'operator', name: 'admin' }, lifetimeMs: OPERATOR_INIT_LIFETIME_MS, now });
+    store.recordCertificate({ serial: issued.serial, role: 'operator', name: 'admin', notBefore: issued.notBefore, notAfter: issued.notAfter, issuedAt: now });
+    await writeIdentityFiles(adminDir, 'operator', { caPem: ca.certPem, certPem: issued.certPem, keyPem: key.privateKeyPem });
+    store.appendAudit({ at: now, actor: 'system', action: 'controller.init', target: options.cluster, details: { sans: options.sans, admin: issued.serial } });
+    return { caHash: ca.fingerprint, adminDir };
+  } finally {
+    store.close();
+  }
+}
+
+async function issueControllerIdentity(ca: CertificateAuthority, store: Store, pkiDir: string, sans: readonly string[], now = Date.now()): Promise<void> {
+  const key = await generateKeyPair();
+  const issued = ca.issue({ publicKeyPem: key.publicKeyPem, identity: { cluster: ca.cluster, role: 'controller', name: 'controller' }, lifetimeMs: CONTROLLER_LIFETIME_MS, sans, now });
+  store.recordCertificate({ serial: issued.serial, role: 'controller', name: 'controller', notBefore: issued.notBefore, notAfter: issued.notAfter, issuedAt: now });
+  await writeIdentityFiles(pkiDir, 'controller', { caPem: ca.certPem, certPem: issued.certPem, keyPem: key.privateKeyPem });
+}
+
+export interface LoadedState {
+  ca: CertificateAuthority;
+  material: TlsMaterial;
+  store: Store;
+}
+
+/** Load CA and controller identity and open the database; renews the controller's certificate when < 1/3 is left. */
+export async function loadStateDir(stateDir: string, now = Date.now()): Promise<LoadedState & { renewed: boolean }> {
+  const p = statePaths(stateDir);
+  if (!(await exists(p.caCert)) || !(await exists(p.db))) {
+    throw controllerError('SWARM_ERR_STATE_DIR_INVALID', `${stateDir} is not a controller state directory (no pki/ca.crt or swarm.db); run swarm-controller init --state-dir ${stateDir} --cluster NAME`);
+  }
+  const ca = CertificateAuthority.load({ certPem: await readFile(p.caCert, 'utf8'), keyPem: await readPrivateKeyFile(p.caKey) });
+  const store = openSqliteStore(p.db);
+  let material = await loadTlsMaterial(p.pki, 'controller', ca.cluster);
+  const renewed = await renewControllerIfDue(ca, store, p.pki, material, now);
+  if (renewed) material = renewed;
+  return { ca, material, store, renewed: renewed !== undefined };
+}
+
+/** The fraction of a certificate's (un-backdated) lifetime still left. */
+export function remainingFraction(certPem: string, now: number): number {
+  const cert = new X509Certificate(certPem);
+  const notAfter = Date.parse(cert.validTo);
+  const issued = Math.min(Date.parse(cert.validFrom) + NOT_BEFORE_SKEW_MS, notAfter);
+  const lifetime = Math.max(notAfter - issued, 1);
+  return (notAfter - now) / lifetime;
+}
+
+/** Issue the controller a new certificate (new key, same SANs) when less than a third of its life is left. */
+export async function renewControllerIfDue(ca: CertificateAuthority, store: Store, pkiDir: string, material: TlsMaterial, now = Date.now()): Promise<TlsMaterial | undefined> {
+  if (remainingFraction(material.cert, now) >= 1 / 3) return undefined;
+  const sans = (new X509Certificate(material.cert).subjectAltName ?? '').split(', ')
+    .map((e) => (e.startsWith('DNS:') ? e.slice(4) : e.startsWith('IP Address:') ? e.slice(11) : undefined))
+    .filter((s): s is string => s !== undefined);
+  await issueControllerIdentity(ca, store, pkiDir, sans, now);
+  return loadTlsMaterial(pkiDir, 'controller', ca.cluster);
+}

@@ -1,0 +1,3 @@
+// The store's door: the interface and the engines.
+export type * from './store.js';
+export { openSqliteStore } from './sqlite.js';

@@ -1,0 +1,50 @@
+// Versioned schema migrations of the SQLite store; PRAGMA user_version records how far a database got.
+
+/** Append only: never edit a migration that has shipped. Releases and rollouts will come as migration 2+. */
+export const MIGRATIONS: readonly string[] = [
+  `
+  CREATE TABLE hosts (
+    name TEXT PRIMARY KEY,
+    address TEXT,
+    labels TEXT NOT NULL DEFAULT '{}',
+    created_at INTEGER NOT NULL,
+    enrolled_at INTEGER,
+    removed_at INTEGER
+  );
+  CREATE TABLE join_tokens (
+    hash TEXT PRIMARY KEY,
+    host_name TEXT NOT NULL REFERENCES hosts(name) ON DELETE CASCADE,
+    created_at INTEGER NOT NULL,
+    expires_at INTEGER NOT NULL,
+    used_at INTEGER
+  );
+  CREATE INDEX join_tokens_host ON join_tokens(host_name);
+  CREATE TABLE certificates (
+    serial TEXT PRIMARY KEY,
+    role TEXT NOT NULL CHECK (role IN ('controller', 'updater', 'agent', 'operator')),
+    name TEXT NOT NULL,
+    not_before INTEGER NOT NULL,
+    not_after INTEGER NOT NULL,
+    issued_at INTEGER NOT NULL,
+    revoked_at INTEGER
+  );
+  CREATE INDEX certificates_identity ON certificates(role, name);
+  CREATE TABLE host_reports (
+    host_name TEXT PRIMARY KEY REFERENCES hosts(name) ON DELETE CASCADE,
+    last_contact INTEGER,
+    agent TEXT,
+    updater TEXT
+  );
+  CREATE TABLE audit_log (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    at INTEGER NOT NULL,
+    actor TEXT NOT NULL,
+    action TEXT NOT NULL,
+    target TEXT NOT NULL,
+    details TEXT NOT NULL DEFAULT '{}'
+  );
+  CREATE TRIGGER audit_log_no_update BEFORE UPDATE ON audit_log BEGIN SELECT RAISE(ABORT, 'audit_log is append-only'); END;
+  CREATE TRIGGER audit_log_no_delete BEFORE DELETE ON audit_log BEGIN SELECT RAISE(ABORT, 'audit_log is append-only'); END;
+  CREATE TABLE counters (name TEXT PRIMARY KEY, value INTEGER NOT NULL);
+  `,
+];

@@ -1,0 +1,141 @@
+// The SQLite store engine (better-sqlite3): WAL, foreign keys, migrations, statements prepared once.
+import Database from 'better-sqlite3';
+import type { Role } from '../../shared/identity.js';
+import { controllerError } from '../errors.js';
+import { MIGRATIONS } from './migrations.js';
+import type { AuditEntry, CertificateRecord, ChannelReport, HostRecord, HostReportRecord, JoinTokenRecord, Store, TokenRefusal } from './store.js';
+
+interface HostRow { name: string; address: string | null; labels: string; created_at: number; enrolled_at: number | null; removed_at: number | null }
+interface CertRow { serial: string; role: Role; name: string; not_before: number; not_after: number; issued_at: number; revoked_at: number | null }
+interface TokenRow { hash: string; host_name: string; created_at: number; expires_at: number; used_at: number | null }
+interface ReportRow { host_name: string; last_contact: number | null; agent: string | null; updater: string | null }
+interface AuditRow { id: number; at: number; actor: string; action: string; target: string; details: string }
+
+const toHost = (r: HostRow): HostRecord => ({
+  name: r.name, address: r.address, labels: JSON.parse(r.labels) as Record<string, string>,
+  createdAt: r.created_at, enrolledAt: r.enrolled_at, removedAt: r.removed_at,
+});
+const toCert = (r: CertRow): CertificateRecord => ({
+  serial: r.serial, role: r.role, name: r.name, notBefore: r.not_before, notAfter: r.not_after, issuedAt: r.issued_at, revokedAt: r.revoked_at,
+});
+const toAudit = (r: AuditRow): AuditEntry => ({ id: r.id, at: r.at, actor: r.actor, action: r.action, target: r.target, details: JSON.parse(r.details) as Record<string, unknown> });
+const parseReport = (s: string | null): ChannelReport | null => (s === null ? null : (JSON.parse(s) as ChannelReport));
+
+/** Apply pending migrations in one transaction each; refuse a database from a newer controller. */
+function migrate(db: Database.Database): void {
+  const current = db.pragma('user_version', { simple: true }) as number;
+  if (current > MIGRATIONS.length) {
+    throw controllerError('SWARM_ERR_STORE', `database schema version ${current} is newer than this controller knows (${MIGRATIONS.length}); upgrade swarm-controller`);
+  }
+  for (let v = current; v < MIGRATIONS.length; v++) {
+    db.transaction(() => {
+      db.exec(MIGRATIONS[v]!);
+      db.pragma(`user_version = ${v + 1}`);
+    })();
+  }
+}
+
+export function openSqliteStore(path: string): Store {
+  let db: Database.Database;
+  try {
+    db = new Database(path);
+    db.pragma('journal_mode = WAL');
+    db.pragma('synchronous = NORMAL');
+    db.pragma('foreign_keys = ON');
+    db.pragma('busy_timeout = 5000');
+    migrate(db);
+  } catch (err) {
+    if ((err as { code?: string }).code === 'SWARM_ERR_STORE') throw err;
+    throw controllerError('SWARM_ERR_STORE', `cannot open database ${path}: ${(err as Error).message}`, { cause: err });
+  }
+
+  const s = {
+    insertHost: db.prepare('INSERT INTO hosts (name, address, labels, created_at) VALUES (?, ?, ?, ?)'),
+    reviveHost: db.prepare('UPDATE hosts SET address = ?, labels = ?, created_at = ?, enrolled_at = NULL, removed_at = NULL WHERE name = ?'),
+    getHost: db.prepare<[string], HostRow>('SELECT * FROM hosts WHERE name = ?'),
+    listHosts: db.prepare<[], HostRow>('SELECT * FROM hosts WHERE removed_at IS NULL ORDER BY name'),
+    setLabels: db.prepare('UPDATE hosts SET labels = ? WHERE name = ?'),
+    removeHost: db.prepare('UPDATE hosts SET removed_at = ? WHERE name = ? AND removed_at IS NULL'),
+    enrollHost: db.prepare('UPDATE hosts SET enrolled_at = ? WHERE name = ?'),
+    insertToken: db.prepare('INSERT INTO join_tokens (hash, host_name, created_at, expires_at, used_at) VALUES (?, ?, ?, ?, ?)'),
+    deleteUnusedTokens: db.prepare('DELETE FROM join_tokens WHERE host_name = ? AND used_at IS NULL'),
+    getToken: db.prepare<[string], TokenRow>('SELECT * FROM join_tokens WHERE hash = ?'),
+    useToken: db.prepare('UPDATE join_tokens SET used_at = ? WHERE hash = ? AND used_at IS NULL'),
+    insertCert: db.prepare('INSERT INTO certificates (serial, role, name, not_before, not_after, issued_at) VALUES (?, ?, ?, ?, ?, ?)'),
+    getCert: db.prepare<[string], CertRow>('SELECT * FROM certificates WHERE serial = ?'),
+    listCerts: db.prepare<[], CertRow>('SELECT * FROM certificates ORDER BY issued_at, serial'),
+    listCertsByRole: db.prepare<[string], CertRow>('SELECT * FROM certificates WHERE role = ? ORDER BY issued_at, serial'),
+    listCertsByIdentity: db.prepare<[string, string], CertRow>('SELECT * FROM certificates WHERE role = ? AND name = ? ORDER BY issued_at, serial'),
+    activeSerials: db.prepare<[string, string], { serial: string }>('SELECT serial FROM certificates WHERE role = ? AND name = ? AND revoked_at IS NULL'),
+    revoke: db.prepare('UPDATE certificates SET revoked_at = ? WHERE serial = ?'),
+    listRevoked: db.prepare<[], { serial: string; revoked_at: number }>('SELECT serial, revoked_at FROM certificates WHERE revoked_at IS NOT NULL ORDER BY revoked_at, serial'),
+    upsertReport: db.prepare('INSERT INTO host_reports (host_name, last_contact, agent, updater) VALUES (?, ?, ?, ?) ON CONFLICT(host_name) DO UPDATE SET last_contact = excluded.last_contact, agent = excluded.agent, updater = excluded.updater'),
+    listReports: db.prepare<[], ReportRow>('SELECT r.* FROM host_reports r JOIN hosts h ON h.name = r.host_name WHERE h.removed_at IS NULL'),
+    appendAudit: db.prepare('INSERT INTO audit_log (at, actor, action, target, details) VALUES (?, ?, ?, ?, ?)'),
+    listAudit: db.prepare<[number, number], AuditRow>('SELECT * FROM audit_log WHERE id > ? ORDER BY id LIMIT ?'),
+    bumpCounter: db.prepare<[string], { value: number }>('INSERT INTO counters (name, value) VALUES (?, 1) ON CONFLICT(name) DO UPDATE SET value = value + 1 RETURNING value'),
+  };
+
+  const consume = db.transaction((hash: string, name: string, now: number): { ok: true } | { ok: false; reason: TokenRefusal } => {
+    const token = s.getToken.get(hash);
+    if (!token) return { ok: false, reason: 'unknown' };
+    if (token.used_at !== null) return { ok: false, reason: 'used' };
+    if (token.expires_at <= now) return { ok: false, reason: 'expired' };
+    if (token.host_name !== name) return { ok: false, reason: 'name-mismatch' };
+    const host = s.getHost.get(name);
+    if (!host || host.removed_at !== null) return { ok: false, reason: 'host-missing' };
+    if (host.enrolled_at !== null) return { ok: false, reason: 'host-enrolled' };
+    if (s.useToken.run(now, hash).changes !== 1) return { ok: false, reason: 'used' };
+    s.enrollHost.run(now, name);
+    return { ok: true };
+  });
+
+  const revokeIdentity = db.transaction((role: Role, name: string, at: number): string[] => {
+    const serials = s.activeSerials.all(role, name).map((r) => r.serial);
+    for (const serial of serials) s.revoke.run(at, serial);
+    return serials;
+  });
+
+  const saveReports = db.transaction((reports: HostReportRecord[]) => {
+    for (const r of reports) {
+      s.upsertReport.run(r.hostName, r.lastContact, r.agent ? JSON.stringify(r.agent) : null, r.updater ? JSON.stringify(r.updater) : null);
+    }
+  });
+
+  return {
+    insertHost: (h) => void s.insertHost.run(h.name, h.address, JSON.stringify(h.labels), h.createdAt),
+    reviveHost: (h) => void s.reviveHost.run(h.address, JSON.stringify(h.labels), h.createdAt, h.name),
+    getHost: (name) => {
+      const row = s.getHost.get(name);
+      return row ? toHost(row) : undefined;
+    },
+    listHosts: () => s.listHosts.all().map(toHost),
+    setHostLabels: (name, labels) => void s.setLabels.run(JSON.stringify(labels), name),
+    markHostRemoved: (name, at) => void s.removeHost.run(at, name),
+    insertJoinToken: (t: JoinTokenRecord) => void s.insertToken.run(t.hash, t.hostName, t.createdAt, t.expiresAt, t.usedAt),
+    deleteUnusedTokens: (hostName) => void s.deleteUnusedTokens.run(hostName),
+    consumeJoinToken: (hash, name, now) => consume.immediate(hash, name, now),
+    recordCertificate: (c) => void s.insertCert.run(c.serial, c.role, c.name, c.notBefore, c.notAfter, c.issuedAt),
+    getCertificate: (serial) => {
+      const row = s.getCert.get(serial);
+      return row ? toCert(row) : undefined;
+    },
+    listCertificates: (filter = {}) => {
+      const rows = filter.role && filter.name ? s.listCertsByIdentity.all(filter.role, filter.name)
+        : filter.role ? s.listCertsByRole.all(filter.role)
+          : s.listCerts.all().filter((r) => filter.name === undefined || r.name === filter.name);
+      return rows.map(toCert);
+    },
+    revokeIdentity: (role, name, at) => revokeIdentity.immediate(role, name, at),
+    listRevoked: () => s.listRevoked.all().map((r) => ({ serial: r.serial, revokedAt: r.revoked_at })),
+    saveReports: (reports) => saveReports(reports),
+    listReports: () => s.listReports.all().map((r) => ({ hostName: r.host_name, lastContact: r.last_contact, agent: parseReport(r.agent), updater: parseReport(r.updater) })),
+    appendAudit: (e) => {
+      const info = s.appendAudit.run(e.at, e.actor, e.action, e.target, JSON.stringify(e.details));
+      return { ...e, id: Number(info.lastInsertRowid) };
+    },
+    listAudit: (options = {}) => s.listAudit.all(options.afterId ?? 0, options.limit ?? 1000).map(toAudit),
+    nextCounter: (name) => s.bumpCounter.get(name)!.value,
+    close: () => db.close(),
+  };
+}

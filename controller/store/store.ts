@@ -1,0 +1,102 @@
+// The controller's storage contract: one interface, engines behind it (SQLite today), one contract test suite.
+import type { Role } from '../../shared/identity.js';
+
+export interface HostRecord {
+  name: string;
+  /** The updater's HOST[:PORT], or null when unknown. */
+  address: string | null;
+  labels: Record<string, string>;
+  createdAt: number;
+  /** When the host consumed its join token; null until then. */
+  enrolledAt: number | null;
+  removedAt: number | null;
+}
+
+export interface JoinTokenRecord {
+  /** sha256 hex of the whole token; the token itself is never stored. */
+  hash: string;
+  hostName: string;
+  createdAt: number;
+  expiresAt: number;
+  usedAt: number | null;
+}
+
+/** Why a token was not consumed; the controller logs it but answers one generic error. */
+export type TokenRefusal = 'unknown' | 'expired' | 'used' | 'name-mismatch' | 'host-missing' | 'host-enrolled';
+
+export interface CertificateRecord {
+  serial: string;
+  role: Role;
+  name: string;
+  notBefore: number;
+  notAfter: number;
+  issuedAt: number;
+  revokedAt: number | null;
+}
+
+export interface ChannelReport {
+  /** The validated AgentHealth / UpdaterStatus payload. */
+  report: unknown;
+  at: number;
+  certNotAfter: number | null;
+}
+
+export interface HostReportRecord {
+  hostName: string;
+  lastContact: number | null;
+  agent: ChannelReport | null;
+  updater: ChannelReport | null;
+}
+
+export interface AuditEntry {
+  id: number;
+  at: number;
+  /** The caller's SPIFFE URI (or "system" / "enrollment"). */
+  actor: string;
+  action: string;
+  target: string;
+  details: Record<string, unknown>;
+}
+
+export interface Store {
+  // hosts
+  insertHost(host: Omit<HostRecord, 'enrolledAt' | 'removedAt'>): void;
+  /** Re-open a removed host's name for a new enrollment. */
+  reviveHost(host: Omit<HostRecord, 'enrolledAt' | 'removedAt'>): void;
+  getHost(name: string): HostRecord | undefined;
+  /** Active (not removed) hosts, by name. */
+  listHosts(): HostRecord[];
+  setHostLabels(name: string, labels: Record<string, string>): void;
+  markHostRemoved(name: string, at: number): void;
+
+  // join tokens
+  insertJoinToken(token: JoinTokenRecord): void;
+  /** Drop unused tokens of a host (a new `host add` replaces them). */
+  deleteUnusedTokens(hostName: string): void;
+  /**
+   * Atomically: find the token by hash, check it is unused, unexpired, for `name`, and that the host
+   * exists, is active and not yet enrolled; then mark the token used and the host enrolled.
+   */
+  consumeJoinToken(hash: string, name: string, now: number): { ok: true } | { ok: false; reason: TokenRefusal };
+
+  // certificates
+  recordCertificate(cert: Omit<CertificateRecord, 'revokedAt'>): void;
+  getCertificate(serial: string): CertificateRecord | undefined;
+  listCertificates(filter?: { role?: Role; name?: string }): CertificateRecord[];
+  /** Revoke every unrevoked certificate of an identity; returns the serials revoked now. */
+  revokeIdentity(role: Role, name: string, at: number): string[];
+  listRevoked(): Array<{ serial: string; revokedAt: number }>;
+
+  // reports
+  saveReports(reports: HostReportRecord[]): void;
+  listReports(): HostReportRecord[];
+
+  // audit (append-only)
+  appendAudit(entry: Omit<AuditEntry, 'id'>): AuditEntry;
+  listAudit(options?: { limit?: number; afterId?: number }): AuditEntry[];
+
+  /** A monotonic counter (CRL numbers). */
+  nextCounter(name: string): number;
+
+  close(): void;
+}

@@ -1,0 +1,60 @@
+// One JSON call to the controller over undici, mapping network, TLS and `{ code, message }` answers to SwarmErrors.
+import { request, type Dispatcher } from 'undici';
+import type { z } from 'zod';
+import { SwarmError } from './errors.js';
+import { describeRemoteFailure, remoteError } from './remote-errors.js';
+
+export interface ControllerRequest {
+  baseUrl: string;
+  path: string;
+  method?: 'GET' | 'POST' | 'PATCH' | 'DELETE';
+  body?: unknown;
+  dispatcher: Dispatcher;
+  timeoutMs?: number;
+}
+
+/** Call the controller; a 2xx body is parsed with `schema` (or returned as text with schema undefined). */
+export async function callController<S extends z.ZodType>(req: ControllerRequest, schema: S): Promise<z.output<S>>;
+export async function callController(req: ControllerRequest, schema?: undefined): Promise<string>;
+export async function callController(req: ControllerRequest, schema?: z.ZodType): Promise<unknown> {
+  const url = new URL(req.path, req.baseUrl);
+  let res: Dispatcher.ResponseData;
+  try {
+    res = await request(url, {
+      method: req.method ?? (req.body === undefined ? 'GET' : 'POST'),
+      dispatcher: req.dispatcher,
+      headers: req.body === undefined ? {} : { 'content-type': 'application/json' },
+      ...(req.body === undefined ? {} : { body: JSON.stringify(req.body) }),
+      headersTimeout: req.timeoutMs ?? 30_000,
+      bodyTimeout: req.timeoutMs ?? 30_000,
+    });
+  } catch (err) {
+    throw describeRemoteFailure(err, req.baseUrl);
+  }
+  let text: string;
+  try {
+    text = await res.body.text();
+  } catch (err) {
+    throw describeRemoteFailure(err, req.baseUrl);
+  }
+  if (res.statusCode >= 400) {
+    let parsed: { code?: unknown; message?: unknown } = {};
+    try {
+      parsed = JSON.parse(text) as typeof parsed;
+    } catch {
+      // not our error shape
+    }
+    if (typeof parsed.code === 'string' && typeof parsed.message === 'string') throw new SwarmError(parsed.code, parsed.message);
+    throw remoteError('SWARM_ERR_CONTROLLER_RESPONSE', `controller answered ${res.statusCode} to ${req.method ?? 'GET'} ${req.path}: ${text.slice(0, 200)}`);
+  }
+  if (!schema) return text;
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch {
+    throw remoteError('SWARM_ERR_CONTROLLER_RESPONSE', `controller answered ${req.path} with something that is not JSON`);
+  }
+  const r = schema.safeParse(json);
+  if (!r.success) throw remoteError('SWARM_ERR_CONTROLLER_RESPONSE', `controller answered ${req.path} with an unexpected shape: ${r.error.issues[0]?.message ?? ''}`);
+  return r.data;
+}
