@@ -1,0 +1,98 @@
+// The updater's HTTPS API (mTLS, controller/operator only): update, rollback, self-update, releases, operations, health.
+import type { FastifyInstance, FastifyReply } from 'fastify';
+import type { Readable } from 'node:stream';
+import { z } from 'zod';
+import { identityGuard, parseInput } from '../shared/http.js';
+import { createHttpsApp } from '../shared/server.js';
+import type { TlsMaterial } from '../shared/tls.js';
+import type { Logger } from '../shared/logger.js';
+import type { OperationRecord } from '../shared/wire.js';
+import { authorizeUpdaterRoute } from './authorize.js';
+import type { Updater, UpdateRequest } from './engine.js';
+import { updaterError } from './errors.js';
+import type { ReleaseStoreLike } from './release-port.js';
+
+export interface UpdaterAppDeps {
+  material: TlsMaterial;
+  logger: Logger;
+  updater: Updater;
+  store: ReleaseStoreLike;
+  operations: { get(id: string): Promise<OperationRecord | undefined>; latest(): Promise<OperationRecord | undefined> };
+  /** Installs a new updater and hands over to it (202), or refuses when no supervisor runs us. */
+  selfUpdate?: (req: UpdateRequest) => Promise<OperationRecord>;
+  isRevoked?: (serial: string) => boolean;
+}
+
+const UploadHeadersSchema = z.object({
+  'x-swarm-release-sha256': z.string().regex(/^[0-9a-f]{64}$/, { message: 'must be the 64 lowercase hex SHA-256 of the tarball' }),
+  'x-swarm-release-signature': z.string().max(512).regex(/^[A-Za-z0-9+/]+={0,2}$/, { message: 'must be base64' }).optional(),
+});
+
+const OperationParamsSchema = z.object({ id: z.string().regex(/^[a-z-]+-[0-9a-z]+$/, { message: 'is not an operation id' }).max(100) });
+
+export async function buildUpdaterApp(deps: UpdaterAppDeps): Promise<FastifyInstance> {
+  const app = await createHttpsApp({ material: deps.material, logger: deps.logger, clientCert: 'required' });
+  await app.register(async (api) => {
+    api.addHook('onRequest', identityGuard({
+      cluster: deps.material.identity.cluster,
+      authorize: (identity, req) => authorizeUpdaterRoute(identity, req.method, req.routeOptions.url),
+      ...(deps.isRevoked ? { isRevoked: deps.isRevoked } : {}),
+    }));
+    // The tarball is streamed to the installer as it arrives: never buffered here.
+    api.addContentTypeParser('application/gzip', (_req, payload, done) => done(null, payload));
+    api.addContentTypeParser('*', (_req, _payload, done) => done(updaterError('SWARM_ERR_UPDATER_CONTENT_TYPE', 'send the release as the raw body with Content-Type: application/gzip'), undefined));
+
+    api.post('/v1/update', async (req, reply) => {
+      const upload = readUpload(req.headers, req.body, req.raw);
+      return sendOutcome(reply, await deps.updater.update(upload));
+    });
+
+    api.post('/v1/self-update', async (req, reply) => {
+      if (!deps.selfUpdate) throw updaterError('SWARM_ERR_UPDATER_SELF_UPDATE_UNSUPERVISED', 'self-update needs the supervisor: run `swarm-updater run --supervise`');
+      const record = await deps.selfUpdate(readUpload(req.headers, req.body, req.raw));
+      return reply.code(record.state === 'running' ? 202 : record.state === 'committed' ? 200 : 409).send(record);
+    });
+
+    api.post('/v1/rollback', async (_req, reply) => sendOutcome(reply, await deps.updater.rollback()));
+
+    api.get('/v1/releases', async () => {
+      const list = await deps.store.list();
+      return list.map((r) => ({ id: r.id, version: r.version, dir: r.dirName, active: r.active, prev: r.prev, bad: r.bad }));
+    });
+
+    api.get('/v1/operations/latest', async () => {
+      const r = await deps.operations.latest();
+      if (!r) throw updaterError('SWARM_ERR_UPDATER_OPERATION_NOT_FOUND', 'no operation has run on this host yet');
+      return r;
+    });
+
+    api.get('/v1/operations/:id', async (req) => {
+      const { id } = parseInput(OperationParamsSchema, req.params, 'params');
+      const r = await deps.operations.get(id);
+      if (!r) throw updaterError('SWARM_ERR_UPDATER_OPERATION_NOT_FOUND', `no operation ${id} on this host`);
+      return r;
+    });
+
+    api.get('/v1/health', async () => deps.updater.status());
+  });
+  return app;
+}
+
+function readUpload(headers: unknown, body: unknown, raw: NodeJS.ReadableStream & { complete?: boolean; once(e: 'close', l: () => void): unknown }): UpdateRequest {
+  const h = parseInput(UploadHeadersSchema, headers, 'headers');
+  const stream = body as Readable | undefined;
+  if (!stream || typeof stream.pipe !== 'function') throw updaterError('SWARM_ERR_UPDATER_CONTENT_TYPE', 'send the release as the raw body with Content-Type: application/gzip');
+  // A client that leaves before the whole body arrived cancels the install; after that, the operation goes on.
+  const ac = new AbortController();
+  raw.once('close', () => {
+    if (!raw.complete) ac.abort(updaterError('SWARM_ERR_UPDATER_UPLOAD_ABORTED', 'the client closed the connection before the whole release arrived'));
+  });
+  return { body: stream, id: h['x-swarm-release-sha256'], ...(h['x-swarm-release-signature'] ? { signature: h['x-swarm-release-signature'] } : {}), signal: ac.signal };
+}
+
+/** 200 committed; 409 rolled back; 500 when nothing became healthy. The record always comes back. */
+function sendOutcome(reply: FastifyReply, record: OperationRecord): FastifyReply {
+  if (record.state === 'committed' || (record.kind === 'rollback' && record.state === 'rolled-back')) return reply.code(200).send(record);
+  const status = record.state === 'rolled-back' ? 409 : 500;
+  return reply.code(status).send({ ...record, code: record.error?.code ?? 'SWARM_ERR_UPDATER_AGENT_UNHEALTHY', message: record.error?.message ?? `operation ${record.id} ended ${record.state}` });
+}

@@ -1,0 +1,70 @@
+// The updater's configuration: a zod schema with safe defaults; flags override the file; the result is frozen.
+import { z } from 'zod';
+import { parseConfig, readConfigFile } from '../shared/config.js';
+import { DEFAULT_INSTALL_LIMITS, InstallLimitsSchema } from './install/index.js';
+
+const ms = (def: number, min = 1) => z.number().int().min(min).max(24 * 3600_000).default(def);
+
+export const UpdaterConfigSchema = z.strictObject({
+  installDir: z.string().min(1).default('/opt/swarm'),
+  pkiDir: z.string().min(1).default('/etc/swarm/pki'),
+  listen: z.strictObject({ host: z.string().min(1), port: z.number().int().min(0).max(65535) }).default({ host: '0.0.0.0', port: 8766 }),
+  agentPort: z.number().int().min(1).max(65535).default(8765),
+  /** auto: systemd when INVOCATION_ID is set and systemctl is on PATH, else spawn. */
+  restart: z.enum(['auto', 'systemd', 'spawn']).default('auto'),
+  controller: z.url({ protocol: /^https$/ }).optional(),
+  keep: z.number().int().min(2).max(100).default(3),
+  limits: InstallLimitsSchema.default(() => ({ ...DEFAULT_INSTALL_LIMITS })),
+  /** PEM file with the Ed25519 release-signing public key; when set, unsigned releases are refused. */
+  signingPublicKeyPath: z.string().min(1).optional(),
+  probe: z.strictObject({
+    deadlineMs: ms(60_000),
+    /** First retry delay; doubles up to backoffMaxMs. */
+    intervalMs: ms(100),
+    backoffMaxMs: ms(1_000),
+    requestTimeoutMs: ms(2_000),
+  }).default({ deadlineMs: 60_000, intervalMs: 100, backoffMaxMs: 1_000, requestTimeoutMs: 2_000 }),
+  watch: z.strictObject({
+    windowMs: ms(30_000, 0),
+    intervalMs: ms(1_000),
+    /** Consecutive failed probes inside the window that count as a failure. */
+    maxFailures: z.number().int().min(1).max(100).default(3),
+  }).default({ windowMs: 30_000, intervalMs: 1_000, maxFailures: 3 }),
+  agent: z.strictObject({
+    systemdUnit: z.string().regex(/^[A-Za-z0-9@._-]+\.service$/).default('swarm-agent.service'),
+    /** SIGTERM, then SIGKILL after this grace period (spawn mode). */
+    stopGraceMs: ms(10_000),
+    restartBackoffMs: ms(500),
+    restartBackoffMaxMs: ms(30_000),
+  }).default({ systemdUnit: 'swarm-agent.service', stopGraceMs: 10_000, restartBackoffMs: 500, restartBackoffMaxMs: 30_000 }),
+  selfUpdate: z.strictObject({
+    /** The new updater must confirm within this deadline or the previous one is restored. */
+    deadlineMs: ms(60_000),
+  }).default({ deadlineMs: 60_000 }),
+});
+
+export type UpdaterConfig = Readonly<z.output<typeof UpdaterConfigSchema>>;
+
+/** Flags as `run` parses them; each overrides the file. */
+export interface ConfigFlags {
+  installDir?: string;
+  pkiDir?: string;
+  listen?: { host: string; port: number };
+  agentPort?: number;
+  restart?: 'systemd' | 'spawn';
+  controller?: string;
+}
+
+/** Read the optional config file, lay the flags over it, validate, freeze. */
+export async function loadUpdaterConfig(file: string | undefined, flags: ConfigFlags): Promise<UpdaterConfig> {
+  const raw = file ? await readConfigFile(file) : {};
+  if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) return parseConfig(UpdaterConfigSchema, raw, file ?? 'config');
+  const merged: Record<string, unknown> = { ...(raw as Record<string, unknown>) };
+  for (const [k, v] of Object.entries(flags)) if (v !== undefined) merged[k] = v;
+  return parseConfig(UpdaterConfigSchema, merged, file ?? 'flags');
+}
+
+/** The same config with defaults only (for tests and local commands). */
+export function defaultUpdaterConfig(overrides: Record<string, unknown> = {}): UpdaterConfig {
+  return parseConfig(UpdaterConfigSchema, overrides, 'config');
+}

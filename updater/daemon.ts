@@ -1,0 +1,65 @@
+// `swarm-updater run` (the worker): serve the API, finish an interrupted operation, keep the agent running.
+import type { Logger } from 'pino';
+import { writeFileAtomic } from '../shared/files.js';
+import { buildUpdaterApp } from './app.js';
+import type { UpdaterConfig } from './config.js';
+import { ReleaseStore } from './install/index.js';
+import { serveLocalRequests } from './local-requests.js';
+import { SelfUpdateJournalFile } from './self-update-journal.js';
+import { SelfUpdater } from './self-update.js';
+import { SpawnAgentRunner, processStartTime } from './spawn-runner.js';
+import { EXIT_HAND_OVER } from './supervisor.js';
+import { buildHostParts } from './wiring.js';
+
+/** Runs until SIGTERM/SIGINT (exit 0) or a self-update hand-over (exit 75); resolves with the exit code. */
+export async function runDaemon(config: UpdaterConfig, logger: Logger, env: NodeJS.ProcessEnv = process.env): Promise<number> {
+  const parts = await buildHostParts(config, logger, { env });
+  const { paths, updater, runner, operations } = parts;
+  const supervised = env.SWARM_UPDATER_SUPERVISED === '1';
+  let resolveExit: (code: number) => void = () => undefined;
+  const exited = new Promise<number>((r) => { resolveExit = r; });
+
+  const updaterStore = new ReleaseStore({ root: paths.updaterRoot, stagingDir: paths.updaterStaging, stateDir: paths.updaterState, logger });
+  await updaterStore.init();
+  const selfUpdater = new SelfUpdater({
+    store: updaterStore, journal: new SelfUpdateJournalFile(paths.selfUpdateJournal), operations, updater,
+    limits: config.limits, keep: config.keep, logger, env, handOver: () => void shutdown(EXIT_HAND_OVER),
+    ...(parts.signingPublicKeyPem ? { signingPublicKeyPem: parts.signingPublicKeyPem } : {}),
+  });
+  const app = await buildUpdaterApp({
+    material: parts.material, logger, updater, store: parts.store, operations,
+    ...(supervised ? { selfUpdate: (r) => selfUpdater.start(r) } : {}),
+  });
+
+  let stopping = false;
+  async function shutdown(code: number): Promise<void> {
+    if (stopping) return;
+    stopping = true;
+    logger.info({ code }, 'updater stopping');
+    await app.close().catch(() => undefined);
+    // Under systemd the agent is its own unit and keeps running; a spawned agent is our child and stops with us.
+    if (runner instanceof SpawnAgentRunner) await runner.close().catch(() => undefined);
+    await parts.dispatcher.close().catch(() => undefined);
+    resolveExit(code);
+  }
+  const onTerm = (): void => void shutdown(0);
+  const onUsr2 = (): void => void serveLocalRequests(paths.requests, () => updater.rollback()).catch((err: unknown) => logger.error({ err }, 'local request failed'));
+  process.on('SIGTERM', onTerm);
+  process.on('SIGINT', onTerm);
+  process.on('SIGUSR2', onUsr2);
+
+  await updater.start();
+  await app.listen({ host: config.listen.host, port: config.listen.port });
+  const address = app.server.address();
+  const port = typeof address === 'object' && address ? address.port : config.listen.port;
+  await writeFileAtomic(paths.updaterPid, JSON.stringify({ pid: process.pid, startTime: (await processStartTime(process.pid)) ?? '', port }), 0o644);
+  logger.info({ port, host: parts.material.identity.name, mode: runner.mode, version: parts.version }, 'updater listening');
+  await selfUpdater.confirmIfOnTrial(env.SWARM_UPDATER_RELEASE_DIR);
+  onUsr2();
+
+  const code = await exited;
+  process.off('SIGTERM', onTerm);
+  process.off('SIGINT', onTerm);
+  process.off('SIGUSR2', onUsr2);
+  return code;
+}

@@ -1,0 +1,391 @@
+// The updater's operations (DESIGN.md §5): update, rollback and recovery; one at a time, durable records, a journal.
+import type { Logger } from 'pino';
+import { isSwarmError, SwarmError } from '../shared/errors.js';
+import type { AgentHealth, OperationRecord, UpdaterStatus } from '../shared/wire.js';
+import type { AgentRunner } from './agent-runner.js';
+import type { UpdaterConfig } from './config.js';
+import { updaterError } from './errors.js';
+import { faultPoint, type FaultPoint } from './fault.js';
+import { CommitHistory } from './history.js';
+import { JournalFile, type Journal } from './journal.js';
+import type { OperationKind, OperationStore } from './operations.js';
+import type { HostPaths } from './paths.js';
+import { choosePrevAfter, planRollback } from './plan.js';
+import { waitHealthy, watchWindow, type FetchHealth, type ProbeResult } from './probe.js';
+import { refOf, type InstalledRelease, type ReleaseStoreLike } from './release-port.js';
+
+export interface UpdaterDeps {
+  config: UpdaterConfig;
+  paths: HostPaths;
+  store: ReleaseStoreLike;
+  runner: AgentRunner;
+  fetchHealth: FetchHealth;
+  operations: OperationStore;
+  logger: Logger;
+  version: string;
+  signingPublicKeyPem?: string;
+  /** false for the offline `swarm-updater rollback` in spawn mode: links move, the agent starts with the next updater. */
+  agentManaged?: boolean;
+  env?: NodeJS.ProcessEnv;
+}
+
+export interface UpdateRequest {
+  body: NodeJS.ReadableStream | AsyncIterable<Uint8Array>;
+  id: string;
+  signature?: string;
+  /** Aborted when the client leaves before the whole body arrived. */
+  signal?: AbortSignal;
+}
+
+interface Running {
+  id: string;
+  kind: OperationKind;
+  releaseId: string | null;
+  done: Promise<OperationRecord>;
+}
+
+type Phase = 'update' | 'rollback';
+
+export class Updater {
+  readonly startedAt = new Date().toISOString();
+  private running: Running | null = null;
+  private readonly journal: JournalFile;
+  private readonly history: CommitHistory;
+  private lastAgent: AgentHealth | null = null;
+
+  constructor(private readonly d: UpdaterDeps) {
+    this.journal = new JournalFile(d.paths.journal);
+    this.history = new CommitHistory(d.paths.history);
+  }
+
+  get runningId(): string | null {
+    return this.running?.id ?? null;
+  }
+
+  /** Empty staging, load records, and finish an interrupted operation (in the background: requests get 409 meanwhile). */
+  async start(): Promise<void> {
+    await this.d.store.init();
+    await this.d.operations.init();
+    const j = await this.journal.read();
+    if (!j) {
+      await this.closeUnfinishedRecords();
+      if (this.d.agentManaged !== false) await this.d.runner.ensureRunning().catch((err: unknown) => this.d.logger.error({ err }, 'agent did not start'));
+      return;
+    }
+    this.d.logger.warn({ op: j.op, phase: j.phase, from: j.from, to: j.to }, 'finishing an interrupted operation');
+    void this.track(j.op, 'recovery', null, () => this.recover(j)).catch((err: unknown) => this.d.logger.error({ err }, 'recovery failed'));
+  }
+
+  /** Load records only (local commands: no staging cleanup, no recovery, no agent start). */
+  async load(): Promise<void> {
+    await this.d.operations.init();
+  }
+
+  /** The interrupted operation the journal names, if any. */
+  async pendingJournal(): Promise<Journal | null> {
+    return this.journal.read();
+  }
+
+  /** Resolves when no operation runs (tests, shutdown). */
+  async whenIdle(): Promise<void> {
+    for (let i = 0; i < 1000 && this.running; i++) await this.running.done.catch(() => undefined);
+  }
+
+  update(req: UpdateRequest): Promise<OperationRecord> {
+    if (this.running) {
+      if (this.running.kind === 'update' && this.running.releaseId === req.id) return this.running.done;
+      return Promise.reject(this.busy());
+    }
+    const id = this.d.operations.nextId();
+    return this.track(id, 'update', req.id, () => this.runUpdate(id, req));
+  }
+
+  rollback(): Promise<OperationRecord> {
+    if (this.running) return Promise.reject(this.busy());
+    const id = this.d.operations.nextId();
+    return this.track(id, 'rollback', null, () => this.runRollback(id));
+  }
+
+  /** Run something else under the one-operation lock (self-update). */
+  exclusive(kind: OperationKind, releaseId: string | null, fn: (opId: string) => Promise<OperationRecord>): Promise<OperationRecord> {
+    if (this.running) {
+      if (this.running.kind === kind && releaseId !== null && this.running.releaseId === releaseId) return this.running.done;
+      return Promise.reject(this.busy());
+    }
+    const id = this.d.operations.nextId();
+    return this.track(id, kind, releaseId, () => fn(id));
+  }
+
+  async status(): Promise<UpdaterStatus> {
+    const links = await this.d.store.readLinks().catch(() => ({ active: null, prev: null }));
+    const agent = await this.d.fetchHealth().catch(() => null);
+    this.lastAgent = agent;
+    const healthy = agent !== null && agent.status === 'ok' && agent.release === links.active?.id;
+    return {
+      status: this.running ? 'busy' : healthy ? 'ok' : 'degraded',
+      version: this.d.version,
+      pid: process.pid,
+      startedAt: this.startedAt,
+      active: links.active ? refOf(links.active) : null,
+      prev: links.prev ? refOf(links.prev) : null,
+      running: this.runningId,
+      lastOperation: (await this.d.operations.latest()) ?? null,
+      agent,
+      badReleases: (await this.d.store.listBad().catch(() => [])).map((b) => b.id),
+    };
+  }
+
+  get lastAgentHealth(): AgentHealth | null {
+    return this.lastAgent;
+  }
+
+  private busy(): SwarmError {
+    const running = this.running?.id ?? null;
+    return updaterError('SWARM_ERR_UPDATER_BUSY', `operation ${running} is running on this host; wait for it (GET /v1/operations/${running}) and retry`, { details: { running } });
+  }
+
+  private track(id: string, kind: OperationKind, releaseId: string | null, fn: () => Promise<OperationRecord>): Promise<OperationRecord> {
+    const done = Promise.resolve().then(fn);
+    const entry: Running = { id, kind, releaseId, done };
+    this.running = entry;
+    const clear = (): void => {
+      if (this.running === entry) this.running = null;
+    };
+    done.then(clear, clear);
+    return done;
+  }
+
+  private fault(step: FaultPoint): void {
+    faultPoint(step, this.d.env);
+  }
+
+  private async runUpdate(opId: string, req: UpdateRequest): Promise<OperationRecord> {
+    const ops = this.d.operations;
+    const prior = await ops.latestForRelease(req.id);
+    if (prior?.state === 'rolled-back') return prior;
+    if (prior?.state === 'committed' && (await this.d.store.readLinks()).active?.id === req.id) return prior;
+    const record = await ops.create(opId, 'update', { id: req.id, version: null });
+    const log = this.d.logger.child({ op: opId, release: req.id });
+    let installed: InstalledRelease;
+    try {
+      installed = await this.d.store.install({
+        body: req.body,
+        expectedId: req.id,
+        ...(req.signature ? { signature: req.signature } : {}),
+        ...(this.d.signingPublicKeyPem ? { signingPublicKeyPem: this.d.signingPublicKeyPem } : {}),
+        limits: this.d.config.limits,
+        ...(req.signal ? { signal: req.signal } : {}),
+      });
+    } catch (err) {
+      const e = isSwarmError(err) ? err : updaterError('SWARM_ERR_UPDATER_UPLOAD_ABORTED', `install failed: ${(err as Error).message}`, { cause: err });
+      log.warn({ code: e.code }, `release refused: ${e.message}`);
+      await ops.finish(record, e.status < 500 ? 'refused' : 'failed', { error: { code: e.code, message: e.message } });
+      throw e;
+    }
+    await ops.step(record, 'installed', { release: { id: installed.id, version: installed.version }, to: refOf(installed) });
+    this.fault('after-staged');
+    const links = await this.d.store.readLinks();
+    if (links.active?.id === installed.id) {
+      await this.history.append(installed.id, installed.dirName);
+      return ops.finish(record, 'committed', { from: refOf(installed) });
+    }
+    record.from = links.active ? refOf(links.active) : null;
+    const j: Journal = {
+      op: opId, kind: 'update', phase: 'switching', from: links.active?.dirName ?? null, to: installed.dirName,
+      prevBefore: links.prev?.dirName ?? null, prevAfter: null, failed: null, fallbacks: [], at: '',
+    };
+    this.d.runner.hold();
+    try {
+      await this.journal.write(j);
+      this.fault('after-journal');
+      if (links.active) {
+        await this.d.store.setLinks({ active: links.active.dirName, prev: links.active.dirName });
+        this.fault('after-prev-link');
+      }
+      await this.d.store.setLinks({ active: installed.dirName, prev: links.active?.dirName ?? null });
+      this.fault('after-active-link');
+      log.info({ from: j.from, to: j.to }, 'switched; restarting the agent');
+      await ops.step(record, 'switched');
+      return await this.bringUp(record, j);
+    } finally {
+      this.d.runner.release();
+    }
+  }
+
+  /** Restart on the new release, probe, watch; commit or roll back. */
+  private async bringUp(record: OperationRecord, j: Journal): Promise<OperationRecord> {
+    const target = await this.d.store.get(j.to);
+    const outcome: ProbeResult = target ? await this.restartAndProbe(target.id, 'update') : { ok: false, reason: `release ${j.to} is not installed` };
+    if (outcome.ok && target) {
+      this.fault('before-commit');
+      await this.history.append(target.id, target.dirName);
+      await this.d.operations.finish(record, 'committed', { to: refOf(target), error: null });
+      await this.journal.clear();
+      this.d.logger.info({ op: record.id, release: target.id }, 'release committed');
+      const deleted = await this.d.store.prune(this.d.config.keep).catch((err: unknown) => {
+        this.d.logger.warn({ err }, 'prune failed');
+        return [] as string[];
+      });
+      if (deleted.length > 0) this.d.logger.info({ deleted }, 'pruned old releases');
+      return record;
+    }
+    const reason = outcome.ok ? 'release vanished' : outcome.reason;
+    this.d.logger.warn({ op: record.id, release: j.to, reason }, 'new release unhealthy; rolling back');
+    await this.d.operations.step(record, 'unhealthy', { error: { code: 'SWARM_ERR_UPDATER_AGENT_UNHEALTHY', message: reason } }, reason);
+    return this.rollBackAfterFailure(record, j, reason);
+  }
+
+  private async usableReleases(): Promise<Set<string>> {
+    const list = await this.d.store.list();
+    return new Set(list.filter((r) => !r.bad).map((r) => r.dirName));
+  }
+
+  private async rollBackAfterFailure(record: OperationRecord, j: Journal, reason: string): Promise<OperationRecord> {
+    const plan = planRollback({ failed: j.to, preferred: [j.from, j.prevBefore], history: await this.history.goodNewestFirst(), usable: await this.usableReleases() });
+    const first = plan.candidates[0];
+    if (!first) {
+      await this.markBadDir(j.to, reason);
+      await this.d.operations.finish(record, 'failed', { error: { code: 'SWARM_ERR_UPDATER_AGENT_UNHEALTHY', message: `${reason}; no previous release to return to` } });
+      await this.journal.clear();
+      return record;
+    }
+    const rj: Journal = {
+      ...j, phase: 'rolling-back', from: j.to, to: first, prevAfter: choosePrevAfter(first, plan.candidates, j.to), failed: j.to, fallbacks: plan.candidates.slice(1),
+    };
+    await this.journal.write(rj);
+    this.fault('rollback-after-journal');
+    return this.restore(record, rj, reason);
+  }
+
+  /** Point active at the journal's `to` (then its fallbacks) until an agent is healthy; mark the failed release bad. */
+  private async restore(record: OperationRecord, rj: Journal, reason: string): Promise<OperationRecord> {
+    const order = [rj.to, ...rj.fallbacks];
+    for (let i = 0; i < order.length; i++) {
+      const dir = order[i]!;
+      const rel = await this.d.store.get(dir);
+      if (!rel) continue;
+      const prev = i === 0 ? rj.prevAfter : choosePrevAfter(dir, order.slice(i + 1), rj.failed);
+      if (i > 0) await this.journal.write({ ...rj, to: dir, fallbacks: order.slice(i + 1), prevAfter: prev });
+      await this.d.store.setLinks({ active: dir, prev: prev === dir ? null : prev });
+      this.fault('rollback-after-active-link');
+      await this.d.operations.step(record, 'rolling-back', {}, `active -> ${dir}`);
+      const outcome = await this.restartAndProbe(rel.id, 'rollback');
+      if (outcome.ok) {
+        this.fault('rollback-before-commit');
+        const backToFailed = dir === rj.failed;
+        if (rj.failed && !backToFailed) await this.markBadDir(rj.failed, reason);
+        await this.d.operations.finish(record, backToFailed ? 'failed' : 'rolled-back', {
+          to: refOf(rel),
+          error: backToFailed
+            ? { code: 'SWARM_ERR_UPDATER_NO_ROLLBACK_TARGET', message: `no older release became healthy; returned to ${dir}` }
+            : (record.error ?? (record.kind === 'rollback' ? null : { code: 'SWARM_ERR_UPDATER_AGENT_UNHEALTHY', message: reason })),
+        });
+        await this.journal.clear();
+        this.d.logger.warn({ op: record.id, release: rel.id, failed: rj.failed }, 'rolled back');
+        return record;
+      }
+      await this.d.operations.step(record, 'rollback-target-unhealthy', {}, `${dir}: ${outcome.reason}`);
+    }
+    if (rj.failed && record.kind !== 'rollback') await this.markBadDir(rj.failed, reason);
+    await this.d.operations.finish(record, 'failed', { error: { code: 'SWARM_ERR_UPDATER_ROLLBACK_FAILED', message: `no installed release became healthy (${reason})` } });
+    await this.journal.clear();
+    this.d.logger.error({ op: record.id }, 'no release became healthy');
+    return record;
+  }
+
+  private async markBadDir(dir: string, reason: string): Promise<void> {
+    const rel = await this.d.store.get(dir);
+    if (rel) await this.d.store.markBad(rel.id, reason.slice(0, 500));
+  }
+
+  private async restartAndProbe(expectId: string, phase: Phase): Promise<ProbeResult> {
+    if (this.d.agentManaged === false) return { ok: true, health: unknownHealth(expectId) };
+    const ac = new AbortController();
+    const off = this.d.runner.onEvent((e) => {
+      if (e.type === 'exited' && !e.expected) ac.abort(`agent exited (code ${e.code}, signal ${e.signal})`);
+    });
+    try {
+      try {
+        await this.d.runner.restart();
+      } catch (err) {
+        return { ok: false, reason: (err as Error).message };
+      }
+      this.fault(phase === 'update' ? 'after-restart' : 'rollback-after-restart');
+      const p = this.d.config.probe;
+      const probe = await waitHealthy({ fetch: this.d.fetchHealth, expectId, deadlineMs: p.deadlineMs, intervalMs: p.intervalMs, backoffMaxMs: p.backoffMaxMs, signal: ac.signal });
+      if (!probe.ok || phase === 'rollback') return probe;
+      this.fault('after-probe');
+      const w = this.d.config.watch;
+      if (w.windowMs === 0) return probe;
+      return await watchWindow({ fetch: this.d.fetchHealth, expectId, windowMs: w.windowMs, intervalMs: w.intervalMs, maxFailures: w.maxFailures, baseline: probe.health, signal: ac.signal });
+    } finally {
+      off();
+    }
+  }
+
+  private async runRollback(opId: string): Promise<OperationRecord> {
+    const links = await this.d.store.readLinks();
+    const active = links.active;
+    if (!active) throw updaterError('SWARM_ERR_UPDATER_NOT_INSTALLED', 'nothing is installed here: there is no active release to roll back from');
+    const plan = planRollback({
+      failed: active.dirName, preferred: [links.prev?.dirName ?? null], history: await this.history.goodNewestFirst(), usable: await this.usableReleases(), returnTo: active.dirName,
+    });
+    const first = plan.candidates[0];
+    if (!first || first === active.dirName) {
+      throw updaterError('SWARM_ERR_UPDATER_NO_ROLLBACK_TARGET', `no release to roll back to from ${active.dirName} (prev ${links.prev?.dirName ?? 'missing'}; bad or missing releases are skipped)`);
+    }
+    const record = await this.d.operations.create(opId, 'rollback', { id: active.id, version: active.version }, refOf(active));
+    const rj: Journal = {
+      op: opId, kind: 'rollback', phase: 'rolling-back', from: active.dirName, to: first, prevBefore: links.prev?.dirName ?? null,
+      prevAfter: choosePrevAfter(first, plan.candidates, active.dirName), failed: active.dirName, fallbacks: plan.candidates.slice(1), at: '',
+    };
+    this.d.runner.hold();
+    try {
+      await this.journal.write(rj);
+      this.fault('rollback-after-journal');
+      return await this.restore(record, rj, `rolled back on request from ${active.dirName}`);
+    } finally {
+      this.d.runner.release();
+    }
+  }
+
+  /** Finish what the journal says was in flight when the updater died. */
+  private async recover(j: Journal): Promise<OperationRecord> {
+    const ops = this.d.operations;
+    const record = (await ops.get(j.op)) ?? (await ops.create(j.op, 'recovery', null));
+    if (record.state !== 'running') Object.assign(record, { state: 'running', endedAt: null });
+    await ops.step(record, 'recovering', {}, `updater restarted during ${j.phase} ${j.from ?? '-'} -> ${j.to}`);
+    this.d.runner.hold();
+    try {
+      if (j.phase === 'rolling-back') return await this.restore(record, j, record.error?.message ?? 'rollback interrupted by an updater restart');
+      const links = await this.d.store.readLinks();
+      if (links.active?.dirName === j.to) return await this.bringUp(record, j);
+      // The switch never happened: put prev back, make sure the old agent runs.
+      if (j.from) await this.d.store.setLinks({ active: j.from, prev: j.prevBefore === j.from ? null : j.prevBefore });
+      const from = j.from ? await this.d.store.get(j.from) : undefined;
+      if (from) {
+        const o = await this.restartAndProbe(from.id, 'rollback');
+        if (!o.ok) this.d.logger.error({ reason: o.reason }, 'the previous release is not healthy after recovery');
+      }
+      await ops.finish(record, 'failed', { error: { code: 'SWARM_ERR_UPDATER_INTERRUPTED', message: 'the updater stopped before switching releases; nothing changed, send the update again' } });
+      await this.journal.clear();
+      return record;
+    } finally {
+      this.d.runner.release();
+    }
+  }
+
+  /** Records a crash left `running` without a journal: the switch never started (or had committed). */
+  private async closeUnfinishedRecords(): Promise<void> {
+    const active = (await this.d.store.readLinks()).active;
+    for (const r of await this.d.operations.unfinished()) {
+      if (r.kind === 'self-update') continue;
+      if (r.to && active?.id === r.to.id && r.kind === 'update') await this.d.operations.finish(r, 'committed');
+      else await this.d.operations.finish(r, 'failed', { error: { code: 'SWARM_ERR_UPDATER_INTERRUPTED', message: 'the updater stopped before switching releases; nothing changed, send it again' } });
+    }
+  }
+}
+
+function unknownHealth(id: string): AgentHealth {
+  return { status: 'ok', release: id, version: 'unknown', pid: 0, startedAt: new Date(0).toISOString(), services: [] };
+}

@@ -1,0 +1,71 @@
+// Local requests from `swarm-updater rollback` to a running updater: a file in state/requests plus SIGUSR2.
+import { randomBytes } from 'node:crypto';
+import { readdir, readFile, unlink } from 'node:fs/promises';
+import { join } from 'node:path';
+import { z } from 'zod';
+import { isSwarmError } from '../shared/errors.js';
+import { writeFileAtomic } from '../shared/files.js';
+import { OperationRecordSchema, type OperationRecord } from '../shared/wire.js';
+import { processStartTime } from './spawn-runner.js';
+
+const RequestSchema = z.object({ kind: z.literal('rollback'), at: z.string() });
+export const RequestResultSchema = z.union([
+  z.object({ ok: z.literal(true), record: OperationRecordSchema }),
+  z.object({ ok: z.literal(false), error: z.object({ code: z.string(), message: z.string() }) }),
+]);
+export type RequestResult = z.output<typeof RequestResultSchema>;
+
+export const UpdaterPidSchema = z.object({ pid: z.number().int().positive(), startTime: z.string(), port: z.number().int() });
+
+/** The running updater (pid file checked against the process start time), or undefined. */
+export async function findRunningUpdater(pidFile: string): Promise<z.output<typeof UpdaterPidSchema> | undefined> {
+  try {
+    const entry = UpdaterPidSchema.parse(JSON.parse(await readFile(pidFile, 'utf8')));
+    return (await processStartTime(entry.pid)) === entry.startTime ? entry : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Daemon side: answer every pending request file. */
+export async function serveLocalRequests(dir: string, rollback: () => Promise<OperationRecord>): Promise<void> {
+  const names = (await readdir(dir).catch(() => [] as string[])).filter((n) => /^[0-9a-f]{16}\.json$/.test(n));
+  for (const name of names) {
+    const path = join(dir, name);
+    let parsed;
+    try {
+      parsed = RequestSchema.safeParse(JSON.parse(await readFile(path, 'utf8')));
+    } catch {
+      parsed = undefined;
+    }
+    await unlink(path).catch(() => undefined);
+    if (!parsed?.success) continue;
+    let result: RequestResult;
+    try {
+      result = { ok: true, record: await rollback() };
+    } catch (err) {
+      result = { ok: false, error: isSwarmError(err) ? { code: err.code, message: err.message } : { code: 'SWARM_ERR_INTERNAL', message: (err as Error).message } };
+    }
+    await writeFileAtomic(join(dir, `${name.slice(0, -5)}.result`), JSON.stringify(result), 0o644);
+  }
+}
+
+/** CLI side: drop a request, signal the updater, wait for its answer (bounded). */
+export async function askRunningUpdater(dir: string, pid: number, timeoutMs: number): Promise<RequestResult> {
+  const rid = randomBytes(8).toString('hex');
+  await writeFileAtomic(join(dir, `${rid}.json`), JSON.stringify({ kind: 'rollback', at: new Date().toISOString() }), 0o644);
+  process.kill(pid, 'SIGUSR2');
+  const end = Date.now() + timeoutMs;
+  const resultPath = join(dir, `${rid}.result`);
+  while (Date.now() < end) {
+    try {
+      const r = RequestResultSchema.parse(JSON.parse(await readFile(resultPath, 'utf8')));
+      await unlink(resultPath).catch(() => undefined);
+      return r;
+    } catch {
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  }
+  await unlink(join(dir, `${rid}.json`)).catch(() => undefined);
+  return { ok: false, error: { code: 'SWARM_ERR_UPDATER_BUSY', message: `the running updater (pid ${pid}) did not answer within ${timeoutMs} ms` } };
+}

@@ -1,0 +1,56 @@
+// `swarm-updater status` and `swarm-updater rollback` on the host itself, with the controller down: files on disk.
+import type { Logger } from 'pino';
+import type { OperationRecord, UpdaterStatus } from '../shared/wire.js';
+import type { UpdaterConfig } from './config.js';
+import { updaterError } from './errors.js';
+import { askRunningUpdater, findRunningUpdater } from './local-requests.js';
+import { hostPaths } from './paths.js';
+import { detectRestartMode } from './systemd-runner.js';
+import { buildHostParts } from './wiring.js';
+
+/** What the host runs: links, last operation, bad releases, and the agent's own answer (probed over mTLS). */
+export async function readLocalStatus(config: UpdaterConfig, logger: Logger): Promise<UpdaterStatus> {
+  const parts = await buildHostParts(config, logger, { agentManaged: false });
+  try {
+    await parts.updater.load();
+    const status = await parts.updater.status();
+    const daemon = await findRunningUpdater(parts.paths.updaterPid);
+    const journal = await parts.updater.pendingJournal();
+    const latest = status.lastOperation;
+    return {
+      ...status,
+      pid: daemon?.pid ?? process.pid,
+      running: journal?.op ?? (latest?.state === 'running' ? latest.id : null),
+      status: journal || latest?.state === 'running' ? 'busy' : status.status,
+    };
+  } finally {
+    await parts.dispatcher.close();
+  }
+}
+
+/**
+ * Roll back to the previous good release. A running updater does it (it owns the agent); without one, this
+ * process does: under systemd it restarts the agent and probes it, in spawn mode it only moves the links
+ * (the agent starts on them with the next `swarm-updater run`).
+ */
+export async function rollbackLocally(config: UpdaterConfig, logger: Logger, env: NodeJS.ProcessEnv = process.env): Promise<OperationRecord> {
+  const paths = hostPaths(config.installDir);
+  const daemon = await findRunningUpdater(paths.updaterPid);
+  if (daemon) {
+    const r = await askRunningUpdater(paths.requests, daemon.pid, config.probe.deadlineMs + 30_000);
+    if (!r.ok) throw updaterError(r.error.code as 'SWARM_ERR_UPDATER_BUSY', r.error.message);
+    return r.record;
+  }
+  const systemd = detectRestartMode(config.restart, env) === 'systemd';
+  const parts = await buildHostParts(config, logger, { agentManaged: systemd, env });
+  try {
+    await parts.updater.load();
+    const pending = await parts.updater.pendingJournal();
+    if (pending) {
+      throw updaterError('SWARM_ERR_UPDATER_BUSY', `operation ${pending.op} was interrupted; start the updater (swarm-updater run) to finish it, then roll back`, { details: { running: pending.op } });
+    }
+    return await parts.updater.rollback();
+  } finally {
+    await parts.dispatcher.close();
+  }
+}

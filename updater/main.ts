@@ -1,0 +1,140 @@
+#!/usr/bin/env node
+// swarm-updater: run (the host's updater daemon), status and rollback (local, controller down), join (enrollment).
+import { fileURLToPath } from 'node:url';
+import { z } from 'zod';
+import { createProgram, parseHostPort, parseOptions, runCli, type Command } from '../shared/cli.js';
+import { createLogger } from '../shared/logger.js';
+import type { UpdaterStatus } from '../shared/wire.js';
+import { loadUpdaterConfig, type ConfigFlags } from './config.js';
+import { runDaemon } from './daemon.js';
+import { joinCluster } from './join.js';
+import { readLocalStatus, rollbackLocally } from './local.js';
+import { hostPaths } from './paths.js';
+import { runSupervisor } from './supervisor.js';
+
+const CommonSchema = z.object({
+  installDir: z.string().min(1).optional(),
+  pkiDir: z.string().min(1).optional(),
+  config: z.string().min(1).optional(),
+  json: z.boolean().optional(),
+});
+
+const RunSchema = CommonSchema.extend({
+  listen: z.string().optional(),
+  agentPort: z.string().regex(/^\d{1,5}$/, { message: 'must be a port number' }).optional(),
+  restart: z.enum(['systemd', 'spawn']).optional(),
+  controller: z.string().url().optional(),
+  supervise: z.boolean().optional(),
+});
+
+const JoinSchema = z.object({
+  controller: z.string().url(),
+  token: z.string().min(1),
+  caHash: z.string().regex(/^sha256:[0-9a-fA-F]{64}$/, { message: 'must be sha256:<64 hex digits>' }),
+  pkiDir: z.string().min(1).optional(),
+});
+
+function flagsOf(o: z.output<typeof RunSchema> | z.output<typeof CommonSchema>): ConfigFlags {
+  const r = o as z.output<typeof RunSchema>;
+  return {
+    ...(o.installDir ? { installDir: o.installDir } : {}),
+    ...(o.pkiDir ? { pkiDir: o.pkiDir } : {}),
+    ...(r.listen ? { listen: parseHostPort(r.listen, '--listen') } : {}),
+    ...(r.agentPort ? { agentPort: Number(r.agentPort) } : {}),
+    ...(r.restart ? { restart: r.restart } : {}),
+    ...(r.controller ? { controller: r.controller } : {}),
+  };
+}
+
+function addLocalOptions(cmd: Command): Command {
+  return cmd
+    .option('--install-dir <dir>', 'install directory (default /opt/swarm)')
+    .option('--pki-dir <dir>', 'PKI directory (default /etc/swarm/pki)')
+    .option('--config <file>', 'JSON config file (flags override it)')
+    .option('--json', 'print one JSON document');
+}
+
+export function buildProgram(argv: readonly string[], setExitCode: (code: number) => void): Command {
+  const program = createProgram('swarm-updater', 'Install, switch, probe and roll back releases on this host.');
+
+  addLocalOptions(program.command('run').description('run the updater: HTTPS API (mTLS), agent supervision, recovery'))
+    .option('--listen <host:port>', 'listen address (default 0.0.0.0:8766)')
+    .option('--agent-port <n>', 'port of the local agent (default 8765)')
+    .option('--restart <mode>', 'how to restart the agent: systemd or spawn (default: detect)')
+    .option('--controller <url>', 'controller URL, passed to the agent')
+    .option('--supervise', 'run as the supervisor of the updater worker (needed for self-update; the systemd unit uses it)')
+    .action(async (raw: unknown) => {
+      const o = parseOptions(RunSchema, raw);
+      const config = await loadUpdaterConfig(o.config, flagsOf(o));
+      const logger = createLogger({ name: 'swarm-updater' });
+      if (o.supervise) {
+        const at = argv.indexOf('run');
+        const stop = new AbortController();
+        const onTerm = (): void => stop.abort();
+        process.once('SIGTERM', onTerm);
+        process.once('SIGINT', onTerm);
+        setExitCode(await runSupervisor({
+          paths: hostPaths(config.installDir), baseCommand: [process.execPath, fileURLToPath(import.meta.url)],
+          workerArgs: argv.slice(at + 1).filter((a) => a !== '--supervise'), deadlineMs: config.selfUpdate.deadlineMs, logger: logger.child({ role: 'supervisor' }), stopSignal: stop.signal,
+        }));
+        return;
+      }
+      setExitCode(await runDaemon(config, logger));
+    });
+
+  addLocalOptions(program.command('status').description('show active and prev releases, the last operation and agent health (local)'))
+    .action(async (raw: unknown) => {
+      const o = parseOptions(CommonSchema, raw);
+      const config = await loadUpdaterConfig(o.config, flagsOf(o));
+      const status = await readLocalStatus(config, createLogger({ name: 'swarm-updater', level: 'warn' }));
+      process.stdout.write(o.json ? `${JSON.stringify(status, null, 2)}\n` : formatStatus(status));
+    });
+
+  addLocalOptions(program.command('rollback').description('roll this host back to its previous good release (local, controller down)'))
+    .option('--restart <mode>', 'systemd or spawn (default: detect)')
+    .action(async (raw: unknown) => {
+      const o = parseOptions(CommonSchema.extend({ restart: z.enum(['systemd', 'spawn']).optional() }), raw);
+      const config = await loadUpdaterConfig(o.config, { ...flagsOf(o), ...(o.restart ? { restart: o.restart } : {}) });
+      const record = await rollbackLocally(config, createLogger({ name: 'swarm-updater', level: 'warn' }));
+      if (o.json) process.stdout.write(`${JSON.stringify(record, null, 2)}\n`);
+      else process.stdout.write(`rollback ${record.id}: ${record.state}; active ${record.to?.dir ?? '-'} (was ${record.from?.dir ?? '-'})${record.error ? ` (${record.error.message})` : ''}\n`);
+      if (record.state !== 'rolled-back') setExitCode(1);
+    });
+
+  program.command('join').description('enroll this host with a join token')
+    .requiredOption('--controller <url>', 'controller URL')
+    .requiredOption('--token <token>', 'join token from `swarmctl host add`')
+    .requiredOption('--ca-hash <sha256:hex>', 'pinned CA fingerprint')
+    .option('--pki-dir <dir>', 'PKI directory (default /etc/swarm/pki)')
+    .action(async (raw: unknown) => {
+      const o = parseOptions(JoinSchema, raw);
+      const r = await joinCluster({ controllerUrl: o.controller, token: o.token, caHash: o.caHash, pkiDir: o.pkiDir ?? '/etc/swarm/pki' });
+      process.stdout.write(`joined cluster ${r.cluster} as ${r.name}\n`);
+    });
+  return program;
+}
+
+function formatStatus(s: UpdaterStatus): string {
+  const ref = (r: UpdaterStatus['active']): string => (r ? `${r.dir} (${r.id})` : '-');
+  const op = s.lastOperation;
+  const agent = s.agent ? `${s.agent.status}, release ${s.agent.release.slice(0, 12)}, pid ${s.agent.pid}` : 'not answering';
+  return [
+    `status:  ${s.status}${s.running ? ` (operation ${s.running} running)` : ''}`,
+    `active:  ${ref(s.active)}`,
+    `prev:    ${ref(s.prev)}`,
+    `agent:   ${agent}`,
+    `last op: ${op ? `${op.id} ${op.kind} ${op.state}${op.error ? ` (${op.error.message})` : ''}` : '-'}`,
+    `bad:     ${s.badReleases.length ? s.badReleases.map((b) => b.slice(0, 12)).join(', ') : '-'}`,
+    '',
+  ].join('\n');
+}
+
+const argv = process.argv.slice(2);
+let exitCode: number | undefined;
+runCli(buildProgram(argv, (c) => { exitCode = c; }), argv).then(
+  (code) => process.exit(code !== 0 ? code : (exitCode ?? 0)),
+  (err: unknown) => {
+    process.stderr.write(`swarm-updater: ${(err as Error).message}\n`);
+    process.exit(1);
+  },
+);

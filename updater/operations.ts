@@ -1,0 +1,112 @@
+// Durable operation records (state/operations/<id>.json), each rewritten atomically at every step.
+import { mkdir, readdir, readFile, unlink } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { IdSource } from '../shared/ids.js';
+import { writeFileAtomic } from '../shared/files.js';
+import { OperationRecordSchema, type OperationRecord, type ReleaseRef } from '../shared/wire.js';
+
+export type OperationKind = OperationRecord['kind'];
+export type OperationState = OperationRecord['state'];
+
+const ID_RE = /^[a-z-]+-[0-9a-z]+$/;
+/** How many finished records stay on disk. */
+const KEEP_RECORDS = 200;
+
+export class OperationStore {
+  private readonly cache = new Map<string, OperationRecord>();
+  private loaded = false;
+
+  constructor(private readonly dir: string, private readonly ids: IdSource) {}
+
+  async init(): Promise<void> {
+    await mkdir(this.dir, { recursive: true });
+    await this.loadAll();
+  }
+
+  /** A fresh operation id (taken before the record exists, so a busy answer can name it at once). */
+  nextId(): string {
+    return this.ids.next('op');
+  }
+
+  async create(id: string, kind: OperationKind, release: OperationRecord['release'], from: ReleaseRef | null = null): Promise<OperationRecord> {
+    const now = new Date().toISOString();
+    const record: OperationRecord = {
+      id, kind, state: 'running', release, from, to: null,
+      startedAt: now, endedAt: null, error: null, steps: [{ at: now, step: 'started' }],
+    };
+    await this.save(record);
+    return record;
+  }
+
+  /** Append a step (and apply changes), then persist. */
+  async step(record: OperationRecord, step: string, changes: Partial<OperationRecord> = {}, detail?: string): Promise<OperationRecord> {
+    Object.assign(record, changes);
+    record.steps.push({ at: new Date().toISOString(), step, ...(detail ? { detail } : {}) });
+    await this.save(record);
+    return record;
+  }
+
+  async finish(record: OperationRecord, state: Exclude<OperationState, 'running'>, changes: Partial<OperationRecord> = {}): Promise<OperationRecord> {
+    return this.step(record, state, { ...changes, state, endedAt: new Date().toISOString() });
+  }
+
+  async get(id: string): Promise<OperationRecord | undefined> {
+    if (!ID_RE.test(id)) return undefined;
+    const cached = this.cache.get(id);
+    if (cached) return cached;
+    return this.readOne(id);
+  }
+
+  async latest(): Promise<OperationRecord | undefined> {
+    if (!this.loaded) await this.loadAll();
+    return this.sorted().at(-1);
+  }
+
+  /** The newest operation that carried this release id. */
+  async latestForRelease(releaseId: string): Promise<OperationRecord | undefined> {
+    if (!this.loaded) await this.loadAll();
+    return this.sorted().filter((r) => r.release?.id === releaseId && r.kind === 'update').at(-1);
+  }
+
+  /** Records left `running` (by a crash). */
+  async unfinished(): Promise<OperationRecord[]> {
+    if (!this.loaded) await this.loadAll();
+    return this.sorted().filter((r) => r.state === 'running');
+  }
+
+  private sorted(): OperationRecord[] {
+    return [...this.cache.values()].sort((a, b) => a.startedAt.localeCompare(b.startedAt) || a.id.localeCompare(b.id));
+  }
+
+  private async save(record: OperationRecord): Promise<void> {
+    this.cache.set(record.id, record);
+    await writeFileAtomic(join(this.dir, `${record.id}.json`), `${JSON.stringify(record)}\n`, 0o644);
+  }
+
+  private async readOne(id: string): Promise<OperationRecord | undefined> {
+    try {
+      const parsed = OperationRecordSchema.safeParse(JSON.parse(await readFile(join(this.dir, `${id}.json`), 'utf8')));
+      if (!parsed.success) return undefined;
+      this.cache.set(id, parsed.data);
+      return parsed.data;
+    } catch {
+      return undefined;
+    }
+  }
+
+  private async loadAll(): Promise<void> {
+    let names: string[] = [];
+    try {
+      names = (await readdir(this.dir)).filter((n) => n.endsWith('.json') && !n.startsWith('.'));
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+    }
+    for (const name of names) await this.readOne(name.slice(0, -5));
+    this.loaded = true;
+    const finished = this.sorted().filter((r) => r.state !== 'running');
+    for (const old of finished.slice(0, Math.max(0, finished.length - KEEP_RECORDS))) {
+      this.cache.delete(old.id);
+      await unlink(join(this.dir, `${old.id}.json`)).catch(() => undefined);
+    }
+  }
+}

@@ -1,0 +1,106 @@
+// Probing the local agent over mTLS: healthy means status "ok" AND the expected release id; then the watch window.
+import { request, type Dispatcher } from 'undici';
+import { AgentHealthSchema, type AgentHealth } from '../shared/wire.js';
+
+export type FetchHealth = () => Promise<AgentHealth>;
+
+/** GET https://127.0.0.1:<port>/v1/health with the updater's identity, validated. */
+export function agentHealthFetcher(dispatcher: Dispatcher, port: number, timeoutMs: number): FetchHealth {
+  return async () => {
+    const res = await request(`https://127.0.0.1:${port}/v1/health`, { dispatcher, headersTimeout: timeoutMs, bodyTimeout: timeoutMs, signal: AbortSignal.timeout(timeoutMs) });
+    const text = await res.body.text();
+    if (res.statusCode !== 200) throw new Error(`agent answered ${res.statusCode}`);
+    return AgentHealthSchema.parse(JSON.parse(text));
+  };
+}
+
+export type ProbeResult = { ok: true; health: AgentHealth } | { ok: false; reason: string; last?: AgentHealth };
+
+/** Why a health answer is not good enough, or undefined when it is. */
+export function judgeHealth(health: AgentHealth, expectId: string): string | undefined {
+  if (health.release !== expectId) return `agent reports release ${health.release.slice(0, 12)}, expected ${expectId.slice(0, 12)}`;
+  if (health.status !== 'ok') return `agent reports status ${health.status}`;
+  return undefined;
+}
+
+export interface WaitOptions {
+  fetch: FetchHealth;
+  expectId: string;
+  deadlineMs: number;
+  intervalMs: number;
+  backoffMaxMs: number;
+  /** Aborted when the agent process died: no point waiting for the deadline. */
+  signal?: AbortSignal;
+}
+
+/** Probe until healthy with the expected id, with backoff, until the deadline. */
+export async function waitHealthy(o: WaitOptions): Promise<ProbeResult> {
+  const deadline = Date.now() + o.deadlineMs;
+  let delay = o.intervalMs;
+  let reason = 'no answer yet';
+  let last: AgentHealth | undefined;
+  for (let i = 0; i < 100_000; i++) {
+    if (o.signal?.aborted) return { ok: false, reason: String(o.signal.reason ?? 'aborted'), ...(last ? { last } : {}) };
+    try {
+      last = await o.fetch();
+      const why = judgeHealth(last, o.expectId);
+      if (!why) return { ok: true, health: last };
+      reason = why;
+    } catch (err) {
+      reason = `agent unreachable: ${(err as Error).message}`;
+    }
+    const left = deadline - Date.now();
+    if (left <= 0) break;
+    await sleep(Math.min(delay, left), o.signal);
+    delay = Math.min(o.backoffMaxMs, delay * 2);
+  }
+  return { ok: false, reason: `not healthy within ${o.deadlineMs} ms: ${reason}`, ...(last ? { last } : {}) };
+}
+
+export interface WatchOptions {
+  fetch: FetchHealth;
+  expectId: string;
+  windowMs: number;
+  intervalMs: number;
+  maxFailures: number;
+  /** The agent that passed the probe: a different pid or start time later means it restarted. */
+  baseline: AgentHealth;
+  signal?: AbortSignal;
+}
+
+/** The agent must stay healthy (same process, expected id) for the whole window. */
+export async function watchWindow(o: WatchOptions): Promise<ProbeResult> {
+  const end = Date.now() + o.windowMs;
+  let failures = 0;
+  let last = o.baseline;
+  for (let i = 0; i < 1_000_000 && Date.now() < end; i++) {
+    await sleep(Math.min(o.intervalMs, Math.max(0, end - Date.now())), o.signal);
+    if (o.signal?.aborted) return { ok: false, reason: String(o.signal.reason ?? 'aborted'), last };
+    try {
+      const h = await o.fetch();
+      if (h.pid !== o.baseline.pid || h.startedAt !== o.baseline.startedAt) return { ok: false, reason: `agent restarted inside the watch window (pid ${o.baseline.pid} -> ${h.pid})`, last: h };
+      const why = judgeHealth(h, o.expectId);
+      last = h;
+      failures = why ? failures + 1 : 0;
+      if (why && failures >= o.maxFailures) return { ok: false, reason: `${failures} failed probes inside the watch window: ${why}`, last };
+    } catch (err) {
+      failures += 1;
+      if (failures >= o.maxFailures) return { ok: false, reason: `${failures} failed probes inside the watch window: ${(err as Error).message}`, last };
+    }
+  }
+  if (o.signal?.aborted) return { ok: false, reason: String(o.signal.reason ?? 'aborted'), last };
+  return { ok: true, health: last };
+}
+
+function sleep(ms: number, signal?: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    if (signal?.aborted || ms <= 0) return resolve();
+    const t = setTimeout(done, ms);
+    function done(): void {
+      clearTimeout(t);
+      signal?.removeEventListener('abort', done);
+      resolve();
+    }
+    signal?.addEventListener('abort', done, { once: true });
+  });
+}

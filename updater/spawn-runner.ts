@@ -1,0 +1,225 @@
+// The agent as our child (no systemd): started in the active release dir, SIGTERM then SIGKILL, restarted with backoff.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { readFile, realpath, unlink } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { Logger } from 'pino';
+import { z } from 'zod';
+import { writeFileAtomic } from '../shared/files.js';
+import { ManifestSchema, MANIFEST_FILE } from '../shared/release-manifest.js';
+import type { AgentEvent, AgentRunner } from './agent-runner.js';
+import { updaterError } from './errors.js';
+
+export interface SpawnRunnerOptions {
+  installDir: string;
+  pkiDir: string;
+  agentPort: number;
+  controller?: string;
+  /** state/agent.pid: lets a restarted updater stop an agent its killed predecessor left behind. */
+  pidFile: string;
+  stopGraceMs: number;
+  restartBackoffMs: number;
+  restartBackoffMaxMs: number;
+  logger: Logger;
+  env?: NodeJS.ProcessEnv;
+}
+
+const PidFileSchema = z.object({ pid: z.number().int().positive(), startTime: z.string(), dir: z.string() });
+
+export class SpawnAgentRunner implements AgentRunner {
+  readonly mode = 'spawn' as const;
+  private child: ChildProcess | null = null;
+  private held = false;
+  private attempt = 0;
+  private startedAt = 0;
+  private restartTimer: NodeJS.Timeout | null = null;
+  private closed = false;
+  private readonly listeners = new Set<(e: AgentEvent) => void>();
+
+  constructor(private readonly o: SpawnRunnerOptions) {}
+
+  onEvent(listener: (e: AgentEvent) => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  hold(): void {
+    this.held = true;
+    this.cancelRestart();
+  }
+
+  release(): void {
+    this.held = false;
+    if (!this.child && !this.closed) this.scheduleRestart();
+  }
+
+  async ensureRunning(): Promise<void> {
+    if (this.child) return;
+    await this.start();
+  }
+
+  async restart(): Promise<void> {
+    await this.stop();
+    this.closed = false;
+    await this.start();
+  }
+
+  /** Stop our child, or a stale agent from the pid file; never leaves one running. */
+  async stop(): Promise<void> {
+    this.cancelRestart();
+    const child = this.child;
+    this.child = null; // from here its exit is expected
+    if (child && child.pid !== undefined) {
+      await this.terminate(child.pid, () => child.exitCode !== null || child.signalCode !== null, new Promise<void>((r) => child.once('exit', () => r())));
+    } else {
+      await this.stopStale();
+    }
+    this.child = null;
+    await unlink(this.o.pidFile).catch(() => undefined);
+  }
+
+  /** Stop for good (updater shutdown). */
+  async close(): Promise<void> {
+    this.closed = true;
+    await this.stop();
+  }
+
+  private async start(): Promise<void> {
+    await this.stopStale();
+    let dir: string;
+    let entry: string[];
+    try {
+      dir = await realpath(join(this.o.installDir, 'active'));
+      const manifest = ManifestSchema.parse(JSON.parse(await readFile(join(dir, MANIFEST_FILE), 'utf8')));
+      entry = manifest.entrypoint;
+    } catch (err) {
+      throw updaterError('SWARM_ERR_UPDATER_RESTART_FAILED', `cannot start the agent: no valid release at ${join(this.o.installDir, 'active')} (${(err as Error).message})`, { cause: err });
+    }
+    const env: NodeJS.ProcessEnv = { ...(this.o.env ?? process.env) };
+    delete env.SWARM_FAULT;
+    delete env.SWARM_UPDATER_SUPERVISED;
+    env.SWARM_PKI_DIR = this.o.pkiDir;
+    env.SWARM_AGENT_LISTEN = `127.0.0.1:${this.o.agentPort}`;
+    if (this.o.controller) env.SWARM_CONTROLLER = this.o.controller;
+    else delete env.SWARM_CONTROLLER;
+    const child = spawn(join(dir, entry[0]!), entry.slice(1), { cwd: dir, env, detached: true, stdio: ['ignore', 'inherit', 'inherit'] });
+    const spawned = await new Promise<Error | null>((resolve) => {
+      child.once('spawn', () => resolve(null));
+      child.once('error', (err) => resolve(err));
+    });
+    if (spawned || child.pid === undefined) {
+      this.emit({ type: 'exited', pid: -1, code: null, signal: null, expected: false });
+      if (!this.held && !this.closed) this.scheduleRestart();
+      throw updaterError('SWARM_ERR_UPDATER_RESTART_FAILED', `cannot start ${join(dir, entry[0]!)}: ${spawned?.message ?? 'no pid'}`);
+    }
+    const pid = child.pid;
+    this.child = child;
+    this.startedAt = Date.now();
+    await writeFileAtomic(this.o.pidFile, JSON.stringify({ pid, startTime: await processStartTime(pid) ?? '', dir }), 0o644);
+    this.o.logger.info({ pid, dir }, 'agent started');
+    this.emit({ type: 'started', pid, dir });
+    child.once('exit', (code, signal) => {
+      const expected = this.child !== child;
+      if (!expected) this.child = null;
+      this.o.logger[expected ? 'info' : 'warn']({ pid, code, signal }, 'agent exited');
+      this.emit({ type: 'exited', pid, code, signal, expected });
+      if (!expected && !this.held && !this.closed) this.scheduleRestart();
+    });
+  }
+
+  private scheduleRestart(): void {
+    if (this.restartTimer) return;
+    if (Date.now() - this.startedAt > 10_000) this.attempt = 0;
+    const delayMs = Math.min(this.o.restartBackoffMaxMs, this.o.restartBackoffMs * 2 ** Math.min(this.attempt, 20));
+    this.attempt += 1;
+    this.emit({ type: 'restarting', attempt: this.attempt, delayMs });
+    this.restartTimer = setTimeout(() => {
+      this.restartTimer = null;
+      if (this.held || this.closed || this.child) return;
+      this.start().catch((err: unknown) => this.o.logger.error({ err }, 'agent restart failed'));
+    }, delayMs);
+    this.restartTimer.unref();
+  }
+
+  private cancelRestart(): void {
+    if (this.restartTimer) clearTimeout(this.restartTimer);
+    this.restartTimer = null;
+  }
+
+  /** An agent a killed updater left behind (checked by pid and start time, so a reused pid is never hit). */
+  private async stopStale(): Promise<void> {
+    let entry: z.output<typeof PidFileSchema>;
+    try {
+      entry = PidFileSchema.parse(JSON.parse(await readFile(this.o.pidFile, 'utf8')));
+    } catch {
+      return;
+    }
+    if (this.child?.pid === entry.pid) return;
+    const start = await processStartTime(entry.pid);
+    if (start !== undefined && start === entry.startTime) {
+      this.o.logger.warn({ pid: entry.pid }, 'stopping an agent left by a previous updater');
+      await this.terminate(entry.pid, () => !isAlive(entry.pid), undefined);
+    }
+    await unlink(this.o.pidFile).catch(() => undefined);
+  }
+
+  /** SIGTERM the process group, SIGKILL after the grace period, until gone. */
+  private async terminate(pid: number, gone: () => boolean, exited: Promise<void> | undefined): Promise<void> {
+    if (gone()) return;
+    signalGroup(pid, 'SIGTERM');
+    if (await waitGone(gone, exited, this.o.stopGraceMs)) return;
+    signalGroup(pid, 'SIGKILL');
+    await waitGone(gone, exited, 5_000);
+  }
+
+  private emit(event: AgentEvent): void {
+    for (const l of this.listeners) l(event);
+  }
+}
+
+function signalGroup(pid: number, signal: NodeJS.Signals): void {
+  try {
+    process.kill(-pid, signal);
+  } catch {
+    try {
+      process.kill(pid, signal);
+    } catch {
+      // already gone
+    }
+  }
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+async function waitGone(gone: () => boolean, exited: Promise<void> | undefined, ms: number): Promise<boolean> {
+  const deadline = Date.now() + ms;
+  if (exited) {
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([exited, new Promise<void>((r) => { timer = setTimeout(r, ms); })]);
+    clearTimeout(timer);
+    return gone();
+  }
+  while (Date.now() < deadline) {
+    if (gone()) return true;
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  return gone();
+}
+
+/** Field 22 of /proc/<pid>/stat (start time in clock ticks since boot); undefined when the process is gone. */
+export async function processStartTime(pid: number): Promise<string | undefined> {
+  try {
+    const stat = await readFile(`/proc/${pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    if (fields[0] === 'Z') return undefined;
+    return fields[19];
+  } catch {
+    return undefined;
+  }
+}

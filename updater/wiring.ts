@@ -1,0 +1,59 @@
+// Builds the updater's parts from its config (store, agent runner, probe, records, engine); shared by run and the local commands.
+import { mkdir, readFile } from 'node:fs/promises';
+import type { Logger } from 'pino';
+import type { Dispatcher } from 'undici';
+import { randomIds } from '../shared/ids.js';
+import { buildDispatcher, loadTlsMaterial, type TlsMaterial } from '../shared/tls.js';
+import type { AgentRunner } from './agent-runner.js';
+import { createCommandRunner } from './command-runner.js';
+import type { UpdaterConfig } from './config.js';
+import { Updater } from './engine.js';
+import { ReleaseStore } from './install/index.js';
+import { OperationStore } from './operations.js';
+import { hostPaths, type HostPaths } from './paths.js';
+import { agentHealthFetcher, type FetchHealth } from './probe.js';
+import { SpawnAgentRunner } from './spawn-runner.js';
+import { detectRestartMode, SystemdAgentRunner } from './systemd-runner.js';
+import { readUpdaterVersion } from './version.js';
+
+export interface HostParts {
+  paths: HostPaths;
+  material: TlsMaterial;
+  store: ReleaseStore;
+  runner: AgentRunner;
+  dispatcher: Dispatcher;
+  fetchHealth: FetchHealth;
+  operations: OperationStore;
+  updater: Updater;
+  signingPublicKeyPem: string | undefined;
+  version: string;
+}
+
+export async function buildHostParts(config: UpdaterConfig, logger: Logger, options: { agentManaged?: boolean; env?: NodeJS.ProcessEnv } = {}): Promise<HostParts> {
+  const env = options.env ?? process.env;
+  const paths = hostPaths(config.installDir);
+  await mkdir(paths.operations, { recursive: true });
+  await mkdir(paths.requests, { recursive: true });
+  const material = await loadTlsMaterial(config.pkiDir, 'updater');
+  const signingPublicKeyPem = config.signingPublicKeyPath ? await readFile(config.signingPublicKeyPath, 'utf8') : undefined;
+  const store = new ReleaseStore({ root: config.installDir, stagingDir: paths.staging, stateDir: paths.state, logger });
+  // The agent of THIS host: its certificate must say agent/<our name>.
+  const dispatcher = buildDispatcher(material, { expect: { role: 'agent', name: material.identity.name }, connections: 2, keepAliveTimeoutMs: 1_000, connectTimeoutMs: config.probe.requestTimeoutMs });
+  const fetchHealth = agentHealthFetcher(dispatcher, config.agentPort, config.probe.requestTimeoutMs);
+  const mode = detectRestartMode(config.restart, env);
+  const runner: AgentRunner = mode === 'systemd'
+    ? new SystemdAgentRunner(config.agent.systemdUnit, createCommandRunner({ env }))
+    : new SpawnAgentRunner({
+      installDir: config.installDir, pkiDir: config.pkiDir, agentPort: config.agentPort, pidFile: paths.agentPid,
+      stopGraceMs: config.agent.stopGraceMs, restartBackoffMs: config.agent.restartBackoffMs, restartBackoffMaxMs: config.agent.restartBackoffMaxMs,
+      logger, env, ...(config.controller ? { controller: config.controller } : {}),
+    });
+  const operations = new OperationStore(paths.operations, randomIds);
+  const version = await readUpdaterVersion(env);
+  const updater = new Updater({
+    config, paths, store, runner, fetchHealth, operations, logger, version, env,
+    ...(signingPublicKeyPem ? { signingPublicKeyPem } : {}),
+    ...(options.agentManaged === false ? { agentManaged: false } : {}),
+  });
+  return { paths, material, store, runner, dispatcher, fetchHealth, operations, updater, signingPublicKeyPem, version };
+}
