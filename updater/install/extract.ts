@@ -1,0 +1,264 @@
+// Streams a release body through SHA-256, gunzip and tar-stream into a fresh directory, checking every entry.
+import { createHash } from 'node:crypto';
+import { constants as fsc } from 'node:fs';
+import { chmod, mkdir, open, symlink } from 'node:fs/promises';
+import { join } from 'node:path';
+import { Transform, type TransformCallback } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { createGunzip } from 'node:zlib';
+import { extract as tarExtract, type Header } from 'tar-stream';
+
+/** The body of one tar entry (a streamx Readable). */
+type Source = AsyncIterable<Buffer> & { resume(): unknown };
+import { MANIFEST_FILE } from '../../shared/release-manifest.js';
+import { isSwarmError } from '../../shared/errors.js';
+import { checkTarEntry, createExtractionState, recordEntry, recordSkipped, type ExtractionState } from './entry-check.js';
+import { installError } from './errors.js';
+import { RATIO_GRACE_BYTES, type InstallLimits } from './limits.js';
+import { SyncQueue } from './sync-queue.js';
+
+/** A manifest bigger than this is not a manifest. */
+const MAX_MANIFEST_BYTES = 1024 * 1024;
+const CHUNK = 64 * 1024;
+const UMASK = process.umask();
+
+/** Hashes and counts the compressed bytes; refuses past maxCompressedBytes. */
+export class CompressedMeter extends Transform {
+  private readonly hash = createHash('sha256');
+  bytes = 0;
+  constructor(private readonly max: number) {
+    super({ highWaterMark: CHUNK });
+  }
+  override _transform(chunk: Buffer, _enc: BufferEncoding, cb: TransformCallback): void {
+    this.bytes += chunk.byteLength;
+    if (this.bytes > this.max) {
+      cb(installError('SWARM_ERR_INSTALL_TOO_LARGE', `the release is larger than ${this.max} compressed bytes (limits.maxCompressedBytes)`));
+      return;
+    }
+    this.hash.update(chunk);
+    cb(null, chunk);
+  }
+  digest(): string {
+    return this.hash.digest('hex');
+  }
+}
+
+/** Counts unpacked bytes as gunzip produces them and refuses a ratio past the limit at once. */
+class RatioGuard extends Transform {
+  private unpacked = 0;
+  constructor(private readonly meter: CompressedMeter, private readonly maxRatio: number) {
+    super({ highWaterMark: CHUNK });
+  }
+  override _transform(chunk: Buffer, _enc: BufferEncoding, cb: TransformCallback): void {
+    this.unpacked += chunk.byteLength;
+    if (this.unpacked > RATIO_GRACE_BYTES && this.unpacked > this.maxRatio * Math.max(1, this.meter.bytes)) {
+      cb(installError('SWARM_ERR_INSTALL_RATIO_EXCEEDED', `the release decompresses more than ${this.maxRatio} times its compressed size (limits.maxCompressionRatio): ${this.unpacked} bytes from ${this.meter.bytes}`));
+      return;
+    }
+    cb(null, chunk);
+  }
+}
+
+/** Turns the request body into a Node stream whose failures read as "the upload broke". */
+async function* readBody(body: NodeJS.ReadableStream | AsyncIterable<Uint8Array>): AsyncGenerator<Uint8Array> {
+  // A refusal stops reading but never destroys the body: the HTTP caller still has to answer on that connection.
+  const readable = body as { iterator?: (o: { destroyOnReturn: boolean }) => AsyncIterable<Uint8Array | string> };
+  const source = typeof readable.iterator === 'function' ? readable.iterator({ destroyOnReturn: false }) : (body as AsyncIterable<Uint8Array | string>);
+  try {
+    for await (const chunk of source) {
+      yield typeof chunk === 'string' ? Buffer.from(chunk) : chunk;
+    }
+  } catch (err) {
+    if (isSwarmError(err)) throw err;
+    throw installError('SWARM_ERR_INSTALL_ABORTED', `the release upload failed before its end: ${(err as Error).message}`, { cause: err });
+  }
+}
+
+/** Map low-level failures (zlib, tar-stream, fs) onto the catalogue. */
+export function classifyFailure(err: unknown, signal?: AbortSignal): Error {
+  if (isSwarmError(err)) return err;
+  const e = err as NodeJS.ErrnoException;
+  if (signal?.aborted || e?.name === 'AbortError' || e?.code === 'ABORT_ERR') {
+    return installError('SWARM_ERR_INSTALL_ABORTED', 'the install was cancelled (client gone); staging was cleaned', { cause: err });
+  }
+  if (typeof e?.code === 'string' && e.code.startsWith('Z_')) {
+    return installError('SWARM_ERR_INSTALL_CORRUPT', `the release is not valid gzip: ${e.message}`, { cause: err });
+  }
+  if (e?.code === 'ENOSPC' || e?.code === 'EDQUOT') {
+    return installError('SWARM_ERR_INSTALL_NO_SPACE', `no space left while installing (${e.code} at ${e.path ?? 'unknown path'}); free space or prune releases`, { cause: err });
+  }
+  if (typeof e?.code === 'string' && typeof e.syscall === 'string') {
+    return installError('SWARM_ERR_INSTALL_IO', `${e.syscall} ${e.path ?? ''} failed while installing: ${e.code}`, { cause: err });
+  }
+  const msg = e?.message ?? String(err);
+  if (/tar|Unexpected end of data|Invalid header|Header exceeds|unexpected end of file|premature close/i.test(msg)) {
+    return installError('SWARM_ERR_INSTALL_CORRUPT', `the release is not a complete tar: ${msg}`, { cause: err });
+  }
+  return installError('SWARM_ERR_INSTALL_CORRUPT', `the release could not be read: ${msg}`, { cause: err });
+}
+
+export interface ExtractOutcome {
+  /** SHA-256 (hex) of every byte of the body. */
+  sha256: string;
+  compressedBytes: number;
+  state: ExtractionState;
+  /** The root manifest's bytes, when the release had one as a regular file. */
+  manifest: Buffer | undefined;
+  /** Set when swarm-release.json exists but is not a regular file. */
+  manifestNotFile: boolean;
+  /** Every directory written (root included), to fsync. */
+  dirs: Set<string>;
+  /** Files still syncing; drain() before the directory is published. */
+  syncs: SyncQueue;
+}
+
+/**
+ * Extract the body into root (an empty directory). Throws a SwarmError on any refusal; the caller
+ * removes root. On success, file syncs may still be in flight in outcome.syncs.
+ */
+export async function extractRelease(
+  body: NodeJS.ReadableStream | AsyncIterable<Uint8Array>,
+  root: string,
+  limits: InstallLimits,
+  signal?: AbortSignal,
+): Promise<ExtractOutcome> {
+  const state = createExtractionState();
+  const syncs = new SyncQueue();
+  const dirs = new Set<string>([root]);
+  const meter = new CompressedMeter(limits.maxCompressedBytes);
+  const out: ExtractOutcome = { sha256: '', compressedBytes: 0, state, manifest: undefined, manifestNotFile: false, dirs, syncs };
+  let failure: unknown;
+  let current: Promise<void> = Promise.resolve();
+  // A refusal inside an entry must stop the whole pipeline at once, not at the next body chunk.
+  const stop = new AbortController();
+  const fail = (err: unknown): void => {
+    failure ??= err;
+    stop.abort(failure);
+  };
+
+  const makeDir = async (rel: string): Promise<void> => {
+    const abs = join(root, rel);
+    await mkdir(abs, 0o755);
+    if (UMASK & 0o755) await chmod(abs, 0o755);
+    dirs.add(abs);
+  };
+
+  const writeEntry = async (header: Header, stream: Source): Promise<void> => {
+    const decision = checkTarEntry(header, state, limits);
+    if (!decision.ok) throw installError(decision.code, decision.message);
+    if (decision.action === 'skip') {
+      recordSkipped(state);
+      return;
+    }
+    for (const parent of decision.parents) await makeDir(parent);
+    const abs = join(root, decision.path);
+    if (decision.path === MANIFEST_FILE && decision.action !== 'file') out.manifestNotFile = true;
+    if (decision.action === 'directory') {
+      if (!decision.existing) await makeDir(decision.path);
+    } else if (decision.action === 'symlink') {
+      await symlink(decision.target!, abs);
+    } else {
+      // O_EXCL + O_NOFOLLOW: never through or onto anything that already exists.
+      const fh = await open(abs, fsc.O_WRONLY | fsc.O_CREAT | fsc.O_EXCL | fsc.O_NOFOLLOW, decision.mode);
+      let written = 0;
+      const keep: Buffer[] | undefined = decision.path === MANIFEST_FILE ? [] : undefined;
+      try {
+        for await (const chunk of stream as AsyncIterable<Buffer>) {
+          written += chunk.byteLength;
+          if (keep && written <= MAX_MANIFEST_BYTES) keep.push(chunk);
+          let off = 0;
+          while (off < chunk.byteLength) off += (await fh.write(chunk, off, chunk.byteLength - off)).bytesWritten;
+        }
+        if (written !== decision.size) throw installError('SWARM_ERR_INSTALL_CORRUPT', `tar entry ${decision.path} is truncated`);
+        if (UMASK & decision.mode) await fh.chmod(decision.mode);
+      } catch (err) {
+        await fh.close().catch(() => undefined);
+        throw err;
+      }
+      await syncs.add(fh);
+      if (keep) out.manifest = written <= MAX_MANIFEST_BYTES ? Buffer.concat(keep) : Buffer.alloc(MAX_MANIFEST_BYTES + 1);
+    }
+    recordEntry(state, decision);
+  };
+
+  const extract = tarExtract();
+  // Failures are collected in `failure`; an 'error' with no listener would crash the process.
+  extract.on('error', () => undefined);
+  extract.on('entry', (header, stream, next) => {
+    // Destroying the extractor destroys the entry stream with the reason; we already hold it.
+    stream.on('error', () => undefined);
+    current = writeEntry(header, stream as unknown as Source).then(
+      () => {
+        // Anything left in a skipped or refused body must still be read for tar-stream to move on.
+        stream.resume();
+        next();
+      },
+      (err: unknown) => {
+        fail(err);
+        stream.resume();
+        next(err instanceof Error ? err : new Error(String(err)));
+      },
+    );
+  });
+
+  const feedTar = async (source: AsyncIterable<Buffer>): Promise<void> => {
+    const waitFor = (event: 'drain' | 'finish'): Promise<void> =>
+      new Promise((resolve, reject) => {
+        const cleanup = (): void => {
+          extract.off(event, onEvent);
+          extract.off('error', onError);
+          extract.off('close', onClose);
+        };
+        const onEvent = (): void => (cleanup(), resolve());
+        const onError = (err: unknown): void => (cleanup(), reject(failure ?? err));
+        const onClose = (): void => (cleanup(), reject(failure ?? new Error('tar extraction stopped (premature close)')));
+        extract.on(event, onEvent);
+        extract.on('error', onError);
+        extract.on('close', onClose);
+      });
+    for await (const chunk of source) {
+      if (failure !== undefined) throw failure;
+      if (extract.destroyed) throw failure ?? new Error('tar extraction stopped (premature close)');
+      if (!extract.write(chunk)) await waitFor('drain');
+    }
+    const finished = waitFor('finish');
+    extract.end(undefined);
+    await finished;
+  };
+
+  try {
+    await pipeline(
+      readBody(body),
+      meter,
+      createGunzip({ chunkSize: CHUNK }),
+      new RatioGuard(meter, limits.maxCompressionRatio),
+      feedTar,
+      { signal: signal ? AbortSignal.any([signal, stop.signal]) : stop.signal },
+    );
+    await current;
+    if (failure !== undefined) throw failure;
+  } catch (err) {
+    // The first failure is the reason; what destroying the rest throws afterwards is noise.
+    failure ??= err;
+    if (!extract.destroyed) extract.destroy(null);
+    await current.catch(() => undefined);
+    await syncs.settle();
+    throw classifyFailure(failure ?? err, signal);
+  }
+  out.sha256 = meter.digest();
+  out.compressedBytes = meter.bytes;
+  return out;
+}
+
+/** Read the whole body only to hash it (a release that is already installed). */
+export async function hashBody(body: NodeJS.ReadableStream | AsyncIterable<Uint8Array>, limits: InstallLimits, signal?: AbortSignal): Promise<string> {
+  const meter = new CompressedMeter(limits.maxCompressedBytes);
+  try {
+    await pipeline(readBody(body), meter, async (source: AsyncIterable<Buffer>) => {
+      for await (const _ of source) void _;
+    }, signal ? { signal } : {});
+  } catch (err) {
+    throw classifyFailure(err, signal);
+  }
+  return meter.digest();
+}
