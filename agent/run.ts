@@ -2,14 +2,13 @@
 import type { FastifyInstance } from 'fastify';
 import type { Server as HttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
-import { startChannelClient, type ChannelClient } from '../shared/channel-client.js';
 import { systemClock, type Clock } from '../shared/clock.js';
 import { isSwarmError } from '../shared/errors.js';
 import { spiffeUri } from '../shared/identity.js';
 import type { Logger } from '../shared/logger.js';
-import { startRenewal, type Renewal } from '../shared/renewal.js';
 import { buildServerHttpsOptions, loadTlsMaterial, type TlsMaterial } from '../shared/tls.js';
 import { buildAgentApp, type AgentView } from './app.js';
+import type { ControllerLink } from './controller-link.js';
 import { agentError } from './errors.js';
 import { createSystemdNotifier, type Notifier, type NotifyRunner } from './notify.js';
 import { loadRelease } from './release.js';
@@ -112,14 +111,16 @@ export async function runAgent(deps: RunAgentDeps): Promise<AgentHandle> {
     throw err;
   }
   const notifier = createSystemdNotifier({ env, logger, clock, ...(deps.notifyRunner ? { runner: deps.notifyRunner } : {}) });
-  let channel: ChannelClient | undefined;
-  let renewal: Renewal | undefined;
+  let link: ControllerLink | undefined;
+  let stopping: Promise<void> | undefined;
+  let stopRequested = false;
 
   supervisor.on('health', (status, previous) => {
+    if (stopRequested) return; // services stopping on purpose are not news
     const log = status === 'ok' ? logger.info.bind(logger) : logger.warn.bind(logger);
     log({ status, previous }, `health ${previous} -> ${status}`);
     notifier.status(supervisor.summary());
-    channel?.reportNow();
+    link?.reportNow();
   });
   supervisor.on('exit', (name, exit) => logger.info({ service: name, code: exit.code, signal: exit.signal, error: exit.error }, `service ${name} exited`));
 
@@ -127,26 +128,18 @@ export async function runAgent(deps: RunAgentDeps): Promise<AgentHandle> {
   tlsReloader.watch();
   notifier.ready(supervisor.summary());
   const watchdogMs = notifier.startWatchdog();
-  logger.info({ listen: `${address.address}:${address.port}`, services: release.services.length, version: release.version, watchdogMs, notify: notifier.enabled }, 'agent ready');
+  logger.info({ startupMs: Math.round(process.uptime() * 1000), listen: `${address.address}:${address.port}`, services: release.services.length, version: release.version, watchdogMs, notify: notifier.enabled }, 'agent ready');
 
   if (settings.controller !== undefined) {
-    const controllerUrl = settings.controller;
-    try {
-      channel = startChannelClient({ controllerUrl, role: 'agent', material: () => tlsReloader.current, report: () => supervisor.health(), logger, clock });
-    } catch (err) {
-      logger.error({ err }, 'controller channel not started; the agent keeps running without it');
-    }
-    try {
-      renewal = startRenewal({
-        controllerUrl, pkiDir: settings.pkiDir, base: 'agent', material: () => tlsReloader.current, logger, clock,
-        onRenewed: (m) => tlsReloader.apply(m, 'renewed'),
-      });
-    } catch (err) {
-      logger.error({ err }, 'certificate renewal not started; the agent keeps running without it');
-    }
+    const { startControllerLink } = await import('./controller-link.js');
+    link = await startControllerLink({
+      controllerUrl: settings.controller, pkiDir: settings.pkiDir, logger, clock,
+      material: () => tlsReloader.current,
+      report: () => supervisor.health(),
+      onRenewed: (m) => tlsReloader.apply(m, 'renewed'),
+    });
   }
 
-  let stopping: Promise<void> | undefined;
   return {
     app,
     supervisor,
@@ -155,13 +148,13 @@ export async function runAgent(deps: RunAgentDeps): Promise<AgentHandle> {
     address: { host: address.address, port: address.port },
     reloadTls: (reason) => tlsReloader.reload(reason),
     stop: (reason) => {
+      stopRequested = true;
       stopping ??= (async () => {
         logger.info({ reason }, 'agent stopping');
         notifier.stopping(`stopping (${reason})`);
         tlsReloader.close();
-        renewal?.stop();
         await Promise.all([
-          channel?.close().catch((err: unknown) => logger.warn({ err }, 'closing the controller channel failed')),
+          link?.close(),
           app.close(),
           supervisor.stop(),
         ]);

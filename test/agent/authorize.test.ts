@@ -111,4 +111,22 @@ describe('agent routes over mutual TLS', () => {
       await Promise.all([foreign.close(), anonymous.close(), trusted.close()]);
     }
   });
+
+  it('rate-limits a flooding client per identity while the updater is still served', async () => {
+    const limited = await buildAgentApp({ material: ids.agent!.material, view, logger: silentLogger(), limits: { ratePerSecond: 5 } });
+    await limited.listen({ host: '127.0.0.1', port: 0 });
+    const url = `https://127.0.0.1:${(limited.server.address() as AddressInfo).port}/v1/health`;
+    const flooder = clientFor(ids.controller!);
+    const probe = clientFor(ids.updaterSame!);
+    try {
+      const codes = await Promise.all(Array.from({ length: 20 }, () => getJson(url, flooder)));
+      assert.equal(codes.filter((r) => r.status === 200).length, 5);
+      const refused = codes.find((r) => r.status === 429)!;
+      assert.equal(refused.body.code, 'SWARM_ERR_RATE_LIMITED');
+      assert.equal((await getJson(url, probe)).status, 200, 'another identity is not starved');
+    } finally {
+      await Promise.all([flooder.close(), probe.close()]);
+      await limited.close();
+    }
+  });
 });
