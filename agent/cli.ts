@@ -1,21 +1,27 @@
 // The swarm-agent command line: `run` with flags or SWARM_* environment; signals drive stop and TLS reload.
 import { createProgram, type Command } from '../shared/cli.js';
 import { createLogger } from '../shared/logger.js';
-import { runAgent, type AgentHandle } from './run.js';
+import { runAgent } from './run.js';
 import { resolveAgentSettings, DEFAULT_LISTEN, DEFAULT_PKI_DIR, type AgentFlags } from './settings.js';
 
-/** Resolve when SIGTERM/SIGINT stopped the agent; SIGHUP reloads TLS meanwhile. */
-function serveUntilSignal(handle: AgentHandle): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const onHup = (): void => void handle.reloadTls('SIGHUP');
-    const onStop = (signal: NodeJS.Signals): void => {
-      process.off('SIGHUP', onHup);
-      handle.stop(signal).then(resolve, reject);
-    };
-    process.on('SIGHUP', onHup);
-    process.once('SIGTERM', onStop);
-    process.once('SIGINT', onStop);
-  });
+/**
+ * Trap SIGTERM/SIGINT from the very start (a stop during startup waits for startup, then stops what started,
+ * so no service is orphaned) and SIGHUP (ignored until the agent can reload). Repeated signals are absorbed.
+ */
+function trapSignals(): { stop: Promise<NodeJS.Signals>; onHup: (fn: () => void) => void } {
+  let resolveStop!: (s: NodeJS.Signals) => void;
+  const stop = new Promise<NodeJS.Signals>((resolve) => (resolveStop = resolve));
+  let hup: () => void = () => undefined;
+  let stopping = false;
+  const onStop = (signal: NodeJS.Signals): void => {
+    if (stopping) return;
+    stopping = true;
+    resolveStop(signal);
+  };
+  process.on('SIGTERM', onStop);
+  process.on('SIGINT', onStop);
+  process.on('SIGHUP', () => hup());
+  return { stop, onHup: (fn) => (hup = fn) };
 }
 
 export function createAgentProgram(env: NodeJS.ProcessEnv = process.env): Command {
@@ -29,8 +35,10 @@ export function createAgentProgram(env: NodeJS.ProcessEnv = process.env): Comman
     .action(async (opts: AgentFlags) => {
       const settings = resolveAgentSettings(opts, env);
       const logger = createLogger({ name: 'swarm-agent' });
+      const signals = trapSignals();
       const handle = await runAgent({ settings, logger, env });
-      await serveUntilSignal(handle);
+      signals.onHup(() => void handle.reloadTls('SIGHUP'));
+      await handle.stop(await signals.stop);
     });
   return program;
 }

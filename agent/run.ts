@@ -128,7 +128,8 @@ export async function runAgent(deps: RunAgentDeps): Promise<AgentHandle> {
   tlsReloader.watch();
   notifier.ready(supervisor.summary());
   const watchdogMs = notifier.startWatchdog();
-  logger.info({ startupMs: Math.round(process.uptime() * 1000), listen: `${address.address}:${address.port}`, services: release.services.length, version: release.version, watchdogMs, notify: notifier.enabled }, 'agent ready');
+  const cpu = process.cpuUsage();
+  logger.info({ startupMs: Math.round(process.uptime() * 1000), startupCpuMs: Math.round((cpu.user + cpu.system) / 1000), listen: `${address.address}:${address.port}`, services: release.services.length, version: release.version, watchdogMs, notify: notifier.enabled }, 'agent ready');
 
   if (settings.controller !== undefined) {
     const { startControllerLink } = await import('./controller-link.js');
