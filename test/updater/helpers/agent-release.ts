@@ -1,5 +1,5 @@
 // Tiny test agents made in the tests: agent.mjs (node:https + the agent cert) and a behaviour switch per release.
-import { mkdtemp, rm } from 'node:fs/promises';
+import { chmod, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { buildRelease } from '../../../shared/release/index.js';
@@ -66,6 +66,19 @@ export async function buildAgentRelease(version: string, behaviour: AgentBehavio
     entrypointScript: entrypointScript(),
     extra: { 'agent.mjs': AGENT_SCRIPT, 'behaviour.json': JSON.stringify(behaviour), ...extra },
   });
+  const { tarball, id } = await buildRelease(dir, {});
+  await rm(dir, { recursive: true, force: true });
+  return { tarball, id, version, dirName: `${version}-${id.slice(0, 12)}` };
+}
+
+/** An updater release: bin/swarm-updater runs this build's updater (healthy), exits at once, or hangs without serving. */
+export async function buildUpdaterRelease(version: string, kind: 'good' | 'exit' | 'hang', updaterMain: string): Promise<BuiltRelease> {
+  const dir = await mkdtemp(join(tmpdir(), 'swarm-updater-src-'));
+  const script = kind === 'good'
+    ? `#!/bin/sh\nexec "${process.execPath}" "${updaterMain}" "$@"\n`
+    : kind === 'exit' ? '#!/bin/sh\necho "broken updater" >&2\nexit 1\n' : '#!/bin/sh\nexec sleep 600\n';
+  await writeReleaseTree(dir, { name: 'swarm-updater', version, manifest: { entrypoint: ['bin/swarm-updater'] }, extra: { 'bin/swarm-updater': script } });
+  await chmod(join(dir, 'bin', 'swarm-updater'), 0o755);
   const { tarball, id } = await buildRelease(dir, {});
   await rm(dir, { recursive: true, force: true });
   return { tarball, id, version, dirName: `${version}-${id.slice(0, 12)}` };

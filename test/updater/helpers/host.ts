@@ -47,8 +47,10 @@ export async function makeHost(config: Record<string, unknown> = {}): Promise<Te
   await writeIdentity(pkiDir, updaterId, 'updater');
   await writeIdentity(pkiDir, await mintIdentity('agent', 'h1'), 'agent');
   const configFile = join(t.path, 'updater.json');
-  await writeFile(configFile, JSON.stringify({ ...TEST_CONFIG, ...config }));
-  const host: TestHost = { root: t.path, installDir: join(t.path, 'opt'), pkiDir, configFile, agentPort: await freePort(), updaterId, cleanup: async () => {
+  const agentPort = await freePort();
+  // The agent port lives in the config file so `status` and `rollback` find the same agent as `run`.
+  await writeFile(configFile, JSON.stringify({ ...TEST_CONFIG, agentPort, ...config }));
+  const host: TestHost = { root: t.path, installDir: join(t.path, 'opt'), pkiDir, configFile, agentPort, updaterId, cleanup: async () => {
     await killStaleAgent(host);
     await t.cleanup();
   } };
