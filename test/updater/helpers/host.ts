@@ -77,9 +77,9 @@ export interface RunningUpdater {
 }
 
 /** Start `swarm-updater run` on loopback (port 0) and wait for its "updater listening" log line. */
-export async function startUpdater(host: TestHost, options: { env?: NodeJS.ProcessEnv; supervise?: boolean; args?: string[] } = {}): Promise<RunningUpdater> {
+export async function startUpdater(host: TestHost, options: { env?: NodeJS.ProcessEnv; supervise?: boolean; args?: string[]; detectRestart?: boolean } = {}): Promise<RunningUpdater> {
   const args = [UPDATER_MAIN, 'run', '--install-dir', host.installDir, '--pki-dir', host.pkiDir, '--listen', '127.0.0.1:0',
-    '--agent-port', String(host.agentPort), '--restart', 'spawn', '--config', host.configFile, ...(options.supervise ? ['--supervise'] : []), ...(options.args ?? [])];
+    '--agent-port', String(host.agentPort), ...(options.detectRestart ? [] : ['--restart', 'spawn']), '--config', host.configFile, ...(options.supervise ? ['--supervise'] : []), ...(options.args ?? [])];
   const child = spawn(process.execPath, args, { env: { ...process.env, SWARM_LOG_LEVEL: 'info', ...options.env }, stdio: ['ignore', 'ignore', 'pipe'] });
   const logs: string[] = [];
   const exited = new Promise<[number | null, NodeJS.Signals | null]>((resolve) => child.once('exit', (code, signal) => resolve([code, signal])));
