@@ -152,6 +152,8 @@ export class SupervisedService extends EventEmitter {
     this.child = child;
     child.stdout?.on('data', (c: Buffer) => this.output.write('stdout', c));
     child.stderr?.on('data', (c: Buffer) => this.output.write('stderr', c));
+    child.stdout?.on('error', () => undefined); // a broken pipe only loses output
+    child.stderr?.on('error', () => undefined);
     child.stdout?.on('end', () => this.output.end('stdout'));
     child.stderr?.on('end', () => this.output.end('stderr'));
     child.once('spawn', () => {
@@ -169,7 +171,7 @@ export class SupervisedService extends EventEmitter {
       this.setState('running');
       this.settleFirst();
     });
-    child.once('error', (err) => this.endRun(run, null, null, err.message));
+    child.on('error', (err) => this.endRun(run, null, null, err.message)); // on, not once: a second 'error' must not throw
     child.once('exit', (code, signal) => this.endRun(run, code, signal, undefined));
   }
 
