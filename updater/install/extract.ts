@@ -175,7 +175,7 @@ export async function extractRelease(
         await fh.close().catch(() => undefined);
         throw err;
       }
-      await syncs.add(fh);
+      await syncs.add(fh, abs);
       if (keep) out.manifest = written <= MAX_MANIFEST_BYTES ? Buffer.concat(keep) : Buffer.alloc(MAX_MANIFEST_BYTES + 1);
     }
     recordEntry(state, decision);

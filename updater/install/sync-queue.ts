@@ -1,65 +1,60 @@
-// Batched durability: fsync written files in parallel (bounded) while extraction goes on, then the directories.
+// Batched durability: files are closed as soon as written and fsynced together at the end, directories after them.
 import { constants as fsc } from 'node:fs';
 import { open, type FileHandle } from 'node:fs/promises';
 
-/** How many fsyncs run at once: enough for the filesystem to group them into few journal commits. */
-export const SYNC_CONCURRENCY = 32;
-
 /**
- * Takes ownership of open file handles: syncs and closes each. add() waits when too many are in
- * flight (so open descriptors stay bounded); drain() waits for all and reports the first failure.
+ * How many fsyncs run at once. libuv has 4 threads by default: syncing while extracting would
+ * stall the writes behind them, so syncs wait for the end, where the first one commits the
+ * filesystem journal for all the others (they then cost little more than the syscall).
  */
-export class SyncQueue {
-  private inFlight = new Set<Promise<void>>();
-  private failure: unknown;
+export const SYNC_CONCURRENCY = 8;
 
-  constructor(private readonly concurrency = SYNC_CONCURRENCY) {}
-
-  async add(fh: FileHandle): Promise<void> {
-    while (this.inFlight.size >= this.concurrency) await Promise.race(this.inFlight);
-    if (this.failure !== undefined) {
-      await fh.close().catch(() => undefined);
-      throw this.failure;
-    }
-    const task = (async () => {
-      try {
-        await fh.datasync();
-      } catch (err) {
-        this.failure ??= err;
-      } finally {
-        await fh.close().catch(() => undefined);
-      }
-    })();
-    this.inFlight.add(task);
-    void task.finally(() => this.inFlight.delete(task));
-  }
-
-  /** Wait until every handle is synced and closed; throws the first sync error. */
-  async drain(): Promise<void> {
-    while (this.inFlight.size > 0) await Promise.all(this.inFlight);
-    if (this.failure !== undefined) throw this.failure;
-  }
-
-  /** Wait for everything in flight without throwing (cleanup after a refusal). */
-  async settle(): Promise<void> {
-    while (this.inFlight.size > 0) await Promise.allSettled(this.inFlight);
+async function syncPath(path: string, flags: number): Promise<void> {
+  const fh = await open(path, flags);
+  try {
+    await fh.sync();
+  } finally {
+    await fh.close();
   }
 }
 
-/** fsync directories, a bounded number at a time. */
-export async function fsyncDirs(dirs: Iterable<string>, concurrency = SYNC_CONCURRENCY): Promise<void> {
-  const list = [...dirs];
+/** fsync paths, a bounded number at a time; throws the first failure after all settled. */
+export async function fsyncPaths(paths: Iterable<string>, flags: number, concurrency = SYNC_CONCURRENCY): Promise<void> {
+  const list = [...paths];
   let next = 0;
+  let failure: unknown;
   const worker = async (): Promise<void> => {
-    while (next < list.length) {
-      const dir = list[next++]!;
-      const fh = await open(dir, fsc.O_RDONLY | fsc.O_DIRECTORY);
-      try {
-        await fh.sync();
-      } finally {
-        await fh.close();
-      }
+    while (next < list.length && failure === undefined) {
+      const path = list[next++]!;
+      await syncPath(path, flags).catch((err: unknown) => {
+        failure ??= err;
+      });
     }
   };
   await Promise.all(Array.from({ length: Math.min(concurrency, list.length) }, worker));
+  if (failure !== undefined) throw failure;
+}
+
+/** Files written during an extraction, to fsync before the release is published. */
+export class SyncQueue {
+  private readonly files: string[] = [];
+
+  /** Close the handle now; remember the path for the final sync. */
+  async add(fh: FileHandle, path: string): Promise<void> {
+    await fh.close();
+    this.files.push(path);
+  }
+
+  /** fsync every file written (O_NOFOLLOW: the paths are ours, never links). */
+  async drain(): Promise<void> {
+    await fsyncPaths(this.files, fsc.O_RDONLY | fsc.O_NOFOLLOW);
+  }
+
+  /** Nothing is in flight between entries; kept for the callers' cleanup path. */
+  async settle(): Promise<void> {}
+}
+
+/** fsync directories, a bounded number at a time. */
+export function fsyncDirs(dirs: Iterable<string>, concurrency = SYNC_CONCURRENCY): Promise<void> {
+  return fsyncPaths(dirs, fsc.O_RDONLY | fsc.O_DIRECTORY, concurrency);
 }
