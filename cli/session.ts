@@ -30,8 +30,8 @@ const GlobalSchema = z.object({
 export function globalOptions(cmd: Command, env: CliIo['env']): GlobalOptions {
   const o = cmd.optsWithGlobals<{ controller?: string; identity?: string; json?: boolean }>();
   const r = GlobalSchema.safeParse({
-    controller: o.controller ?? env.SWARMCTL_CONTROLLER ?? 'https://127.0.0.1:8770',
-    identity: o.identity ?? env.SWARMCTL_IDENTITY,
+    controller: o.controller ?? (env.SWARMCTL_CONTROLLER || 'https://127.0.0.1:8770'),
+    identity: o.identity ?? (env.SWARMCTL_IDENTITY || undefined),
     json: o.json ?? false,
   });
   if (!r.success) throw new UsageError(`--controller (or SWARMCTL_CONTROLLER): ${r.error.issues[0]?.message ?? 'invalid'}`);

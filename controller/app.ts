@@ -83,15 +83,12 @@ export async function buildControllerApp(deps: ControllerDeps): Promise<Controll
   // Enrollment has no client certificate, so the handshake lets it through; every other group checks identity.
   const app = await createHttpsApp({ material: deps.material, logger: deps.logger, clientCert: 'optional' });
 
-  // Revoked serials are refused at the handshake already, and live sockets are kept per serial to cut them.
+  // Live sockets are kept per client serial so revoking one cuts its connections. A revoked serial that
+  // connects again is answered per request and per upgrade (403 SWARM_ERR_AUTH_REVOKED: a clear error
+  // rather than a reset); it gets nothing but that answer.
   app.server.on('secureConnection', (socket: TLSSocket) => {
     const peer = getPeer(socket, cluster);
-    if (!peer) return;
-    if (denylist.has(peer.serial)) {
-      socket.destroy();
-      return;
-    }
-    ctx.sockets.track(peer.serial, socket);
+    if (peer) ctx.sockets.track(peer.serial, socket);
   });
   hub.attach(app.server);
   reports.start(deps.reportFlushMs ?? 2_000);

@@ -2,7 +2,10 @@
 import { X509Certificate } from 'node:crypto';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
-import { createCsr, generateKeyPair, NOT_BEFORE_SKEW_MS } from '../pki/index.js';
+// pki/ files imported directly (not pki/index.js): the index loads the CRL signer, which clients never need.
+import { NOT_BEFORE_SKEW_MS } from '../pki/ca.js';
+import { createCsr } from '../pki/csr.js';
+import { generateKeyPair } from '../pki/keys.js';
 import { backoffDelay, systemClock, type Clock } from './clock.js';
 import { callController } from './controller-request.js';
 import { RenewResponseSchema } from './enroll-protocol.js';

@@ -1,17 +1,16 @@
 // With a leaf lifetime of a few seconds, identities renew on their own and the channels stay up across renewals.
 import assert from 'node:assert/strict';
-import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { startChannelClient, type ChannelClient } from '../../shared/channel-client.js';
 import { silentLogger } from '../../shared/logger.js';
-import { certificateWindow, startRenewal, type Renewal } from '../../shared/renewal.js';
+import { startRenewal, type Renewal } from '../../shared/renewal.js';
 import { loadTlsMaterial, type TlsMaterial } from '../../shared/tls.js';
 import { joinCluster } from '../../updater/join.js';
 import { agentHealth, startControllerProcess, updaterStatus, type ControllerProcess } from './helpers.js';
 
-const LIFETIME_S = 6;
+const LIFETIME_S = 4;
 
-describe('certificate renewal (processes, leaf lifetime of 6 s)', function () {
+describe('certificate renewal (processes, leaf lifetime of 4 s)', function () {
   this.timeout(60_000);
   let ctl: ControllerProcess & { cleanup(): Promise<void> };
   const clients: ChannelClient[] = [];
@@ -25,7 +24,7 @@ describe('certificate renewal (processes, leaf lifetime of 6 s)', function () {
     await ctl?.cleanup();
   });
 
-  it('agent and updater renew twice each with fresh keys while their channels stay up; swarmctl renews an operator near expiry', async () => {
+  it('agent and updater renew twice each with fresh keys while their channels stay up; and the host stays online', async () => {
     const add = await ctl.swarmctl(['--json', 'host', 'add', 'r1']);
     const { token, caHash } = JSON.parse(add.stdout) as { token: string; caHash: string };
     const pkiDir = join(ctl.root, 'pki');
@@ -76,19 +75,9 @@ describe('certificate renewal (processes, leaf lifetime of 6 s)', function () {
     const list = JSON.parse(certs.stdout) as Array<{ role: string }>;
     assert.ok(list.filter((c) => c.role === 'agent').length >= 3);
 
-    // An operator with a short-lived certificate: once less than a third is left, swarmctl renews it before the command.
-    const bobDir = join(ctl.root, 'bob');
-    const bob = await ctl.swarmctl(['operator', 'add', 'bob', '--out', bobDir]);
-    assert.equal(bob.code, 0, bob.stderr);
-    const bobCertBefore = await readFile(join(bobDir, 'operator.crt'), 'utf8');
-    const w = certificateWindow(bobCertBefore);
-    const dueIn = w.issuedAt + ((w.notAfter - w.issuedAt) * 0.7) - Date.now();
-    await new Promise((r) => setTimeout(r, Math.max(0, dueIn))); // bounded by the 6 s lifetime
-    const asBob = await ctl.swarmctl(['--json', 'host', 'list'], bobDir);
+    const asBob = await ctl.swarmctl(['--json', 'host', 'list']);
     assert.equal(asBob.code, 0, asBob.stderr);
-    assert.match(asBob.stderr, /renewed the operator certificate/);
     const hosts = JSON.parse(asBob.stdout) as Array<{ name: string; online: boolean }>;
     assert.equal(hosts.find((h) => h.name === 'r1')?.online, true);
-    assert.notEqual(await readFile(join(bobDir, 'operator.crt'), 'utf8'), bobCertBefore);
   });
 });

@@ -1,0 +1,158 @@
+// swarmctl against a real controller process: exit codes, one-line errors, JSON shapes, operators, labels, certificates.
+import assert from 'node:assert/strict';
+import { readFile, stat } from 'node:fs/promises';
+import { CertificateAuthority, generateKeyPair, writeIdentityFiles } from '../../pki/index.js';
+import { openSqliteStore } from '../../controller/store/index.js';
+import { loadTlsMaterial } from '../../shared/tls.js';
+import { join } from 'node:path';
+import { buildSwarmctl } from '../../cli/index.js';
+import { runCli } from '../../shared/cli.js';
+import { mintIdentity, writeIdentity } from '../helpers/pki.js';
+import { startControllerProcess, type ControllerProcess } from '../controller/helpers.js';
+
+describe('swarmctl (against a controller process)', function () {
+  this.timeout(60_000);
+  let ctl: ControllerProcess & { cleanup(): Promise<void> };
+  before(async () => {
+    ctl = await startControllerProcess([], 'clitest');
+  });
+  after(async () => ctl?.cleanup());
+
+  const oneLine = (stderr: string): string => {
+    const lines = stderr.trim().split('\n');
+    assert.equal(lines.length, 1, `one stderr line, got: ${stderr}`);
+    return lines[0]!;
+  };
+
+  /** swarmctl in this process (same code as the bin, without a process start per case). */
+  const runInProcess = async (args: string[], env: Record<string, string | undefined>): Promise<{ code: number; stdout: string; stderr: string }> => {
+    let stdout = '';
+    let stderr = '';
+    const out = { write: (s: string) => ((stdout += s), true) } as unknown as NodeJS.WritableStream;
+    const err = { write: (s: string) => ((stderr += s), true) } as unknown as NodeJS.WritableStream;
+    const code = await runCli(buildSwarmctl({ stdout: out, stderr: err, env }), args, { stdout: out, stderr: err });
+    return { code, stdout, stderr };
+  };
+
+  it('exits 2 with one line on bad usage', async () => {
+    for (const args of [['host', 'add'], ['host', 'add', 'h1', '--label', 'nolabel'], ['--controller', 'ftp://x', 'host', 'list'], ['host', 'frobnicate'], ['cert', 'list', '--role', 'king']]) {
+      const r = await runInProcess(args, { SWARMCTL_CONTROLLER: ctl.url, SWARMCTL_IDENTITY: ctl.adminDir });
+      assert.equal(r.code, 2, `${args.join(' ')}: ${r.stderr}`);
+      assert.match(oneLine(r.stderr), /^swarmctl: /);
+    }
+    // And the bin itself.
+    const bin = await ctl.swarmctl(['host', 'add']);
+    assert.equal(bin.code, 2);
+    assert.match(oneLine(bin.stderr), /^swarmctl: missing required argument/);
+  });
+
+  it('exits 1 with an actionable line when it has no identity, cannot reach or cannot trust the controller', async () => {
+    const none = await runInProcess(['host', 'list'], { SWARMCTL_CONTROLLER: ctl.url, SWARMCTL_IDENTITY: '' });
+    assert.equal(none.code, 1);
+    assert.match(oneLine(none.stderr), /--identity DIR.*\[SWARM_ERR_CLI_NO_IDENTITY\]$/);
+    const down = await runInProcess(['--controller', 'https://127.0.0.1:1', 'host', 'list'], { SWARMCTL_IDENTITY: ctl.adminDir });
+    assert.equal(down.code, 1);
+    assert.match(oneLine(down.stderr), /cannot reach the controller at https:\/\/127\.0\.0\.1:1.*\[SWARM_ERR_CONTROLLER_UNREACHABLE\]$/);
+    // An operator of another cluster does not trust this controller's CA.
+    const stranger = await mintIdentity('operator', 'admin', { cluster: 'elsewhere' });
+    const strangerDir = join(ctl.root, 'stranger');
+    await writeIdentity(strangerDir, stranger, 'operator');
+    const untrusted = await runInProcess(['host', 'list'], { SWARMCTL_CONTROLLER: ctl.url, SWARMCTL_IDENTITY: strangerDir });
+    assert.equal(untrusted.code, 1);
+    assert.match(oneLine(untrusted.stderr), /\[SWARM_ERR_CONTROLLER_UNTRUSTED\]$/);
+  });
+
+  it('host add refuses reserved and malformed names; host label sets and removes labels; host show details', async () => {
+    const reserved = await ctl.swarmctl(['host', 'add', 'controller']);
+    assert.equal(reserved.code, 1);
+    assert.match(oneLine(reserved.stderr), /reserved.*\[SWARM_ERR_HOST_NAME_INVALID\]$/);
+    const bad = await ctl.swarmctl(['host', 'add', 'Bad_Name']);
+    assert.equal(bad.code, 1);
+    const add = await ctl.swarmctl(['host', 'add', 'web1', '--label', 'site=a', '--label', 'tier=edge']);
+    assert.equal(add.code, 0, add.stderr);
+    assert.match(add.stdout, /swarm-updater join --controller https:\/\/\S+ --token web1\.\S+ --ca-hash sha256:[0-9a-f]{64}/);
+    const label = await ctl.swarmctl(['--json', 'host', 'label', 'web1', 'rack=7', 'tier-']);
+    assert.equal(label.code, 0, label.stderr);
+    assert.deepEqual((JSON.parse(label.stdout) as { labels: unknown }).labels, { site: 'a', rack: '7' });
+    const badLabel = await ctl.swarmctl(['host', 'label', 'web1', 'bad key=1']);
+    assert.equal(badLabel.code, 1);
+    assert.match(badLabel.stderr, /SWARM_ERR_BAD_REQUEST/);
+    const show = await ctl.swarmctl(['--json', 'host', 'show', 'web1']);
+    const h = JSON.parse(show.stdout) as { enrolled: boolean; online: boolean; certificates: unknown[] };
+    assert.equal(h.enrolled, false);
+    assert.equal(h.online, false);
+    assert.deepEqual(h.certificates, []);
+    const human = await ctl.swarmctl(['host', 'show', 'web1']);
+    assert.match(human.stdout, /^state:\s+pending enrollment$/m);
+    const missing = await ctl.swarmctl(['host', 'remove', 'nosuch']);
+    assert.equal(missing.code, 1);
+    assert.match(oneLine(missing.stderr), /no host named "nosuch".*\[SWARM_ERR_HOST_NOT_FOUND\]$/);
+  });
+
+  it('operator add writes a private identity that works; operator remove revokes it; nobody removes themselves', async () => {
+    const carolDir = join(ctl.root, 'carol');
+    const add = await ctl.swarmctl(['--json', 'operator', 'add', 'carol', '--out', carolDir]);
+    assert.equal(add.code, 0, add.stderr);
+    assert.equal((JSON.parse(add.stdout) as { identity: string }).identity, 'spiffe://clitest/operator/carol');
+    assert.equal((await stat(carolDir)).mode & 0o777, 0o700);
+    assert.equal((await stat(join(carolDir, 'operator.key'))).mode & 0o777, 0o600);
+    const again = await ctl.swarmctl(['operator', 'add', 'carol2', '--out', carolDir]);
+    assert.equal(again.code, 1);
+    assert.match(again.stderr, /SWARM_ERR_CLI_OUT_EXISTS/);
+    const dup = await ctl.swarmctl(['operator', 'add', 'carol', '--out', join(ctl.root, 'carol-dup')]);
+    assert.match(dup.stderr, /SWARM_ERR_OPERATOR_EXISTS/);
+
+    const asCarol = await ctl.swarmctl(['--json', 'status'], carolDir);
+    assert.equal(asCarol.code, 0, asCarol.stderr);
+    const self = await ctl.swarmctl(['operator', 'remove', 'carol'], carolDir);
+    assert.match(oneLine(self.stderr), /SWARM_ERR_OPERATOR_SELF_REMOVE/);
+
+    const rm = await ctl.swarmctl(['--json', 'operator', 'remove', 'carol']);
+    assert.equal(rm.code, 0, rm.stderr);
+    assert.equal((JSON.parse(rm.stdout) as { revoked: string[] }).revoked.length, 1);
+    const refused = await ctl.swarmctl(['host', 'list'], carolDir);
+    assert.equal(refused.code, 1);
+    assert.match(oneLine(refused.stderr), /revoked.*\[SWARM_ERR_AUTH_REVOKED\]$/);
+
+    const certs = await ctl.swarmctl(['--json', 'cert', 'list', '--role', 'operator']);
+    const list = JSON.parse(certs.stdout) as Array<{ name: string; state: string }>;
+    assert.deepEqual(list.map((c) => `${c.name} ${c.state}`).sort(), ['admin valid', 'carol revoked']);
+    const table = await ctl.swarmctl(['cert', 'list']);
+    assert.match(table.stdout, /^ROLE\s+NAME\s+SERIAL\s+STATE/m);
+
+    const audit = await ctl.swarmctl(['--json', 'audit']);
+    const entries = (JSON.parse(audit.stdout) as Array<{ actor: string; action: string; target: string }>).map((e) => `${e.actor} ${e.action} ${e.target}`);
+    assert.ok(entries.includes('spiffe://clitest/operator/admin operator.add carol'));
+    assert.ok(entries.includes('spiffe://clitest/operator/admin operator.remove carol'));
+    assert.ok(entries.includes('spiffe://clitest/operator/admin host.label web1'));
+  });
+
+  it('renews its operator certificate before a command when less than a third of its lifetime is left', async () => {
+    const ca = CertificateAuthority.load({ certPem: await readFile(join(ctl.stateDir, 'pki', 'ca.crt'), 'utf8'), keyPem: await readFile(join(ctl.stateDir, 'pki', 'ca.key'), 'utf8') });
+    const key = await generateKeyPair();
+    // Issued 50 minutes ago for an hour: a sixth of its life is left.
+    const now = Date.now();
+    const issued = ca.issue({ publicKeyPem: key.publicKeyPem, identity: { cluster: 'clitest', role: 'operator', name: 'bob' }, lifetimeMs: 3_600_000, now: now - 3_000_000 });
+    const store = openSqliteStore(join(ctl.stateDir, 'swarm.db'));
+    store.recordCertificate({ serial: issued.serial, role: 'operator', name: 'bob', notBefore: issued.notBefore, notAfter: issued.notAfter, issuedAt: now - 3_000_000 });
+    store.close();
+    const bobDir = join(ctl.root, 'bob');
+    await writeIdentityFiles(bobDir, 'operator', { caPem: ca.certPem, certPem: issued.certPem, keyPem: key.privateKeyPem });
+    const r = await ctl.swarmctl(['--json', 'status'], bobDir);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(oneLine(r.stderr), /renewed the operator certificate/);
+    const renewed = await loadTlsMaterial(bobDir, 'operator');
+    assert.notEqual(renewed.serial, issued.serial);
+    assert.ok(renewed.notAfter > issued.notAfter);
+    assert.notEqual(renewed.key, key.privateKeyPem, 'a fresh key');
+  });
+
+  it('status prints a fleet summary for people and JSON for scripts', async () => {
+    const st = await ctl.swarmctl(['--json', 'status']);
+    const s = JSON.parse(st.stdout) as { cluster: string; hosts: { total: number; pending: number } };
+    assert.equal(s.cluster, 'clitest');
+    assert.equal(s.hosts.pending, s.hosts.total);
+    const human = await ctl.swarmctl(['status']);
+    assert.match(human.stdout, /^hosts: \d+ \(0 online, 0 offline, \d+ pending enrollment\)$/m);
+  });
+});
