@@ -1,4 +1,5 @@
 // The updater's operations (DESIGN.md §5): update, rollback and recovery; one at a time, durable records, a journal.
+import { access } from 'node:fs/promises';
 import type { Logger } from 'pino';
 import { isSwarmError, SwarmError } from '../shared/errors.js';
 import type { AgentHealth, OperationRecord, UpdaterStatus } from '../shared/wire.js';
@@ -379,11 +380,16 @@ export class Updater {
   private async closeUnfinishedRecords(): Promise<void> {
     const active = (await this.d.store.readLinks()).active;
     for (const r of await this.d.operations.unfinished()) {
-      if (r.kind === 'self-update') continue;
+      // A self-update with its journal still there belongs to the supervisor.
+      if (r.kind === 'self-update' && (await fileExists(this.d.paths.selfUpdateJournal))) continue;
       if (r.to && active?.id === r.to.id && r.kind === 'update') await this.d.operations.finish(r, 'committed');
       else await this.d.operations.finish(r, 'failed', { error: { code: 'SWARM_ERR_UPDATER_INTERRUPTED', message: 'the updater stopped before switching releases; nothing changed, send it again' } });
     }
   }
+}
+
+async function fileExists(path: string): Promise<boolean> {
+  return access(path).then(() => true, () => false);
 }
 
 function unknownHealth(id: string): AgentHealth {

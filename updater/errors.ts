@@ -1,5 +1,7 @@
 // The updater's error catalogue (operations, agent restarts, rollback, self-update); the installer has its own.
 import { defineErrors } from '../shared/errors.js';
+// Loading the updater's catalogue registers the installer's too: one area, one door (the errors test loads this file).
+export { installError, type InstallErrorCode } from './install/index.js';
 
 export const updaterError = defineErrors('updater', {
   SWARM_ERR_UPDATER_BUSY: { status: 409, summary: 'Another operation is running on this host; details.running is its id. Wait for it (GET /v1/operations/<id>) and retry.' },

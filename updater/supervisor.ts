@@ -40,6 +40,10 @@ export async function runSupervisor(o: SupervisorOptions): Promise<number> {
       await restoreOldUpdater(o, store, journal, pending, 'the new updater did not confirm before it stopped');
       continue;
     }
+    if (pending?.phase === 'pending' && (await store.readLinks()).active?.dirName !== pending.to) {
+      await restoreOldUpdater(o, store, journal, pending, 'the switch to the new updater never happened');
+      continue;
+    }
     if (pending?.phase === 'pending') await journal.write({ ...pending, attempts: pending.attempts + 1 });
     const child = await startWorker(o, store);
     const exited = new Promise<number>((resolve) => child.once('exit', (code, signal) => resolve(code ?? (signal ? 128 : 1))));
@@ -134,7 +138,8 @@ async function stopChild(child: ChildProcess, exited: Promise<number>): Promise<
 async function restoreOldUpdater(o: SupervisorOptions, store: ReleaseStore, journal: SelfUpdateJournalFile, j: SelfUpdateJournal, reason: string): Promise<void> {
   o.logger.error({ op: j.op, to: j.to, from: j.from, reason }, 'self-update failed; restoring the previous updater');
   if (j.from) {
-    await store.setLinks({ active: j.from, prev: j.prevBefore === j.from ? null : j.prevBefore });
+    const prev = j.prevBefore === j.from || !(j.prevBefore && (await store.get(j.prevBefore))) ? null : j.prevBefore;
+    await store.setLinks({ active: j.from, prev });
   } else {
     await unlink(join(o.paths.updaterRoot, 'active')).catch(() => undefined);
     await unlink(join(o.paths.updaterRoot, 'prev')).catch(() => undefined);
