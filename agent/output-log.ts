@@ -22,7 +22,7 @@ export const DEFAULT_OUTPUT_LIMITS: OutputLimits = Object.freeze({ maxLines: 200
 class LineSplitter {
   private readonly decoder = new StringDecoder('utf8');
   private partial = '';
-  /** Bytes of the current line already emitted as truncated (rest is dropped until the newline). */
+  /** A long line was emitted cut; the rest of it is dropped until its newline. */
   private skipping = false;
 
   constructor(private readonly maxLineBytes: number, private readonly emit: (line: string, truncated: boolean) => void) {}
