@@ -3,7 +3,7 @@ import { createHash } from 'node:crypto';
 import { constants as fsc } from 'node:fs';
 import { chmod, mkdir, open, symlink } from 'node:fs/promises';
 import { join } from 'node:path';
-import { Transform, type TransformCallback } from 'node:stream';
+import { Readable, Transform, type TransformCallback } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { createGunzip } from 'node:zlib';
 import { extract as tarExtract, type Header } from 'tar-stream';
@@ -16,6 +16,7 @@ import { checkTarEntry, createExtractionState, recordEntry, recordSkipped, type 
 import { installError } from './errors.js';
 import { RATIO_GRACE_BYTES, type InstallLimits } from './limits.js';
 import { SyncQueue } from './sync-queue.js';
+import { SMALL_FILE_BYTES, WritePool, writeNewFile } from './write-pool.js';
 
 /** A manifest bigger than this is not a manifest. */
 const MAX_MANIFEST_BYTES = 1024 * 1024;
@@ -108,7 +109,7 @@ export interface ExtractOutcome {
   manifestNotFile: boolean;
   /** Every directory written (root included), to fsync. */
   dirs: Set<string>;
-  /** Files still syncing; drain() before the directory is published. */
+  /** Files written, to fsync (drain()) before the directory is published. */
   syncs: SyncQueue;
 }
 
@@ -135,6 +136,7 @@ export async function extractRelease(
     failure ??= err;
     stop.abort(failure);
   };
+  const writes = new WritePool(fail);
 
   const makeDir = async (rel: string): Promise<void> => {
     const abs = join(root, rel);
@@ -157,13 +159,25 @@ export async function extractRelease(
       if (!decision.existing) await makeDir(decision.path);
     } else if (decision.action === 'symlink') {
       await symlink(decision.target!, abs);
+    } else if (decision.size <= SMALL_FILE_BYTES) {
+      const chunks: Buffer[] = [];
+      let written = 0;
+      for await (const chunk of stream) {
+        written += chunk.byteLength;
+        chunks.push(chunk);
+      }
+      if (written !== decision.size) throw installError('SWARM_ERR_INSTALL_CORRUPT', `tar entry ${decision.path} is truncated`);
+      if (decision.path === MANIFEST_FILE) out.manifest = Buffer.concat(chunks);
+      const mode = decision.mode;
+      await writes.submit(() => writeNewFile(abs, chunks, mode, (UMASK & mode) !== 0));
+      syncs.addPath(abs);
     } else {
       // O_EXCL + O_NOFOLLOW: never through or onto anything that already exists.
       const fh = await open(abs, fsc.O_WRONLY | fsc.O_CREAT | fsc.O_EXCL | fsc.O_NOFOLLOW, decision.mode);
       let written = 0;
       const keep: Buffer[] | undefined = decision.path === MANIFEST_FILE ? [] : undefined;
       try {
-        for await (const chunk of stream as AsyncIterable<Buffer>) {
+        for await (const chunk of stream) {
           written += chunk.byteLength;
           if (keep && written <= MAX_MANIFEST_BYTES) keep.push(chunk);
           let off = 0;
@@ -171,11 +185,10 @@ export async function extractRelease(
         }
         if (written !== decision.size) throw installError('SWARM_ERR_INSTALL_CORRUPT', `tar entry ${decision.path} is truncated`);
         if (UMASK & decision.mode) await fh.chmod(decision.mode);
-      } catch (err) {
-        await fh.close().catch(() => undefined);
-        throw err;
+      } finally {
+        await fh.close();
       }
-      await syncs.add(fh, abs);
+      syncs.addPath(abs);
       if (keep) out.manifest = written <= MAX_MANIFEST_BYTES ? Buffer.concat(keep) : Buffer.alloc(MAX_MANIFEST_BYTES + 1);
     }
     recordEntry(state, decision);
@@ -228,7 +241,7 @@ export async function extractRelease(
 
   try {
     await pipeline(
-      readBody(body),
+      Readable.from(readBody(body), { objectMode: false, highWaterMark: CHUNK }),
       meter,
       createGunzip({ chunkSize: CHUNK }),
       new RatioGuard(meter, limits.maxCompressionRatio),
@@ -236,13 +249,14 @@ export async function extractRelease(
       { signal: signal ? AbortSignal.any([signal, stop.signal]) : stop.signal },
     );
     await current;
+    await writes.drain();
     if (failure !== undefined) throw failure;
   } catch (err) {
     // The first failure is the reason; what destroying the rest throws afterwards is noise.
     failure ??= err;
     if (!extract.destroyed) extract.destroy(null);
     await current.catch(() => undefined);
-    await syncs.settle();
+    await writes.settle();
     throw classifyFailure(failure ?? err, signal);
   }
   out.sha256 = meter.digest();
@@ -254,7 +268,7 @@ export async function extractRelease(
 export async function hashBody(body: NodeJS.ReadableStream | AsyncIterable<Uint8Array>, limits: InstallLimits, signal?: AbortSignal): Promise<string> {
   const meter = new CompressedMeter(limits.maxCompressedBytes);
   try {
-    await pipeline(readBody(body), meter, async (source: AsyncIterable<Buffer>) => {
+    await pipeline(Readable.from(readBody(body), { objectMode: false, highWaterMark: CHUNK }), meter, async (source: AsyncIterable<Buffer>) => {
       for await (const _ of source) void _;
     }, signal ? { signal } : {});
   } catch (err) {

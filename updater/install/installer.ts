@@ -122,17 +122,13 @@ async function installChecked(ctx: InstallContext, req: InstallRequest): Promise
   try {
     await chmod(staged, 0o755);
     const out = await extractRelease(req.body, staged, req.limits, req.signal);
-    let manifest: Manifest;
-    try {
-      manifest = checkExtracted(req, out);
-    } catch (err) {
-      await out.syncs.settle();
-      throw err;
-    }
+    const manifest = checkExtracted(req, out);
     const dirName = releaseDirName(manifest.version, req.expectedId);
     await writeSidecar(staged, `${JSON.stringify({ id: req.expectedId, version: manifest.version, installedAt: ctx.now().toISOString() })}\n`);
+    const extracted = Date.now();
     await out.syncs.drain();
     await fsyncDirs(out.dirs);
+    const synced = Date.now();
     const finalDir = join(ctx.releasesDir, dirName);
     try {
       await rename(staged, finalDir);
@@ -148,7 +144,7 @@ async function installChecked(ctx: InstallContext, req: InstallRequest): Promise
     await fsyncDir(ctx.releasesDir);
     const installed = await readInstalledRelease(ctx.releasesDir, dirName);
     if (!installed) throw installError('SWARM_ERR_INSTALL_IO', `${finalDir} was written but cannot be read back`);
-    ctx.logger.info({ release: req.expectedId, dir: dirName, bytes: out.compressedBytes, entries: out.state.entryCount, ms: Date.now() - started }, 'release installed');
+    ctx.logger.info({ release: req.expectedId, dir: dirName, bytes: out.compressedBytes, entries: out.state.entryCount, ms: Date.now() - started, extractMs: extracted - started, syncMs: synced - extracted }, 'release installed');
     return installed;
   } catch (err) {
     const e = classifyFailure(err, req.signal);

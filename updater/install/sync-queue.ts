@@ -1,6 +1,6 @@
 // Batched durability: files are closed as soon as written and fsynced together at the end, directories after them.
 import { constants as fsc } from 'node:fs';
-import { open, type FileHandle } from 'node:fs/promises';
+import { closeFd, fsyncFd, openFd } from './fd.js';
 
 /**
  * How many fsyncs run at once. libuv has 4 threads by default: syncing while extracting would
@@ -10,11 +10,11 @@ import { open, type FileHandle } from 'node:fs/promises';
 export const SYNC_CONCURRENCY = 8;
 
 async function syncPath(path: string, flags: number): Promise<void> {
-  const fh = await open(path, flags);
+  const fd = await openFd(path, flags);
   try {
-    await fh.sync();
+    await fsyncFd(fd);
   } finally {
-    await fh.close();
+    await closeFd(fd);
   }
 }
 
@@ -39,9 +39,8 @@ export async function fsyncPaths(paths: Iterable<string>, flags: number, concurr
 export class SyncQueue {
   private readonly files: string[] = [];
 
-  /** Close the handle now; remember the path for the final sync. */
-  async add(fh: FileHandle, path: string): Promise<void> {
-    await fh.close();
+  /** Remember a written (and closed) file for the final sync. */
+  addPath(path: string): void {
     this.files.push(path);
   }
 
@@ -49,9 +48,6 @@ export class SyncQueue {
   async drain(): Promise<void> {
     await fsyncPaths(this.files, fsc.O_RDONLY | fsc.O_NOFOLLOW);
   }
-
-  /** Nothing is in flight between entries; kept for the callers' cleanup path. */
-  async settle(): Promise<void> {}
 }
 
 /** fsync directories, a bounded number at a time. */
