@@ -91,11 +91,8 @@ export function classifyFailure(err: unknown, signal?: AbortSignal): Error {
   if (typeof e?.code === 'string' && typeof e.syscall === 'string') {
     return installError('SWARM_ERR_INSTALL_IO', `${e.syscall} ${e.path ?? ''} failed while installing: ${e.code}`, { cause: err });
   }
-  const msg = e?.message ?? String(err);
-  if (/tar|Unexpected end of data|Invalid header|Header exceeds|unexpected end of file|premature close/i.test(msg)) {
-    return installError('SWARM_ERR_INSTALL_CORRUPT', `the release is not a complete tar: ${msg}`, { cause: err });
-  }
-  return installError('SWARM_ERR_INSTALL_CORRUPT', `the release could not be read: ${msg}`, { cause: err });
+  // What is left comes from tar-stream: bad header checksum, unknown format, unexpected end of data.
+  return installError('SWARM_ERR_INSTALL_CORRUPT', `the release is not a complete, valid tar: ${e?.message ?? String(err)}`, { cause: err });
 }
 
 export interface ExtractOutcome {
@@ -114,8 +111,9 @@ export interface ExtractOutcome {
 }
 
 /**
- * Extract the body into root (an empty directory). Throws a SwarmError on any refusal; the caller
- * removes root. On success, file syncs may still be in flight in outcome.syncs.
+ * Extract the body into root (an empty directory). Throws a SwarmError on any refusal, once nothing
+ * is in flight any more; the caller removes root. On success every file is written and closed, and
+ * outcome.syncs / outcome.dirs say what to fsync before publishing.
  */
 export async function extractRelease(
   body: NodeJS.ReadableStream | AsyncIterable<Uint8Array>,
