@@ -11,6 +11,7 @@ import { buildDispatcher } from '../shared/tls.js';
 import { writeReleaseTree } from '../test/helpers/releases.js';
 import { AGENT_SCRIPT, buildAgentRelease, entrypointScript } from '../test/updater/helpers/agent-release.js';
 import { freePort, makeHost, sendRelease, startUpdater, updaterClient, type TestHost } from '../test/updater/helpers/host.js';
+import { withSmallYoungGeneration } from '../updater/supervisor.js';
 import { timeTarBaseline } from './install.js';
 
 const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
@@ -127,18 +128,29 @@ export async function run(args: string[]): Promise<Record<string, unknown>> {
         version: '5.0.0', files: 5000, fileBytes: 100 * 1024, content: 'mixed', entrypointScript: entrypointScript(),
         extra: { 'agent.mjs': AGENT_SCRIPT, 'behaviour.json': JSON.stringify({ mode: 'good' }) },
       });
-      const bigOut = join(base, 'big.tar.gz');
-      const big = await buildReleaseToFile(bigSrc, bigOut, { level: 1 });
-      await rm(bigSrc, { recursive: true, force: true });
-      const fresh = await startUpdater(host);
-      try {
-        const u = await post(client, fresh.port, '/v1/update', { path: bigOut, id: big.id });
-        const status = await readFile(`/proc/${fresh.child.pid}/status`, 'utf8');
-        const hwm = Number(/VmHWM:\s+(\d+) kB/.exec(status)?.[1] ?? NaN);
-        result.bigInstall = { unpackedMB: round((5000 * 100 * 1024) / 1e6), tarballMB: round(big.bytes / 1e6), status: u.status, ms: round(u.ms), updaterPeakRssMB: round(hwm / 1024), targetMB: 120 };
-      } finally {
-        await fresh.stop();
+      const bigs = [];
+      for (const version of ['5.0.0', '5.0.1']) {
+        const path = join(base, `big-${version}.tar.gz`);
+        bigs.push({ path, ...(await buildReleaseToFile(bigSrc, path, { level: 1, version })) });
       }
+      await rm(bigSrc, { recursive: true, force: true });
+      // As the supervisor runs its worker (NODE_OPTIONS=--max-semi-space-size=1), and with V8's defaults for comparison.
+      const measure = async (nodeOptions: string | undefined, big: { path: string; id: string }): Promise<Record<string, unknown>> => {
+        const fresh = await startUpdater(host, { env: nodeOptions ? { NODE_OPTIONS: nodeOptions } : {} });
+        try {
+          const u = await post(client, fresh.port, '/v1/update', big);
+          const status = await readFile(`/proc/${fresh.child.pid}/status`, 'utf8');
+          const hwm = Number(/VmHWM:\s+(\d+) kB/.exec(status)?.[1] ?? NaN);
+          return { status: u.status, ms: round(u.ms), updaterPeakRssMB: round(hwm / 1024) };
+        } finally {
+          await fresh.stop();
+        }
+      };
+      result.bigInstall = {
+        unpackedMB: round((5000 * 100 * 1024) / 1e6), tarballMB: round(bigs[0]!.bytes / 1e6), targetMB: 120,
+        supervisedWorker: await measure(withSmallYoungGeneration(undefined), bigs[0]!),
+        v8Defaults: await measure(undefined, bigs[1]!),
+      };
     }
     return result;
   } finally {

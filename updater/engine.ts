@@ -1,7 +1,7 @@
 // The updater's operations (DESIGN.md §5): update, rollback and recovery; one at a time, durable records, a journal.
 import { access } from 'node:fs/promises';
 import type { Logger } from 'pino';
-import { isSwarmError, SwarmError } from '../shared/errors.js';
+import { isSwarmError, sharedError, SwarmError } from '../shared/errors.js';
 import type { AgentHealth, OperationRecord, UpdaterStatus } from '../shared/wire.js';
 import type { AgentRunner } from './agent-runner.js';
 import type { UpdaterConfig } from './config.js';
@@ -70,7 +70,8 @@ export class Updater {
     const j = await this.journal.read();
     if (!j) {
       await this.closeUnfinishedRecords();
-      if (this.d.agentManaged !== false) await this.d.runner.ensureRunning().catch((err: unknown) => this.d.logger.error({ err }, 'agent did not start'));
+      const hasActive = (await this.d.store.readLinks()).active !== null;
+      if (this.d.agentManaged !== false && hasActive) await this.d.runner.ensureRunning().catch((err: unknown) => this.d.logger.error({ err }, 'agent did not start'));
       return;
     }
     this.d.logger.warn({ op: j.op, phase: j.phase, from: j.from, to: j.to }, 'finishing an interrupted operation');
@@ -178,7 +179,7 @@ export class Updater {
         ...(req.signal ? { signal: req.signal } : {}),
       });
     } catch (err) {
-      const e = isSwarmError(err) ? err : updaterError('SWARM_ERR_UPDATER_UPLOAD_ABORTED', `install failed: ${(err as Error).message}`, { cause: err });
+      const e = isSwarmError(err) ? err : sharedError('SWARM_ERR_INTERNAL', `install failed: ${(err as Error).message}`, { cause: err });
       log.warn({ code: e.code }, `release refused: ${e.message}`);
       await ops.finish(record, e.status < 500 ? 'refused' : 'failed', { error: { code: e.code, message: e.message } });
       throw e;

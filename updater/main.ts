@@ -6,11 +6,8 @@ import { createProgram, parseHostPort, parseOptions, runCli, type Command } from
 import { createLogger } from '../shared/logger.js';
 import type { UpdaterStatus } from '../shared/wire.js';
 import { loadUpdaterConfig, type ConfigFlags } from './config.js';
-import { runDaemon } from './daemon.js';
-import { joinCluster } from './join.js';
-import { readLocalStatus, rollbackLocally } from './local.js';
 import { hostPaths } from './paths.js';
-import { runSupervisor } from './supervisor.js';
+// Each command loads only what it needs (the daemon's memory is a budget; `join` pulls in the CSR code).
 
 const CommonSchema = z.object({
   installDir: z.string().min(1).optional(),
@@ -68,6 +65,7 @@ export function buildProgram(argv: readonly string[], setExitCode: (code: number
       const config = await loadUpdaterConfig(o.config, flagsOf(o));
       const logger = createLogger({ name: 'swarm-updater' });
       if (o.supervise) {
+        const { runSupervisor } = await import('./supervisor.js');
         const at = argv.indexOf('run');
         const stop = new AbortController();
         const onTerm = (): void => stop.abort();
@@ -79,6 +77,7 @@ export function buildProgram(argv: readonly string[], setExitCode: (code: number
         }));
         return;
       }
+      const { runDaemon } = await import('./daemon.js');
       setExitCode(await runDaemon(config, logger));
     });
 
@@ -86,6 +85,7 @@ export function buildProgram(argv: readonly string[], setExitCode: (code: number
     .action(async (raw: unknown) => {
       const o = parseOptions(CommonSchema, raw);
       const config = await loadUpdaterConfig(o.config, flagsOf(o));
+      const { readLocalStatus } = await import('./local.js');
       const status = await readLocalStatus(config, createLogger({ name: 'swarm-updater', level: 'warn' }));
       process.stdout.write(o.json ? `${JSON.stringify(status, null, 2)}\n` : formatStatus(status));
     });
@@ -95,6 +95,7 @@ export function buildProgram(argv: readonly string[], setExitCode: (code: number
     .action(async (raw: unknown) => {
       const o = parseOptions(CommonSchema.extend({ restart: z.enum(['systemd', 'spawn']).optional() }), raw);
       const config = await loadUpdaterConfig(o.config, { ...flagsOf(o), ...(o.restart ? { restart: o.restart } : {}) });
+      const { rollbackLocally } = await import('./local.js');
       const record = await rollbackLocally(config, createLogger({ name: 'swarm-updater', level: 'warn' }));
       if (o.json) process.stdout.write(`${JSON.stringify(record, null, 2)}\n`);
       else process.stdout.write(`rollback ${record.id}: ${record.state}; active ${record.to?.dir ?? '-'} (was ${record.from?.dir ?? '-'})${record.error ? ` (${record.error.message})` : ''}\n`);
@@ -108,6 +109,7 @@ export function buildProgram(argv: readonly string[], setExitCode: (code: number
     .option('--pki-dir <dir>', 'PKI directory (default /etc/swarm/pki)')
     .action(async (raw: unknown) => {
       const o = parseOptions(JoinSchema, raw);
+      const { joinCluster } = await import('./join.js');
       const r = await joinCluster({ controllerUrl: o.controller, token: o.token, caHash: o.caHash, pkiDir: o.pkiDir ?? '/etc/swarm/pki' });
       process.stdout.write(`joined cluster ${r.cluster} as ${r.name}\n`);
     });

@@ -1,9 +1,8 @@
 // Self-update, worker side: install the new updater under <install-dir>/updater, journal `pending`, flip, hand over.
 import type { Logger } from 'pino';
-import { isSwarmError } from '../shared/errors.js';
+import { isSwarmError, sharedError } from '../shared/errors.js';
 import type { OperationRecord } from '../shared/wire.js';
 import type { Updater, UpdateRequest } from './engine.js';
-import { updaterError } from './errors.js';
 import { faultPoint } from './fault.js';
 import type { InstallLimits } from './install/index.js';
 import type { OperationStore } from './operations.js';
@@ -44,7 +43,7 @@ export class SelfUpdater {
         ...(req.signal ? { signal: req.signal } : {}),
       });
     } catch (err) {
-      const e = isSwarmError(err) ? err : updaterError('SWARM_ERR_UPDATER_UPLOAD_ABORTED', `install failed: ${(err as Error).message}`, { cause: err });
+      const e = isSwarmError(err) ? err : sharedError('SWARM_ERR_INTERNAL', `install failed: ${(err as Error).message}`, { cause: err });
       await ops.finish(record, e.status < 500 ? 'refused' : 'failed', { error: { code: e.code, message: e.message } });
       throw e;
     }

@@ -79,6 +79,7 @@ export async function runSupervisor(o: SupervisorOptions): Promise<number> {
 
 async function startWorker(o: SupervisorOptions, store: ReleaseStore): Promise<ChildProcess> {
   const env: NodeJS.ProcessEnv = { ...(o.env ?? process.env), SWARM_UPDATER_SUPERVISED: '1' };
+  env.NODE_OPTIONS = withSmallYoungGeneration(env.NODE_OPTIONS);
   delete env.SWARM_UPDATER_RELEASE_DIR;
   let argv: string[] = [...o.baseCommand];
   let cwd = process.cwd();
@@ -100,6 +101,15 @@ async function startWorker(o: SupervisorOptions, store: ReleaseStore): Promise<C
   const child = spawn(argv[0]!, argv.slice(1), { cwd, env, stdio: 'inherit' });
   child.once('error', (err) => o.logger.error({ err }, 'updater worker failed to spawn'));
   return child;
+}
+
+/**
+ * A 1 MiB young generation: streaming a release allocates many short-lived buffers, and V8's default (16 MiB
+ * semi-spaces) lets the worker's RSS grow by ~40 MiB during an install; this keeps it within its 120 MB budget.
+ */
+export function withSmallYoungGeneration(nodeOptions: string | undefined): string {
+  const current = nodeOptions ?? '';
+  return /--max-semi-space-size/.test(current) ? current : `${current} --max-semi-space-size=1`.trim();
 }
 
 type Verdict = 'confirmed' | 'exited' | 'timeout';

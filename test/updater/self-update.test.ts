@@ -73,3 +73,33 @@ describe('updater: self-update with the supervisor', function () {
     });
   }
 });
+
+describe('updater: self-update survives a kill -9 of the worker', function () {
+  this.timeout(90_000);
+
+  for (const [fault, expectVersion, expectState] of [['self-update-after-links', '9.5.0', 'committed'], ['self-update-after-journal', null, 'rolled-back']] as const) {
+    it(`SIGKILL at ${fault}: the supervisor ${expectState === 'committed' ? 'gives the new updater its trial' : 'restores the old updater'}`, async () => {
+      const host = await makeHost({ selfUpdate: { deadlineMs: 5_000 } });
+      const port = await freePort();
+      const sup = await startUpdater(host, { supervise: true, args: ['--listen', `127.0.0.1:${port}`], env: { SWARM_FAULT: fault } });
+      const client = (await updaterClient()).dispatcher;
+      try {
+        const baseVersion = String((await call(client, port, 'GET', '/v1/health')).body.version);
+        const rel = await buildUpdaterRelease('9.5.0', 'good', UPDATER_MAIN);
+        const answer = await sendRelease(client, port, rel, '/v1/self-update').catch(() => null);
+        assert.equal(answer, null, 'the worker died before answering');
+        const done = await eventually(async () => {
+          const latest = await call(client, port, 'GET', '/v1/operations/latest');
+          return latest.status === 200 && latest.body.kind === 'self-update' && latest.body.state !== 'running' ? latest.body : undefined;
+        }, 'the self-update to end', 30_000);
+        assert.equal(done.state, expectState);
+        const version = String((await call(client, port, 'GET', '/v1/health')).body.version);
+        assert.equal(version, expectVersion ?? baseVersion);
+      } finally {
+        await client.close();
+        await sup.stop();
+        await host.cleanup();
+      }
+    });
+  }
+});
