@@ -42,7 +42,7 @@ export async function timeTarBaseline(tarball: string, into: string): Promise<nu
 }
 
 /** Milliseconds for ReleaseStore.install of the tarball into a fresh store under root, and the worst event-loop delay meanwhile. */
-export async function timeInstall(release: GeneratedRelease, root: string): Promise<{ ms: number; maxEventLoopDelayMs: number }> {
+export async function timeInstall(release: GeneratedRelease, root: string): Promise<{ ms: number; maxEventLoopDelayMs: number; p99EventLoopDelayMs: number }> {
   const store = new ReleaseStore({ root, stagingDir: join(root, 'staging'), stateDir: join(root, 'state') });
   await store.init();
   await run$('sync');
@@ -52,7 +52,16 @@ export async function timeInstall(release: GeneratedRelease, root: string): Prom
   await store.install({ body: createReadStream(release.tarball, { highWaterMark: 256 * 1024 }), expectedId: release.id, limits: { ...DEFAULT_INSTALL_LIMITS } });
   const ms = performance.now() - t0;
   h.disable();
-  return { ms, maxEventLoopDelayMs: h.max / 1e6 };
+  return { ms, maxEventLoopDelayMs: h.max / 1e6, p99EventLoopDelayMs: h.percentile(99) / 1e6 };
+}
+
+/** The event-loop delay of this process doing nothing for ms: what the machine's load alone causes. */
+export async function idleEventLoopDelay(ms: number): Promise<{ max: number; p99: number }> {
+  const h = monitorEventLoopDelay({ resolution: 10 });
+  h.enable();
+  await new Promise((r) => setTimeout(r, ms));
+  h.disable();
+  return { max: h.max / 1e6, p99: h.percentile(99) / 1e6 };
 }
 
 /** Install in a child process and report its peak RSS (what the updater would use). */
@@ -83,20 +92,23 @@ export async function run(args: string[]): Promise<Record<string, unknown>> {
     const tarMs: number[] = [];
     const installMs: number[] = [];
     let maxDelay = 0;
+    let p99Delay = 0;
     for (let i = 0; i < rounds; i += 1) {
       tarMs.push(await timeTarBaseline(small.tarball, join(base, `tar-${i}`)));
       const r = await timeInstall(small, join(base, `install-${i}`));
       installMs.push(r.ms);
       maxDelay = Math.max(maxDelay, r.maxEventLoopDelayMs);
+      p99Delay = Math.max(p99Delay, r.p99EventLoopDelayMs);
       await rm(join(base, `tar-${i}`), { recursive: true, force: true });
       await rm(join(base, `install-${i}`), { recursive: true, force: true });
     }
+    const idle = await idleEventLoopDelay(Math.min(5000, Math.max(1000, median(installMs))));
     const result: Record<string, unknown> = {
       release: { files: small.files, unpackedMB: round(small.unpackedBytes / 1e6), tarballMB: round(small.bytes / 1e6) },
       tarXzfSyncMs: round(median(tarMs)),
       installMs: round(median(installMs)),
       ratio: round2(median(installMs) / median(tarMs)),
-      maxEventLoopDelayMs: round(maxDelay),
+      eventLoopDelayMs: { installMax: round(maxDelay), installP99: round(p99Delay), idleMax: round(idle.max), idleP99: round(idle.p99) },
       rounds,
     };
     if (!args.includes('--skip-rss')) {

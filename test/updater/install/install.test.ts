@@ -1,12 +1,14 @@
 // Installing good releases: layout, sidecar, modes, symlinks, idempotence, signatures, bad marks, cancellation.
 import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
 import { generateKeyPairSync } from 'node:crypto';
 import { chmod, lstat, mkdir, readdir, readFile, readlink, symlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
+import { promisify } from 'node:util';
 import { buildRelease, signReleaseId } from '../../../shared/release/index.js';
 import { SidecarSchema } from '../../../shared/release-manifest.js';
-import { gzipTar, manifestJson, tarEntry, writeReleaseTree } from '../../helpers/releases.js';
+import { gnuLong, gzipTar, manifestJson, padded, rawHeader, tarEntry, validReleaseEntries, writeReleaseTree } from '../../helpers/releases.js';
 import { createSandbox, defaultLimits, snapshot, type Sandbox } from './sandbox.js';
 
 describe('updater/install: installing releases', () => {
@@ -70,6 +72,33 @@ describe('updater/install: installing releases', () => {
     assert.equal((await lstat(join(installed.dir, 'bin'))).mode & 0o7777, 0o755);
     assert.equal((await lstat(join(installed.dir, 'secret'))).mode & 0o7777, 0o600);
     assert.equal(await readFile(join(installed.dir, `${'long-dir-name/'.repeat(12)}file`), 'utf8'), 'deep');
+  });
+
+  it('accepts a harmless GNU long name (what GNU tar writes for paths over 100 bytes), checked by its full name', async () => {
+    const long = `docs/${'a-very-long-directory-name/'.repeat(6)}readme.txt`;
+    const tarball = gzipTar([
+      ...(await validReleaseEntries()),
+      gnuLong('L', long),
+      rawHeader({ name: long.slice(0, 99), typeflag: '0', size: 5, gnu: true }),
+      padded('hello'),
+    ]);
+    const { releaseIdOf } = await import('../../../shared/release/index.js');
+    const installed = await sb.store.install({ body: Readable.from([tarball]), expectedId: releaseIdOf(tarball), limits: defaultLimits() });
+    assert.equal(await readFile(join(installed.dir, long), 'utf8'), 'hello');
+  });
+
+  it('installs a release packed by GNU tar (./ prefixes, GNU long names, directory entries)', async () => {
+    const src = join(sb.outer, 'src-gnu');
+    await writeReleaseTree(src, { version: '6.0.0', files: 3, extra: { [`deep/${'x'.repeat(90)}/${'y'.repeat(90)}/f.txt`]: 'gnu' } });
+    await symlink('swarm-agent', join(src, 'bin', 'agent-link'));
+    const out = join(sb.outer, 'gnu.tgz');
+    await promisify(execFile)('tar', ['--format=gnu', '-czf', out, '-C', src, '.']);
+    const tarball = await readFile(out);
+    const { releaseIdOf } = await import('../../../shared/release/index.js');
+    const installed = await sb.store.install({ body: Readable.from([tarball]), expectedId: releaseIdOf(tarball), limits: defaultLimits() });
+    assert.equal(installed.version, '6.0.0');
+    assert.equal(await readFile(join(installed.dir, `deep/${'x'.repeat(90)}/${'y'.repeat(90)}/f.txt`), 'utf8'), 'gnu');
+    assert.equal(await readlink(join(installed.dir, 'bin', 'agent-link')), 'swarm-agent');
   });
 
   it('returns the installed release for the same release again without reinstalling, but still checks the hash', async () => {
