@@ -94,11 +94,13 @@ export async function buildControllerApp(deps: ControllerDeps): Promise<Controll
   reports.start(deps.reportFlushMs ?? 2_000);
   const crlTimer = setInterval(() => void crl.regenerate().catch((err: unknown) => deps.logger.error({ err }, 'CRL regeneration failed')), 86_400_000);
   crlTimer.unref();
-  app.addHook('onClose', async () => {
+  // Upgraded sockets are not HTTP connections fastify can force-close: end the channels before the server
+  // closes, or close() would wait for them forever.
+  app.addHook('preClose', async () => {
     clearInterval(crlTimer);
     hub.close();
-    reports.stop();
   });
+  app.addHook('onClose', async () => reports.stop());
 
   app.addHook('onResponse', async (req, reply) => {
     ctx.metrics.observeRequest(req.routeOptions.url ?? 'unmatched', reply.statusCode, reply.elapsedTime / 1000);

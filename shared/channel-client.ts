@@ -1,5 +1,5 @@
 // The agent's and updater's dial-out WebSocket channel to the controller: mTLS, reports, heartbeat, reconnect.
-import type { PeerCertificate } from 'node:tls';
+import { createSecureContext, type PeerCertificate, type SecureContext } from 'node:tls';
 import type { Logger } from 'pino';
 import WebSocket from 'ws';
 import { CHANNEL_PATHS, MAX_CHANNEL_MESSAGE_BYTES, ServerMessageSchema } from './channel-protocol.js';
@@ -38,6 +38,20 @@ export interface ChannelClient {
 }
 
 const DEFAULT_HEARTBEAT_MS = 10_000;
+
+/**
+ * One parsed TLS context per identity: reconnects (after a controller restart, thousands at once) reuse it
+ * instead of parsing the CA, certificate and key again; a renewed identity is a new material object.
+ */
+const contexts = new WeakMap<TlsMaterial, SecureContext>();
+function secureContextOf(material: TlsMaterial): SecureContext {
+  let ctx = contexts.get(material);
+  if (!ctx) {
+    ctx = createSecureContext({ ca: material.ca, cert: material.cert, key: material.key, minVersion: 'TLSv1.2' });
+    contexts.set(material, ctx);
+  }
+  return ctx;
+}
 
 export function startChannelClient(options: ChannelClientOptions): ChannelClient {
   const clock = options.clock ?? systemClock;
@@ -106,10 +120,7 @@ export function startChannelClient(options: ChannelClientOptions): ChannelClient
       return;
     }
     const socket = new WebSocket(url, {
-      ca: material.ca,
-      cert: material.cert,
-      key: material.key,
-      minVersion: 'TLSv1.2',
+      secureContext: secureContextOf(material),
       rejectUnauthorized: true,
       checkServerIdentity: (_host: string, cert: PeerCertificate) => checkServerIdentity(cert, material.identity.cluster, { role: 'controller' }),
       perMessageDeflate: false,
