@@ -69,7 +69,7 @@ export async function run(args: string[]): Promise<Record<string, unknown>> {
   };
   const rounds = Number(opt('--rounds') ?? 3);
   const base = await mkdtemp(join(opt('--dir') ?? tmpdir(), 'swarm-bench-updater-'));
-  const host = await makeHost({ watch: { windowMs: 0, intervalMs: 100, maxFailures: 3 }, probe: { deadlineMs: 30_000, intervalMs: 10, backoffMaxMs: 50, requestTimeoutMs: 2_000 } });
+  const host = await makeHost({ watch: { windowMs: 0, intervalMs: 100, maxFailures: 3 }, probe: { deadlineMs: 30_000 } });
   const client = (await updaterClient()).dispatcher;
   const result: Record<string, unknown> = {};
   try {
@@ -136,7 +136,9 @@ export async function run(args: string[]): Promise<Record<string, unknown>> {
       await rm(bigSrc, { recursive: true, force: true });
       // As the supervisor runs its worker (NODE_OPTIONS=--max-semi-space-size=1), and with V8's defaults for comparison.
       const measure = async (nodeOptions: string | undefined, big: { path: string; id: string }): Promise<Record<string, unknown>> => {
-        const fresh = await startUpdater(host, { env: nodeOptions ? { NODE_OPTIONS: nodeOptions } : {} });
+        // A host of its own, so the peak is the install's (pruning older releases is another phase).
+        const bigHost = await makeHost({ watch: { windowMs: 0, intervalMs: 100, maxFailures: 3 }, probe: { deadlineMs: 30_000 } });
+        const fresh = await startUpdater(bigHost, { env: nodeOptions ? { NODE_OPTIONS: nodeOptions } : {} });
         try {
           const u = await post(client, fresh.port, '/v1/update', big);
           const status = await readFile(`/proc/${fresh.child.pid}/status`, 'utf8');
@@ -144,6 +146,7 @@ export async function run(args: string[]): Promise<Record<string, unknown>> {
           return { status: u.status, ms: round(u.ms), updaterPeakRssMB: round(hwm / 1024) };
         } finally {
           await fresh.stop();
+          await bigHost.cleanup();
         }
       };
       result.bigInstall = {

@@ -42,12 +42,18 @@ export async function buildUpdaterApp(deps: UpdaterAppDeps): Promise<FastifyInst
     api.addContentTypeParser('application/gzip', (_req, payload, done) => done(null, payload));
     api.addContentTypeParser('*', (_req, _payload, done) => done(updaterError('SWARM_ERR_UPDATER_CONTENT_TYPE', 'send the release as the raw body with Content-Type: application/gzip'), undefined));
 
-    api.post('/v1/update', async (req, reply) => {
+    // Checked before any body parser runs: a JSON or form body must not even be parsed here.
+    const requireGzip = async (req: { headers: Record<string, unknown> }): Promise<void> => {
+      const type = String(req.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();
+      if (type !== 'application/gzip') throw updaterError('SWARM_ERR_UPDATER_CONTENT_TYPE', `send the release as the raw body with Content-Type: application/gzip (got "${type || 'none'}")`);
+    };
+
+    api.post('/v1/update', { preParsing: requireGzip }, async (req, reply) => {
       const upload = readUpload(req.headers, req.body, req.raw);
       return sendOutcome(reply, await deps.updater.update(upload));
     });
 
-    api.post('/v1/self-update', async (req, reply) => {
+    api.post('/v1/self-update', { preParsing: requireGzip }, async (req, reply) => {
       if (!deps.selfUpdate) throw updaterError('SWARM_ERR_UPDATER_SELF_UPDATE_UNSUPERVISED', 'self-update needs the supervisor: run `swarm-updater run --supervise`');
       const record = await deps.selfUpdate(readUpload(req.headers, req.body, req.raw));
       return reply.code(record.state === 'running' ? 202 : record.state === 'committed' ? 200 : 409).send(record);

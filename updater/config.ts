@@ -19,11 +19,11 @@ export const UpdaterConfigSchema = z.strictObject({
   signingPublicKeyPath: z.string().min(1).optional(),
   probe: z.strictObject({
     deadlineMs: ms(60_000),
-    /** First retry delay; doubles up to backoffMaxMs. */
-    intervalMs: ms(100),
-    backoffMaxMs: ms(1_000),
+    /** First retry delay; doubles up to backoffMaxMs (kept small: a rollback is only as fast as this granularity). */
+    intervalMs: ms(25),
+    backoffMaxMs: ms(200),
     requestTimeoutMs: ms(2_000),
-  }).default({ deadlineMs: 60_000, intervalMs: 100, backoffMaxMs: 1_000, requestTimeoutMs: 2_000 }),
+  }).default({ deadlineMs: 60_000, intervalMs: 25, backoffMaxMs: 200, requestTimeoutMs: 2_000 }),
   watch: z.strictObject({
     windowMs: ms(30_000, 0),
     intervalMs: ms(1_000),

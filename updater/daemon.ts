@@ -53,7 +53,8 @@ export async function runDaemon(config: UpdaterConfig, logger: Logger, env: Node
   const address = app.server.address();
   const port = typeof address === 'object' && address ? address.port : config.listen.port;
   await writeFileAtomic(paths.updaterPid, JSON.stringify({ pid: process.pid, startTime: (await processStartTime(process.pid)) ?? '', port }), 0o644);
-  logger.info({ port, host: parts.material.identity.name, mode: runner.mode, version: parts.version }, 'updater listening');
+  const mem = process.memoryUsage();
+  logger.info({ port, host: parts.material.identity.name, mode: runner.mode, version: parts.version, rssMB: Math.round(mem.rss / 1e6), heapMB: Math.round(mem.heapTotal / 1e6), externalMB: Math.round(mem.external / 1e6) }, 'updater listening');
   await selfUpdater.confirmIfOnTrial(env.SWARM_UPDATER_RELEASE_DIR);
   onUsr2();
 

@@ -1,5 +1,5 @@
 // The updater's operations (DESIGN.md §5): update, rollback and recovery; one at a time, durable records, a journal.
-import { access } from 'node:fs/promises';
+import { access, rename } from 'node:fs/promises';
 import type { Logger } from 'pino';
 import { isSwarmError, sharedError, SwarmError } from '../shared/errors.js';
 import type { AgentHealth, OperationRecord, UpdaterStatus } from '../shared/wire.js';
@@ -53,6 +53,8 @@ export class Updater {
   private readonly journal: JournalFile;
   private readonly history: CommitHistory;
   private lastAgent: AgentHealth | null = null;
+  /** Work an operation leaves behind (pruning); the next operation starts after it. */
+  private housekeeping: Promise<void> = Promise.resolve();
 
   constructor(private readonly d: UpdaterDeps) {
     this.journal = new JournalFile(d.paths.journal);
@@ -67,7 +69,16 @@ export class Updater {
   async start(): Promise<void> {
     await this.d.store.init();
     await this.d.operations.init();
-    const j = await this.journal.read();
+    let j: Journal | null;
+    try {
+      j = await this.journal.read();
+    } catch (err) {
+      // Written atomically, so only a hand edit gets here: set it aside; the links are atomic, active is complete.
+      const aside = `${this.d.paths.journal}.corrupt-${Date.now()}`;
+      this.d.logger.error({ err, aside }, 'journal unreadable; set aside, continuing on whatever active points to');
+      await rename(this.d.paths.journal, aside);
+      j = null;
+    }
     if (!j) {
       await this.closeUnfinishedRecords();
       const hasActive = (await this.d.store.readLinks()).active !== null;
@@ -91,6 +102,7 @@ export class Updater {
   /** Resolves when no operation runs (tests, shutdown). */
   async whenIdle(): Promise<void> {
     for (let i = 0; i < 1000 && this.running; i++) await this.running.done.catch(() => undefined);
+    await this.housekeeping;
   }
 
   update(req: UpdateRequest): Promise<OperationRecord> {
@@ -147,7 +159,7 @@ export class Updater {
   }
 
   private track(id: string, kind: OperationKind, releaseId: string | null, fn: () => Promise<OperationRecord>): Promise<OperationRecord> {
-    const done = Promise.resolve().then(fn);
+    const done = this.housekeeping.then(fn);
     const entry: Running = { id, kind, releaseId, done };
     this.running = entry;
     const clear = (): void => {
@@ -224,11 +236,11 @@ export class Updater {
       await this.d.operations.finish(record, 'committed', { to: refOf(target), error: null });
       await this.journal.clear();
       this.d.logger.info({ op: record.id, release: target.id }, 'release committed');
-      const deleted = await this.d.store.prune(this.d.config.keep).catch((err: unknown) => {
-        this.d.logger.warn({ err }, 'prune failed');
-        return [] as string[];
-      });
-      if (deleted.length > 0) this.d.logger.info({ deleted }, 'pruned old releases');
+      // Pruning runs after the answer (deleting thousands of files takes a while) but before the next operation.
+      this.housekeeping = this.d.store.prune(this.d.config.keep).then(
+        (deleted) => void (deleted.length > 0 && this.d.logger.info({ deleted }, 'pruned old releases')),
+        (err: unknown) => this.d.logger.warn({ err }, 'prune failed'),
+      );
       return record;
     }
     const reason = outcome.ok ? 'release vanished' : outcome.reason;

@@ -36,7 +36,13 @@ export class JournalFile {
       if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null;
       throw err;
     }
-    const parsed = JournalSchema.safeParse(JSON.parse(text));
+    let raw: unknown;
+    try {
+      raw = JSON.parse(text);
+    } catch {
+      throw new Error(`journal ${this.path} is not JSON`);
+    }
+    const parsed = JournalSchema.safeParse(raw);
     if (!parsed.success) throw new Error(`journal ${this.path} is not valid: ${parsed.error.issues[0]?.message ?? 'invalid'}`);
     return parsed.data;
   }

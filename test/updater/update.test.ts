@@ -77,6 +77,25 @@ describe('updater: update, probe, automatic rollback', function () {
     });
   });
 
+  it('refuses bad requests with {code, message} and leaves the running agent alone', async () => {
+    const before = await agentHealth(host);
+    const noHeader = await call(client, updater.port, 'POST', '/v1/update', v1.tarball);
+    assert.equal(noHeader.status, 400);
+    assert.equal(noHeader.body.code, 'SWARM_ERR_BAD_REQUEST');
+    assert.match(String(noHeader.body.message), /x-swarm-release-sha256/);
+    const wrongType = await call(client, updater.port, 'POST', '/v1/update', v1.tarball, { 'content-type': 'application/json', 'x-swarm-release-sha256': v1.id });
+    assert.equal(wrongType.status, 415);
+    assert.equal(wrongType.body.code, 'SWARM_ERR_UPDATER_CONTENT_TYPE');
+    const other = await buildAgentRelease('6.0.0');
+    const tampered = await call(client, updater.port, 'POST', '/v1/update', other.tarball, { 'x-swarm-release-sha256': 'f'.repeat(64) });
+    assert.equal(tampered.status, 400, JSON.stringify(tampered.body));
+    assert.equal(tampered.body.code, 'SWARM_ERR_INSTALL_SHA256_MISMATCH');
+    const latest = await call(client, updater.port, 'GET', '/v1/operations/latest');
+    assert.equal(latest.body.state, 'refused');
+    const after = await agentHealth(host);
+    assert.deepEqual([after.pid, after.release], [before.pid, before.release]);
+  });
+
   it('serves the outcome at /v1/operations/<id> and /latest', async () => {
     const latest = await call(client, updater.port, 'GET', '/v1/operations/latest');
     assert.equal(latest.status, 200);
