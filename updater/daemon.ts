@@ -1,7 +1,10 @@
 // `swarm-updater run` (the worker): serve the API, finish an interrupted operation, keep the agent running.
 import type { Logger } from 'pino';
 import { writeFileAtomic } from '../shared/files.js';
+import type { Server as HttpsServer } from 'node:https';
+import { buildServerHttpsOptions } from '../shared/tls.js';
 import { buildUpdaterApp } from './app.js';
+import { startControllerLink, type ControllerLink } from './controller-link.js';
 import type { UpdaterConfig } from './config.js';
 import { ReleaseStore } from './install/index.js';
 import { serveLocalRequests } from './local-requests.js';
@@ -13,7 +16,8 @@ import { buildHostParts } from './wiring.js';
 
 /** Runs until SIGTERM/SIGINT (exit 0) or a self-update hand-over (exit 75); resolves with the exit code. */
 export async function runDaemon(config: UpdaterConfig, logger: Logger, env: NodeJS.ProcessEnv = process.env): Promise<number> {
-  const parts = await buildHostParts(config, logger, { env });
+  let onOperationEnd: () => void = () => undefined;
+  const parts = await buildHostParts(config, logger, { env, onOperationEnd: () => onOperationEnd() });
   const { paths, updater, runner, operations } = parts;
   const supervised = env.SWARM_UPDATER_SUPERVISED === '1';
   let resolveExit: (code: number) => void = () => undefined;
@@ -36,6 +40,7 @@ export async function runDaemon(config: UpdaterConfig, logger: Logger, env: Node
     if (stopping) return;
     stopping = true;
     logger.info({ code }, 'updater stopping');
+    await link?.close().catch(() => undefined);
     await app.close().catch(() => undefined);
     // Under systemd the agent is its own unit and keeps running; a spawned agent is our child and stops with us.
     if (runner instanceof SpawnAgentRunner) await runner.close().catch(() => undefined);
@@ -50,6 +55,18 @@ export async function runDaemon(config: UpdaterConfig, logger: Logger, env: Node
 
   await updater.start();
   await app.listen({ host: config.listen.host, port: config.listen.port });
+  let link: ControllerLink | undefined;
+  if (config.controller) {
+    link = await startControllerLink({
+      controllerUrl: config.controller, pkiDir: config.pkiDir, material: parts.currentMaterial, status: () => updater.status(), logger,
+      onRenewed: async (m) => {
+        (app.server as unknown as HttpsServer).setSecureContext(buildServerHttpsOptions(m, { clientCert: 'required' }));
+        await parts.reloadMaterial(m);
+        logger.info({ notAfter: new Date(m.notAfter).toISOString() }, 'updater certificate renewed');
+      },
+    });
+    onOperationEnd = () => link?.refresh();
+  }
   const address = app.server.address();
   const port = typeof address === 'object' && address ? address.port : config.listen.port;
   await writeFileAtomic(paths.updaterPid, JSON.stringify({ pid: process.pid, startTime: (await processStartTime(process.pid)) ?? '', port }), 0o644);

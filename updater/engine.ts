@@ -28,6 +28,8 @@ export interface UpdaterDeps {
   /** false for the offline `swarm-updater rollback` in spawn mode: links move, the agent starts with the next updater. */
   agentManaged?: boolean;
   env?: NodeJS.ProcessEnv;
+  /** Called after every operation (the controller link sends a fresh status). */
+  onOperationEnd?: () => void;
 }
 
 export interface UpdateRequest {
@@ -164,6 +166,7 @@ export class Updater {
     this.running = entry;
     const clear = (): void => {
       if (this.running === entry) this.running = null;
+      this.d.onOperationEnd?.();
     };
     done.then(clear, clear);
     return done;

@@ -45,6 +45,8 @@ export async function waitHealthy(o: WaitOptions): Promise<ProbeResult> {
       last = await o.fetch();
       const why = judgeHealth(last, o.expectId);
       if (!why) return { ok: true, health: last };
+      // The agent's own verdict: `failing` (crash limit reached, sticky) will not turn into `ok` by waiting.
+      if (last.release === o.expectId && last.status === 'failing') return { ok: false, reason: `the new agent reports status failing`, last };
       reason = why;
     } catch (err) {
       reason = `agent unreachable: ${(err as Error).message}`;

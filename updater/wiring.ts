@@ -27,9 +27,13 @@ export interface HostParts {
   updater: Updater;
   signingPublicKeyPem: string | undefined;
   version: string;
+  /** The identity in use now (renewal replaces it). */
+  currentMaterial(): TlsMaterial;
+  /** Use a renewed identity for probing the agent. */
+  reloadMaterial(material: TlsMaterial): Promise<void>;
 }
 
-export async function buildHostParts(config: UpdaterConfig, logger: Logger, options: { agentManaged?: boolean; env?: NodeJS.ProcessEnv } = {}): Promise<HostParts> {
+export async function buildHostParts(config: UpdaterConfig, logger: Logger, options: { agentManaged?: boolean; env?: NodeJS.ProcessEnv; onOperationEnd?: () => void } = {}): Promise<HostParts> {
   const env = options.env ?? process.env;
   const paths = hostPaths(config.installDir);
   await mkdir(paths.operations, { recursive: true });
@@ -38,8 +42,12 @@ export async function buildHostParts(config: UpdaterConfig, logger: Logger, opti
   const signingPublicKeyPem = config.signingPublicKeyPath ? await readFile(config.signingPublicKeyPath, 'utf8') : undefined;
   const store = new ReleaseStore({ root: config.installDir, stagingDir: paths.staging, stateDir: paths.state, logger });
   // The agent of THIS host: its certificate must say agent/<our name>.
-  const dispatcher = buildDispatcher(material, { expect: { role: 'agent', name: material.identity.name }, connections: 2, keepAliveTimeoutMs: 1_000, connectTimeoutMs: config.probe.requestTimeoutMs });
-  const fetchHealth = agentHealthFetcher(dispatcher, config.agentPort, config.probe.requestTimeoutMs);
+  const probeDispatcher = (m: TlsMaterial): Dispatcher =>
+    buildDispatcher(m, { expect: { role: 'agent', name: m.identity.name }, connections: 2, keepAliveTimeoutMs: 1_000, connectTimeoutMs: config.probe.requestTimeoutMs });
+  let current = material;
+  let dispatcher = probeDispatcher(material);
+  let fetchNow = agentHealthFetcher(dispatcher, config.agentPort, config.probe.requestTimeoutMs);
+  const fetchHealth: FetchHealth = () => fetchNow();
   const mode = detectRestartMode(config.restart, env);
   const runner: AgentRunner = mode === 'systemd'
     ? new SystemdAgentRunner(config.agent.systemdUnit, createCommandRunner({ env }))
@@ -54,6 +62,17 @@ export async function buildHostParts(config: UpdaterConfig, logger: Logger, opti
     config, paths, store, runner, fetchHealth, operations, logger, version, env,
     ...(signingPublicKeyPem ? { signingPublicKeyPem } : {}),
     ...(options.agentManaged === false ? { agentManaged: false } : {}),
+    ...(options.onOperationEnd ? { onOperationEnd: options.onOperationEnd } : {}),
   });
-  return { paths, material, store, runner, dispatcher, fetchHealth, operations, updater, signingPublicKeyPem, version };
+  return {
+    paths, material, store, runner, get dispatcher() { return dispatcher; }, fetchHealth, operations, updater, signingPublicKeyPem, version,
+    currentMaterial: () => current,
+    async reloadMaterial(m) {
+      const old = dispatcher;
+      current = m;
+      dispatcher = probeDispatcher(m);
+      fetchNow = agentHealthFetcher(dispatcher, config.agentPort, config.probe.requestTimeoutMs);
+      await old.close().catch(() => undefined);
+    },
+  };
 }

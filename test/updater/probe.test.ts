@@ -28,9 +28,17 @@ describe('probe', () => {
   });
 
   it('gives up at the deadline with the last reason', async () => {
-    const r = await waitHealthy({ fetch: scripted([health({ status: 'failing' })]), expectId: ID, deadlineMs: 50, intervalMs: 5, backoffMaxMs: 10 });
+    const r = await waitHealthy({ fetch: scripted([health({ status: 'degraded' })]), expectId: ID, deadlineMs: 50, intervalMs: 5, backoffMaxMs: 10 });
     assert.equal(r.ok, false);
-    assert.match(r.ok ? '' : r.reason, /not healthy within 50 ms: agent reports status failing/);
+    assert.match(r.ok ? '' : r.reason, /not healthy within 50 ms: agent reports status degraded/);
+  });
+
+  it('does not wait for the deadline when the new agent itself says failing (its verdict is sticky)', async () => {
+    const t0 = Date.now();
+    const r = await waitHealthy({ fetch: scripted([health({ status: 'degraded' }), health({ status: 'failing' })]), expectId: ID, deadlineMs: 60_000, intervalMs: 1, backoffMaxMs: 2 });
+    assert.equal(r.ok, false);
+    assert.match(r.ok ? '' : r.reason, /reports status failing/);
+    assert.ok(Date.now() - t0 < 5_000);
   });
 
   it('stops at once when the agent process died (signal)', async () => {

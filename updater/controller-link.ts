@@ -1,0 +1,53 @@
+// The updater's link to the controller (only with --controller): the status channel and certificate renewal.
+import type { Logger } from 'pino';
+import type { TlsMaterial } from '../shared/tls.js';
+import type { UpdaterStatus } from '../shared/wire.js';
+
+export interface ControllerLinkDeps {
+  controllerUrl: string;
+  pkiDir: string;
+  material: () => TlsMaterial;
+  onRenewed: (material: TlsMaterial) => void | Promise<void>;
+  status: () => Promise<UpdaterStatus>;
+  logger: Logger;
+  heartbeatMs?: number;
+}
+
+export interface ControllerLink {
+  /** Recompute the status and send it now (after an operation). */
+  refresh(): void;
+  close(): Promise<void>;
+}
+
+/** Loaded lazily: a host without a controller URL never loads the WebSocket or renewal code. */
+export async function startControllerLink(d: ControllerLinkDeps): Promise<ControllerLink> {
+  const [{ startChannelClient }, { startRenewal }] = await Promise.all([import('../shared/channel-client.js'), import('../shared/renewal.js')]);
+  const logger = d.logger.child({ link: 'controller' });
+  let last: UpdaterStatus = await d.status();
+  const channel = startChannelClient({ controllerUrl: d.controllerUrl, role: 'updater', material: d.material, report: () => last, logger, ...(d.heartbeatMs ? { heartbeatMs: d.heartbeatMs } : {}) });
+  const renewal = startRenewal({ controllerUrl: d.controllerUrl, pkiDir: d.pkiDir, base: 'updater', material: d.material, onRenewed: d.onRenewed, logger });
+  let refreshing = false;
+  const refresh = (): void => {
+    if (refreshing) return;
+    refreshing = true;
+    d.status().then(
+      (s) => {
+        last = s;
+        channel.reportNow();
+      },
+      (err: unknown) => logger.warn({ err }, 'status refresh failed'),
+    ).finally(() => {
+      refreshing = false;
+    });
+  };
+  const timer = setInterval(refresh, d.heartbeatMs ?? 10_000);
+  timer.unref();
+  return {
+    refresh,
+    async close() {
+      clearInterval(timer);
+      renewal.stop();
+      await channel.close();
+    },
+  };
+}
