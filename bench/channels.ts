@@ -121,13 +121,15 @@ async function waitUntil(workers: ChildProcess[], done: (t: { connected: number 
   return null;
 }
 
-async function channelsFromMetrics(url: string, adminDir: string): Promise<number> {
+async function channelsFromMetrics(url: string, adminDir: string): Promise<{ channels: number; memoryMb: Record<string, number> }> {
   const material = await loadTlsMaterial(adminDir, 'operator', CLUSTER);
   const dispatcher = buildDispatcher(material, { expect: { role: 'controller' } });
   try {
     const res = await request(`${url}/metrics`, { dispatcher });
     const text = await res.body.text();
-    return Number(/^swarm_channels_open\{role="agent"\} (\d+)$/m.exec(text)?.[1] ?? NaN);
+    const memoryMb: Record<string, number> = {};
+    for (const m of text.matchAll(/^swarm_process_memory_bytes\{kind="(\w+)"\} (\d+)$/gm)) memoryMb[m[1]!] = Math.round(Number(m[2]) / 1048576);
+    return { channels: Number(/^swarm_channels_open\{role="agent"\} (\d+)$/m.exec(text)?.[1] ?? NaN), memoryMb };
   } finally {
     await dispatcher.close();
   }
@@ -212,11 +214,12 @@ export async function run(args: string[]): Promise<Record<string, unknown>> {
         controllerCpuSecondsToConnectAll: Math.round(controllerConnectCpuS * 10) / 10, workerCpuSecondsSoFar: Math.round(afterConnect.workerCpuMs / 100) / 10,
         connectErrors: afterConnect.errors,
       },
-      channelsHeld: { atStart: heldAtStart, steady: steady.connected, controllerMetric: metricChannels },
+      channelsHeld: { atStart: heldAtStart, steady: steady.connected, controllerMetric: metricChannels.channels },
       steadyState: {
         windowSeconds: Math.round(windowS * 10) / 10,
         controllerCpuPercentOfOneCore: Math.round(((b.cpuSeconds - a.cpuSeconds) / windowS) * 1000) / 10,
         controllerRssMb: Math.round(b.rssMb),
+        controllerMemoryMb: metricChannels.memoryMb,
         disconnectsDuringRun: steady.disconnects,
       },
       restart: {

@@ -47,6 +47,14 @@ export class Metrics {
       `swarm_renewals_total{result="ok"} ${this.renewals.ok}`,
       `swarm_renewals_total{result="refused"} ${this.renewals.refused}`,
     ]);
+    const mem = process.memoryUsage();
+    gauge('swarm_process_memory_bytes', 'Controller memory by kind (rss, heap_used, heap_total, external, array_buffers).', [
+      `swarm_process_memory_bytes{kind="rss"} ${mem.rss}`,
+      `swarm_process_memory_bytes{kind="heap_used"} ${mem.heapUsed}`,
+      `swarm_process_memory_bytes{kind="heap_total"} ${mem.heapTotal}`,
+      `swarm_process_memory_bytes{kind="external"} ${mem.external}`,
+      `swarm_process_memory_bytes{kind="array_buffers"} ${mem.arrayBuffers}`,
+    ]);
     out.push('# HELP swarm_http_request_duration_seconds HTTP request latency by route and status class.', '# TYPE swarm_http_request_duration_seconds histogram');
     for (const [key, h] of this.#latency) {
       const [route, status] = key.split('\u0000') as [string, string];

@@ -48,7 +48,8 @@ export async function serveController(options: ServeOptions): Promise<void> {
   }, 3_600_000);
   renewTimer.unref();
   try {
-    await app.listen({ host: options.host, port: options.port });
+    // A deep accept queue: after a restart the whole fleet reconnects within seconds.
+    await app.listen({ host: options.host, port: options.port, backlog: 4096 });
     const addr = app.server.address() as AddressInfo;
     const host = addr.family === 'IPv6' ? `[${addr.address}]` : addr.address;
     const url = `https://${host}:${addr.port}`;

@@ -18,7 +18,7 @@ export interface ChannelClientOptions {
   heartbeatMs?: number;
   logger: Logger;
   clock?: Clock;
-  /** Reconnect backoff with full jitter: base and cap (default 1 s and 30 s). */
+  /** Reconnect backoff with full jitter: base and cap (default 1 s and 15 s). */
   backoffBaseMs?: number;
   backoffCapMs?: number;
   random?: () => number;
@@ -38,6 +38,11 @@ export interface ChannelClient {
 }
 
 const DEFAULT_HEARTBEAT_MS = 10_000;
+/**
+ * Full-jitter cap: after a controller restart 5,000 hosts come back spread over at most this long, about the
+ * rate one controller completes handshakes (bench/channels.ts); a longer cap only lengthens the tail.
+ */
+const DEFAULT_BACKOFF_CAP_MS = 15_000;
 
 /**
  * One parsed TLS context per identity: reconnects (after a controller restart, thousands at once) reuse it
@@ -104,7 +109,7 @@ export function startChannelClient(options: ChannelClientOptions): ChannelClient
 
   const scheduleReconnect = (): void => {
     if (closed) return;
-    const delay = backoffDelay(attempt++, options.backoffBaseMs ?? 1000, options.backoffCapMs ?? 30_000, options.random);
+    const delay = backoffDelay(attempt++, options.backoffBaseMs ?? 1000, options.backoffCapMs ?? DEFAULT_BACKOFF_CAP_MS, options.random);
     reconnectTimer = clock.setTimeout(connect, delay);
   };
 

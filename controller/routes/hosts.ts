@@ -12,14 +12,24 @@ export const LABEL_KEY = /^[A-Za-z0-9]([A-Za-z0-9._/-]{0,61}[A-Za-z0-9])?$/;
 export const LABEL_VALUE = /^[A-Za-z0-9._-]{0,63}$/;
 const ADDRESS = /^(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]{1,253})(:\d{1,5})?$/;
 
-const LabelsSchema = z.record(z.string().regex(LABEL_KEY, 'label key'), z.string().regex(LABEL_VALUE, 'label value'));
+const LabelsSchema = z.record(z.string().max(256), z.string().max(256));
 const AddHostSchema = z.object({
   name: z.string(),
   address: z.string().regex(ADDRESS, 'must be HOST[:PORT]').optional(),
   labels: LabelsSchema.optional(),
 }).strict();
 const NameParams = z.object({ name: z.string().regex(NAME_PATTERN, 'must be a host name') });
-const LabelSchema = z.object({ set: LabelsSchema.default({}), remove: z.array(z.string().regex(LABEL_KEY, 'label key')).default([]) }).strict();
+const LabelSchema = z.object({ set: LabelsSchema.default({}), remove: z.array(z.string().max(256)).default([]) }).strict();
+
+/** Refuse a label that selectors could not address: SWARM_ERR_LABEL_INVALID naming it. */
+export function checkLabels(labels: Record<string, string>, removeKeys: readonly string[] = []): void {
+  for (const [k, v] of Object.entries(labels)) {
+    if (!LABEL_KEY.test(k) || !LABEL_VALUE.test(v)) {
+      throw controllerError('SWARM_ERR_LABEL_INVALID', `label "${k}=${v}" is invalid: keys are letters, digits and . _ / - (up to 63), values letters, digits and . _ - (up to 63)`);
+    }
+  }
+  for (const k of removeKeys) if (!LABEL_KEY.test(k)) throw controllerError('SWARM_ERR_LABEL_INVALID', `label key "${k}" is invalid`);
+}
 
 /** The updater's address with its default port (8766) when left out. */
 export function normalizeAddress(address: string): string {
@@ -36,6 +46,7 @@ export function hostRoutes(ctx: ControllerContext) {
 
     app.post('/hosts', async (req, reply) => {
       const body = parseInput(AddHostSchema, req.body, 'body');
+      checkLabels(body.labels ?? {});
       const bad = checkNewHostName(body.name);
       if (bad) throw controllerError('SWARM_ERR_HOST_NAME_INVALID', bad);
       const existing = ctx.store.getHost(body.name);
@@ -75,6 +86,7 @@ export function hostRoutes(ctx: ControllerContext) {
     app.patch('/hosts/:name/labels', async (req) => {
       const { name } = parseInput(NameParams, req.params, 'params');
       const body = parseInput(LabelSchema, req.body, 'body');
+      checkLabels(body.set, body.remove);
       const host = mustFind(name);
       const labels = { ...host.labels, ...body.set };
       for (const k of body.remove) delete labels[k];

@@ -1,9 +1,9 @@
 // Who may call what on the controller: operator routes, metrics and channels refuse every other identity (real TLS).
 import assert from 'node:assert/strict';
 import WebSocket from 'ws';
-import { CertificateAuthority, createCa } from '../../pki/index.js';
+import { CertificateAuthority, createCa, createCsr, generateKeyPair } from '../../pki/index.js';
 import { checkServerIdentity, type TlsMaterial } from '../../shared/tls.js';
-import { mintIdentity, type TestIdentity } from '../helpers/pki.js';
+import { mintIdentity, testKey, type TestIdentity } from '../helpers/pki.js';
 import { agentHealth, call, clientFor, startInProcessController, waitFor, type InProcessController } from './helpers.js';
 
 /** Open a channel; resolves with 'open' + the first message, or the refusal. */
@@ -128,7 +128,33 @@ describe('controller authorization (in-process app, real TLS)', () => {
     });
     assert.equal(h.online, true);
     good.ws!.close();
+    // Silent past the offline timeout (3 heartbeats of 500 ms): offline.
+    await waitFor('host offline', async () => {
+      const r = await call(d, `${ctl.url}/v1/hosts/h1`);
+      return r.body.online === false ? true : undefined;
+    }, 5_000);
     await d.close();
+  });
+
+  it('renewal is for an enrolled identity with a new key only', async () => {
+    const reuse = clientFor(ca, agent.material);
+    const sameKey = createCsr({ keyPem: agent.key, publicKeyPem: (await testKey()).publicKeyPem, commonName: 'h1' });
+    const r1 = await call(reuse, `${ctl.url}/v1/pki/renew`, 'POST', { csr: sameKey });
+    assert.equal(r1.status, 400);
+    assert.equal(r1.body.code, 'SWARM_ERR_RENEW_KEY_REUSED');
+    await reuse.close();
+    const fresh = await generateKeyPair();
+    const csr = createCsr({ keyPem: fresh.privateKeyPem, publicKeyPem: fresh.publicKeyPem, commonName: 'ghost' });
+    const ghost = clientFor(ca, otherAgent.material); // issued by the CA but never recorded: not an enrolled identity
+    const r2 = await call(ghost, `${ctl.url}/v1/pki/renew`, 'POST', { csr });
+    assert.equal(r2.status, 403);
+    assert.equal(r2.body.code, 'SWARM_ERR_RENEW_REFUSED');
+    await ghost.close();
+    const ok = clientFor(ca, updater.material);
+    const r3 = await call(ok, `${ctl.url}/v1/pki/renew`, 'POST', { csr });
+    assert.equal(r3.status, 200);
+    assert.match(String(r3.body.cert), /BEGIN CERTIFICATE/);
+    await ok.close();
   });
 
   it('a revoked operator is refused on its next request and its live connection is cut', async () => {

@@ -1,0 +1,30 @@
+// The state directory: init lays it out once; load renews the controller's own certificate when < 1/3 is left.
+import assert from 'node:assert/strict';
+import { join } from 'node:path';
+import { initStateDir, loadStateDir } from '../../controller/index.js';
+import { tempDir } from '../helpers/pki.js';
+
+describe('controller state directory', () => {
+  it('renews the controller certificate at start when less than a third of its life is left, keeping its SANs', async () => {
+    const dir = await tempDir('swarm-state-');
+    try {
+      const stateDir = join(dir.path, 's');
+      // Initialised 70 of the controller certificate's 90 days ago.
+      await initStateDir({ stateDir, cluster: 'old', sans: ['ctl.example', '10.1.2.3'], now: Date.now() - 70 * 86_400_000 });
+      const first = await loadStateDir(stateDir);
+      assert.equal(first.renewed, true);
+      assert.ok(first.material.notAfter > Date.now() + 80 * 86_400_000);
+      assert.deepEqual(first.material.identity, { cluster: 'old', role: 'controller', name: 'controller' });
+      const { X509Certificate } = await import('node:crypto');
+      assert.match(new X509Certificate(first.material.cert).subjectAltName ?? '', /DNS:ctl\.example.*IP Address:10\.1\.2\.3/);
+      assert.ok(first.store.listCertificates({ role: 'controller' }).length === 2, 'the renewal is on record');
+      first.store.close();
+      const second = await loadStateDir(stateDir);
+      assert.equal(second.renewed, false, 'a fresh certificate is left alone');
+      assert.equal(second.material.serial, first.material.serial);
+      second.store.close();
+    } finally {
+      await dir.cleanup();
+    }
+  });
+});
