@@ -113,17 +113,17 @@ export interface InProcessController extends ControllerApp {
 }
 
 /** buildControllerApp over the test CA with a SQLite file in a temp dir, listening on 127.0.0.1:0. */
-export async function startInProcessController(deps: Partial<ControllerDeps> = {}): Promise<InProcessController> {
+export async function startInProcessController(deps: Partial<ControllerDeps> = {}, port = 0): Promise<InProcessController> {
   const dir = await tempDir('swarm-ctl-app-');
   const ca = await testCa('test');
   const controller = await mintIdentity('controller', 'controller', { sans: ['127.0.0.1'] });
   const store = deps.store ?? openSqliteStore(join(dir.path, 'swarm.db'));
   const built = await buildControllerApp({ material: controller.material, ca, store, logger: silentLogger(), ...deps });
-  await built.app.listen({ host: '127.0.0.1', port: 0 });
-  const port = (built.app.server.address() as { port: number }).port;
+  await built.app.listen({ host: '127.0.0.1', port });
+  const bound = (built.app.server.address() as { port: number }).port;
   return {
     ...built,
-    url: `https://127.0.0.1:${port}`,
+    url: `https://127.0.0.1:${bound}`,
     store,
     async close() {
       await built.app.close();
@@ -182,4 +182,12 @@ export async function waitFor<T>(what: string, probe: () => Promise<T | undefine
     await new Promise((r) => setTimeout(r, everyMs));
   }
   throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+}
+
+/** Register `name` as an enrolled host directly in a store (tests that are not about enrollment). */
+export function enrollDirectly(store: Store, name: string): void {
+  const now = Date.now();
+  store.insertHost({ name, address: null, labels: {}, createdAt: now });
+  store.insertJoinToken({ hash: `direct-${name}`, hostName: name, createdAt: now, expiresAt: now + 60_000, usedAt: null });
+  store.consumeJoinToken(`direct-${name}`, name, now);
 }

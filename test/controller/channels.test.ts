@@ -1,0 +1,69 @@
+// Channel liveness: clients reconnect by themselves after a controller restart; the controller drops peers that stop answering pings.
+import assert from 'node:assert/strict';
+import WebSocket from 'ws';
+import { startChannelClient } from '../../shared/channel-client.js';
+import { silentLogger } from '../../shared/logger.js';
+import { checkServerIdentity } from '../../shared/tls.js';
+import { mintIdentity } from '../helpers/pki.js';
+import { agentHealth, enrollDirectly, startInProcessController, waitFor } from './helpers.js';
+
+describe('channel liveness (in-process controller, real TLS)', () => {
+  it('a client reconnects with backoff after the controller restarts, and reports to the new one', async () => {
+    const agent = await mintIdentity('agent', 'rc1');
+    let ctl = await startInProcessController({ heartbeatMs: 200 });
+    const port = Number(new URL(ctl.url).port);
+    enrollDirectly(ctl.store, 'rc1');
+    const events: string[] = [];
+    let onEvent: () => void = () => undefined;
+    const client = startChannelClient({
+      controllerUrl: ctl.url, role: 'agent', material: () => agent.material, report: () => agentHealth('d'.repeat(64)), logger: silentLogger(),
+      backoffBaseMs: 50, backoffCapMs: 200,
+      onConnect: () => (events.push('connect'), onEvent()),
+      onDisconnect: () => (events.push('disconnect'), onEvent()),
+    });
+    const until = (n: number, what: string): Promise<void> => new Promise((resolve, reject) => {
+      const t = setTimeout(() => reject(new Error(`no ${what}: ${events.join(',')}`)), 10_000);
+      onEvent = () => {
+        if (events.length >= n) {
+          clearTimeout(t);
+          resolve();
+        }
+      };
+      onEvent();
+    });
+    try {
+      await until(1, 'first connect');
+      await ctl.close();
+      await until(2, 'disconnect');
+      assert.equal(client.connected, false);
+      ctl = await startInProcessController({ heartbeatMs: 200 }, port);
+      enrollDirectly(ctl.store, 'rc1');
+      await until(3, 'reconnect');
+      assert.deepEqual(events, ['connect', 'disconnect', 'connect']);
+      await waitFor('report at the new controller', async () => (ctl.context.reports.get('rc1')?.agent ? true : undefined));
+    } finally {
+      await client.close();
+      await ctl.close();
+    }
+  });
+
+  it('the controller terminates a channel whose peer stops answering pings', async () => {
+    const agent = await mintIdentity('agent', 'dead1');
+    const ctl = await startInProcessController({ heartbeatMs: 200, pingIntervalMs: 200 });
+    enrollDirectly(ctl.store, 'dead1');
+    try {
+      const ws = new WebSocket(`${ctl.url.replace('https', 'wss')}/v1/channel/agent`, {
+        ca: agent.ca, cert: agent.cert, key: agent.key, autoPong: false,
+        checkServerIdentity: (_h: string, cert: never) => checkServerIdentity(cert, 'test', { role: 'controller' }),
+      } as unknown as WebSocket.ClientOptions);
+      await new Promise((resolve) => ws.once('message', resolve));
+      assert.equal(ctl.context.hub.counts().agent, 1);
+      const started = Date.now();
+      await new Promise((resolve) => ws.once('close', resolve));
+      assert.ok(Date.now() - started < 2_000, 'dropped within a few ping intervals');
+      assert.equal(ctl.context.hub.counts().agent, 0);
+    } finally {
+      await ctl.close();
+    }
+  });
+});
