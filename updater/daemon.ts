@@ -5,6 +5,7 @@ import type { Server as HttpsServer } from 'node:https';
 import { buildServerHttpsOptions } from '../shared/tls.js';
 import { buildUpdaterApp } from './app.js';
 import { startControllerLink, type ControllerLink } from './controller-link.js';
+import { createUpdaterNotifier } from './notify.js';
 import type { UpdaterConfig } from './config.js';
 import { ReleaseStore } from './install/index.js';
 import { serveLocalRequests } from './local-requests.js';
@@ -16,6 +17,7 @@ import { buildHostParts } from './wiring.js';
 
 /** Runs until SIGTERM/SIGINT (exit 0) or a self-update hand-over (exit 75); resolves with the exit code. */
 export async function runDaemon(config: UpdaterConfig, logger: Logger, env: NodeJS.ProcessEnv = process.env): Promise<number> {
+  const notifier = createUpdaterNotifier(logger, env);
   let onOperationEnd: () => void = () => undefined;
   const parts = await buildHostParts(config, logger, { env, onOperationEnd: () => onOperationEnd() });
   const { paths, updater, runner, operations } = parts;
@@ -40,11 +42,13 @@ export async function runDaemon(config: UpdaterConfig, logger: Logger, env: Node
     if (stopping) return;
     stopping = true;
     logger.info({ code }, 'updater stopping');
+    if (code !== EXIT_HAND_OVER) notifier.stopping();
     await link?.close().catch(() => undefined);
     await app.close().catch(() => undefined);
     // Under systemd the agent is its own unit and keeps running; a spawned agent is our child and stops with us.
     if (runner instanceof SpawnAgentRunner) await runner.close().catch(() => undefined);
     await parts.dispatcher.close().catch(() => undefined);
+    notifier.close();
     resolveExit(code);
   }
   const onTerm = (): void => void shutdown(0);
@@ -73,6 +77,7 @@ export async function runDaemon(config: UpdaterConfig, logger: Logger, env: Node
   const mem = process.memoryUsage();
   logger.info({ port, host: parts.material.identity.name, mode: runner.mode, version: parts.version, rssMB: Math.round(mem.rss / 1e6), heapMB: Math.round(mem.heapTotal / 1e6), externalMB: Math.round(mem.external / 1e6) }, 'updater listening');
   await selfUpdater.confirmIfOnTrial(env.SWARM_UPDATER_RELEASE_DIR);
+  notifier.ready(`serving on ${config.listen.host}:${port}, agent ${runner.mode}`);
   onUsr2();
 
   const code = await exited;

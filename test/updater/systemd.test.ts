@@ -7,7 +7,7 @@ import type { Dispatcher } from 'undici';
 import { createCommandRunner } from '../../updater/command-runner.js';
 import { detectRestartMode, SystemdAgentRunner } from '../../updater/systemd-runner.js';
 import { buildAgentRelease } from './helpers/agent-release.js';
-import { agentHealth, makeHost, sendRelease, startUpdater, updaterClient, type TestHost } from './helpers/host.js';
+import { agentHealth, eventually, makeHost, sendRelease, startUpdater, updaterClient, type TestHost } from './helpers/host.js';
 
 /** Records every call; restart/start (re)launch <install>/active/bin/swarm-agent like the unit's ExecStart would. */
 const FAKE_SYSTEMCTL = `#!/bin/sh
@@ -89,6 +89,20 @@ describe('updater: systemd restart mode', function () {
     // Nothing installed at start: no `start`; then update, the bad update, and its rollback.
     assert.deepEqual(calls, ['restart swarm-agent.service', 'restart swarm-agent.service', 'restart swarm-agent.service']);
     assert.equal((await agentHealth(host)).release, good.id, 'the agent is its own unit: it outlives the updater');
+  });
+
+  it('tells systemd it is ready, pings the watchdog, and says when it stops (Type=notify)', async () => {
+    const log = join(host.root, 'notify.log');
+    await writeFile(log, '');
+    await writeFile(join(binDir, 'systemd-notify'), `#!/bin/sh\necho "$*" >> "${log}"\n`);
+    await chmod(join(binDir, 'systemd-notify'), 0o755);
+    const u = await startUpdater(host, { env: { PATH: env.PATH, NOTIFY_SOCKET: '/run/systemd/notify', WATCHDOG_USEC: '1000000' } });
+    const lines = async (): Promise<string[]> => (await readFile(log, 'utf8')).trim().split('\n').filter(Boolean);
+    await eventually(async () => ((await lines()).some((l) => l.includes('WATCHDOG=1')) ? true : undefined), 'a watchdog ping');
+    await u.stop();
+    const got = await lines();
+    assert.match(got[0]!, new RegExp(`^--pid=${u.child.pid} --ready STATUS=serving on `));
+    assert.equal(got.at(-1), `--pid=${u.child.pid} STOPPING=1`);
   });
 
   it('reports a failing systemctl as SWARM_ERR_UPDATER_RESTART_FAILED with systemctl\'s reason', async () => {
