@@ -21,6 +21,11 @@ export interface UpdaterAppDeps {
   /** Installs a new updater and hands over to it (202), or refuses when no supervisor runs us. */
   selfUpdate?: (req: UpdateRequest) => Promise<OperationRecord>;
   isRevoked?: (serial: string) => boolean;
+  /**
+   * Socket inactivity limit. An update answers only when it has ended (probe deadline + watch window + a
+   * rollback), and the connection is silent meanwhile: this must outlast that, or the answer is lost.
+   */
+  connectionTimeoutMs?: number;
 }
 
 const UploadHeadersSchema = z.object({
@@ -31,7 +36,10 @@ const UploadHeadersSchema = z.object({
 const OperationParamsSchema = z.object({ id: z.string().regex(/^[a-z-]+-[0-9a-z]+$/, { message: 'is not an operation id' }).max(100) });
 
 export async function buildUpdaterApp(deps: UpdaterAppDeps): Promise<FastifyInstance> {
-  const app = await createHttpsApp({ material: deps.material, logger: deps.logger, clientCert: 'required' });
+  const app = await createHttpsApp({
+    material: deps.material, logger: deps.logger, clientCert: 'required',
+    ...(deps.connectionTimeoutMs !== undefined ? { connectionTimeoutMs: deps.connectionTimeoutMs } : {}),
+  });
   await app.register(async (api) => {
     api.addHook('onRequest', identityGuard({
       cluster: deps.material.identity.cluster,

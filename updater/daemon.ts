@@ -34,6 +34,8 @@ export async function runDaemon(config: UpdaterConfig, logger: Logger, env: Node
   });
   const app = await buildUpdaterApp({
     material: parts.material, logger, updater, store: parts.store, operations,
+    // Two probe deadlines (update, then rollback), the watch window, two agent stops, and slack.
+    connectionTimeoutMs: 2 * config.probe.deadlineMs + config.watch.windowMs + 2 * config.agent.stopGraceMs + 60_000,
     ...(supervised ? { selfUpdate: (r) => selfUpdater.start(r) } : {}),
   });
 

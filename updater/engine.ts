@@ -161,7 +161,14 @@ export class Updater {
   }
 
   private track(id: string, kind: OperationKind, releaseId: string | null, fn: () => Promise<OperationRecord>): Promise<OperationRecord> {
-    const done = this.housekeeping.then(fn);
+    const done = this.housekeeping.then(fn).catch(async (err: unknown) => {
+      // Refusals are answers; anything else (EIO, ENOSPC...) mid-switch must not leave the host half-way.
+      if (isSwarmError(err) && err.status < 500) throw err;
+      const j = await this.journal.read().catch(() => null);
+      if (!j || j.op !== id) throw err;
+      this.d.logger.error({ err, op: id }, 'operation failed mid-way; finishing it from the journal');
+      return this.recover(j);
+    });
     const entry: Running = { id, kind, releaseId, done };
     this.running = entry;
     const clear = (): void => {
@@ -283,7 +290,7 @@ export class Updater {
       if (!rel) continue;
       const prev = i === 0 ? rj.prevAfter : choosePrevAfter(dir, order.slice(i + 1), rj.failed);
       if (i > 0) await this.journal.write({ ...rj, to: dir, fallbacks: order.slice(i + 1), prevAfter: prev });
-      await this.d.store.setLinks({ active: dir, prev: prev === dir ? null : prev });
+      await this.pointLinks(dir, prev === dir ? null : prev);
       this.fault('rollback-after-active-link');
       await this.d.operations.step(record, 'rolling-back', {}, `active -> ${dir}`);
       const outcome = await this.restartAndProbe(rel.id, 'rollback');
@@ -308,6 +315,17 @@ export class Updater {
     await this.journal.clear();
     this.d.logger.error({ op: record.id }, 'no release became healthy');
     return record;
+  }
+
+  /** Move the links; a prev that vanished (removed by hand) is dropped rather than blocking a rollback. */
+  private async pointLinks(active: string, prev: string | null): Promise<void> {
+    try {
+      await this.d.store.setLinks({ active, prev });
+    } catch (err) {
+      if (prev === null || !(await this.d.store.get(active)) || (await this.d.store.get(prev))) throw err;
+      this.d.logger.warn({ prev }, 'prev release is gone; leaving prev unset');
+      await this.d.store.setLinks({ active, prev: null });
+    }
   }
 
   private async markBadDir(dir: string, reason: string): Promise<void> {
@@ -378,7 +396,7 @@ export class Updater {
       const links = await this.d.store.readLinks();
       if (links.active?.dirName === j.to) return await this.bringUp(record, j);
       // The switch never happened: put prev back, make sure the old agent runs.
-      if (j.from) await this.d.store.setLinks({ active: j.from, prev: j.prevBefore === j.from ? null : j.prevBefore });
+      if (j.from) await this.pointLinks(j.from, j.prevBefore === j.from ? null : j.prevBefore);
       const from = j.from ? await this.d.store.get(j.from) : undefined;
       if (from) {
         const o = await this.restartAndProbe(from.id, 'rollback');
