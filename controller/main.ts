@@ -5,7 +5,8 @@ import { createProgram, main, parseHostPort, parseOptions } from '../shared/cli.
 import { CLUSTER_PATTERN } from '../shared/identity.js';
 import { createLogger } from '../shared/logger.js';
 import { serveController, untilSignal } from './serve.js';
-import { initStateDir } from './state-dir.js';
+import { initStateDir, issueOperatorLocally } from './state-dir.js';
+import { NAME_PATTERN } from '../shared/names.js';
 
 const collect = (value: string, previous: string[] = []): string[] => [...previous, value];
 
@@ -65,6 +66,16 @@ export function buildProgram() {
         onListening: (url) => process.stdout.write(`listening ${url}\n`),
         until: untilSignal(),
       });
+    });
+  program.command('issue-operator')
+    .description('break-glass: issue an operator identity locally with the CA key (when no operator can log in)')
+    .requiredOption('--state-dir <dir>', 'the state directory made by init')
+    .requiredOption('--name <name>', 'operator name')
+    .requiredOption('--out <dir>', 'directory for ca.crt, operator.crt, operator.key (must not hold an identity)')
+    .action(async (raw: unknown) => {
+      const o = parseOptions(z.object({ stateDir: z.string().min(1), name: z.string().regex(NAME_PATTERN, 'must be a name'), out: z.string().min(1) }), raw);
+      const r = await issueOperatorLocally({ stateDir: o.stateDir, name: o.name, outDir: o.out });
+      process.stdout.write(`operator ${o.name} issued in ${o.out} (serial ${r.serial}, valid until ${new Date(r.notAfter).toISOString()})\n`);
     });
   return program;
 }

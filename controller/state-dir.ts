@@ -2,7 +2,7 @@
 import { X509Certificate } from 'node:crypto';
 import { access, mkdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { CertificateAuthority, createCa, createCsr, generateKeyPair, NOT_BEFORE_SKEW_MS, verifyCsr, writeIdentityFiles } from '../pki/index.js';
+import { assertNoIdentity, CertificateAuthority, createCa, createCsr, generateKeyPair, NOT_BEFORE_SKEW_MS, verifyCsr, writeIdentityFiles } from '../pki/index.js';
 import { ensurePrivateDir, readPrivateKeyFile, writeFileAtomic } from '../shared/files.js';
 import { loadTlsMaterial, type TlsMaterial } from '../shared/tls.js';
 import { controllerError } from './errors.js';
@@ -105,4 +105,29 @@ export async function renewControllerIfDue(ca: CertificateAuthority, store: Stor
     .filter((s): s is string => s !== undefined);
   await issueControllerIdentity(ca, store, pkiDir, sans, now);
   return loadTlsMaterial(pkiDir, 'controller', ca.cluster);
+}
+
+/**
+ * Break-glass: issue an operator identity locally with the CA key (on the controller host, as its owner),
+ * for when no operator can log in (every operator certificate expired or revoked). Recorded and audited.
+ */
+export async function issueOperatorLocally(options: { stateDir: string; name: string; outDir: string; lifetimeMs?: number; now?: number }): Promise<{ serial: string; notAfter: number }> {
+  const p = statePaths(options.stateDir);
+  if (!(await exists(p.caKey)) || !(await exists(p.db))) {
+    throw controllerError('SWARM_ERR_STATE_DIR_INVALID', `${options.stateDir} is not a controller state directory (no pki/ca.key or swarm.db)`);
+  }
+  await assertNoIdentity(options.outDir, ['operator']);
+  const ca = CertificateAuthority.load({ certPem: await readFile(p.caCert, 'utf8'), keyPem: await readPrivateKeyFile(p.caKey) });
+  const key = await generateKeyPair();
+  const now = options.now ?? Date.now();
+  const issued = ca.issue({ publicKeyPem: key.publicKeyPem, identity: { cluster: ca.cluster, role: 'operator', name: options.name }, lifetimeMs: options.lifetimeMs ?? OPERATOR_INIT_LIFETIME_MS, now });
+  const store = openSqliteStore(p.db);
+  try {
+    store.recordCertificate({ serial: issued.serial, role: 'operator', name: options.name, notBefore: issued.notBefore, notAfter: issued.notAfter, issuedAt: now });
+    store.appendAudit({ at: now, actor: 'local:swarm-controller', action: 'operator.issue-local', target: options.name, details: { serial: issued.serial } });
+  } finally {
+    store.close();
+  }
+  await writeIdentityFiles(options.outDir, 'operator', { caPem: ca.certPem, certPem: issued.certPem, keyPem: key.privateKeyPem });
+  return { serial: issued.serial, notAfter: issued.notAfter };
 }

@@ -1,11 +1,13 @@
 // The state directory: init lays it out once; load renews the controller's own certificate when < 1/3 is left.
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
-import { initStateDir, loadStateDir } from '../../controller/index.js';
+import { initStateDir, loadStateDir, openSqliteStore } from '../../controller/index.js';
+import { issueOperatorLocally } from '../../controller/state-dir.js';
+import { loadTlsMaterial } from '../../shared/tls.js';
 import { tempDir } from '../helpers/pki.js';
 
 describe('controller state directory', () => {
-  it('renews the controller certificate at start when less than a third of its life is left, keeping its SANs', async () => {
+  it('renews the controller certificate at start when less than a third of its life is left, keeping its SANs; issues a break-glass operator', async () => {
     const dir = await tempDir('swarm-state-');
     try {
       const stateDir = join(dir.path, 's');
@@ -23,6 +25,16 @@ describe('controller state directory', () => {
       assert.equal(second.renewed, false, 'a fresh certificate is left alone');
       assert.equal(second.material.serial, first.material.serial);
       second.store.close();
+      // Break-glass: a local operator identity, recorded and audited.
+      const out = join(dir.path, 'rescue');
+      const r = await issueOperatorLocally({ stateDir, name: 'rescue', outDir: out });
+      const m = await loadTlsMaterial(out, 'operator', 'old');
+      assert.equal(m.serial, r.serial);
+      const store = openSqliteStore(join(stateDir, 'swarm.db'));
+      assert.equal(store.getCertificate(r.serial)?.name, 'rescue');
+      assert.equal(store.listAudit().at(-1)?.action, 'operator.issue-local');
+      store.close();
+      await assert.rejects(issueOperatorLocally({ stateDir, name: 'rescue2', outDir: out }), /already exists/);
     } finally {
       await dir.cleanup();
     }
