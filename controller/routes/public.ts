@@ -22,7 +22,7 @@ export function publicRoutes(ctx: ControllerContext, limits: EnrollLimits) {
 
     app.get('/v1/pki/ca', async (_req, reply) => reply.type('application/x-pem-file').send(ctx.issuer.ca.certPem));
 
-    app.get('/v1/pki/crl', async (_req, reply) => reply.type('application/pkix-crl').send(ctx.crl.pem));
+    app.get('/v1/pki/crl', async (_req, reply) => reply.type('application/x-pem-file').send(ctx.crl.pem));
 
     app.post('/v1/enroll', { bodyLimit: 256 * 1024, config: { rateLimit: { max: limits.max, timeWindow: limits.windowMs } } }, async (req) => {
       const body = parseInput(EnrollRequestSchema, req.body, 'body');

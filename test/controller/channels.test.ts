@@ -5,7 +5,7 @@ import { startChannelClient } from '../../shared/channel-client.js';
 import { silentLogger } from '../../shared/logger.js';
 import { checkServerIdentity } from '../../shared/tls.js';
 import { mintIdentity } from '../helpers/pki.js';
-import { agentHealth, enrollDirectly, startInProcessController, waitFor } from './helpers.js';
+import { agentHealth, call, clientFor, enrollDirectly, startInProcessController, waitFor } from './helpers.js';
 
 describe('channel liveness (in-process controller, real TLS)', () => {
   it('a client reconnects with backoff after the controller restarts, and reports to the new one', async () => {
@@ -63,6 +63,53 @@ describe('channel liveness (in-process controller, real TLS)', () => {
       assert.ok(Date.now() - started < 2_000, 'dropped within a few ping intervals');
       assert.equal(ctl.context.hub.counts().agent, 0);
     } finally {
+      await ctl.close();
+    }
+  });
+});
+
+describe('revocation of a live channel (in-process controller, real TLS)', () => {
+  it('closes the channel within 1 s of the DELETE response and refuses the reconnect', async () => {
+    const agent = await mintIdentity('agent', 'rv1', { freshKey: true });
+    const op = await mintIdentity('operator', 'ops');
+    const ctl = await startInProcessController({ heartbeatMs: 200 });
+    enrollDirectly(ctl.store, 'rv1');
+    ctl.store.recordCertificate({ serial: agent.serial, role: 'agent', name: 'rv1', notBefore: 0, notAfter: agent.material.notAfter, issuedAt: Date.now() });
+    let connected: () => void = () => undefined;
+    let closedAt = 0;
+    let closeCode = 0;
+    let refused: Error | undefined;
+    const up = new Promise<void>((r) => (connected = r));
+    let client: ReturnType<typeof startChannelClient> | undefined;
+    const closed = new Promise<void>((resolve) => {
+      client = startChannelClient({
+        controllerUrl: ctl.url, role: 'agent', material: () => agent.material, report: () => agentHealth(), logger: silentLogger(),
+        backoffBaseMs: 20, backoffCapMs: 50,
+        onConnect: () => connected(),
+        onDisconnect: (info) => {
+          closedAt = Date.now();
+          closeCode = info.code;
+          resolve();
+        },
+        onConnectError: (err) => {
+          refused ??= err;
+        },
+      });
+    });
+    try {
+      await up;
+      const d = clientFor(agent.ca, op.material);
+      const res = await call(d, `${ctl.url}/v1/hosts/rv1`, 'DELETE');
+      const answeredAt = Date.now();
+      assert.equal(res.status, 200);
+      await closed;
+      assert.ok(closedAt - answeredAt < 1000, `closed ${closedAt - answeredAt} ms after the response`);
+      assert.equal(closeCode, 4003);
+      await waitFor('reconnect refused', async () => refused, 5_000);
+      assert.match(refused!.message, /403/);
+      await d.close();
+    } finally {
+      await client?.close();
       await ctl.close();
     }
   });

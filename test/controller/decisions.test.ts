@@ -43,3 +43,35 @@ describe('host view', () => {
     assert.equal(buildHostView({ ...base, certs, reports: undefined, now: 0 }).certExpiry, new Date(150).toISOString());
   });
 });
+
+describe('renewal retries', () => {
+  it('schedules at 2/3 of the lifetime and retries a failed renewal with exponential backoff and full jitter (clock seam)', async () => {
+    const { mintIdentity } = await import('../helpers/pki.js');
+    const { startRenewal } = await import('../../shared/renewal.js');
+    const { silentLogger } = await import('../../shared/logger.js');
+    const id = await mintIdentity('agent', 'rt1', { lifetimeMs: 60_000 });
+    const timers: number[] = [];
+    const clock = {
+      now: () => Date.now(),
+      setTimeout: (_fn: () => void, ms: number) => {
+        timers.push(ms);
+        return setTimeout(() => undefined, 0);
+      },
+      clearTimeout: (h: NodeJS.Timeout) => clearTimeout(h),
+      delay: async () => undefined,
+    };
+    const r = startRenewal({
+      controllerUrl: 'https://127.0.0.1:1', pkiDir: '/nonexistent', base: 'agent', material: () => id.material,
+      onRenewed: () => undefined, logger: silentLogger(), clock, random: () => 0.5, retryBaseMs: 1000,
+    });
+    assert.equal(timers.length, 1);
+    assert.ok(Math.abs(timers[0]! - 40_000) < 2_000, `first renewal at 2/3 of 60 s, got ${timers[0]}`);
+    await assert.rejects(r.renewNow(), /SWARM_ERR_CONTROLLER_UNREACHABLE|cannot reach/);
+    assert.equal(timers.length, 2);
+    assert.equal(timers[1], 500, 'full jitter of the first backoff step (1 s * 0.5)');
+    await assert.rejects(r.renewNow());
+    await assert.rejects(r.renewNow());
+    assert.deepEqual(timers.slice(2), [1000, 2000]);
+    r.stop();
+  });
+});
