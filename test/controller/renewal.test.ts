@@ -8,9 +8,9 @@ import { loadTlsMaterial, type TlsMaterial } from '../../shared/tls.js';
 import { joinCluster } from '../../updater/join.js';
 import { agentHealth, startControllerProcess, updaterStatus, type ControllerProcess } from './helpers.js';
 
-const LIFETIME_S = 4;
+const LIFETIME_S = 6;
 
-describe('certificate renewal (processes, leaf lifetime of 4 s)', function () {
+describe('certificate renewal (processes, leaf lifetime of 6 s)', function () {
   this.timeout(60_000);
   let ctl: ControllerProcess & { cleanup(): Promise<void> };
   const clients: ChannelClient[] = [];
