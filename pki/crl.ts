@@ -1,13 +1,26 @@
 // Certificate revocation lists (forge cannot write them; @peculiar/x509 signs with WebCrypto, natively).
-import 'reflect-metadata'; // @peculiar/x509's dependency injection (tsyringe) needs it loaded first
 import { createPrivateKey, webcrypto } from 'node:crypto';
-import { Extension, X509Certificate, X509CrlGenerator, X509CrlReason, cryptoProvider } from '@peculiar/x509';
+import type { X509CrlGenerator } from '@peculiar/x509';
 import type { CertificateAuthority } from './ca.js';
 
+type X509Lib = typeof import('@peculiar/x509');
 type CrlParams = Parameters<typeof X509CrlGenerator.create>[0];
 type SigningKey = CrlParams['signingKey'];
 
-cryptoProvider.set(webcrypto as unknown as Parameters<typeof cryptoProvider.set>[0]);
+let x509Lib: Promise<X509Lib> | undefined;
+
+/**
+ * @peculiar/x509 (with reflect-metadata, which its tsyringe needs first) costs ~0.2 s to load:
+ * only the controller writes CRLs, so every other program skips it.
+ */
+function loadX509(): Promise<X509Lib> {
+  x509Lib ??= import('reflect-metadata').then(async () => {
+    const lib = await import('@peculiar/x509');
+    lib.cryptoProvider.set(webcrypto as unknown as Parameters<typeof lib.cryptoProvider.set>[0]);
+    return lib;
+  });
+  return x509Lib;
+}
 
 export interface RevokedEntry {
   /** Lowercase hex serial. */
@@ -46,10 +59,11 @@ function derInteger(n: number): Uint8Array {
 
 /** A PEM CRL (label `X509 CRL`, as Node's TLS wants) signed by the CA with SHA-256. */
 export async function createCrl(ca: CertificateAuthority, entries: readonly RevokedEntry[], options: CrlOptions): Promise<string> {
+  const { Extension, X509Certificate, X509CrlGenerator, X509CrlReason } = await loadX509();
   const thisUpdate = options.thisUpdate ?? Date.now();
   const caCert = new X509Certificate(ca.certPem);
   const akiExt = caCert.getExtension('2.5.29.14'); // the CA's SKI becomes the CRL's AKI
-  const extensions: Extension[] = [new Extension('2.5.29.20', false, derInteger(options.number))];
+  const extensions: InstanceType<X509Lib['Extension']>[] = [new Extension('2.5.29.20', false, derInteger(options.number))];
   if (akiExt) {
     // AuthorityKeyIdentifier ::= SEQUENCE { [0] keyIdentifier }; SKI value is OCTET STRING { id }.
     const id = Buffer.from(akiExt.value).subarray(2);
