@@ -7,7 +7,7 @@ export { OutputLog, DEFAULT_OUTPUT_LIMITS, type OutputLine, type OutputLimits } 
 export { loadRelease, resolveService, type ReleaseInfo, type ResolvedService } from './release.js';
 export { SupervisedService, nodeSpawner, buildServiceEnv, type Spawner, type ServiceStatus, type LastExit } from './service.js';
 export { Supervisor, type SupervisorDeps, type SupervisorEvents } from './supervisor.js';
-export { createSystemdNotifier, execNotifyRunner, type Notifier, type NotifyRunner } from './notify.js';
+export { createSystemdNotifier, execNotifyRunner, type Notifier, type NotifyRunner } from '../shared/systemd-notify.js';
 export { TlsReloader, checkReplacementIdentity } from './tls-reload.js';
 export { runAgent, loadAgentMaterial, type AgentHandle, type RunAgentDeps } from './run.js';
 export { resolveAgentSettings, DEFAULT_LISTEN, DEFAULT_PKI_DIR, type AgentSettings, type AgentFlags } from './settings.js';

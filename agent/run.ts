@@ -10,7 +10,7 @@ import { buildServerHttpsOptions, loadTlsMaterial, type TlsMaterial } from '../s
 import { buildAgentApp, type AgentView } from './app.js';
 import type { ControllerLink } from './controller-link.js';
 import { agentError } from './errors.js';
-import { createSystemdNotifier, type Notifier, type NotifyRunner } from './notify.js';
+import { createSystemdNotifier, type Notifier, type NotifyRunner } from '../shared/systemd-notify.js';
 import { loadRelease } from './release.js';
 import type { Spawner } from './service.js';
 import type { AgentSettings } from './settings.js';

@@ -8,7 +8,8 @@ import { fileURLToPath } from 'node:url';
 import { request, type Dispatcher } from 'undici';
 import { CertificateAuthority, createCa, generateKeyPair, writeIdentityFiles } from '../pki/index.js';
 import type { Role } from '../shared/identity.js';
-import { buildDispatcher, checkTlsMaterial, type TlsMaterial } from '../shared/tls.js';
+import { checkTlsMaterial, type TlsMaterial } from '../shared/tls.js';
+import { buildDispatcher } from '../shared/dispatcher.js';
 
 const AGENT_MAIN = join(dirname(fileURLToPath(import.meta.url)), '..', 'agent', 'main.js');
 

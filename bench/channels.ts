@@ -14,7 +14,8 @@ import { initStateDir, openSqliteStore, statePaths } from '../controller/index.j
 import { CertificateAuthority, generateKeyPair } from '../pki/index.js';
 import { startChannelClient, type ChannelClient } from '../shared/channel-client.js';
 import { silentLogger } from '../shared/logger.js';
-import { buildDispatcher, checkTlsMaterial, loadTlsMaterial } from '../shared/tls.js';
+import { checkTlsMaterial, loadTlsMaterial } from '../shared/tls.js';
+import { buildDispatcher } from '../shared/dispatcher.js';
 
 const here = fileURLToPath(import.meta.url);
 const CONTROLLER_BIN = join(dirname(here), '..', 'controller', 'main.js');

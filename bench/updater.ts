@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { request, type Dispatcher } from 'undici';
 import { buildReleaseToFile } from '../shared/release/index.js';
-import { buildDispatcher } from '../shared/tls.js';
+import { buildDispatcher } from '../shared/dispatcher.js';
 import { writeReleaseTree } from '../test/helpers/releases.js';
 import { AGENT_SCRIPT, buildAgentRelease, entrypointScript } from '../test/updater/helpers/agent-release.js';
 import { freePort, makeHost, sendRelease, startUpdater, updaterClient, type TestHost } from '../test/updater/helpers/host.js';

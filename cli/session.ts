@@ -5,7 +5,8 @@ import { z } from 'zod';
 import { callController, type ControllerRequest } from '../shared/controller-request.js';
 import { UsageError } from '../shared/cli.js';
 import { lifetimeLeft, renewIdentity } from '../shared/renewal.js';
-import { buildDispatcher, loadTlsMaterial, type TlsMaterial } from '../shared/tls.js';
+import { loadTlsMaterial, type TlsMaterial } from '../shared/tls.js';
+import { buildDispatcher } from '../shared/dispatcher.js';
 import { cliError } from './errors.js';
 import type { Out } from './output.js';
 

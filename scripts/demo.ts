@@ -9,7 +9,8 @@ import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import { request, type Dispatcher } from 'undici';
 import { buildRelease } from '../shared/release/index.js';
-import { buildDispatcher, loadTlsMaterial, type TlsMaterial } from '../shared/tls.js';
+import { loadTlsMaterial, type TlsMaterial } from '../shared/tls.js';
+import { buildDispatcher } from '../shared/dispatcher.js';
 
 const BUILD_ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 const BIN = {

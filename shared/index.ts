@@ -16,3 +16,4 @@ export * from './release-manifest.js';
 export * from './wire.js';
 export * from './channel-client.js';
 export * from './renewal.js';
+export * from './dispatcher.js';

@@ -13,8 +13,6 @@ export function isPathInsideRelease(p: string): boolean {
   return norm === p.replace(/^\.\//, '') && !norm.startsWith('../') && norm !== '..' && norm !== '.';
 }
 
-const relativePath = z.string().refine(isPathInsideRelease, { message: 'must be a relative path inside the release (no leading "/", no "..")' });
-
 /** Versions name directories (`<version>-<12 hex>`): no separators, no leading dot. */
 export const VersionSchema = z.string().regex(/^[0-9A-Za-z][0-9A-Za-z._+-]{0,63}$/, {
   message: 'must be 1-64 characters of letters, digits, ".", "_", "+" or "-", starting with a letter or digit',

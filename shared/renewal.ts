@@ -11,7 +11,8 @@ import { callController } from './controller-request.js';
 import { RenewResponseSchema } from './enroll-protocol.js';
 import { remoteError } from './remote-errors.js';
 import { writeFileAtomic, writePrivateKeyFile } from './files.js';
-import { buildDispatcher, checkTlsMaterial, type TlsMaterial } from './tls.js';
+import { checkTlsMaterial, type TlsMaterial } from './tls.js';
+import { buildDispatcher } from './dispatcher.js';
 
 export interface RenewalOptions {
   controllerUrl: string;

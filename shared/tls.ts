@@ -1,9 +1,8 @@
-// TLS helpers for every part: load PKI material, build fastify HTTPS options and undici
-// dispatchers (mutual TLS, TLS >= 1.2, only the cluster CA trusted), and read a peer's identity.
+// TLS helpers for every part: load PKI material, build fastify HTTPS options (mutual TLS, TLS >= 1.2,
+// only the cluster CA trusted), check a server's identity, and read a peer's identity.
 import { X509Certificate, createPrivateKey } from 'node:crypto';
 import type { PeerCertificate, TLSSocket } from 'node:tls';
 import { join } from 'node:path';
-import { Agent, type Dispatcher } from 'undici';
 import { sharedError } from './errors.js';
 import { readPrivateKeyFile, readRequiredFile } from './files.js';
 import { identityFromSanString, type Identity, type Role } from './identity.js';
@@ -107,30 +106,6 @@ export function checkServerIdentity(cert: PeerCertificate, cluster: string, expe
   } catch (err) {
     return err as Error;
   }
-}
-
-export interface DispatcherOptions {
-  expect: ServerExpectation;
-  connections?: number;
-  connectTimeoutMs?: number;
-  keepAliveTimeoutMs?: number;
-}
-
-/** An undici dispatcher that presents our identity and only trusts the cluster CA. */
-export function buildDispatcher(material: TlsMaterial, options: DispatcherOptions): Dispatcher {
-  return new Agent({
-    connections: options.connections ?? 16,
-    keepAliveTimeout: options.keepAliveTimeoutMs ?? 10_000,
-    connect: {
-      ca: material.ca,
-      cert: material.cert,
-      key: material.key,
-      minVersion: 'TLSv1.2',
-      rejectUnauthorized: true,
-      timeout: options.connectTimeoutMs ?? 10_000,
-      checkServerIdentity: (_host: string, cert: PeerCertificate) => checkServerIdentity(cert, material.identity.cluster, options.expect),
-    },
-  });
 }
 
 const peerCache = new WeakMap<TLSSocket, { identity: Identity; serial: string } | null>();

@@ -5,7 +5,7 @@ import type { Server as HttpsServer } from 'node:https';
 import { buildServerHttpsOptions } from '../shared/tls.js';
 import { buildUpdaterApp } from './app.js';
 import { startControllerLink, type ControllerLink } from './controller-link.js';
-import { createUpdaterNotifier } from './notify.js';
+import { createSystemdNotifier } from '../shared/systemd-notify.js';
 import type { UpdaterConfig } from './config.js';
 import { ReleaseStore } from './install/index.js';
 import { serveLocalRequests } from './local-requests.js';
@@ -17,7 +17,8 @@ import { buildHostParts } from './wiring.js';
 
 /** Runs until SIGTERM/SIGINT (exit 0) or a self-update hand-over (exit 75); resolves with the exit code. */
 export async function runDaemon(config: UpdaterConfig, logger: Logger, env: NodeJS.ProcessEnv = process.env): Promise<number> {
-  const notifier = createUpdaterNotifier(logger, env);
+  // Messages name the unit's main process: the supervisor when we are its worker (MAINPID stays the supervisor).
+  const notifier = createSystemdNotifier({ env, logger, pid: env.SWARM_UPDATER_SUPERVISED === '1' ? process.ppid : process.pid });
   let onOperationEnd: () => void = () => undefined;
   const parts = await buildHostParts(config, logger, { env, onOperationEnd: () => onOperationEnd() });
   const { paths, updater, runner, operations } = parts;
@@ -44,13 +45,13 @@ export async function runDaemon(config: UpdaterConfig, logger: Logger, env: Node
     if (stopping) return;
     stopping = true;
     logger.info({ code }, 'updater stopping');
-    if (code !== EXIT_HAND_OVER) notifier.stopping();
+    if (code !== EXIT_HAND_OVER) notifier.stopping('stopping');
     await link?.close().catch(() => undefined);
     await app.close().catch(() => undefined);
     // Under systemd the agent is its own unit and keeps running; a spawned agent is our child and stops with us.
     if (runner instanceof SpawnAgentRunner) await runner.close().catch(() => undefined);
     await parts.dispatcher.close().catch(() => undefined);
-    notifier.close();
+    await notifier.close();
     resolveExit(code);
   }
   const onTerm = (): void => void shutdown(0);
@@ -80,6 +81,7 @@ export async function runDaemon(config: UpdaterConfig, logger: Logger, env: Node
   logger.info({ port, host: parts.material.identity.name, mode: runner.mode, version: parts.version, rssMB: Math.round(mem.rss / 1e6), heapMB: Math.round(mem.heapTotal / 1e6), externalMB: Math.round(mem.external / 1e6) }, 'updater listening');
   await selfUpdater.confirmIfOnTrial(env.SWARM_UPDATER_RELEASE_DIR);
   notifier.ready(`serving on ${config.listen.host}:${port}, agent ${runner.mode}`);
+  notifier.startWatchdog();
   onUsr2();
 
   const code = await exited;

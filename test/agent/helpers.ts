@@ -6,7 +6,7 @@ import { chmod, mkdir, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { request, type Dispatcher } from 'undici';
-import { buildDispatcher } from '../../shared/tls.js';
+import { buildDispatcher } from '../../shared/dispatcher.js';
 import { mintIdentity, tempDir, writeIdentity, type TestIdentity } from '../helpers/pki.js';
 
 /** The built bin next to this test (works from any build dir). */

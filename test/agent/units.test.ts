@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { UsageError } from '../../shared/cli.js';
 import { silentLogger } from '../../shared/logger.js';
 import { decideHealth, type ServiceFacts } from '../../agent/health.js';
-import { createSystemdNotifier } from '../../agent/notify.js';
+import { createSystemdNotifier } from '../../shared/systemd-notify.js';
 import { OutputLog } from '../../agent/output-log.js';
 import { loadRelease } from '../../agent/release.js';
 import { buildServiceEnv } from '../../agent/service.js';

@@ -6,7 +6,8 @@ import { createCrl, createCa, CertificateAuthority } from '../../pki/index.js';
 import { identityGuard } from '../../shared/http.js';
 import { silentLogger } from '../../shared/logger.js';
 import { createHttpsApp } from '../../shared/server.js';
-import { buildDispatcher, type ServerExpectation, type TlsMaterial } from '../../shared/tls.js';
+import { type ServerExpectation, type TlsMaterial } from '../../shared/tls.js';
+import { buildDispatcher } from '../../shared/dispatcher.js';
 import { mintIdentity, testCa, type TestIdentity } from '../helpers/pki.js';
 
 const DAY = 86_400_000;

@@ -101,8 +101,8 @@ describe('updater: systemd restart mode', function () {
     await eventually(async () => ((await lines()).some((l) => l.includes('WATCHDOG=1')) ? true : undefined), 'a watchdog ping');
     await u.stop();
     const got = await lines();
-    assert.match(got[0]!, new RegExp(`^--pid=${u.child.pid} --ready STATUS=serving on `));
-    assert.equal(got.at(-1), `--pid=${u.child.pid} STOPPING=1`);
+    assert.match(got[0]!, new RegExp(`^--pid=${u.child.pid} READY=1 STATUS=serving on `));
+    assert.match(got.at(-1)!, new RegExp(`^--pid=${u.child.pid} STOPPING=1`));
   });
 
   it('reports a failing systemctl as SWARM_ERR_UPDATER_RESTART_FAILED with systemctl\'s reason', async () => {

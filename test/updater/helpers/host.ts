@@ -5,7 +5,7 @@ import { createServer } from 'node:net';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { request, type Dispatcher } from 'undici';
-import { buildDispatcher } from '../../../shared/tls.js';
+import { buildDispatcher } from '../../../shared/dispatcher.js';
 import type { AgentHealth } from '../../../shared/wire.js';
 import { mintIdentity, tempDir, writeIdentity, type TestIdentity } from '../../helpers/pki.js';
 

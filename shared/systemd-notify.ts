@@ -1,8 +1,8 @@
-// systemd readiness, status and watchdog messages, sent by running the `systemd-notify` binary (no shell), in order.
+// systemd readiness, status, watchdog and stopping messages for Type=notify units (agent and updater), sent in order by the `systemd-notify` binary.
 import { execFile } from 'node:child_process';
 import { z } from 'zod';
-import { systemClock, type Clock } from '../shared/clock.js';
-import type { Logger } from '../shared/logger.js';
+import { systemClock, type Clock } from './clock.js';
+import type { Logger } from './logger.js';
 
 /**
  * Runs `systemd-notify ARGS...`. Why our own and not the `systemd-notify` npm package: the package only knows
