@@ -12,7 +12,7 @@ import { classifyFailure, extractRelease, hashBody, type ExtractOutcome } from '
 import { installError } from './errors.js';
 import type { InstallLimits } from './limits.js';
 import { findReleaseById, readInstalledRelease, type InstalledRelease } from './release-dir.js';
-import { fsyncDirs } from './sync-queue.js';
+import { fsyncDirs, syncFilesystem } from './sync-queue.js';
 
 export interface InstallRequest {
   /** the raw gzip'd tarball, streamed (never buffered whole) */
@@ -126,8 +126,10 @@ async function installChecked(ctx: InstallContext, req: InstallRequest): Promise
     const dirName = releaseDirName(manifest.version, req.expectedId);
     await writeSidecar(staged, `${JSON.stringify({ id: req.expectedId, version: manifest.version, installedAt: ctx.now().toISOString() })}\n`);
     const extracted = Date.now();
-    await out.syncs.drain();
-    await fsyncDirs(out.dirs);
+    if (!(await syncFilesystem(staged))) {
+      await out.syncs.drain();
+      await fsyncDirs(out.dirs);
+    }
     const synced = Date.now();
     const finalDir = join(ctx.releasesDir, dirName);
     try {
