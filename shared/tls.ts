@@ -1,6 +1,6 @@
 // TLS helpers for every part: load PKI material, build fastify HTTPS options (mutual TLS, TLS >= 1.2,
 // only the cluster CA trusted), check a server's identity, and read a peer's identity.
-import { X509Certificate, createPrivateKey } from 'node:crypto';
+import { X509Certificate, constants as cryptoConstants, createPrivateKey } from 'node:crypto';
 import type { PeerCertificate, TLSSocket } from 'node:tls';
 import { join } from 'node:path';
 import { sharedError } from './errors.js';
@@ -74,7 +74,7 @@ export interface ServerTlsOptions {
 
 /** The `https` options for fastify: mutual TLS against the cluster CA only. */
 export function buildServerHttpsOptions(material: TlsMaterial, options: ServerTlsOptions = {}): {
-  key: string; cert: string; ca: string; requestCert: true; rejectUnauthorized: boolean; minVersion: 'TLSv1.2'; crl?: string | string[];
+  key: string; cert: string; ca: string; requestCert: true; rejectUnauthorized: boolean; minVersion: 'TLSv1.2'; secureOptions: number; crl?: string | string[];
 } {
   return {
     key: material.key,
@@ -83,6 +83,9 @@ export function buildServerHttpsOptions(material: TlsMaterial, options: ServerTl
     requestCert: true,
     rejectUnauthorized: (options.clientCert ?? 'required') === 'required',
     minVersion: 'TLSv1.2',
+    // A TLS 1.2 client could renegotiate with another certificate on a live connection; refuse it, so a
+    // connection's verified identity never changes (getPeer caches it per socket).
+    secureOptions: cryptoConstants.SSL_OP_NO_RENEGOTIATION,
     ...(options.crl ? { crl: options.crl } : {}),
   };
 }
@@ -113,7 +116,7 @@ const peerCache = new WeakMap<TLSSocket, { identity: Identity; serial: string } 
 /**
  * The verified peer of a TLS socket (chain checked by OpenSSL against our CA), or undefined
  * when it presented no certificate, an untrusted one, or one without a valid Swarm identity.
- * Cached per socket: the certificate of a connection cannot change.
+ * Cached per socket: the certificate of a connection cannot change (servers refuse renegotiation).
  */
 export function getPeer(socket: TLSSocket, cluster: string): { identity: Identity; serial: string } | undefined {
   const cached = peerCache.get(socket);

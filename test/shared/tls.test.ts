@@ -1,6 +1,8 @@
 // Real TLS handshakes: a fastify server from createHttpsApp, undici clients from buildDispatcher.
 import assert from 'node:assert/strict';
 import type { FastifyInstance } from 'fastify';
+import { connect } from 'node:tls';
+import { once } from 'node:events';
 import { request, type Dispatcher } from 'undici';
 import { createCrl, createCa, CertificateAuthority } from '../../pki/index.js';
 import { identityGuard } from '../../shared/http.js';
@@ -170,5 +172,22 @@ describe('TLS helpers: mutual TLS handshakes', function () {
     const s = await startServer({ ...fake.material, ca: controller.ca }, { clientCert: 'required' });
     servers.push(s);
     await assert.rejects(call(s, operator));
+  });
+
+  it('refuses TLS 1.2 renegotiation, so a connection cannot swap its verified certificate', async () => {
+    const s = await server({ clientCert: 'required' });
+    const socket = connect({
+      host: '127.0.0.1', port: Number(new URL(s.url).port), ca: controller.ca, cert: operator.cert, key: operator.key,
+      maxVersion: 'TLSv1.2', checkServerIdentity: () => undefined,
+    });
+    await once(socket, 'secureConnect');
+    socket.on('error', () => undefined);
+    const refused = await new Promise<boolean>((resolve) => {
+      const started = socket.renegotiate({ rejectUnauthorized: true, requestCert: true }, (err) => resolve(err !== null && err !== undefined));
+      if (!started) resolve(true);
+      socket.once('close', () => resolve(true));
+    });
+    socket.destroy();
+    assert.equal(refused, true);
   });
 });
