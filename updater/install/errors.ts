@@ -37,6 +37,7 @@ export const installError = defineErrors('updater-install', {
   SWARM_ERR_TAR_DUPLICATE_ENTRY: { status: 400, summary: 'Two tar entries have the same path (after normalization); a release lists each path once.' },
   SWARM_ERR_TAR_PATH_CONFLICT: { status: 400, summary: 'A tar entry needs a path component that an earlier entry made a regular file (or replaces a directory with a file).' },
   SWARM_ERR_TAR_THROUGH_SYMLINK: { status: 400, summary: 'A tar entry would be written through an earlier symlink entry (a path component is a symlink).' },
+  SWARM_ERR_TAR_DATA_AFTER_END: { status: 400, summary: 'A tar entry follows the end-of-archive marker (a second archive appended); tar -t would not list it. Build the release as one archive.' },
 });
 
 export type InstallErrorCode = Parameters<typeof installError>[0];

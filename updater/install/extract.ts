@@ -193,12 +193,16 @@ export async function extractRelease(
   };
 
   const extract = tarExtract();
+  const ended = watchEndOfArchive(extract);
   // Failures are collected in `failure`; an 'error' with no listener would crash the process.
   extract.on('error', () => undefined);
   extract.on('entry', (header, stream, next) => {
     // Destroying the extractor destroys the entry stream with the reason; we already hold it.
     stream.on('error', () => undefined);
-    current = writeEntry(header, stream as unknown as Source).then(
+    const entry = ended()
+      ? Promise.reject(installError('SWARM_ERR_TAR_DATA_AFTER_END', `tar entry ${JSON.stringify(header.name.slice(0, 200))} comes after the end-of-archive marker (a second archive appended?): tar -t would not list it; rebuild the release as one archive`))
+      : writeEntry(header, stream as unknown as Source);
+    current = entry.then(
       () => {
         // Anything left in a skipped or refused body must still be read for tar-stream to move on.
         stream.resume();
@@ -260,6 +264,24 @@ export async function extractRelease(
   out.sha256 = meter.digest();
   out.compressedBytes = meter.bytes;
   return out;
+}
+
+/**
+ * GNU tar ends an archive at its first zero block; tar-stream skips zero blocks and reads on, so entries of a
+ * second archive appended after the end would be installed although `tar -t` never lists them. Returns whether
+ * a zero block has been read. Hooks tar-stream's header step (3.x); a test appends a second archive to catch a change.
+ */
+function watchEndOfArchive(extract: object): () => boolean {
+  const parser = extract as { _consumeHeader?: () => boolean; _header?: unknown };
+  const consume = parser._consumeHeader;
+  if (typeof consume !== 'function') throw new Error('tar-stream changed: Extract._consumeHeader is gone (end-of-archive check)');
+  let seen = false;
+  parser._consumeHeader = function consumeHeader(this: typeof parser): boolean {
+    const consumed = consume.call(this);
+    if (consumed && this._header === null) seen = true;
+    return consumed;
+  };
+  return () => seen;
 }
 
 /** Read the whole body only to hash it (a release that is already installed). */

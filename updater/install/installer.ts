@@ -1,6 +1,6 @@
 // Installing one release: checks before streaming, streamed extraction into staging, manifest checks, fsync, publish.
 import { constants as fsc } from 'node:fs';
-import { chmod, mkdtemp, open, rename, rm } from 'node:fs/promises';
+import { chmod, mkdtemp, open, rename } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Logger } from '../../shared/logger.js';
 import { ManifestSchema, MANIFEST_FILE, SIDECAR_FILE, releaseDirName, type Manifest } from '../../shared/release-manifest.js';
@@ -12,6 +12,7 @@ import { classifyFailure, extractRelease, hashBody, type ExtractOutcome } from '
 import { installError } from './errors.js';
 import type { InstallLimits } from './limits.js';
 import { findReleaseById, readInstalledRelease, type InstalledRelease } from './release-dir.js';
+import { removeTree } from './remove-tree.js';
 import { fsyncDirs, syncFilesystem } from './sync-queue.js';
 
 export interface InstallRequest {
@@ -153,6 +154,6 @@ async function installChecked(ctx: InstallContext, req: InstallRequest): Promise
     ctx.logger.warn({ release: req.expectedId, code: (e as { code?: string }).code, err: e.message }, 'release refused');
     throw e;
   } finally {
-    if (!published) await rm(staged, { recursive: true, force: true, maxRetries: 3 });
+    if (!published) await removeTree(staged);
   }
 }

@@ -83,6 +83,16 @@ const cases: HostileCase[] = [
   { title: 'entrypoint that is a directory', code: 'SWARM_ERR_INSTALL_ENTRYPOINT_INVALID', tarball: async () => gzipTar([await tarEntry({ name: 'swarm-release.json', content: manifestJson() }), await tarEntry({ name: 'bin/swarm-agent/', type: 'directory' })]) },
   { title: 'entrypoint through a symlink to nothing', code: 'SWARM_ERR_INSTALL_ENTRYPOINT_INVALID', tarball: async () => gzipTar([await tarEntry({ name: 'swarm-release.json', content: manifestJson() }), await tarEntry({ name: 'bin', type: 'symlink', linkname: 'nowhere' })]) },
   { title: 'entrypoint not executable', code: 'SWARM_ERR_INSTALL_ENTRYPOINT_INVALID', tarball: async () => gzipTar([await tarEntry({ name: 'swarm-release.json', content: manifestJson() }), await tarEntry({ name: 'bin/swarm-agent', mode: 0o644, content: 'x' })]) },
+  { title: 'a second archive appended after the end-of-archive blocks', code: 'SWARM_ERR_TAR_DATA_AFTER_END', tarball: async () => gzipSync(Buffer.concat([...(await validReleaseEntries()), Buffer.alloc(1024), await tarEntry({ name: 'hidden/backdoor', mode: 0o755, content: 'not listed by tar -t' }), Buffer.alloc(1024)])) },
+  { title: 'an entry after a single zero block', code: 'SWARM_ERR_TAR_DATA_AFTER_END', tarball: async () => withValid(Buffer.alloc(512), await tarEntry({ name: 'after-zero', content: 'x' })) },
+  { title: 'gzip with trailing garbage after the last member', code: 'SWARM_ERR_INSTALL_CORRUPT', tarball: async () => Buffer.concat([await withValid(), Buffer.from('trailing garbage, not a gzip member')]) },
+  { title: 'gzip bomb split into many small members (ratio is cumulative)', code: 'SWARM_ERR_INSTALL_RATIO_EXCEEDED', tarball: async () => {
+    const tar = Buffer.concat([...(await validReleaseEntries()), rawHeader({ name: 'zeros.bin', typeflag: '0', size: 512 * 1024 * 1024 })]);
+    const zeros = gzipSync(Buffer.alloc(1024 * 1024), { level: 9 });
+    return Buffer.concat([gzipSync(tar), ...Array.from({ length: 512 }, () => zeros), gzipSync(Buffer.alloc(1024))]);
+  } },
+  { title: 'a directory entry after a file of the same name', code: 'SWARM_ERR_TAR_DUPLICATE_ENTRY', tarball: async () => withValid(await tarEntry({ name: 'data', content: 'x' }), await tarEntry({ name: 'data/', type: 'directory' })) },
+  { title: 'entrypoint replaced by a symlink to /bin/sh', code: 'SWARM_ERR_TAR_LINK_ESCAPE', tarball: async () => gzipTar([await tarEntry({ name: 'swarm-release.json', content: manifestJson() }), await tarEntry({ name: 'bin/swarm-agent', type: 'symlink', linkname: '/bin/sh' })]) },
 ];
 
 describe('updater/install: hostile tarball corpus', function () {
