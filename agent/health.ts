@@ -34,6 +34,8 @@ export interface ServiceFacts {
   readonly crashes: readonly number[];
   /** True once the current run has lasted stableMs (or it is the first run, never crashed). */
   readonly stable: boolean;
+  /** Restarts since the last stable run: a crash loop whose backoff outgrew the window still counts. */
+  readonly streak?: number;
 }
 
 /** Whether an exit the agent did not ask for leads to a restart. */
@@ -70,6 +72,9 @@ export function serviceCondition(s: ServiceFacts, now: number, policy: Pick<Supe
   if (s.state === 'exited') return 'ok'; // finished cleanly under a policy that does not restart it
   if (s.state === 'running' && s.stable) return 'ok';
   if (recentCrashCount(s.crashes, now, policy.crashWindowMs) >= policy.crashLimit) return 'failing';
+  // With the backoff capped at 30 s, a service that never stays up crashes only ~3 times a minute: without this
+  // it would fall back from failing to degraded after two minutes although it never ran.
+  if ((s.streak ?? 0) >= policy.crashLimit) return 'failing';
   return 'degraded';
 }
 

@@ -106,7 +106,7 @@ export class SupervisedService extends EventEmitter {
   }
 
   facts(): ServiceFacts {
-    return { name: this.spec.name, required: this.spec.required, state: this._state, crashes: this.crashes, stable: this.stable };
+    return { name: this.spec.name, required: this.spec.required, state: this._state, crashes: this.crashes, stable: this.stable, streak: this.streak };
   }
 
   status(outputLines?: number): ServiceStatus {

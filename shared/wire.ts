@@ -62,3 +62,40 @@ export const UpdaterStatusSchema = z.object({
   badReleases: z.array(z.string()),
 });
 export type UpdaterStatus = z.output<typeof UpdaterStatusSchema>;
+
+/** How one run of an agent's service ended (`GET /v1/status`). */
+export const AgentLastExitSchema = z.object({
+  code: z.number().int().nullable(),
+  signal: z.string().nullable(),
+  at: z.string(),
+  /** Set when the process could not be started at all. */
+  error: z.string().optional(),
+});
+
+/** One service in the agent's `GET /v1/status`: state, restarts, last exit and recent output lines. */
+export const AgentServiceStatusSchema = z.object({
+  name: z.string(),
+  state: ServiceStateSchema,
+  required: z.boolean(),
+  restart: z.enum(['always', 'on-failure', 'never']),
+  restarts: z.number().int().nonnegative(),
+  pid: z.number().int().nullable(),
+  startedAt: z.string().nullable(),
+  stable: z.boolean(),
+  recentCrashes: z.number().int().nonnegative(),
+  lastExit: AgentLastExitSchema.nullable(),
+  output: z.array(z.object({ at: z.string(), stream: z.enum(['stdout', 'stderr']), line: z.string(), truncated: z.boolean() })),
+});
+export type AgentServiceStatus = z.output<typeof AgentServiceStatusSchema>;
+
+/** The agent's `GET /v1/status` (controller only): its health plus identity, TLS expiry, policy and per-service detail. */
+export const AgentStatusSchema = AgentHealthSchema.extend({
+  identity: z.string(),
+  tls: z.object({ serial: z.string(), notAfter: z.string() }),
+  policy: z.object({
+    crashLimit: z.number(), crashWindowMs: z.number(), stableMs: z.number(),
+    backoffBaseMs: z.number(), backoffCapMs: z.number(), stopGraceMs: z.number(),
+  }),
+  details: z.array(AgentServiceStatusSchema),
+});
+export type AgentStatus = z.output<typeof AgentStatusSchema>;

@@ -62,6 +62,18 @@ describe('agent supervisor (real processes)', function () {
     assert.equal(detail.lastExit?.code, 3);
   });
 
+  it('stays failing when a service never stays up although its backoff spaces crashes wider than the window', async () => {
+    // 300 ms between crashes, a 150 ms window: never 3 crashes in one window, yet it never ran stably once
+    const s = make([svc('never-up', nodeService('process.exit(1)'))], { ...fast, crashWindowMs: 150, backoffBaseMs: 300, backoffCapMs: 300, stableMs: 20_000 });
+    const failing = waitForEvent(s, 'health', (status: HealthStatus) => status === 'failing');
+    await s.start();
+    await failing;
+    const restarts = s.health().services[0]!.restarts;
+    await waitForEvent(s, 'exit', () => true);
+    assert.equal(s.status(), 'failing', 'a later crash keeps it failing');
+    assert.ok(s.health().services[0]!.restarts > restarts);
+  });
+
   it('caps the backoff and keeps the delays exponential until the cap', () => {
     const p = { backoffBaseMs: 100, backoffCapMs: 1000 };
     assert.deepEqual([1, 2, 3, 4, 5, 10, 60].map((n) => restartDelay(n, p, () => 1)), [100, 200, 400, 800, 1000, 1000, 1000]);

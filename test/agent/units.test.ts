@@ -48,6 +48,13 @@ describe('agent health decision', () => {
     assert.equal(decideHealth([f({ state: 'failed' })], 0, policy), 'failing');
     assert.equal(decideHealth([f({ stable: true, crashes: [0, 1, 2] })], 10, policy), 'ok', 'recovered: stable again');
   });
+  it('stays failing while a service keeps crashing after its backoff outgrew the crash window', () => {
+    // backoff capped near the window: only 2 crashes in any window, but 8 restarts in a row never became stable
+    const crashes = [0, 600, 1200, 1800, 2400, 3000, 3600, 4200];
+    assert.equal(decideHealth([f({ state: 'backoff', crashes, streak: 8 })], 4300, policy), 'failing');
+    assert.equal(decideHealth([f({ stable: false, crashes, streak: 8 })], 4300, policy), 'failing', 'running again, not yet stable');
+    assert.equal(decideHealth([f({ stable: true, crashes, streak: 0 })], 4300, policy), 'ok', 'a stable run ends the streak');
+  });
   it('ignores optional services', () => {
     assert.equal(decideHealth([f({}), f({ required: false, state: 'failed' })], 0, policy), 'ok');
   });
