@@ -4,7 +4,7 @@
 export const FAULT_POINTS = [
   'after-staged', 'after-journal', 'after-prev-link', 'after-active-link', 'after-restart', 'after-probe', 'before-commit',
   'rollback-after-journal', 'rollback-after-active-link', 'rollback-after-restart', 'rollback-before-commit',
-  'self-update-after-journal', 'self-update-after-links',
+  'self-update-after-journal', 'self-update-after-links', 'agent-after-spawn',
 ] as const;
 export type FaultPoint = (typeof FAULT_POINTS)[number];
 

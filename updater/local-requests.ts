@@ -55,9 +55,9 @@ export async function askRunningUpdater(dir: string, pid: number, timeoutMs: num
   const rid = randomBytes(8).toString('hex');
   await writeFileAtomic(join(dir, `${rid}.json`), JSON.stringify({ kind: 'rollback', at: new Date().toISOString() }), 0o644);
   process.kill(pid, 'SIGUSR2');
-  const end = Date.now() + timeoutMs;
+  const end = performance.now() + timeoutMs;
   const resultPath = join(dir, `${rid}.result`);
-  while (Date.now() < end) {
+  while (performance.now() < end) {
     try {
       const r = RequestResultSchema.parse(JSON.parse(await readFile(resultPath, 'utf8')));
       await unlink(resultPath).catch(() => undefined);

@@ -33,9 +33,9 @@ export interface WaitOptions {
   signal?: AbortSignal;
 }
 
-/** Probe until healthy with the expected id, with backoff, until the deadline. */
+/** Probe until healthy with the expected id, with backoff, until the deadline (monotonic: a clock step moves no deadline). */
 export async function waitHealthy(o: WaitOptions): Promise<ProbeResult> {
-  const deadline = Date.now() + o.deadlineMs;
+  const deadline = performance.now() + o.deadlineMs;
   let delay = o.intervalMs;
   let reason = 'no answer yet';
   let last: AgentHealth | undefined;
@@ -51,7 +51,7 @@ export async function waitHealthy(o: WaitOptions): Promise<ProbeResult> {
     } catch (err) {
       reason = `agent unreachable: ${(err as Error).message}`;
     }
-    const left = deadline - Date.now();
+    const left = deadline - performance.now();
     if (left <= 0) break;
     await sleep(Math.min(delay, left), o.signal);
     delay = Math.min(o.backoffMaxMs, delay * 2);
@@ -72,11 +72,11 @@ export interface WatchOptions {
 
 /** The agent must stay healthy (same process, expected id) for the whole window. */
 export async function watchWindow(o: WatchOptions): Promise<ProbeResult> {
-  const end = Date.now() + o.windowMs;
+  const end = performance.now() + o.windowMs;
   let failures = 0;
   let last = o.baseline;
-  for (let i = 0; i < 1_000_000 && Date.now() < end; i++) {
-    await sleep(Math.min(o.intervalMs, Math.max(0, end - Date.now())), o.signal);
+  for (let i = 0; i < 1_000_000 && performance.now() < end; i++) {
+    await sleep(Math.min(o.intervalMs, Math.max(0, end - performance.now())), o.signal);
     if (o.signal?.aborted) return { ok: false, reason: String(o.signal.reason ?? 'aborted'), last };
     try {
       const h = await o.fetch();

@@ -1,7 +1,7 @@
 // The agent as our child (no systemd): started in the active release dir, SIGTERM then SIGKILL, restarted with backoff.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import { readFile, realpath, unlink } from 'node:fs/promises';
+import { readdir, readFile, realpath, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
 import { z } from 'zod';
@@ -9,6 +9,7 @@ import { writeFileAtomic } from '../shared/files.js';
 import { ManifestSchema, MANIFEST_FILE } from '../shared/release-manifest.js';
 import type { AgentEvent, AgentRunner } from './agent-runner.js';
 import { updaterError } from './errors.js';
+import { faultPoint } from './fault.js';
 
 export interface SpawnRunnerOptions {
   installDir: string;
@@ -23,6 +24,9 @@ export interface SpawnRunnerOptions {
   logger: Logger;
   env?: NodeJS.ProcessEnv;
 }
+
+/** Environment variable naming the install dir whose updater started the process. */
+export const AGENT_MARKER = 'SWARM_UPDATER_AGENT_OF';
 
 const PidFileSchema = z.object({ pid: z.number().int().positive(), startTime: z.string(), dir: z.string() });
 
@@ -98,6 +102,8 @@ export class SpawnAgentRunner implements AgentRunner {
     const env: NodeJS.ProcessEnv = { ...(this.o.env ?? process.env) };
     delete env.SWARM_FAULT;
     delete env.SWARM_UPDATER_SUPERVISED;
+    // Marks the agent (and whatever it starts) as ours, so a successor finds it even without the pid file.
+    env[AGENT_MARKER] = this.o.installDir;
     env.SWARM_PKI_DIR = this.o.pkiDir;
     env.SWARM_AGENT_LISTEN = `127.0.0.1:${this.o.agentPort}`;
     if (this.o.controller) env.SWARM_CONTROLLER = this.o.controller;
@@ -113,8 +119,9 @@ export class SpawnAgentRunner implements AgentRunner {
       throw updaterError('SWARM_ERR_UPDATER_RESTART_FAILED', `cannot start ${join(dir, entry[0]!)}: ${spawned?.message ?? 'no pid'}`);
     }
     const pid = child.pid;
+    faultPoint('agent-after-spawn', this.o.env);
     this.child = child;
-    this.startedAt = Date.now();
+    this.startedAt = performance.now();
     await writeFileAtomic(this.o.pidFile, JSON.stringify({ pid, startTime: await processStartTime(pid) ?? '', dir }), 0o644);
     this.o.logger.info({ pid, dir }, 'agent started');
     this.emit({ type: 'started', pid, dir });
@@ -129,7 +136,7 @@ export class SpawnAgentRunner implements AgentRunner {
 
   private scheduleRestart(): void {
     if (this.restartTimer) return;
-    if (Date.now() - this.startedAt > 10_000) this.attempt = 0;
+    if (performance.now() - this.startedAt > 10_000) this.attempt = 0;
     const delayMs = Math.min(this.o.restartBackoffMaxMs, this.o.restartBackoffMs * 2 ** Math.min(this.attempt, 20));
     this.attempt += 1;
     this.emit({ type: 'restarting', attempt: this.attempt, delayMs });
@@ -152,6 +159,7 @@ export class SpawnAgentRunner implements AgentRunner {
     try {
       entry = PidFileSchema.parse(JSON.parse(await readFile(this.o.pidFile, 'utf8')));
     } catch {
+      await this.stopUnrecorded();
       return;
     }
     if (this.child?.pid === entry.pid) return;
@@ -161,6 +169,20 @@ export class SpawnAgentRunner implements AgentRunner {
       await this.terminate(entry.pid, () => !isAlive(entry.pid), undefined);
     }
     await unlink(this.o.pidFile).catch(() => undefined);
+  }
+
+  /**
+   * A kill -9 between spawning the agent and writing the pid file leaves an agent no pid file names; it would
+   * hold the agent port (every new agent dies on EADDRINUSE) and answer probes for its release. Find it by the
+   * marker in its environment.
+   */
+  private async stopUnrecorded(): Promise<void> {
+    const mine = this.child?.pid;
+    for (const pid of await findMarkedProcesses(AGENT_MARKER, this.o.installDir)) {
+      if (pid === mine || pid === process.pid) continue;
+      this.o.logger.warn({ pid }, 'stopping an agent left by a previous updater (no pid file)');
+      await this.terminate(pid, () => !isAlive(pid), undefined);
+    }
   }
 
   /** SIGTERM the process group, SIGKILL after the grace period, until gone. */
@@ -205,18 +227,35 @@ function isAlive(pid: number): boolean {
 }
 
 async function waitGone(gone: () => boolean, exited: Promise<void> | undefined, ms: number): Promise<boolean> {
-  const deadline = Date.now() + ms;
+  const deadline = performance.now() + ms;
   if (exited) {
     let timer: NodeJS.Timeout | undefined;
     await Promise.race([exited, new Promise<void>((r) => { timer = setTimeout(r, ms); })]);
     clearTimeout(timer);
     return gone();
   }
-  while (Date.now() < deadline) {
+  while (performance.now() < deadline) {
     if (gone()) return true;
     await new Promise((r) => setTimeout(r, 20));
   }
   return gone();
+}
+
+/** Live processes whose environment holds `name=value` (those we may read: our own user's). */
+export async function findMarkedProcesses(name: string, value: string): Promise<number[]> {
+  const needle = Buffer.from(`${name}=${value}\0`);
+  const pids = (await readdir('/proc').catch(() => [] as string[])).filter((n) => /^\d+$/.test(n)).map(Number);
+  const found: number[] = [];
+  for (const pid of pids) {
+    const environ = await readFile(`/proc/${pid}/environ`).catch(() => null);
+    if (!environ) continue;
+    // Entries are NUL-separated: match at the start or right after a NUL, never inside another value.
+    const at = environ.indexOf(needle);
+    if (at === 0 || (at > 0 && environ[at - 1] === 0)) {
+      if (isAlive(pid)) found.push(pid);
+    }
+  }
+  return found;
 }
 
 /** Field 22 of /proc/<pid>/stat (start time in clock ticks since boot); undefined when the process is gone. */

@@ -119,8 +119,8 @@ async function awaitConfirmation(journal: SelfUpdateJournalFile, exited: Promise
   let done = false;
   const exit = exited.then(() => 'exited' as const);
   const poll = (async (): Promise<Verdict> => {
-    const end = Date.now() + deadlineMs;
-    while (!done && Date.now() < end && !stop?.aborted) {
+    const end = performance.now() + deadlineMs;
+    while (!done && performance.now() < end && !stop?.aborted) {
       const j = await journal.read();
       if (!j || j.phase === 'confirmed') return 'confirmed';
       await sleep(50);

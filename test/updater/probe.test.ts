@@ -58,3 +58,49 @@ describe('probe', () => {
     assert.equal(flaky.ok, true);
   });
 });
+
+describe('probe: clock jumps', () => {
+  /** Turn the wall clock back a day after the first probe (NTP step, RTC reset); restored afterwards. */
+  function jumpBackAfterFirst(answers: Array<AgentHealth | Error>): { fetch: () => Promise<AgentHealth>; restore: () => void } {
+    const realNow = Date.now;
+    const inner = scripted(answers);
+    return {
+      fetch: async () => {
+        Date.now = () => realNow() - 86_400_000;
+        return inner();
+      },
+      restore: () => {
+        Date.now = realNow;
+      },
+    };
+  }
+
+  async function within<T>(ms: number, p: Promise<T>): Promise<T | 'timed out'> {
+    let t: NodeJS.Timeout | undefined;
+    const r = await Promise.race([p, new Promise<'timed out'>((resolve) => { t = setTimeout(() => resolve('timed out'), ms); })]);
+    clearTimeout(t);
+    return r;
+  }
+
+  it('ends the probe deadline on time when the wall clock steps back', async () => {
+    const j = jumpBackAfterFirst([new Error('ECONNREFUSED')]);
+    try {
+      const r = await within(3_000, waitHealthy({ fetch: j.fetch, expectId: ID, deadlineMs: 200, intervalMs: 10, backoffMaxMs: 20 }));
+      assert.notEqual(r, 'timed out', 'the deadline must not stretch by the clock step');
+      assert.equal(r !== 'timed out' && r.ok, false);
+    } finally {
+      j.restore();
+    }
+  });
+
+  it('ends the watch window on time when the wall clock steps back', async () => {
+    const j = jumpBackAfterFirst([health()]);
+    try {
+      const r = await within(3_000, watchWindow({ fetch: j.fetch, expectId: ID, windowMs: 200, intervalMs: 10, maxFailures: 3, baseline: health() }));
+      assert.notEqual(r, 'timed out', 'the window must not stretch by the clock step (the operation lock is held meanwhile)');
+      assert.equal(r !== 'timed out' && r.ok, true);
+    } finally {
+      j.restore();
+    }
+  });
+});
