@@ -59,7 +59,11 @@ export class Session {
     if (material.identity.role !== 'operator') {
       throw cliError('SWARM_ERR_CLI_NO_IDENTITY', `${options.identity}/operator.crt is a ${material.identity.role} identity, not an operator one`);
     }
-    if (lifetimeLeft(material.cert, Date.now()) < 1 / 3 && material.notAfter > Date.now()) {
+    if (material.notAfter <= Date.now()) {
+      // The controller would only say "no client certificate": name the real cause and the way out.
+      throw cliError('SWARM_ERR_CLI_IDENTITY_EXPIRED', `operator certificate ${options.identity}/operator.crt (${material.identity.name}) expired at ${new Date(material.notAfter).toISOString()}; get a new identity from another operator (swarmctl operator add NAME --out DIR) or on the controller host (swarm-controller issue-operator)`);
+    }
+    if (lifetimeLeft(material.cert, Date.now()) < 1 / 3) {
       try {
         material = await renewIdentity({ controllerUrl: options.controller, pkiDir: options.identity, base: 'operator', material });
         io.stderr.write(`swarmctl: renewed the operator certificate in ${options.identity} (valid until ${new Date(material.notAfter).toISOString()})\n`);

@@ -120,7 +120,12 @@ export class ChannelHub {
   #onOpen(ws: WebSocket, role: ChannelRole, identity: Identity, serial: string): void {
     const key = `${role}/${identity.name}`;
     const previous = this.#channels.get(key);
-    if (previous) previous.ws.close(1000, 'replaced by a newer channel');
+    if (previous) {
+      // A peer that never answers the close frame must not hold its socket for ws's 30 s close timeout:
+      // one identity reconnecting in a loop would pile up connections.
+      previous.ws.close(1000, 'replaced by a newer channel');
+      setTimeout(() => previous.ws.terminate(), 250).unref();
+    }
     const ch: Channel = { ws, role, host: identity.name, serial, alive: true };
     this.#channels.set(key, ch);
     const log = this.#o.logger.child({ host: identity.name, channel: role });
@@ -131,6 +136,9 @@ export class ChannelHub {
       ch.alive = true;
     });
     ws.on('message', (data, isBinary) => {
+      // A channel being closed (revoked, or replaced by a newer one) keeps delivering what was in flight:
+      // none of it may count, or a removed host would reappear with its last words.
+      if (this.#channels.get(key) !== ch) return;
       ch.alive = true;
       let parsed: unknown;
       try {

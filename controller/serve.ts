@@ -21,10 +21,14 @@ export interface ServeOptions {
   onListening?: (url: string) => void;
   /** Resolves when the server should stop (signals, in the bin). */
   until: Promise<unknown>;
+  /** Time for the self-renewal check (tests move it); the check runs every renewCheckMs (default 1 h). */
+  now?: () => number;
+  renewCheckMs?: number;
 }
 
 export async function serveController(options: ServeOptions): Promise<void> {
-  const state = await loadStateDir(options.stateDir);
+  const now = options.now ?? Date.now;
+  const state = await loadStateDir(options.stateDir, now());
   if (state.renewed) options.logger.info({ op: 'controller.renew', serial: state.material.serial }, 'renewed the controller certificate at start');
   const { app, context } = await buildControllerApp({
     material: state.material,
@@ -37,15 +41,22 @@ export async function serveController(options: ServeOptions): Promise<void> {
     ...(options.enrollLimits ? { enrollLimits: options.enrollLimits } : {}),
   });
   let material = state.material;
+  let renewing = false;
   const renewTimer = setInterval(() => {
-    renewControllerIfDue(state.ca, state.store, statePaths(options.stateDir).pki, material).then((renewed) => {
+    if (renewing) return; // one renewal at a time
+    renewing = true;
+    renewControllerIfDue(state.ca, state.store, statePaths(options.stateDir).pki, material, now()).then((renewed) => {
+      renewing = false;
       if (!renewed) return;
       material = renewed;
       // New handshakes use the new certificate; existing connections keep theirs.
       (app.server as unknown as HttpsServer).setSecureContext(buildServerHttpsOptions(renewed, { clientCert: 'optional' }));
       options.logger.info({ op: 'controller.renew', serial: renewed.serial }, 'renewed the controller certificate');
-    }, (err: unknown) => options.logger.error({ err, op: 'controller.renew' }, 'controller certificate renewal failed; retrying in an hour'));
-  }, 3_600_000);
+    }, (err: unknown) => {
+      renewing = false;
+      options.logger.error({ err, op: 'controller.renew' }, 'controller certificate renewal failed; retrying at the next check');
+    });
+  }, options.renewCheckMs ?? 3_600_000);
   renewTimer.unref();
   try {
     // A deep accept queue: after a restart the whole fleet reconnects within seconds.

@@ -18,6 +18,10 @@ export async function callController<S extends z.ZodType>(req: ControllerRequest
 export async function callController(req: ControllerRequest, schema?: undefined): Promise<string>;
 export async function callController(req: ControllerRequest, schema?: z.ZodType): Promise<unknown> {
   const url = new URL(req.path, req.baseUrl);
+  // Every call carries an identity, a token or a CSR, and trusts only a verified controller: never in clear.
+  if (url.protocol !== 'https:') {
+    throw remoteError('SWARM_ERR_CONTROLLER_UNTRUSTED', `controller URL ${req.baseUrl} is not https://; refusing to talk to a controller without TLS`);
+  }
   let res: Dispatcher.ResponseData;
   try {
     res = await request(url, {

@@ -37,6 +37,11 @@ function clusterOfCa(caPem: string): string {
  * trust root: both keys are generated here and never leave the host.
  */
 export async function joinCluster(options: JoinOptions): Promise<JoinResult> {
+  // Over plain http the token (and the CSRs) would travel in clear to whoever answers: anyone on the path
+  // could enroll their own keys under this host's name.
+  if (!/^https:\/\//i.test(options.controllerUrl)) {
+    throw new UsageError(`--controller must be an https:// URL (the join token must not travel in clear), got ${options.controllerUrl}`);
+  }
   const caHash = parseCaHash(options.caHash);
   const name = nameFromJoinToken(options.token);
   if (!name) throw new UsageError('--token is not a join token (expected NAME.SECRET, as printed by swarmctl host add)');

@@ -5,6 +5,7 @@ import { createCsr } from '../../pki/csr.js';
 import { generateKeyPair } from '../../pki/keys.js';
 import { assertNoIdentity, writeIdentityFiles } from '../../pki/pki-dir.js';
 import { UsageError } from '../../shared/cli.js';
+import { remoteError } from '../../shared/remote-errors.js';
 import { checkTlsMaterial } from '../../shared/tls.js';
 import { OperatorIssuedSchema, RemoveResponseSchema } from '../api.js';
 import { cliError } from '../errors.js';
@@ -27,8 +28,12 @@ export function registerOperatorCommands(program: Command, io: CliIo): void {
         const key = await generateKeyPair();
         const csr = createCsr({ keyPem: key.privateKeyPem, publicKeyPem: key.publicKeyPem, commonName: name });
         const res = await s.call({ path: '/v1/operators', method: 'POST', body: { name, csr } }, OperatorIssuedSchema);
-        const m = checkTlsMaterial({ ca: res.ca, cert: res.cert, key: key.privateKeyPem }, `${out}/operator`, s.material.identity.cluster);
-        await writeIdentityFiles(out, 'operator', { caPem: res.ca, certPem: res.cert, keyPem: key.privateKeyPem });
+        // The new identity trusts the CA this session already trusts, never one the answer names.
+        const m = checkTlsMaterial({ ca: s.material.ca, cert: res.cert, key: key.privateKeyPem }, `${out}/operator`, s.material.identity.cluster);
+        if (m.identity.role !== 'operator' || m.identity.name !== name) {
+          throw remoteError('SWARM_ERR_CONTROLLER_RESPONSE', `the controller issued ${m.identity.role}/${m.identity.name} instead of operator/${name}; nothing written`);
+        }
+        await writeIdentityFiles(out, 'operator', { caPem: s.material.ca, certPem: res.cert, keyPem: key.privateKeyPem });
         if (s.options.json) return printJson(io.stdout, { name, identity: `spiffe://${m.identity.cluster}/operator/${name}`, dir: out, serial: m.serial, notAfter: res.notAfter });
         io.stdout.write(`operator ${name} created in ${out} (serial ${m.serial}, valid until ${res.notAfter}); hand the directory over privately and use it with --identity ${out}\n`);
       });

@@ -147,6 +147,17 @@ describe('swarmctl (against a controller process)', function () {
     assert.notEqual(renewed.key, key.privateKeyPem, 'a fresh key');
   });
 
+  it('says the operator certificate expired (not that the controller is untrusted) and how to get a new one', async () => {
+    const ca = CertificateAuthority.load({ certPem: await readFile(join(ctl.stateDir, 'pki', 'ca.crt'), 'utf8'), keyPem: await readFile(join(ctl.stateDir, 'pki', 'ca.key'), 'utf8') });
+    const key = await generateKeyPair();
+    const issued = ca.issue({ publicKeyPem: key.publicKeyPem, identity: { cluster: 'clitest', role: 'operator', name: 'carol' }, lifetimeMs: 3_600_000, now: Date.now() - 7_200_000 });
+    const dir = join(ctl.root, 'carol');
+    await writeIdentityFiles(dir, 'operator', { caPem: ca.certPem, certPem: issued.certPem, keyPem: key.privateKeyPem });
+    const r = await ctl.swarmctl(['host', 'list'], dir);
+    assert.equal(r.code, 1);
+    assert.match(oneLine(r.stderr), /operator certificate .* expired .*issue-operator.*\[SWARM_ERR_CLI_IDENTITY_EXPIRED\]$/);
+  });
+
   it('status prints a fleet summary for people and JSON for scripts', async () => {
     const st = await ctl.swarmctl(['--json', 'status']);
     const s = JSON.parse(st.stdout) as { cluster: string; hosts: { total: number; pending: number } };
