@@ -20,7 +20,7 @@ import { Denylist, SocketRegistry } from './revocation.js';
 import { hostRoutes } from './routes/hosts.js';
 import { operatorRoutes } from './routes/operators.js';
 import { publicRoutes, type EnrollLimits } from './routes/public.js';
-import { renewRoutes } from './routes/renew.js';
+import { renewRoutes, type RenewLimits } from './routes/renew.js';
 import type { Store } from './store/index.js';
 import { DEFAULT_JOIN_TOKEN_TTL_MS } from './tokens.js';
 
@@ -39,6 +39,8 @@ export interface ControllerDeps {
   pingIntervalMs?: number;
   joinTokenTtlMs?: number;
   enrollLimits?: EnrollLimits;
+  /** Renewals per identity per window (default 30 a minute). */
+  renewLimits?: RenewLimits;
   /** How often latest reports are written to the store. */
   reportFlushMs?: number;
 }
@@ -110,7 +112,7 @@ export async function buildControllerApp(deps: ControllerDeps): Promise<Controll
   const isRevoked = (serial: string): boolean => denylist.has(serial);
 
   await app.register(publicRoutes(ctx, deps.enrollLimits ?? { max: 20, windowMs: 60_000 }));
-  await app.register(renewRoutes(ctx));
+  await app.register(renewRoutes(ctx, deps.renewLimits));
   await app.register(async (scope) => {
     scope.addHook('onRequest', identityGuard({ cluster, authorize: canOperate, isRevoked }));
     await scope.register(hostRoutes(ctx));

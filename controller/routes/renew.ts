@@ -1,10 +1,11 @@
 // POST /v1/pki/renew: an enrolled identity renews itself, with a fresh key, and nothing else.
 import { createPublicKey, type KeyObject } from 'node:crypto';
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { TLSSocket } from 'node:tls';
 import { verifyCsr } from '../../pki/index.js';
 import { RenewRequestSchema, type RenewResponse } from '../../shared/enroll-protocol.js';
 import { identityGuard, parseInput } from '../../shared/http.js';
+import { getPeer } from '../../shared/tls.js';
 import { canRenew } from '../authz.js';
 import type { ControllerContext } from '../context.js';
 import { controllerError } from '../errors.js';
@@ -13,10 +14,21 @@ function spkiDer(keyPem: string | KeyObject): Buffer {
   return (typeof keyPem === 'string' ? createPublicKey(keyPem) : keyPem).export({ type: 'spki', format: 'der' });
 }
 
-export function renewRoutes(ctx: ControllerContext) {
+/** Renewals per identity per window: a stolen identity must not fill the certificate table (each one is a row). */
+export interface RenewLimits {
+  max: number;
+  windowMs: number;
+}
+
+export function renewRoutes(ctx: ControllerContext, limits: RenewLimits = { max: 30, windowMs: 60_000 }) {
   return async function register(app: FastifyInstance): Promise<void> {
     app.addHook('onRequest', identityGuard({ cluster: ctx.cluster, authorize: canRenew, isRevoked: (s) => ctx.denylist.has(s) }));
-    app.post('/v1/pki/renew', async (req) => {
+    // Keyed on the verified identity (all its certificates together), never on headers; anonymous callers by address.
+    const keyGenerator = (req: FastifyRequest): string => {
+      const peer = getPeer(req.raw.socket as TLSSocket, ctx.cluster);
+      return peer ? `${peer.identity.role}/${peer.identity.name}` : `ip:${req.ip}`;
+    };
+    app.post('/v1/pki/renew', { config: { rateLimit: { max: limits.max, timeWindow: limits.windowMs, keyGenerator } } }, async (req) => {
       const peer = req.peer!;
       const refuse = (why: string): never => {
         ctx.metrics.renewals.refused++;

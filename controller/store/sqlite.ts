@@ -56,6 +56,7 @@ export function openSqliteStore(path: string): Store {
     listHosts: db.prepare<[], HostRow>('SELECT * FROM hosts WHERE removed_at IS NULL ORDER BY name'),
     setLabels: db.prepare('UPDATE hosts SET labels = ? WHERE name = ?'),
     removeHost: db.prepare('UPDATE hosts SET removed_at = ? WHERE name = ? AND removed_at IS NULL'),
+    deleteReport: db.prepare('DELETE FROM host_reports WHERE host_name = ?'),
     enrollHost: db.prepare('UPDATE hosts SET enrolled_at = ? WHERE name = ?'),
     insertToken: db.prepare('INSERT INTO join_tokens (hash, host_name, created_at, expires_at, used_at) VALUES (?, ?, ?, ?, ?)'),
     deleteUnusedTokens: db.prepare('DELETE FROM join_tokens WHERE host_name = ? AND used_at IS NULL'),
@@ -90,6 +91,11 @@ export function openSqliteStore(path: string): Store {
     return { ok: true };
   });
 
+  const markHostRemoved = db.transaction((name: string, at: number): void => {
+    s.removeHost.run(at, name);
+    s.deleteReport.run(name);
+  });
+
   const revokeIdentity = db.transaction((role: Role, name: string, at: number): string[] => {
     const serials = s.activeSerials.all(role, name).map((r) => r.serial);
     for (const serial of serials) s.revoke.run(at, serial);
@@ -111,7 +117,8 @@ export function openSqliteStore(path: string): Store {
     },
     listHosts: () => s.listHosts.all().map(toHost),
     setHostLabels: (name, labels) => void s.setLabels.run(JSON.stringify(labels), name),
-    markHostRemoved: (name, at) => void s.removeHost.run(at, name),
+    // Its reports go with it: a name re-added later is a new host, not the old one's last words.
+    markHostRemoved: (name, at) => markHostRemoved.immediate(name, at),
     insertJoinToken: (t: JoinTokenRecord) => void s.insertToken.run(t.hash, t.hostName, t.createdAt, t.expiresAt, t.usedAt),
     deleteUnusedTokens: (hostName) => void s.deleteUnusedTokens.run(hostName),
     consumeJoinToken: (hash, name, now) => consume.immediate(hash, name, now),

@@ -145,4 +145,31 @@ describe('attacks on the controller (in-process app, real TLS)', () => {
       for (const ws of held) ws.terminate();
     }
   });
+
+  it('renewals are rate-limited per identity: a stolen identity cannot fill the certificate table', async () => {
+    const limited = await startInProcessController({ renewLimits: { max: 3, windowMs: 60_000 } });
+    try {
+      const ids = await Promise.all([mintIdentity('agent', 'busy1'), mintIdentity('updater', 'busy1')]);
+      enrollDirectly(limited.store, 'busy1');
+      for (const id of ids) limited.store.recordCertificate({ serial: id.serial, role: id.material.identity.role, name: 'busy1', notBefore: 0, notAfter: id.material.notAfter, issuedAt: Date.now() });
+      const fresh = await generateKeyPair();
+      const csr = createCsr({ keyPem: fresh.privateKeyPem, publicKeyPem: fresh.publicKeyPem, commonName: 'busy1' });
+      const agentD = clientFor(ids[0]!.ca, ids[0]!.material);
+      const statuses: number[] = [];
+      for (let i = 0; i < 5; i++) {
+        const r = await call(agentD, `${limited.url}/v1/pki/renew`, 'POST', { csr });
+        statuses.push(r.status);
+        if (r.status === 429) assert.equal(r.body.code, 'SWARM_ERR_RATE_LIMITED');
+      }
+      await agentD.close();
+      assert.deepEqual(statuses, [200, 200, 200, 429, 429]);
+      assert.equal(limited.store.listCertificates({ role: 'agent', name: 'busy1' }).length, 4, 'the original and three renewals');
+      // Another identity (the same host's updater) is not held back by the agent's limit.
+      const updaterD = clientFor(ids[1]!.ca, ids[1]!.material);
+      assert.equal((await call(updaterD, `${limited.url}/v1/pki/renew`, 'POST', { csr })).status, 200);
+      await updaterD.close();
+    } finally {
+      await limited.close();
+    }
+  });
 });

@@ -106,6 +106,9 @@ export function storeContract(engine: string, makeFactory: () => StoreFactory): 
       assert.deepEqual(h1, { hostName: 'h1', lastContact: T0 + 2, agent, updater: { report: { status: 'ok' }, at: T0 + 2, certNotAfter: null } });
       store.markHostRemoved('h2', T0 + 4);
       assert.deepEqual(store.listReports().map((r) => r.hostName), ['h1']);
+      // A removed host's reports die with it: the name re-added is a new, silent host.
+      store.reviveHost({ name: 'h2', address: null, labels: {}, createdAt: T0 + 5 });
+      assert.deepEqual(store.listReports().map((r) => r.hostName), ['h1']);
     });
 
     it('appends audit entries in order and never changes them', () => {
