@@ -39,10 +39,22 @@ export async function writeFileAtomic(path: string, data: string | Uint8Array, m
   await fsyncDir(dir);
 }
 
-/** Create (or tighten) a directory that will hold private keys: 0700. */
+/**
+ * A directory that will hold private keys: created 0700 when missing. An existing directory keeps its mode
+ * (it may be a home directory named with --out), but one that others can write is refused: they could swap
+ * the key, and readers refuse it too.
+ */
 export async function ensurePrivateDir(dir: string): Promise<void> {
-  await mkdir(dir, { recursive: true, mode: 0o700 });
-  await chmod(dir, 0o700);
+  const created = await mkdir(dir, { recursive: true, mode: 0o700 });
+  if (created !== undefined) {
+    await chmod(dir, 0o700); // the umask may have narrowed or widened the mode
+    return;
+  }
+  const st = await stat(dir);
+  if (!st.isDirectory()) throw sharedError('SWARM_ERR_KEY_PERMISSIONS', `${dir} is not a directory; pick a directory for the keys`);
+  if ((st.mode & 0o022) !== 0) {
+    throw sharedError('SWARM_ERR_KEY_PERMISSIONS', `directory ${dir} is writable by others (mode ${(st.mode & 0o777).toString(8)}); run chmod 700 ${dir} or pick another directory`);
+  }
 }
 
 /** Write a private key: 0600 in a 0700 directory, atomically. */

@@ -51,14 +51,27 @@ export interface GuardOptions {
  */
 export function identityGuard(options: GuardOptions) {
   return async function guard(req: FastifyRequest, _reply: FastifyReply): Promise<void> {
-    const peer = getPeer(req.raw.socket as TLSSocket, options.cluster);
-    if (!peer) throw sharedError('SWARM_ERR_AUTH_NO_CLIENT_CERT', 'this route needs a client certificate issued by this cluster\'s CA');
+    const socket = req.raw.socket as TLSSocket;
+    const peer = getPeer(socket, options.cluster);
+    if (!peer) throw sharedError('SWARM_ERR_AUTH_NO_CLIENT_CERT', describeMissingPeer(socket));
     if (options.isRevoked?.(peer.serial)) throw sharedError('SWARM_ERR_AUTH_REVOKED', `certificate ${peer.serial} has been revoked`);
     if (!options.authorize(peer.identity, req)) {
       throw sharedError('SWARM_ERR_AUTH_FORBIDDEN', `${peer.identity.role}/${peer.identity.name} may not call ${req.method} ${req.routeOptions.url ?? req.url}`);
     }
     req.peer = peer;
   };
+}
+
+/** Why a connection has no usable identity, in words a person can act on. */
+function describeMissingPeer(socket: TLSSocket): string {
+  const presented = typeof socket.getPeerCertificate === 'function' && Object.keys(socket.getPeerCertificate() ?? {}).length > 0;
+  if (!presented) return 'this route needs a client certificate issued by this cluster\'s CA; none was presented';
+  if (!socket.authorized) {
+    const why = String(socket.authorizationError ?? 'not trusted');
+    const hint = /EXPIRED/i.test(why) ? ': it has expired; renew it or get a new identity' : /NOT_YET_VALID/i.test(why) ? ': it is not valid yet; check the clock' : '';
+    return `the client certificate was not accepted (${why})${hint}`;
+  }
+  return 'the client certificate carries no valid Swarm identity of this cluster (one spiffe://<cluster>/<role>/<name> URI SAN)';
 }
 
 /** Parse a request part with zod; the error names the field. */

@@ -1,6 +1,6 @@
 // Key files: written 0600 in 0700 dirs, atomically; keys others can read are refused; PKI dirs load and check their pairs.
 import assert from 'node:assert/strict';
-import { chmod, readdir, stat, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, readdir, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { assertNoIdentity, writeIdentityFiles } from '../../pki/index.js';
 import { readPrivateKeyFile, writeFileAtomic } from '../../shared/files.js';
@@ -45,6 +45,21 @@ describe('key and certificate files', () => {
     await writeIdentityFiles(pki, 'agent', { caPem: a.ca, certPem: a.cert, keyPem: b.key });
     await assert.rejects(loadTlsMaterial(pki, 'agent'), { code: 'SWARM_ERR_TLS_FILE_INVALID' });
     await assert.rejects(loadTlsMaterial(pki, 'updater'), { code: 'SWARM_ERR_TLS_FILE_MISSING' });
+  });
+
+  it('never changes the mode of an existing directory (a home dir given as --out) and refuses one others can write', async () => {
+    const id = await mintIdentity('operator', 'alice');
+    const home = join(dir.path, 'home');
+    await mkdir(home, { mode: 0o755 });
+    await chmod(home, 0o755);
+    await writeIdentityFiles(home, 'operator', { caPem: id.ca, certPem: id.cert, keyPem: id.key });
+    assert.equal((await stat(home)).mode & 0o777, 0o755, 'existing directory keeps its mode');
+    assert.equal((await stat(join(home, 'operator.key'))).mode & 0o777, 0o600);
+    const open = join(dir.path, 'open');
+    await mkdir(open);
+    await chmod(open, 0o777);
+    await assert.rejects(writeIdentityFiles(open, 'operator', { caPem: id.ca, certPem: id.cert, keyPem: id.key }), { code: 'SWARM_ERR_KEY_PERMISSIONS' });
+    assert.deepEqual(await readdir(open), [], 'nothing written into it');
   });
 
   it('refuses to overwrite an existing identity', async () => {

@@ -119,6 +119,7 @@ describe('TLS helpers: mutual TLS handshakes', function () {
             const res = await call(s, client);
             assert.equal(res.status, 401);
             assert.equal(res.body.code, 'SWARM_ERR_AUTH_NO_CLIENT_CERT');
+            if (what === 'an expired certificate') assert.match((res.body as { message?: string }).message ?? '', /expired; renew it/);
           }
         });
       }
