@@ -30,6 +30,8 @@ export interface UpdaterDeps {
   env?: NodeJS.ProcessEnv;
   /** Called after every operation (the controller link sends a fresh status). */
   onOperationEnd?: () => void;
+  /** The journal (default: paths.journal); a seam for tests of write failures. */
+  journal?: JournalFile;
 }
 
 export interface UpdateRequest {
@@ -59,7 +61,7 @@ export class Updater {
   private housekeeping: Promise<void> = Promise.resolve();
 
   constructor(private readonly d: UpdaterDeps) {
-    this.journal = new JournalFile(d.paths.journal);
+    this.journal = d.journal ?? new JournalFile(d.paths.journal);
     this.history = new CommitHistory(d.paths.history);
   }
 
@@ -210,7 +212,7 @@ export class Updater {
     this.fault('after-staged');
     const links = await this.d.store.readLinks();
     if (links.active?.id === installed.id) {
-      await this.history.append(installed.id, installed.dirName);
+      await this.recordHealthy(installed.id, installed.dirName);
       return ops.finish(record, 'committed', { from: refOf(installed) });
     }
     record.from = links.active ? refOf(links.active) : null;
@@ -242,7 +244,7 @@ export class Updater {
     const outcome: ProbeResult = target ? await this.restartAndProbe(target.id, 'update') : { ok: false, reason: `release ${j.to} is not installed` };
     if (outcome.ok && target) {
       this.fault('before-commit');
-      await this.history.append(target.id, target.dirName);
+      await this.recordHealthy(target.id, target.dirName);
       await this.d.operations.finish(record, 'committed', { to: refOf(target), error: null });
       await this.journal.clear();
       this.d.logger.info({ op: record.id, release: target.id }, 'release committed');
@@ -276,7 +278,7 @@ export class Updater {
     const rj: Journal = {
       ...j, phase: 'rolling-back', from: j.to, to: first, prevAfter: choosePrevAfter(first, plan.candidates, j.to), failed: j.to, fallbacks: plan.candidates.slice(1),
     };
-    await this.journal.write(rj);
+    await this.writeRollbackJournal(rj);
     this.fault('rollback-after-journal');
     return this.restore(record, rj, reason);
   }
@@ -289,7 +291,7 @@ export class Updater {
       const rel = await this.d.store.get(dir);
       if (!rel) continue;
       const prev = i === 0 ? rj.prevAfter : choosePrevAfter(dir, order.slice(i + 1), rj.failed);
-      if (i > 0) await this.journal.write({ ...rj, to: dir, fallbacks: order.slice(i + 1), prevAfter: prev });
+      if (i > 0) await this.writeRollbackJournal({ ...rj, to: dir, fallbacks: order.slice(i + 1), prevAfter: prev });
       await this.pointLinks(dir, prev === dir ? null : prev);
       this.fault('rollback-after-active-link');
       await this.d.operations.step(record, 'rolling-back', {}, `active -> ${dir}`);
@@ -317,6 +319,18 @@ export class Updater {
     return record;
   }
 
+  /**
+   * Journal a rollback step. If it cannot be written (disk full), go on anyway: the switching journal still on disk
+   * makes a restart return to `from` as well, and staying on a failed release because of a full disk is worse.
+   */
+  private async writeRollbackJournal(rj: Journal): Promise<void> {
+    try {
+      await this.journal.write(rj);
+    } catch (err) {
+      this.d.logger.error({ err, op: rj.op }, 'rollback journal not written (disk full?); rolling back anyway');
+    }
+  }
+
   /** Move the links; a prev that vanished (removed by hand) is dropped rather than blocking a rollback. */
   private async pointLinks(active: string, prev: string | null): Promise<void> {
     try {
@@ -328,9 +342,19 @@ export class Updater {
     }
   }
 
+  /** Best effort: the history only orders rollback candidates; failing to write it must not fail a healthy commit. */
+  private async recordHealthy(id: string, dirName: string): Promise<void> {
+    await this.history.append(id, dirName).catch((err: unknown) => this.d.logger.error({ err, release: id }, 'could not record the release in the history'));
+  }
+
+  /** Best effort: a mark that cannot be written (disk full) must not undo a rollback that already succeeded. */
   private async markBadDir(dir: string, reason: string): Promise<void> {
-    const rel = await this.d.store.get(dir);
-    if (rel) await this.d.store.markBad(rel.id, reason.slice(0, 500));
+    try {
+      const rel = await this.d.store.get(dir);
+      if (rel) await this.d.store.markBad(rel.id, reason.slice(0, 500));
+    } catch (err) {
+      this.d.logger.error({ err, dir }, 'could not mark the release bad');
+    }
   }
 
   private async restartAndProbe(expectId: string, phase: Phase): Promise<ProbeResult> {

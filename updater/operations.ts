@@ -16,7 +16,11 @@ export class OperationStore {
   private readonly cache = new Map<string, OperationRecord>();
   private loaded = false;
 
-  constructor(private readonly dir: string, private readonly ids: IdSource) {}
+  /**
+   * `onWriteError`: a record that cannot be written (disk full, I/O error) is reported there and kept in memory
+   * instead of failing the operation half-way: the links and the agent matter more than the record.
+   */
+  constructor(private readonly dir: string, private readonly ids: IdSource, private readonly onWriteError?: (err: unknown, record: OperationRecord) => void) {}
 
   async init(): Promise<void> {
     await mkdir(this.dir, { recursive: true });
@@ -80,7 +84,12 @@ export class OperationStore {
 
   private async save(record: OperationRecord): Promise<void> {
     this.cache.set(record.id, record);
-    await writeFileAtomic(join(this.dir, `${record.id}.json`), `${JSON.stringify(record)}\n`, 0o644);
+    try {
+      await writeFileAtomic(join(this.dir, `${record.id}.json`), `${JSON.stringify(record)}\n`, 0o644);
+    } catch (err) {
+      if (!this.onWriteError) throw err;
+      this.onWriteError(err, record);
+    }
   }
 
   private async readOne(id: string): Promise<OperationRecord | undefined> {

@@ -66,10 +66,11 @@ export class SelfUpdater {
    */
   async confirmIfOnTrial(myDirName: string | undefined): Promise<void> {
     const j = await this.d.journal.read();
-    if (!j || j.phase !== 'pending' || j.to !== myDirName) return;
+    // `confirmed` too: a worker killed between confirming and recording the outcome finishes it now.
+    if (!j || j.to !== myDirName) return;
     const record = await this.d.operations.get(j.op);
-    await this.d.journal.write({ ...j, phase: 'confirmed' });
-    if (record) await this.d.operations.finish(record, 'committed');
+    if (j.phase === 'pending') await this.d.journal.write({ ...j, phase: 'confirmed' });
+    if (record && record.state === 'running') await this.d.operations.finish(record, 'committed');
     await this.d.journal.clear();
     await this.d.store.prune(this.d.keep).catch(() => []);
     this.d.logger.info({ op: j.op, release: myDirName }, 'self-update confirmed');

@@ -122,9 +122,7 @@ export class SpawnAgentRunner implements AgentRunner {
     faultPoint('agent-after-spawn', this.o.env);
     this.child = child;
     this.startedAt = performance.now();
-    await writeFileAtomic(this.o.pidFile, JSON.stringify({ pid, startTime: await processStartTime(pid) ?? '', dir }), 0o644);
-    this.o.logger.info({ pid, dir }, 'agent started');
-    this.emit({ type: 'started', pid, dir });
+    // Watched from the start: nothing below may leave a running agent whose exit nobody hears.
     child.once('exit', (code, signal) => {
       const expected = this.child !== child;
       if (!expected) this.child = null;
@@ -132,6 +130,14 @@ export class SpawnAgentRunner implements AgentRunner {
       this.emit({ type: 'exited', pid, code, signal, expected });
       if (!expected && !this.held && !this.closed) this.scheduleRestart();
     });
+    try {
+      await writeFileAtomic(this.o.pidFile, JSON.stringify({ pid, startTime: await processStartTime(pid) ?? '', dir }), 0o644);
+    } catch (err) {
+      // The agent runs; a successor finds it by its environment marker (stopUnrecorded) instead.
+      this.o.logger.error({ err, pid }, 'agent pid file not written (disk full?)');
+    }
+    this.o.logger.info({ pid, dir }, 'agent started');
+    this.emit({ type: 'started', pid, dir });
   }
 
   private scheduleRestart(): void {

@@ -157,7 +157,7 @@ async function restoreOldUpdater(o: SupervisorOptions, store: ReleaseStore, jour
   }
   const failed = await store.get(j.to);
   if (failed) await store.markBad(failed.id, reason);
-  const ops = new OperationStore(o.paths.operations, randomIds);
+  const ops = new OperationStore(o.paths.operations, randomIds, (err, record) => o.logger.error({ err, op: record.id }, 'operation record not written'));
   await ops.init();
   const record = await ops.get(j.op);
   if (record && record.state === 'running') {

@@ -57,7 +57,8 @@ export async function buildHostParts(config: UpdaterConfig, logger: Logger, opti
       stopGraceMs: config.agent.stopGraceMs, restartBackoffMs: config.agent.restartBackoffMs, restartBackoffMaxMs: config.agent.restartBackoffMaxMs,
       logger, env, ...(config.controller ? { controller: config.controller } : {}),
     });
-  const operations = new OperationStore(paths.operations, randomIds);
+  const operations = new OperationStore(paths.operations, randomIds, (err, record) =>
+    logger.error({ err, op: record.id }, 'operation record not written (disk full?); the operation goes on, the record is served from memory'));
   const version = await readUpdaterVersion(env);
   const updater = new Updater({
     config, paths, store, runner, fetchHealth, operations, logger, version, env,
