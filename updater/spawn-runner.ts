@@ -2,7 +2,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { readdir, readFile, realpath, unlink } from 'node:fs/promises';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import type { Logger } from 'pino';
 import { z } from 'zod';
 import { writeFileAtomic } from '../shared/files.js';
@@ -75,9 +75,9 @@ export class SpawnAgentRunner implements AgentRunner {
     this.child = null; // from here its exit is expected
     if (child && child.pid !== undefined) {
       await this.terminate(child.pid, () => child.exitCode !== null || child.signalCode !== null, new Promise<void>((r) => child.once('exit', () => r())));
-    } else {
-      await this.stopStale();
     }
+    // Also what a SIGKILLed agent left behind (its services run in their own process groups).
+    await this.stopStale();
     this.child = null;
     await unlink(this.o.pidFile).catch(() => undefined);
   }
@@ -103,7 +103,7 @@ export class SpawnAgentRunner implements AgentRunner {
     delete env.SWARM_FAULT;
     delete env.SWARM_UPDATER_SUPERVISED;
     // Marks the agent (and whatever it starts) as ours, so a successor finds it even without the pid file.
-    env[AGENT_MARKER] = this.o.installDir;
+    env[AGENT_MARKER] = resolve(this.o.installDir);
     env.SWARM_PKI_DIR = this.o.pkiDir;
     env.SWARM_AGENT_LISTEN = `127.0.0.1:${this.o.agentPort}`;
     if (this.o.controller) env.SWARM_CONTROLLER = this.o.controller;
@@ -175,16 +175,19 @@ export class SpawnAgentRunner implements AgentRunner {
       await this.terminate(entry.pid, () => !isAlive(entry.pid), undefined);
     }
     await unlink(this.o.pidFile).catch(() => undefined);
+    // A stale agent that had to be SIGKILLed leaves its services (own process groups) behind: they carry the marker.
+    await this.stopUnrecorded();
   }
 
   /**
-   * A kill -9 between spawning the agent and writing the pid file leaves an agent no pid file names; it would
-   * hold the agent port (every new agent dies on EADDRINUSE) and answer probes for its release. Find it by the
-   * marker in its environment.
+   * Processes of an old agent no pid file names: an agent spawned just before a kill -9 of the updater (it would
+   * hold the agent port, so every new agent dies on EADDRINUSE, and answer probes for its release), or services
+   * a SIGKILLed agent left in their own process groups (the old release still running beside the new one).
+   * Found by the marker in their environment.
    */
   private async stopUnrecorded(): Promise<void> {
     const mine = this.child?.pid;
-    for (const pid of await findMarkedProcesses(AGENT_MARKER, this.o.installDir)) {
+    for (const pid of await findMarkedProcesses(AGENT_MARKER, resolve(this.o.installDir))) {
       if (pid === mine || pid === process.pid) continue;
       this.o.logger.warn({ pid }, 'stopping an agent left by a previous updater (no pid file)');
       await this.terminate(pid, () => !isAlive(pid), undefined);
@@ -251,17 +254,14 @@ async function waitGone(gone: () => boolean, exited: Promise<void> | undefined, 
 export async function findMarkedProcesses(name: string, value: string): Promise<number[]> {
   const needle = Buffer.from(`${name}=${value}\0`);
   const pids = (await readdir('/proc').catch(() => [] as string[])).filter((n) => /^\d+$/.test(n)).map(Number);
-  const found: number[] = [];
-  for (const pid of pids) {
+  const marked = await Promise.all(pids.map(async (pid) => {
     const environ = await readFile(`/proc/${pid}/environ`).catch(() => null);
-    if (!environ) continue;
+    if (!environ) return false;
     // Entries are NUL-separated: match at the start or right after a NUL, never inside another value.
     const at = environ.indexOf(needle);
-    if (at === 0 || (at > 0 && environ[at - 1] === 0)) {
-      if (isAlive(pid)) found.push(pid);
-    }
-  }
-  return found;
+    return (at === 0 || (at > 0 && environ[at - 1] === 0)) && isAlive(pid);
+  }));
+  return pids.filter((_, i) => marked[i]);
 }
 
 /** Field 22 of /proc/<pid>/stat (start time in clock ticks since boot); undefined when the process is gone. */

@@ -1,6 +1,6 @@
 // The spawn runner on its own: an agent it started is supervised even when its pid file cannot be written.
 import assert from 'node:assert/strict';
-import { symlink } from 'node:fs/promises';
+import { readFile, symlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { silentLogger } from '../../shared/logger.js';
 import type { AgentEvent } from '../../updater/agent-runner.js';
@@ -48,4 +48,54 @@ describe('spawn runner', () => {
       await t.cleanup();
     }
   });
+
+  it('a restarted updater also stops what a SIGKILLed agent left running (services in their own process groups)', async () => {
+    const t = await tempDir('swarm-rv-spawn-');
+    const installDir = join(t.path, 'opt');
+    const svcPidFile = join(t.path, 'service.pid');
+    // The agent ignores SIGTERM (so it is SIGKILLed after the grace period) and runs a service in its own session.
+    const script = `#!/bin/sh\ntrap '' TERM\nsetsid sleep 600 &\necho $! > "${svcPidFile}"\nexec sleep 600\n`;
+    await writeReleaseTree(join(installDir, 'releases', 'r1'), { entrypointScript: script });
+    await symlink('releases/r1', join(installDir, 'active'));
+    const options = {
+      installDir, pkiDir: t.path, agentPort: 1, pidFile: join(t.path, 'agent.pid'),
+      stopGraceMs: 300, restartBackoffMs: 10, restartBackoffMaxMs: 50, logger: silentLogger(),
+    };
+    const first = new SpawnAgentRunner(options);
+    const next = new SpawnAgentRunner(options);
+    let servicePid = 0;
+    try {
+      await first.ensureRunning();
+      servicePid = Number(await eventuallyRead(svcPidFile));
+      assert.ok(await isRunning(servicePid), 'the service runs');
+      // The updater running `first` is killed -9 (it restarts nothing any more); the next updater starts.
+      first.hold();
+      await next.ensureRunning();
+      assert.equal(await isRunning(servicePid), false, 'the old agent\'s service was stopped with it');
+      const nextService = Number(await eventuallyRead(svcPidFile, String(servicePid)));
+      await next.close();
+      assert.equal(await isRunning(nextService), false, 'stopping the updater stops what its SIGKILLed agent left running');
+    } finally {
+      await next.close();
+      await first.close();
+      if (servicePid && (await isRunning(servicePid))) process.kill(servicePid, 'SIGKILL');
+      await t.cleanup();
+    }
+  });
 });
+
+/** Alive and not a zombie. */
+async function isRunning(pid: number): Promise<boolean> {
+  const stat = await readFile(`/proc/${pid}/stat`, 'utf8').catch(() => '');
+  return stat !== '' && stat.slice(stat.lastIndexOf(')') + 2)[0] !== 'Z';
+}
+
+/** A file another process writes (bounded wait). */
+async function eventuallyRead(path: string, notThis = ''): Promise<string> {
+  for (let i = 0; i < 200; i++) {
+    const text = (await readFile(path, 'utf8').catch(() => '')).trim();
+    if (text && text !== notThis) return text;
+    await new Promise((r) => setTimeout(r, 25));
+  }
+  throw new Error(`${path} was not written within 5 s`);
+}
