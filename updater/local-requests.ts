@@ -1,6 +1,6 @@
 // Local requests from `swarm-updater rollback` to a running updater: a file in state/requests plus SIGUSR2.
 import { randomBytes } from 'node:crypto';
-import { readdir, readFile, unlink } from 'node:fs/promises';
+import { readdir, readFile, rename, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { z } from 'zod';
 import { isSwarmError } from '../shared/errors.js';
@@ -31,7 +31,13 @@ export async function findRunningUpdater(pidFile: string): Promise<z.output<type
 export async function serveLocalRequests(dir: string, rollback: () => Promise<OperationRecord>): Promise<void> {
   const names = (await readdir(dir).catch(() => [] as string[])).filter((n) => /^[0-9a-f]{16}\.json$/.test(n));
   for (const name of names) {
-    const path = join(dir, name);
+    // Claimed by rename (atomic): two handlers running at once (start and a signal) never serve one request twice.
+    const path = join(dir, `${name}.claimed`);
+    try {
+      await rename(join(dir, name), path);
+    } catch {
+      continue;
+    }
     let parsed;
     try {
       parsed = RequestSchema.safeParse(JSON.parse(await readFile(path, 'utf8')));
