@@ -25,7 +25,8 @@ const RunSchema = CommonSchema.extend({
 });
 
 const JoinSchema = z.object({
-  controller: z.string().url(),
+  // https only: the join token must never travel in clear.
+  controller: z.url({ protocol: /^https$/, error: 'must be an https:// URL (the join token must not travel in clear)' }),
   token: z.string().min(1),
   caHash: z.string().regex(/^sha256:[0-9a-fA-F]{64}$/, { message: 'must be sha256:<64 hex digits>' }),
   pkiDir: z.string().min(1).optional(),

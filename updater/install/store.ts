@@ -126,8 +126,12 @@ export class ReleaseStore {
     const links = await this.readLinkNames();
     const protectedNames = new Set([links.active, links.prev].filter((n): n is string => n !== null));
     let excess = all.length - Math.max(0, keep);
+    if (excess <= 0) return [];
+    // Releases marked bad go first (their marks outlive them, so they stay refused), then the oldest.
+    const bad = new Set((await this.bad.list().catch(() => [] as BadMark[])).map((m) => m.id));
+    const order = [...all.filter((r) => bad.has(r.id)), ...all.filter((r) => !bad.has(r.id))];
     const deleted: string[] = [];
-    for (const r of all) {
+    for (const r of order) {
       if (excess <= 0) break;
       if (protectedNames.has(r.dirName)) continue;
       const trash = join(this.stagingDir, `.trash-${r.dirName}-${randomBytes(4).toString('hex')}`);

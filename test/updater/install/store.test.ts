@@ -92,6 +92,18 @@ describe('updater/install: release store', () => {
     assert.equal((await store.readLinks()).active?.id, r2.id);
   });
 
+  it('prunes releases marked bad before older good ones, and they stay refused', async () => {
+    const r1 = await install('1.0.0');
+    const r2 = await install('2.0.0');
+    const r3 = await install('3.0.0');
+    const r4 = await install('4.0.0');
+    await store.setLinks({ active: r4.dirName, prev: r2.dirName });
+    await store.markBad(r3.id, 'rolled back');
+    assert.deepEqual(await store.prune(3), [r3.dirName], 'the bad release goes, the older good one stays');
+    assert.deepEqual((await store.list()).map((r) => r.dirName), [r1.dirName, r2.dirName, r4.dirName]);
+    assert.equal(await store.isBad(r3.id), true);
+  });
+
   it('keeps bad marks durably, lists them, and survives a new store instance', async () => {
     const a = await install('1.0.0');
     await Promise.all([store.markBad(a.id, 'first'), store.markBad('f'.repeat(64), 'other'), store.markBad(a.id, 'second')]);
