@@ -17,3 +17,4 @@ export * from './wire.js';
 export * from './channel-client.js';
 export * from './renewal.js';
 export * from './dispatcher.js';
+export * from './process.js';

@@ -1,6 +1,7 @@
 // Probing the local agent over mTLS: healthy means status "ok" AND the expected release id; then the watch window.
 import { request, type Dispatcher } from 'undici';
 import { AgentHealthSchema, type AgentHealth } from '../shared/wire.js';
+import { pause } from '../shared/clock.js';
 
 export type FetchHealth = () => Promise<AgentHealth>;
 
@@ -53,7 +54,7 @@ export async function waitHealthy(o: WaitOptions): Promise<ProbeResult> {
     }
     const left = deadline - performance.now();
     if (left <= 0) break;
-    await sleep(Math.min(delay, left), o.signal);
+    await pause(Math.min(delay, left), o.signal);
     delay = Math.min(o.backoffMaxMs, delay * 2);
   }
   return { ok: false, reason: `not healthy within ${o.deadlineMs} ms: ${reason}`, ...(last ? { last } : {}) };
@@ -76,7 +77,7 @@ export async function watchWindow(o: WatchOptions): Promise<ProbeResult> {
   let failures = 0;
   let last = o.baseline;
   for (let i = 0; i < 1_000_000 && performance.now() < end; i++) {
-    await sleep(Math.min(o.intervalMs, Math.max(0, end - performance.now())), o.signal);
+    await pause(Math.min(o.intervalMs, Math.max(0, end - performance.now())), o.signal);
     if (o.signal?.aborted) return { ok: false, reason: String(o.signal.reason ?? 'aborted'), last };
     try {
       const h = await o.fetch();
@@ -92,17 +93,4 @@ export async function watchWindow(o: WatchOptions): Promise<ProbeResult> {
   }
   if (o.signal?.aborted) return { ok: false, reason: String(o.signal.reason ?? 'aborted'), last };
   return { ok: true, health: last };
-}
-
-function sleep(ms: number, signal?: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    if (signal?.aborted || ms <= 0) return resolve();
-    const t = setTimeout(done, ms);
-    function done(): void {
-      clearTimeout(t);
-      signal?.removeEventListener('abort', done);
-      resolve();
-    }
-    signal?.addEventListener('abort', done, { once: true });
-  });
 }

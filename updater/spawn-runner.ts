@@ -1,10 +1,10 @@
 // The agent as our child (no systemd): started in the active release dir, SIGTERM then SIGKILL, restarted with backoff.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { readFileSync } from 'node:fs';
 import { readdir, readFile, realpath, unlink } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import type { Logger } from 'pino';
 import { z } from 'zod';
+import { isProcessAlive } from '../shared/process.js';
 import { writeFileAtomic } from '../shared/files.js';
 import { ManifestSchema, MANIFEST_FILE } from '../shared/release-manifest.js';
 import type { AgentEvent, AgentRunner } from './agent-runner.js';
@@ -172,7 +172,7 @@ export class SpawnAgentRunner implements AgentRunner {
     const start = await processStartTime(entry.pid);
     if (start !== undefined && start === entry.startTime) {
       this.o.logger.warn({ pid: entry.pid }, 'stopping an agent left by a previous updater');
-      await this.terminate(entry.pid, () => !isAlive(entry.pid), undefined);
+      await this.terminate(entry.pid, () => !isProcessAlive(entry.pid), undefined);
     }
     await unlink(this.o.pidFile).catch(() => undefined);
     // A stale agent that had to be SIGKILLed leaves its services (own process groups) behind: they carry the marker.
@@ -190,7 +190,7 @@ export class SpawnAgentRunner implements AgentRunner {
     for (const pid of await findMarkedProcesses(AGENT_MARKER, resolve(this.o.installDir))) {
       if (pid === mine || pid === process.pid) continue;
       this.o.logger.warn({ pid }, 'stopping an agent left by a previous updater (no pid file)');
-      await this.terminate(pid, () => !isAlive(pid), undefined);
+      await this.terminate(pid, () => !isProcessAlive(pid), undefined);
     }
   }
 
@@ -220,20 +220,6 @@ function signalGroup(pid: number, signal: NodeJS.Signals): void {
   }
 }
 
-/** Alive and not a zombie (an orphan's zombie lingers when init does not reap it). */
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-  } catch {
-    return false;
-  }
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z';
-  } catch {
-    return false;
-  }
-}
 
 async function waitGone(gone: () => boolean, exited: Promise<void> | undefined, ms: number): Promise<boolean> {
   const deadline = performance.now() + ms;
@@ -259,7 +245,7 @@ export async function findMarkedProcesses(name: string, value: string): Promise<
     if (!environ) return false;
     // Entries are NUL-separated: match at the start or right after a NUL, never inside another value.
     const at = environ.indexOf(needle);
-    return (at === 0 || (at > 0 && environ[at - 1] === 0)) && isAlive(pid);
+    return (at === 0 || (at > 0 && environ[at - 1] === 0)) && isProcessAlive(pid);
   }));
   return pids.filter((_, i) => marked[i]);
 }

@@ -5,6 +5,7 @@ import { readFile, realpath, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
 import { fsyncDir } from '../shared/files.js';
+import { pause } from '../shared/clock.js';
 import { randomIds } from '../shared/ids.js';
 import { ManifestSchema, MANIFEST_FILE } from '../shared/release-manifest.js';
 import { ReleaseStore } from './install/index.js';
@@ -72,7 +73,7 @@ export async function runSupervisor(o: SupervisorOptions): Promise<number> {
     failures += 1;
     const delay = Math.min(30_000, 500 * 2 ** Math.min(failures, 10));
     o.logger.warn({ code, delay }, 'updater worker exited; restarting it');
-    await sleep(delay, o.stopSignal);
+    await pause(delay, o.stopSignal);
   }
   return 1;
 }
@@ -123,7 +124,7 @@ async function awaitConfirmation(journal: SelfUpdateJournalFile, exited: Promise
     while (!done && performance.now() < end && !stop?.aborted) {
       const j = await journal.read();
       if (!j || j.phase === 'confirmed') return 'confirmed';
-      await sleep(50);
+      await pause(50);
     }
     return 'timeout';
   })();
@@ -164,17 +165,4 @@ async function restoreOldUpdater(o: SupervisorOptions, store: ReleaseStore, jour
     await ops.finish(record, 'rolled-back', { error: { code: 'SWARM_ERR_UPDATER_SELF_UPDATE_FAILED', message: `${reason}; the previous updater was restored` } });
   }
   await journal.clear();
-}
-
-function sleep(ms: number, signal?: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    if (signal?.aborted) return resolve();
-    const t = setTimeout(done, ms);
-    function done(): void {
-      clearTimeout(t);
-      signal?.removeEventListener('abort', done);
-      resolve();
-    }
-    signal?.addEventListener('abort', done, { once: true });
-  });
 }

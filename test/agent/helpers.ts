@@ -1,7 +1,6 @@
 // Agent test helpers: PKI and release dirs in temp folders, a spawned `swarm-agent run`, mTLS GETs, event waits.
 import { spawn, type ChildProcess } from 'node:child_process';
 import type { EventEmitter } from 'node:events';
-import { readFileSync } from 'node:fs';
 import { chmod, mkdir, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -156,19 +155,7 @@ export function waitForEvent<A extends unknown[]>(emitter: EventEmitter, event: 
 }
 
 /** Is a process alive (a zombie waiting for its reaper counts as gone)? */
-export function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-  } catch {
-    return false;
-  }
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z';
-  } catch {
-    return false;
-  }
-}
+export { isProcessAlive as isAlive } from '../../shared/process.js';
 
 /** Poll a condition every 10 ms, bounded in time (for outcomes no event announces, like pipe drains). */
 export async function until(what: string, check: () => boolean | Promise<boolean>, timeoutMs = 5_000): Promise<void> {
