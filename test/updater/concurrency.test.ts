@@ -78,18 +78,19 @@ describe('updater: concurrent and dropped requests', function () {
     const rel = await buildAgentRelease('4.0.0');
     const before = await agentHealth(host);
     const controller = await mintIdentity('controller', 'controller');
-    await new Promise<void>((resolve, reject) => {
-      const socket = connect({ host: '127.0.0.1', port: updater.port, ca: controller.ca, cert: controller.cert, key: controller.key, checkServerIdentity: () => undefined }, () => {
-        socket.write(`POST /v1/update HTTP/1.1\r\nhost: 127.0.0.1\r\ncontent-type: application/gzip\r\ncontent-length: ${rel.tarball.length}\r\nx-swarm-release-sha256: ${rel.id}\r\n\r\n`);
-        socket.write(rel.tarball.subarray(0, Math.floor(rel.tarball.length / 2)), () => {
-          setTimeout(() => {
-            socket.destroy();
-            resolve();
-          }, 100);
-        });
+    const socket = await new Promise<ReturnType<typeof connect>>((resolve, reject) => {
+      const s = connect({ host: '127.0.0.1', port: updater.port, ca: controller.ca, cert: controller.cert, key: controller.key, checkServerIdentity: () => undefined }, () => {
+        s.write(`POST /v1/update HTTP/1.1\r\nhost: 127.0.0.1\r\ncontent-type: application/gzip\r\ncontent-length: ${rel.tarball.length}\r\nx-swarm-release-sha256: ${rel.id}\r\n\r\n`);
+        s.write(rel.tarball.subarray(0, Math.floor(rel.tarball.length / 2)), () => resolve(s));
       });
-      socket.once('error', reject);
+      s.once('error', reject);
     });
+    // Drop the client once the updater has started the operation on the half-sent body.
+    await eventually(async () => {
+      const latest = (await call(client, updater.port, 'GET', '/v1/operations/latest')).body as { release?: { id: string }; state?: string };
+      return latest.release?.id === rel.id && latest.state === 'running' ? true : undefined;
+    }, 'the update to start on the half-sent body');
+    socket.destroy();
     const record = await eventually(async () => {
       const latest = (await call(client, updater.port, 'GET', '/v1/operations/latest')).body as { release?: { id: string }; state?: string };
       return latest.release?.id === rel.id && latest.state !== 'running' ? latest : undefined;
