@@ -25,6 +25,27 @@ export interface HostView {
 
 const iso = (ms: number | null | undefined): string | null => (ms === null || ms === undefined ? null : new Date(ms).toISOString());
 
+/** A certificate as operators see it (`GET /v1/certificates`, `GET /v1/hosts/:name`): one shape for both routes. */
+export interface CertificateView {
+  serial: string;
+  role: string;
+  name: string;
+  identity: string;
+  notBefore: string;
+  notAfter: string;
+  issuedAt: string;
+  revokedAt: string | null;
+  state: 'valid' | 'expired' | 'revoked';
+}
+
+export function viewCertificate(cluster: string, c: CertificateRecord, now: number): CertificateView {
+  return {
+    serial: c.serial, role: c.role, name: c.name, identity: `spiffe://${cluster}/${c.role}/${c.name}`,
+    notBefore: iso(c.notBefore)!, notAfter: iso(c.notAfter)!, issuedAt: iso(c.issuedAt)!, revokedAt: iso(c.revokedAt),
+    state: c.revokedAt !== null ? 'revoked' : c.notAfter <= now ? 'expired' : 'valid',
+  };
+}
+
 /** The newest unrevoked certificate per role of a host's certificates. */
 export function currentCertificates(certs: readonly CertificateRecord[]): CertificateRecord[] {
   const newest = new Map<string, CertificateRecord>();

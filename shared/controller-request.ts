@@ -3,6 +3,7 @@ import { request, type Dispatcher } from 'undici';
 import type { z } from 'zod';
 import { SwarmError } from './errors.js';
 import { describeRemoteFailure, remoteError } from './remote-errors.js';
+import { formatZodIssues } from './validation.js';
 
 export interface ControllerRequest {
   baseUrl: string;
@@ -59,6 +60,6 @@ export async function callController(req: ControllerRequest, schema?: z.ZodType)
     throw remoteError('SWARM_ERR_CONTROLLER_RESPONSE', `controller answered ${req.path} with something that is not JSON`);
   }
   const r = schema.safeParse(json);
-  if (!r.success) throw remoteError('SWARM_ERR_CONTROLLER_RESPONSE', `controller answered ${req.path} with an unexpected shape: ${r.error.issues[0]?.message ?? ''}`);
+  if (!r.success) throw remoteError('SWARM_ERR_CONTROLLER_RESPONSE', `controller answered ${req.path} with an unexpected shape: ${formatZodIssues(r.error)}`);
   return r.data;
 }

@@ -32,7 +32,7 @@ export type LimitName = keyof typeof LIMITS;
 
 /** The value of a named limit. */
 export function limitValue(name: LimitName): number {
-  return LIMITS[name].value;
+  return (LIMITS as Record<string, Limit>)[name]!.value;
 }
 
 export { limit as defineLimit };

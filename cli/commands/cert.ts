@@ -2,6 +2,8 @@
 import type { Command } from 'commander';
 import { z } from 'zod';
 import { UsageError } from '../../shared/cli.js';
+import { parseDuration } from '../../shared/duration.js';
+import { pause } from '../../shared/clock.js';
 import { AuditSchema, CertificateSchema, StatusSchema } from '../api.js';
 import { printJson, printTable, relativeTime, shortId } from '../output.js';
 import { withSession, type CliIo } from '../session.js';
@@ -44,15 +46,54 @@ export function registerReadCommands(program: Command, io: CliIo): void {
     });
 
   program.command('audit')
-    .description('the audit log: who did what')
+    .description('the audit log: who did what, newest first')
     .option('--limit <n>', 'at most this many entries', '100')
-    .action(async (opts: { limit: string }, cmd: Command) => {
+    .option('--since <duration>', 'only entries newer than this (e.g. 90s, 15m, 2h, 7d)')
+    .option('--follow', 'print the entries in the order they happened, then each new one as it is written (Ctrl-C stops)')
+    .addHelpText('after', '\nExamples:\n  swarmctl audit --limit 20\n  swarmctl audit --since 2h --json\n  swarmctl audit --follow\n')
+    .action(async (opts: { limit: string; since?: string; follow?: boolean }, cmd: Command) => {
       const limit = Number(opts.limit);
-      if (!Number.isInteger(limit) || limit < 1) throw new UsageError('--limit must be a positive integer');
+      if (!Number.isInteger(limit) || limit < 1 || limit > 10_000) throw new UsageError('--limit must be an integer from 1 to 10000');
+      let since: string | undefined;
+      if (opts.since !== undefined) {
+        const ms = parseDuration(opts.since);
+        if (ms === undefined) throw new UsageError(`--since must be a duration like 90s, 15m, 2h or 7d, got "${opts.since}"`);
+        since = new Date(Date.now() - ms).toISOString();
+      }
       await withSession(cmd, io, async (s) => {
-        const entries = await s.call({ path: `/v1/audit?limit=${limit}` }, AuditSchema);
-        if (s.options.json) return printJson(io.stdout, entries);
-        printTable(io.stdout, ['AT', 'ACTOR', 'ACTION', 'TARGET'], entries.map((e) => [e.at, e.actor, e.action, e.target]));
+        const query = (extra: Record<string, string>): string => `/v1/audit?${new URLSearchParams({ limit: String(limit), ...(since ? { since } : {}), ...extra })}`;
+        const entries = await s.call({ path: query({ order: 'desc' }) }, AuditSchema);
+        if (!opts.follow) {
+          if (s.options.json) return printJson(io.stdout, entries);
+          return printTable(io.stdout, ['ID', 'AT', 'ACTOR', 'ACTION', 'TARGET'], entries.map((e) => [e.id, e.at, e.actor, e.action, e.target]));
+        }
+        // Following reads like tail -f: oldest to newest, then new entries as they come (one JSON object a line with --json).
+        const print = (e: (typeof entries)[number]): void => {
+          io.stdout.write(s.options.json ? `${JSON.stringify(e)}\n` : `${[e.id, e.at, e.actor, e.action, e.target].join('  ')}\n`);
+        };
+        const ordered = [...entries].reverse();
+        ordered.forEach(print);
+        let after = ordered.at(-1)?.id ?? 0;
+        const stop = stopSignal();
+        while (!stop.aborted) {
+          await pause(FOLLOW_POLL_MS, stop);
+          if (stop.aborted) break;
+          const fresh = await s.call({ path: query({ order: 'asc', after: String(after) }) }, AuditSchema);
+          fresh.forEach(print);
+          after = fresh.at(-1)?.id ?? after;
+        }
       });
     });
+}
+
+/** How often `audit --follow` asks for new entries. */
+const FOLLOW_POLL_MS = 1000;
+
+/** Aborted on SIGINT or SIGTERM, so a follow loop ends cleanly and the session closes. */
+function stopSignal(): AbortSignal {
+  const ac = new AbortController();
+  const stop = (): void => ac.abort();
+  process.once('SIGINT', stop);
+  process.once('SIGTERM', stop);
+  return ac.signal;
 }

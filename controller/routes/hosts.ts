@@ -6,6 +6,7 @@ import { checkNewHostName, NAME_PATTERN } from '../../shared/names.js';
 import { audit, revokeIdentities, type ControllerContext } from '../context.js';
 import { controllerError } from '../errors.js';
 import { listHostViews, viewHost } from '../fleet.js';
+import { viewCertificate } from '../host-view.js';
 import { generateJoinToken, hashJoinToken } from '../tokens.js';
 
 export const LABEL_KEY = /^[A-Za-z0-9]([A-Za-z0-9._/-]{0,61}[A-Za-z0-9])?$/;
@@ -78,7 +79,7 @@ export function hostRoutes(ctx: ControllerContext) {
       const reports = ctx.reports.get(name);
       return {
         ...viewHost(ctx, host, certs),
-        certificates: certs.map((c) => ({ ...c, notBefore: new Date(c.notBefore).toISOString(), notAfter: new Date(c.notAfter).toISOString(), issuedAt: new Date(c.issuedAt).toISOString(), revokedAt: c.revokedAt === null ? null : new Date(c.revokedAt).toISOString() })),
+        certificates: certs.map((c) => viewCertificate(ctx.cluster, c, ctx.clock.now())),
         reports: { agent: reports?.agent?.report ?? null, updater: reports?.updater?.report ?? null },
       };
     });

@@ -8,14 +8,19 @@ import { NAME_PATTERN, RESERVED_NAMES } from '../../shared/names.js';
 import { audit, revokeIdentities, type ControllerContext } from '../context.js';
 import { controllerError } from '../errors.js';
 import { fleetStatus } from '../fleet.js';
-import { currentCertificates } from '../host-view.js';
+import { currentCertificates, viewCertificate } from '../host-view.js';
 
 const AddOperatorSchema = z.object({ name: z.string(), csr: z.string().min(1).max(64 * 1024) }).strict();
 const NameParams = z.object({ name: z.string().regex(NAME_PATTERN, 'must be an operator name') });
 const CertQuery = z.object({ role: z.string().refine(isRole, 'must be a role').optional(), name: z.string().optional(), all: z.enum(['true', 'false']).optional() });
-const AuditQuery = z.object({ after: z.coerce.number().int().nonnegative().optional(), limit: z.coerce.number().int().min(1).max(10_000).optional() });
+const AuditQuery = z.object({
+  after: z.coerce.number().int().nonnegative().optional(),
+  limit: z.coerce.number().int().min(1).max(10_000).optional(),
+  since: z.iso.datetime({ offset: true }).optional(),
+  /** Newest first by default: on a busy controller today's actions must show. `asc` is for following. */
+  order: z.enum(['asc', 'desc']).default('desc'),
+});
 
-const iso = (ms: number | null): string | null => (ms === null ? null : new Date(ms).toISOString());
 
 export function operatorRoutes(ctx: ControllerContext) {
   return async function register(app: FastifyInstance): Promise<void> {
@@ -55,18 +60,19 @@ export function operatorRoutes(ctx: ControllerContext) {
       const now = ctx.clock.now();
       return shown
         .sort((a, b) => a.role.localeCompare(b.role) || a.name.localeCompare(b.name) || a.issuedAt - b.issuedAt)
-        .map((c) => ({
-          serial: c.serial, role: c.role, name: c.name, identity: `spiffe://${ctx.cluster}/${c.role}/${c.name}`,
-          notBefore: iso(c.notBefore), notAfter: iso(c.notAfter), issuedAt: iso(c.issuedAt), revokedAt: iso(c.revokedAt),
-          state: c.revokedAt !== null ? 'revoked' : c.notAfter <= now ? 'expired' : 'valid',
-        }));
+        .map((c) => viewCertificate(ctx.cluster, c, now));
     });
 
     app.get('/status', async () => fleetStatus(ctx));
 
     app.get('/audit', async (req) => {
       const q = parseInput(AuditQuery, req.query, 'query');
-      return ctx.store.listAudit({ ...(q.after !== undefined ? { afterId: q.after } : {}), ...(q.limit !== undefined ? { limit: q.limit } : {}) })
+      return ctx.store.listAudit({
+        order: q.order,
+        ...(q.after !== undefined ? { afterId: q.after } : {}),
+        ...(q.limit !== undefined ? { limit: q.limit } : {}),
+        ...(q.since !== undefined ? { sinceMs: Date.parse(q.since) } : {}),
+      })
         .map((e) => ({ ...e, at: new Date(e.at).toISOString() }));
     });
   };

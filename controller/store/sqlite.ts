@@ -73,7 +73,8 @@ export function openSqliteStore(path: string): Store {
     upsertReport: db.prepare('INSERT INTO host_reports (host_name, last_contact, agent, updater) VALUES (?, ?, ?, ?) ON CONFLICT(host_name) DO UPDATE SET last_contact = excluded.last_contact, agent = excluded.agent, updater = excluded.updater'),
     listReports: db.prepare<[], ReportRow>('SELECT r.* FROM host_reports r JOIN hosts h ON h.name = r.host_name WHERE h.removed_at IS NULL'),
     appendAudit: db.prepare('INSERT INTO audit_log (at, actor, action, target, details) VALUES (?, ?, ?, ?, ?)'),
-    listAudit: db.prepare<[number, number], AuditRow>('SELECT * FROM audit_log WHERE id > ? ORDER BY id LIMIT ?'),
+    listAudit: db.prepare<[number, number, number], AuditRow>('SELECT * FROM audit_log WHERE id > ? AND at >= ? ORDER BY id LIMIT ?'),
+    listAuditDesc: db.prepare<[number, number, number], AuditRow>('SELECT * FROM audit_log WHERE id > ? AND at >= ? ORDER BY id DESC LIMIT ?'),
     bumpCounter: db.prepare<[string], { value: number }>('INSERT INTO counters (name, value) VALUES (?, 1) ON CONFLICT(name) DO UPDATE SET value = value + 1 RETURNING value'),
   };
 
@@ -141,7 +142,8 @@ export function openSqliteStore(path: string): Store {
       const info = s.appendAudit.run(e.at, e.actor, e.action, e.target, JSON.stringify(e.details));
       return { ...e, id: Number(info.lastInsertRowid) };
     },
-    listAudit: (options = {}) => s.listAudit.all(options.afterId ?? 0, options.limit ?? 1000).map(toAudit),
+    listAudit: (options = {}) => (options.order === 'desc' ? s.listAuditDesc : s.listAudit)
+      .all(options.afterId ?? 0, options.sinceMs ?? 0, options.limit ?? 1000).map(toAudit),
     nextCounter: (name) => s.bumpCounter.get(name)!.value,
     close: () => db.close(),
   };

@@ -93,7 +93,8 @@ export interface Store {
 
   // audit (append-only)
   appendAudit(entry: Omit<AuditEntry, 'id'>): AuditEntry;
-  listAudit(options?: { limit?: number; afterId?: number }): AuditEntry[];
+  /** Oldest first unless `order: 'desc'`; `sinceMs` keeps entries at or after that time. */
+  listAudit(options?: { limit?: number; afterId?: number; sinceMs?: number; order?: 'asc' | 'desc' }): AuditEntry[];
 
   /** A monotonic counter (CRL numbers). */
   nextCounter(name: string): number;

@@ -8,7 +8,10 @@ import { join } from 'node:path';
 import { buildSwarmctl } from '../../cli/index.js';
 import { runCli } from '../../shared/cli.js';
 import { mintIdentity, writeIdentity } from '../helpers/pki.js';
-import { startControllerProcess, type ControllerProcess } from '../controller/helpers.js';
+import { SWARMCTL_BIN, startControllerProcess, type ControllerProcess } from '../controller/helpers.js';
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { createInterface } from 'node:readline';
 
 describe('swarmctl (against a controller process)', function () {
   this.timeout(60_000);
@@ -87,6 +90,43 @@ describe('swarmctl (against a controller process)', function () {
     const missing = await ctl.swarmctl(['host', 'remove', 'nosuch']);
     assert.equal(missing.code, 1);
     assert.match(oneLine(missing.stderr), /no host named "nosuch".*\[SWARM_ERR_HOST_NOT_FOUND\]$/);
+  });
+
+  it('audit shows the newest entries first, filters by --since, and --follow prints new entries as they are written', async () => {
+    for (const name of ['audit-a', 'audit-b']) assert.equal((await ctl.swarmctl(['host', 'add', name])).code, 0);
+    // Failed on the first main: --limit 2 returned the two oldest entries of the log.
+    const two = await ctl.swarmctl(['--json', 'audit', '--limit', '2']);
+    assert.equal(two.code, 0, two.stderr);
+    const entries = JSON.parse(two.stdout) as Array<{ id: number; action: string; target: string }>;
+    assert.deepEqual(entries.map((e) => `${e.action} ${e.target}`), ['host.add audit-b', 'host.add audit-a']);
+    assert.ok(entries[0]!.id > entries[1]!.id);
+    const recent = await ctl.swarmctl(['--json', 'audit', '--since', '1h']);
+    assert.ok((JSON.parse(recent.stdout) as unknown[]).length >= 2);
+    const badSince = await ctl.swarmctl(['audit', '--since', 'yesterday']);
+    assert.equal(badSince.code, 2);
+    assert.match(oneLine(badSince.stderr), /--since must be a duration/);
+
+    const follow = spawn(process.execPath, [SWARMCTL_BIN, '--json', 'audit', '--limit', '1', '--follow'], {
+      env: { ...process.env, SWARMCTL_CONTROLLER: ctl.url, SWARMCTL_IDENTITY: ctl.adminDir }, stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    const killer = setTimeout(() => follow.kill('SIGKILL'), 20_000);
+    try {
+      const lines = createInterface({ input: follow.stdout });
+      const seen: string[] = [];
+      for await (const line of lines) {
+        const e = JSON.parse(line) as { action: string; target: string };
+        seen.push(`${e.action} ${e.target}`);
+        if (seen.length === 1) assert.equal((await ctl.swarmctl(['host', 'add', 'audit-c'])).code, 0);
+        if (seen.length === 2) break;
+      }
+      assert.deepEqual(seen, ['host.add audit-b', 'host.add audit-c']);
+      follow.kill('SIGINT');
+      const [code] = (await once(follow, 'close')) as [number | null];
+      assert.equal(code, 0);
+    } finally {
+      clearTimeout(killer);
+      follow.kill('SIGKILL');
+    }
   });
 
   it('operator add writes a private identity that works; operator remove revokes it; nobody removes themselves', async () => {

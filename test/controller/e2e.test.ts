@@ -63,6 +63,17 @@ describe('controller end to end (processes, loopback, real TLS)', function () {
     updaterMaterial = await loadTlsMaterial(pkiDir, 'updater', 'e2e');
     assert.equal(agentMaterial.identity.name, 'h1');
     assert.equal(updaterMaterial.identity.role, 'updater');
+    // host show of an enrolled host (with certificates) parses in swarmctl, as JSON and as text (failed on the
+    // first main: the CLI expected certificate fields the controller did not send).
+    const show = await ctl.swarmctl(['--json', 'host', 'show', 'h1']);
+    assert.equal(show.code, 0, show.stderr);
+    const detail = JSON.parse(show.stdout) as { enrolled: boolean; certificates: Array<{ role: string; identity: string; state: string; serial: string }> };
+    assert.equal(detail.enrolled, true);
+    assert.deepEqual(detail.certificates.map((c) => `${c.role} ${c.identity} ${c.state}`).sort(), ['agent spiffe://e2e/agent/h1 valid', 'updater spiffe://e2e/updater/h1 valid']);
+    assert.ok(detail.certificates.some((c) => c.serial === agentMaterial.serial));
+    const human = await ctl.swarmctl(['host', 'show', 'h1']);
+    assert.equal(human.code, 0, human.stderr);
+    assert.match(human.stdout, new RegExp(agentMaterial.serial.slice(0, 12)));
     // The token was single use.
     const again = await runBin(UPDATER_BIN, [...args, '--pki-dir', join(ctl.root, 'other-pki')]);
     assert.equal(again.code, 1);

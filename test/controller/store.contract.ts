@@ -118,6 +118,11 @@ export function storeContract(engine: string, makeFactory: () => StoreFactory): 
       assert.deepEqual(store.listAudit(), [a, b]);
       assert.deepEqual(store.listAudit({ afterId: a.id }), [b]);
       assert.deepEqual(store.listAudit({ limit: 1 }), [a]);
+      // Newest first on request (what operators see by default), and a time floor.
+      assert.deepEqual(store.listAudit({ order: 'desc', limit: 1 }), [b]);
+      assert.deepEqual(store.listAudit({ order: 'desc' }), [b, a]);
+      assert.deepEqual(store.listAudit({ sinceMs: b.at }), [b]);
+      assert.deepEqual(store.listAudit({ sinceMs: b.at + 1 }), []);
     });
 
     it('counts monotonically', () => {
