@@ -58,7 +58,7 @@ export function resolveAgentSettings(flags: AgentFlags, env: NodeJS.ProcessEnv):
   const pkiDir = check(PkiDirSchema, flags.pkiDir ?? env.SWARM_PKI_DIR ?? DEFAULT_PKI_DIR, pkiSource);
 
   const listenSource = flags.listen !== undefined ? '--listen' : 'SWARM_AGENT_LISTEN';
-  const listen = parseHostPort(flags.listen ?? env.SWARM_AGENT_LISTEN ?? DEFAULT_LISTEN, listenSource);
+  const listen = parseHostPort(flags.listen ?? env.SWARM_AGENT_LISTEN ?? DEFAULT_LISTEN, listenSource, '127.0.0.1:8765');
 
   const controllerRaw = flags.controller ?? (env.SWARM_CONTROLLER === '' ? undefined : env.SWARM_CONTROLLER);
   const controller = controllerRaw === undefined

@@ -52,7 +52,7 @@ export function buildProgram() {
     .option('--log-level <level>', 'pino log level')
     .action(async (raw: unknown) => {
       const o = parseOptions(ServeSchema, raw);
-      const { host, port } = parseHostPort(o.listen, '--listen');
+      const { host, port } = parseHostPort(o.listen, '--listen', '0.0.0.0:8770');
       const logger = createLogger({ name: 'swarm-controller', ...(o.logLevel ? { level: o.logLevel } : {}) });
       await serveController({
         stateDir: o.stateDir,

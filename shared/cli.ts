@@ -2,6 +2,8 @@
 import { Command, CommanderError, Option } from 'commander';
 import type { z } from 'zod';
 import { SwarmError, sharedError } from './errors.js';
+import { packageVersion } from './package-version.js';
+import { describeSystemError } from './system-errors.js';
 import { formatZodIssues } from './validation.js';
 
 export { Command, Option };
@@ -17,13 +19,19 @@ export class UsageError extends Error {
 /** Validate parsed options with zod; a failure is bad usage naming the flag. */
 export function parseOptions<S extends z.ZodType>(schema: S, value: unknown): z.output<S> {
   const r = schema.safeParse(value);
-  if (!r.success) throw new UsageError(formatZodIssues(r.error, '--'));
+  if (!r.success) throw new UsageError(kebabFlags(formatZodIssues(r.error, '--')));
   return r.data;
 }
 
-/** Make a root command whose errors come back to runCli instead of exiting. */
+/** Option keys are camelCase in code and kebab-case on the command line: errors name the flag as typed. */
+function kebabFlags(message: string): string {
+  return message.replace(/--([a-z][A-Za-z0-9]*)/g, (_m, key: string) => `--${key.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`);
+}
+
+/** Make a root command whose errors come back to runCli instead of exiting; it answers --version. */
 export function createProgram(name: string, description: string): Command {
-  const program = new Command(name).description(description).showHelpAfterError(false).configureHelp({ sortSubcommands: true });
+  const program = new Command(name).description(description).showHelpAfterError(false).configureHelp({ sortSubcommands: true })
+    .version(packageVersion(), '-V, --version', 'print the version and exit');
   applyDefaults(program);
   return program;
 }
@@ -74,6 +82,11 @@ export async function runCli(program: Command, argv: string[], io: CliIo = { std
       io.stderr.write(`${program.name()}: ${err.message} [${err.code}]\n`);
       return err.code === 'SWARM_ERR_USAGE' ? 2 : 1;
     }
+    const known = describeSystemError(err);
+    if (known) {
+      io.stderr.write(`${program.name()}: ${known.message} [${known.code}]\n`);
+      return 1;
+    }
     const e = err as Error;
     io.stderr.write(`${program.name()}: unexpected error: ${e?.message ?? String(err)} [SWARM_ERR_INTERNAL]\n`);
     if (process.env.SWARM_DEBUG) io.stderr.write(`${e?.stack ?? ''}\n`);
@@ -86,15 +99,29 @@ function allCommands(cmd: Command): Command[] {
 }
 
 /** Parse HOST:PORT (IPv6 in brackets); throws UsageError naming the flag. */
-export function parseHostPort(value: string, flag: string): { host: string; port: number } {
+export function parseHostPort(value: string, flag: string, example = '127.0.0.1:8766'): { host: string; port: number } {
   const m = /^(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]+):(\d{1,5})$/.exec(value);
   const port = m ? Number(m[2]) : NaN;
-  if (!m || !(port >= 0 && port <= 65535)) throw new UsageError(`${flag} "${value}" must be HOST:PORT, for example 127.0.0.1:8766`);
+  if (!m || !(port >= 0 && port <= 65535)) throw new UsageError(`${flag} "${value}" must be HOST:PORT, for example ${example}`);
   return { host: m[1]!.replace(/^\[|\]$/g, ''), port };
+}
+
+/**
+ * Output piped into a reader that quits early (`swarmctl host list | head -1`) ends the program quietly, as
+ * Unix tools do, instead of dying with an EPIPE stack trace.
+ */
+export function exitQuietlyOnClosedPipe(): void {
+  for (const stream of [process.stdout, process.stderr]) {
+    stream.on('error', (err: NodeJS.ErrnoException) => {
+      if (err.code === 'EPIPE') process.exit(process.exitCode ?? 0);
+      throw err;
+    });
+  }
 }
 
 /** The bin entry: run and exit with the code. */
 export function main(program: Command): void {
+  exitQuietlyOnClosedPipe();
   runCli(program, process.argv.slice(2)).then(
     (code) => {
       process.exitCode = code;

@@ -1,4 +1,5 @@
 // The updater's configuration: a zod schema with safe defaults; flags override the file; the result is frozen.
+import { dirname, resolve } from 'node:path';
 import { z } from 'zod';
 import { parseConfig, readConfigFile } from '../shared/config.js';
 import { DEFAULT_INSTALL_LIMITS, InstallLimitsSchema } from './install/index.js';
@@ -59,9 +60,22 @@ export interface ConfigFlags {
 export async function loadUpdaterConfig(file: string | undefined, flags: ConfigFlags): Promise<UpdaterConfig> {
   const raw = file ? await readConfigFile(file) : {};
   if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) return parseConfig(UpdaterConfigSchema, raw, file ?? 'config');
-  const merged: Record<string, unknown> = { ...(raw as Record<string, unknown>) };
-  for (const [k, v] of Object.entries(flags)) if (v !== undefined) merged[k] = v;
+  // Paths are made absolute here, before anything hands them on: the agent runs from its release directory,
+  // so a relative --pki-dir passed through would name another directory there (and fail the release).
+  const merged: Record<string, unknown> = absolutePaths({ ...(raw as Record<string, unknown>) }, file ? dirname(resolve(file)) : process.cwd());
+  for (const [k, v] of Object.entries(absolutePaths({ ...flags }, process.cwd()))) if (v !== undefined) merged[k] = v;
   return parseConfig(UpdaterConfigSchema, merged, file ?? 'flags');
+}
+
+const PATH_KEYS = ['installDir', 'pkiDir', 'signingPublicKeyPath'] as const;
+
+/** Resolve the path settings of a config layer against `base` (a file's paths against its own directory, flags against the cwd). */
+function absolutePaths<T extends Record<string, unknown>>(layer: T, base: string): T {
+  for (const key of PATH_KEYS) {
+    const v = layer[key];
+    if (typeof v === 'string' && v.length > 0) (layer as Record<string, unknown>)[key] = resolve(base, v);
+  }
+  return layer;
 }
 
 /** The same config with defaults only (for tests and local commands). */

@@ -2,7 +2,7 @@
 // swarm-updater: run (the host's updater daemon), status and rollback (local, controller down), join (enrollment).
 import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
-import { createProgram, parseHostPort, parseOptions, runCli, type Command } from '../shared/cli.js';
+import { createProgram, exitQuietlyOnClosedPipe, parseHostPort, parseOptions, runCli, type Command } from '../shared/cli.js';
 import { createLogger } from '../shared/logger.js';
 import type { UpdaterStatus } from '../shared/wire.js';
 import { loadUpdaterConfig, type ConfigFlags } from './config.js';
@@ -20,7 +20,8 @@ const RunSchema = CommonSchema.extend({
   listen: z.string().optional(),
   agentPort: z.string().regex(/^\d{1,5}$/, { message: 'must be a port number' }).optional(),
   restart: z.enum(['systemd', 'spawn']).optional(),
-  controller: z.string().url().optional(),
+  // Checked here, like join's: a wrong scheme is bad usage (exit 2), not a failure found later.
+  controller: z.url({ protocol: /^https$/, error: 'must be an https:// URL, for example https://controller.example:8770' }).optional(),
   supervise: z.boolean().optional(),
 });
 
@@ -134,6 +135,7 @@ function formatStatus(s: UpdaterStatus): string {
 
 const argv = process.argv.slice(2);
 let exitCode: number | undefined;
+exitQuietlyOnClosedPipe();
 runCli(buildProgram(argv, (c) => { exitCode = c; }), argv).then(
   (code) => process.exit(code !== 0 ? code : (exitCode ?? 0)),
   (err: unknown) => {

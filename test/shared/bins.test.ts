@@ -43,8 +43,16 @@ describe('command-line framework of every bin', function () {
   this.timeout(120_000);
   for (const bin of Object.keys(BINS)) {
     describe(bin, () => {
-      before(function () {
-        if (!existsSync(join(buildRoot, BINS[bin]!))) this.skip();
+      it('is built (a missing bin fails here rather than skipping the checks below)', () => {
+        assert.ok(existsSync(join(buildRoot, BINS[bin]!)), `${BINS[bin]} exists in the build`);
+      });
+
+      it('answers --version with the package version and exit 0', () => {
+        for (const flag of ['--version', '-V']) {
+          const r = run(bin, [flag]);
+          assert.equal(r.status, 0, `${bin} ${flag} exited ${r.status}: ${r.stderr}`);
+          assert.match(r.stdout.trim(), /^\d+\.\d+\.\d+/);
+        }
       });
 
       it('answers --help on every command with exit 0', () => {

@@ -1,7 +1,9 @@
 // The command framework: exit codes 0/1/2 and one actionable stderr line, in process.
 import assert from 'node:assert/strict';
 import { Writable } from 'node:stream';
-import { createProgram, parseHostPort, runCli, UsageError } from '../../shared/cli.js';
+import { createServer, type AddressInfo } from 'node:net';
+import { z } from 'zod';
+import { createProgram, parseHostPort, parseOptions, runCli, UsageError } from '../../shared/cli.js';
 import { sharedError } from '../../shared/errors.js';
 
 function sink(): { stream: Writable; text: () => string } {
@@ -32,6 +34,42 @@ async function exec(argv: string[]): Promise<{ code: number; out: string; err: s
 }
 
 describe('command framework', () => {
+  it('names flags as typed (kebab-case) in validation errors', async () => {
+    const program = createProgram('tool', 'a test tool');
+    program.command('join').option('--ca-hash <h>', 'hash').action((raw: unknown) => {
+      parseOptions(z.object({ caHash: z.string().regex(/^sha256:/, { message: 'must be sha256:<hex>' }) }), raw);
+    });
+    const err = sink();
+    const code = await runCli(program, ['join', '--ca-hash', 'md5:1'], { stdout: sink().stream, stderr: err.stream });
+    assert.equal(code, 2);
+    assert.match(err.text(), /^tool: --ca-hash: must be sha256:<hex>/);
+  });
+
+  it('turns a port in use and a permission error into a stable code and an action, not SWARM_ERR_INTERNAL', async () => {
+    const busy = createServer();
+    await new Promise<void>((resolve) => busy.listen(0, '127.0.0.1', resolve));
+    const port = (busy.address() as AddressInfo).port;
+    try {
+      const program = createProgram('tool', 'a test tool');
+      program.command('serve').action(async () => {
+        const s = createServer();
+        await new Promise<void>((resolve, reject) => s.once('error', reject).listen(port, '127.0.0.1', resolve));
+      });
+      program.command('write').action(async () => {
+        const err = Object.assign(new Error("EACCES: permission denied, mkdir '/etc/swarm'"), { code: 'EACCES', syscall: 'mkdir', path: '/etc/swarm' });
+        throw err;
+      });
+      const e1 = sink();
+      assert.equal(await runCli(program, ['serve'], { stdout: sink().stream, stderr: e1.stream }), 1);
+      assert.match(e1.text(), new RegExp(`cannot listen on 127\\.0\\.0\\.1:${port}: another process already listens there; stop it or choose another --listen \\[SWARM_ERR_ADDRESS_IN_USE\\]`));
+      const e2 = sink();
+      assert.equal(await runCli(program, ['write'], { stdout: sink().stream, stderr: e2.stream }), 1);
+      assert.match(e2.text(), /cannot mkdir \/etc\/swarm: permission denied; run as the user that owns it \(or root\).*\[SWARM_ERR_PERMISSION_DENIED\]/);
+    } finally {
+      busy.close();
+    }
+  });
+
   it('prints help with exit 0', async () => {
     const r = await exec(['host', 'show', '--help']);
     assert.equal(r.code, 0);

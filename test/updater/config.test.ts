@@ -20,6 +20,25 @@ describe('updater config', () => {
     assert.ok(Object.isFrozen(c) && Object.isFrozen(c.probe));
   });
 
+  it('makes every path absolute before handing it on: flags against the cwd, file settings against the file', async () => {
+    // Failed on the first main: a relative --pki-dir reached the agent, which runs from its release directory,
+    // could not read its certificate, and the good release was rolled back and marked bad.
+    const t = await tempDir();
+    try {
+      const flags = await loadUpdaterConfig(undefined, { pkiDir: 'rel/pki', installDir: './opt' });
+      assert.equal(flags.pkiDir, join(process.cwd(), 'rel', 'pki'));
+      assert.equal(flags.installDir, join(process.cwd(), 'opt'));
+      const file = join(t.path, 'updater.json');
+      await writeFile(file, JSON.stringify({ pkiDir: 'pki', signingPublicKeyPath: 'keys/release.pub' }));
+      const fromFile = await loadUpdaterConfig(file, {});
+      assert.equal(fromFile.pkiDir, join(t.path, 'pki'));
+      assert.equal(fromFile.signingPublicKeyPath, join(t.path, 'keys', 'release.pub'));
+      assert.equal((await loadUpdaterConfig(file, { pkiDir: 'mine' })).pkiDir, join(process.cwd(), 'mine'));
+    } finally {
+      await t.cleanup();
+    }
+  });
+
   it('lets flags override the file, and names the bad field with the file', async () => {
     const t = await tempDir();
     try {
