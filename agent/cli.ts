@@ -1,5 +1,5 @@
 // The swarm-agent command line: `run` with flags or SWARM_* environment; signals drive stop and TLS reload.
-import { createProgram, type Command } from '../shared/cli.js';
+import { addExamples, createProgram, type Command } from '../shared/cli.js';
 import { createLogger } from '../shared/logger.js';
 import { runAgent } from './run.js';
 import { resolveAgentSettings, DEFAULT_LISTEN, DEFAULT_PKI_DIR, type AgentFlags } from './settings.js';
@@ -40,5 +40,13 @@ export function createAgentProgram(env: NodeJS.ProcessEnv = process.env): Comman
       signals.onHup(() => void handle.reloadTls('SIGHUP'));
       await handle.stop(await signals.stop);
     });
+  addExamples(program, {
+    '': ['swarm-agent run --pki-dir /etc/swarm/pki'],
+    run: [
+      'swarm-agent run        # under systemd: settings from /etc/swarm/agent.env',
+      'SWARM_PKI_DIR=/etc/swarm/pki SWARM_CONTROLLER=https://controller.example:8770 swarm-agent run',
+      'swarm-agent run --pki-dir ./pki --listen 127.0.0.1:9765',
+    ],
+  });
   return program;
 }

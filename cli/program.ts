@@ -1,7 +1,9 @@
 // The swarmctl command tree: global options and the command groups.
 import type { Command } from 'commander';
-import { createProgram } from '../shared/cli.js';
+import { addExamples, createProgram } from '../shared/cli.js';
+import { SWARMCTL_EXAMPLES } from './examples.js';
 import { registerReadCommands } from './commands/cert.js';
+import { registerCompletionCommand } from './commands/completion.js';
 import { registerHostCommands } from './commands/host.js';
 import { registerOperatorCommands } from './commands/operator.js';
 import type { CliIo } from './session.js';
@@ -14,5 +16,7 @@ export function buildSwarmctl(io: CliIo = { stdout: process.stdout, stderr: proc
   registerHostCommands(program, io);
   registerOperatorCommands(program, io);
   registerReadCommands(program, io);
+  registerCompletionCommand(program, io);
+  addExamples(program, SWARMCTL_EXAMPLES);
   return program;
 }

@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // The `swarm-controller` bin: init a state directory, serve the fleet.
 import { z } from 'zod';
-import { createProgram, main, parseHostPort, parseOptions } from '../shared/cli.js';
+import { addExamples, createProgram, main, parseHostPort, parseOptions } from '../shared/cli.js';
 import { CLUSTER_PATTERN } from '../shared/identity.js';
 import { createLogger } from '../shared/logger.js';
 import { serveController, untilSignal } from './serve.js';
@@ -77,6 +77,12 @@ export function buildProgram() {
       const r = await issueOperatorLocally({ stateDir: o.stateDir, name: o.name, outDir: o.out });
       process.stdout.write(`operator ${o.name} issued in ${o.out} (serial ${r.serial}, valid until ${new Date(r.notAfter).toISOString()})\n`);
     });
+  addExamples(program, {
+    '': ['swarm-controller init --state-dir /var/lib/swarm --cluster lab', 'swarm-controller serve --state-dir /var/lib/swarm'],
+    init: ['swarm-controller init --state-dir /var/lib/swarm --cluster lab --san controller.example --san 10.0.0.5'],
+    serve: ['swarm-controller serve --state-dir /var/lib/swarm', 'swarm-controller serve --state-dir ./state --listen 127.0.0.1:8770 --log-level debug'],
+    'issue-operator': ['swarm-controller issue-operator --state-dir /var/lib/swarm --name alice --out ./alice-identity'],
+  });
   return program;
 }
 

@@ -1,5 +1,5 @@
 // The command framework every bin uses (commander): one actionable stderr line, exit 0/1/2.
-import { Command, CommanderError, Option } from 'commander';
+import { Command, CommanderError, Help, Option } from 'commander';
 import type { z } from 'zod';
 import { SwarmError, sharedError } from './errors.js';
 import { packageVersion } from './package-version.js';
@@ -30,10 +30,32 @@ function kebabFlags(message: string): string {
 
 /** Make a root command whose errors come back to runCli instead of exiting; it answers --version. */
 export function createProgram(name: string, description: string): Command {
-  const program = new Command(name).description(description).showHelpAfterError(false).configureHelp({ sortSubcommands: true })
+  const program = new Command(name).description(description).showHelpAfterError(false).configureHelp({
+    sortSubcommands: true,
+    // A subcommand's help also lists the options every command takes (--controller, --json, ...).
+    showGlobalOptions: true,
+    // Required options say so, as they would in a man page.
+    optionDescription(this: Help, option: Option): string {
+      const base = Help.prototype.optionDescription.call(this, option);
+      return option.mandatory ? `${base} (required)` : base;
+    },
+  })
     .version(packageVersion(), '-V, --version', 'print the version and exit');
   applyDefaults(program);
   return program;
+}
+
+/**
+ * Add an "Examples:" section to commands' help, from one table per program keyed by the command path
+ * ('host add'). A key naming no command throws, so the table cannot drift from the tree.
+ */
+export function addExamples(program: Command, examples: Readonly<Record<string, readonly string[]>>): void {
+  for (const [path, lines] of Object.entries(examples)) {
+    let cmd: Command | undefined = program;
+    for (const part of path.split(' ').filter(Boolean)) cmd = cmd?.commands.find((c) => c.name() === part);
+    if (!cmd) throw new Error(`examples for "${program.name()} ${path}": no such command`);
+    cmd.addHelpText('after', `\nExamples:\n${lines.map((l) => `  ${l}`).join('\n')}\n`);
+  }
 }
 
 function applyDefaults(cmd: Command): void {

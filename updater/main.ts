@@ -2,7 +2,7 @@
 // swarm-updater: run (the host's updater daemon), status and rollback (local, controller down), join (enrollment).
 import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
-import { createProgram, exitQuietlyOnClosedPipe, parseHostPort, parseOptions, runCli, type Command } from '../shared/cli.js';
+import { addExamples, createProgram, exitQuietlyOnClosedPipe, parseHostPort, parseOptions, runCli, type Command } from '../shared/cli.js';
 import { createLogger } from '../shared/logger.js';
 import type { UpdaterStatus } from '../shared/wire.js';
 import { loadUpdaterConfig, type ConfigFlags } from './config.js';
@@ -115,8 +115,21 @@ export function buildProgram(argv: readonly string[], setExitCode: (code: number
       const r = await joinCluster({ controllerUrl: o.controller, token: o.token, caHash: o.caHash, pkiDir: o.pkiDir ?? '/etc/swarm/pki' });
       process.stdout.write(`joined cluster ${r.cluster} as ${r.name}\n`);
     });
+  addExamples(program, UPDATER_EXAMPLES);
   return program;
 }
+
+/** The Examples section of each command's help. */
+const UPDATER_EXAMPLES: Record<string, readonly string[]> = {
+  '': ['swarm-updater status', 'swarm-updater run --supervise'],
+  join: ['sudo swarm-updater join --controller https://controller.example:8770 --token-file /root/sensor-a.token --ca-hash sha256:<64 hex>'],
+  run: [
+    'swarm-updater run --supervise        # under systemd (the unit does this)',
+    'swarm-updater run --install-dir ./opt --pki-dir ./pki --restart spawn --controller https://127.0.0.1:8770',
+  ],
+  status: ['swarm-updater status', 'swarm-updater status --json --install-dir /opt/swarm'],
+  rollback: ['sudo swarm-updater rollback        # back to prev, on the host, with the controller down'],
+};
 
 function formatStatus(s: UpdaterStatus): string {
   const ref = (r: UpdaterStatus['active']): string => (r ? `${r.dir} (${r.id})` : '-');

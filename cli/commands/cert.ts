@@ -50,7 +50,6 @@ export function registerReadCommands(program: Command, io: CliIo): void {
     .option('--limit <n>', 'at most this many entries', '100')
     .option('--since <duration>', 'only entries newer than this (e.g. 90s, 15m, 2h, 7d)')
     .option('--follow', 'print the entries in the order they happened, then each new one as it is written (Ctrl-C stops)')
-    .addHelpText('after', '\nExamples:\n  swarmctl audit --limit 20\n  swarmctl audit --since 2h --json\n  swarmctl audit --follow\n')
     .action(async (opts: { limit: string; since?: string; follow?: boolean }, cmd: Command) => {
       const limit = Number(opts.limit);
       if (!Number.isInteger(limit) || limit < 1 || limit > 10_000) throw new UsageError('--limit must be an integer from 1 to 10000');
