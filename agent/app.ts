@@ -31,6 +31,8 @@ export interface AgentAppDeps {
   view: AgentView;
   logger: Logger;
   limits?: AgentAppLimits;
+  /** The host's denylist (pushed by the controller, merged from the CRL): revoked callers get 403. */
+  isRevoked?: (serial: string) => boolean;
 }
 
 /** Build the app (never listens). The agent's own identity comes from its certificate. */
@@ -52,6 +54,7 @@ export async function buildAgentApp(deps: AgentAppDeps): Promise<FastifyInstance
   app.addHook('onRequest', identityGuard({
     cluster: self.cluster,
     authorize: (caller, req) => authorizeAgentRoute(self, caller, req.routeOptions.url ?? req.url),
+    ...(deps.isRevoked ? { isRevoked: deps.isRevoked } : {}),
   }));
   await app.register(rateLimit, {
     global: true,

@@ -1,6 +1,7 @@
 // The agent's link to the controller (channel + certificate renewal), loaded only when a controller URL is set:
 // the channel and renewal modules pull in ws, node-forge and x509 code that a standalone agent's cold start does not need.
 import type { Clock } from '../shared/clock.js';
+import type { HostRevocation } from '../shared/host-revocation.js';
 import type { Logger } from '../shared/logger.js';
 import type { TlsMaterial } from '../shared/tls.js';
 import type { AgentHealth } from '../shared/wire.js';
@@ -13,6 +14,9 @@ export interface ControllerLinkDeps {
   onRenewed: (material: TlsMaterial) => void;
   logger: Logger;
   clock: Clock;
+  /** The host's denylist: fed by the channel and the CRL, and used to refuse a revoked controller. */
+  revocation: HostRevocation;
+  crlRefreshMs?: number;
 }
 
 export interface ControllerLink {
@@ -23,24 +27,37 @@ export interface ControllerLink {
 
 /** Start the channel and renewal; a failure to start either is logged and the agent keeps serving its host. */
 export async function startControllerLink(deps: ControllerLinkDeps): Promise<ControllerLink> {
-  const [{ startChannelClient }, { startRenewal }] = await Promise.all([import('../shared/channel-client.js'), import('../shared/renewal.js')]);
-  const { controllerUrl, logger, clock } = deps;
+  const [{ startChannelClient }, { startRenewal }, { startCrlRefresh }] = await Promise.all([
+    import('../shared/channel-client.js'), import('../shared/renewal.js'), import('../shared/crl-refresh.js'),
+  ]);
+  const { controllerUrl, logger, clock, revocation } = deps;
   let channel: ReturnType<typeof startChannelClient> | undefined;
   let renewal: ReturnType<typeof startRenewal> | undefined;
+  let crl: ReturnType<typeof startCrlRefresh> | undefined;
   try {
-    channel = startChannelClient({ controllerUrl, role: 'agent', material: deps.material, report: deps.report, logger, clock });
+    channel = startChannelClient({
+      controllerUrl, role: 'agent', material: deps.material, report: deps.report, logger, clock,
+      isRevoked: revocation.isRevoked,
+      onRevoked: (serials) => void revocation.revoke(serials, 'channel'),
+    });
   } catch (err) {
     logger.error({ err }, 'controller channel not started; the agent keeps running without it');
   }
   try {
-    renewal = startRenewal({ controllerUrl, pkiDir: deps.pkiDir, base: 'agent', material: deps.material, logger, clock, onRenewed: deps.onRenewed });
+    renewal = startRenewal({ controllerUrl, pkiDir: deps.pkiDir, base: 'agent', material: deps.material, logger, clock, onRenewed: deps.onRenewed, isRevoked: revocation.isRevoked });
   } catch (err) {
     logger.error({ err }, 'certificate renewal not started; the agent keeps running without it');
+  }
+  try {
+    crl = startCrlRefresh({ controllerUrl, material: deps.material, revocation, logger, clock, ...(deps.crlRefreshMs ? { intervalMs: deps.crlRefreshMs } : {}) });
+  } catch (err) {
+    logger.error({ err }, 'CRL refresh not started; the agent keeps running without it');
   }
   return {
     reportNow: () => channel?.reportNow(),
     close: async () => {
       renewal?.stop();
+      crl?.stop();
       await channel?.close().catch((err: unknown) => logger.warn({ err }, 'closing the controller channel failed'));
     },
   };

@@ -4,6 +4,7 @@ import type { Server as HttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { systemClock, type Clock } from '../shared/clock.js';
 import { isSwarmError } from '../shared/errors.js';
+import { HostRevocation } from '../shared/host-revocation.js';
 import { spiffeUri } from '../shared/identity.js';
 import type { Logger } from '../shared/logger.js';
 import { buildServerHttpsOptions, loadTlsMaterial, type TlsMaterial } from '../shared/tls.js';
@@ -93,7 +94,11 @@ export async function runAgent(deps: RunAgentDeps): Promise<AgentHandle> {
       };
     },
   };
-  const app = await buildAgentApp({ material, view, logger, limits: { ratePerSecond: settings.rateLimitPerSecond } });
+  // In memory only: the agent may not write the updater's state (another user); it gets the whole list from the
+  // controller on every (re)connect and from the CRL at start.
+  const revocation = await HostRevocation.open({ cluster: material.identity.cluster, caPem: material.ca, logger });
+  const app = await buildAgentApp({ material, view, logger, limits: { ratePerSecond: settings.rateLimitPerSecond }, isRevoked: revocation.isRevoked });
+  revocation.attach(app.server);
   const tlsReloader = new TlsReloader({
     pkiDir: settings.pkiDir,
     initial: material,
@@ -138,6 +143,7 @@ export async function runAgent(deps: RunAgentDeps): Promise<AgentHandle> {
       material: () => tlsReloader.current,
       report: () => supervisor.health(),
       onRenewed: (m) => tlsReloader.apply(m, 'renewed'),
+      revocation, crlRefreshMs: settings.crlRefreshMs,
     });
   }
 

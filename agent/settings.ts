@@ -3,6 +3,7 @@ import { resolve } from 'node:path';
 import { z } from 'zod';
 import { UsageError, parseHostPort } from '../shared/cli.js';
 import { deepFreeze } from '../shared/config.js';
+import { LIMITS } from '../shared/limits.js';
 import type { SupervisorPolicy } from './health.js';
 
 export const DEFAULT_PKI_DIR = '/etc/swarm/pki';
@@ -21,6 +22,8 @@ export interface AgentSettings {
   readonly policy: SupervisorPolicy;
   /** Requests per second per client identity. */
   readonly rateLimitPerSecond: number;
+  /** How often the CRL is fetched from the controller (the fallback when the channel is down). */
+  readonly crlRefreshMs: number;
 }
 
 const PkiDirSchema = z.string().min(1, { message: 'must not be empty' }).max(4096).refine((p) => !p.includes('\0'), { message: 'must be a path' });
@@ -44,6 +47,7 @@ const TuningSchema = z.object({
   SWARM_AGENT_BACKOFF_CAP_MS: ms(1, 3_600_000).default(30_000),
   SWARM_AGENT_STOP_GRACE_MS: ms(0, 600_000).default(5_000),
   SWARM_AGENT_RATE_LIMIT: z.coerce.number().int().min(1).max(10_000_000).default(50),
+  SWARM_AGENT_CRL_REFRESH_MS: ms(100, 86_400_000).default(LIMITS['revocation.crlRefreshInterval'].value),
 });
 
 function check<S extends z.ZodType>(schema: S, value: unknown, source: string): z.output<S> {
@@ -89,5 +93,6 @@ export function resolveAgentSettings(flags: AgentFlags, env: NodeJS.ProcessEnv):
       stopGraceMs: t.SWARM_AGENT_STOP_GRACE_MS,
     },
     rateLimitPerSecond: t.SWARM_AGENT_RATE_LIMIT,
+    crlRefreshMs: t.SWARM_AGENT_CRL_REFRESH_MS,
   });
 }

@@ -4,7 +4,8 @@ import type { Duplex } from 'node:stream';
 import type { TLSSocket } from 'node:tls';
 import type { Logger } from 'pino';
 import { WebSocketServer, type WebSocket } from 'ws';
-import { CHANNEL_PATHS, CLOSE_CODES, MAX_CHANNEL_MESSAGE_BYTES, reportSchemaFor, type ChannelRole } from '../shared/channel-protocol.js';
+import { CHANNEL_PATHS, CLOSE_CODES, MAX_CHANNEL_MESSAGE_BYTES, reportSchemaFor, type ChannelRole, type RevokedMessage } from '../shared/channel-protocol.js';
+import { LIMITS } from '../shared/limits.js';
 import type { Clock } from '../shared/clock.js';
 import { spiffeUri, type Identity } from '../shared/identity.js';
 import { getPeer } from '../shared/tls.js';
@@ -94,6 +95,20 @@ export class ChannelHub {
     return n;
   }
 
+  /** Tell every open channel to refuse these serials from now on (hosts enforce revocation too). */
+  broadcastRevoked(serials: readonly string[]): void {
+    if (serials.length === 0) return;
+    for (const ch of this.#channels.values()) this.#sendRevoked(ch, serials);
+  }
+
+  #sendRevoked(ch: Channel, serials: readonly string[]): void {
+    const max = LIMITS['revocation.maxSerialsPerMessage'].value;
+    for (let i = 0; i < serials.length; i += max) {
+      const msg: RevokedMessage = { type: 'revoked', serials: serials.slice(i, i + max) };
+      ch.ws.send(JSON.stringify(msg));
+    }
+  }
+
   close(): void {
     if (this.#pingTimer) this.#o.clock.clearTimeout(this.#pingTimer);
     for (const ch of this.#channels.values()) ch.ws.terminate();
@@ -131,6 +146,8 @@ export class ChannelHub {
     const log = this.#o.logger.child({ host: identity.name, channel: role });
     log.debug('channel open');
     ws.send(JSON.stringify({ type: 'welcome', identity: spiffeUri(identity), heartbeatMs: this.#o.heartbeatMs, pingIntervalMs: this.#o.pingIntervalMs }));
+    // The whole denylist at once: a host that was cut off, or just started, refuses what was revoked meanwhile.
+    this.#sendRevoked(ch, this.#o.denylist.list());
     const schema = reportSchemaFor(role);
     ws.on('pong', () => {
       ch.alive = true;

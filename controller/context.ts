@@ -50,6 +50,8 @@ export async function revokeIdentities(ctx: ControllerContext, identities: Reado
   for (const { role, name } of identities) if (role === 'agent' || role === 'updater') ctx.hub.closeHost(name);
   const all = identities.flatMap(({ role, name }) => ctx.store.listCertificates({ role, name }).map((c) => c.serial));
   ctx.denylist.add(all);
+  // Hosts refuse them too: every open channel hears now, a host cut off gets them on reconnect or from the CRL.
+  ctx.hub.broadcastRevoked(all);
   setTimeout(() => ctx.sockets.destroy(all), 300).unref();
   await ctx.crl.regenerate();
   ctx.logger.info({ op: 'revoke', identities, serials }, 'revoked certificates');

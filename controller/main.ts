@@ -5,7 +5,7 @@ import { addExamples, createProgram, main, parseHostPort, parseOptions } from '.
 import { CLUSTER_PATTERN } from '../shared/identity.js';
 import { createLogger } from '../shared/logger.js';
 import { serveController, untilSignal } from './serve.js';
-import { initStateDir, issueOperatorLocally } from './state-dir.js';
+import { initStateDir, issueOperatorLocally, rotateControllerIdentity } from './state-dir.js';
 import { NAME_PATTERN } from '../shared/names.js';
 
 const collect = (value: string, previous: string[] = []): string[] => [...previous, value];
@@ -77,10 +77,19 @@ export function buildProgram() {
       const r = await issueOperatorLocally({ stateDir: o.stateDir, name: o.name, outDir: o.out });
       process.stdout.write(`operator ${o.name} issued in ${o.out} (serial ${r.serial}, valid until ${new Date(r.notAfter).toISOString()})\n`);
     });
+  program.command('rotate-identity')
+    .description('issue the controller a new certificate and revoke the old ones (a leaked controller key); restart serve afterwards')
+    .requiredOption('--state-dir <dir>', 'the state directory made by init')
+    .action(async (raw: unknown) => {
+      const o = parseOptions(z.object({ stateDir: z.string().min(1) }), raw);
+      const r = await rotateControllerIdentity({ stateDir: o.stateDir });
+      process.stdout.write(`controller certificate ${r.serial} issued (valid until ${new Date(r.notAfter).toISOString()}); revoked ${r.revoked.length ? r.revoked.join(', ') : 'none'}; restart swarm-controller serve to use it\n`);
+    });
   addExamples(program, {
     '': ['swarm-controller init --state-dir /var/lib/swarm --cluster lab', 'swarm-controller serve --state-dir /var/lib/swarm'],
     init: ['swarm-controller init --state-dir /var/lib/swarm --cluster lab --san controller.example --san 10.0.0.5'],
     serve: ['swarm-controller serve --state-dir /var/lib/swarm', 'swarm-controller serve --state-dir ./state --listen 127.0.0.1:8770 --log-level debug'],
+    'rotate-identity': ['swarm-controller rotate-identity --state-dir /var/lib/swarm && systemctl restart swarm-controller'],
     'issue-operator': ['swarm-controller issue-operator --state-dir /var/lib/swarm --name alice --out ./alice-identity'],
   });
   return program;

@@ -4,11 +4,13 @@ import { access, mkdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { assertNoIdentity, CertificateAuthority, createCa, createCsr, generateKeyPair, NOT_BEFORE_SKEW_MS, verifyCsr, writeIdentityFiles } from '../pki/index.js';
 import { ensurePrivateDir, readPrivateKeyFile, writeFileAtomic } from '../shared/files.js';
+import { LIMITS } from '../shared/limits.js';
 import { loadTlsMaterial, type TlsMaterial } from '../shared/tls.js';
 import { controllerError } from './errors.js';
 import { openSqliteStore, type Store } from './store/index.js';
 
-export const CONTROLLER_LIFETIME_MS = 90 * 86_400_000;
+/** Short, so that a revoked controller certificate stops working everywhere soon even where the CRL does not reach. */
+export const CONTROLLER_LIFETIME_MS = LIMITS['revocation.controllerCertLifetime'].value;
 export const OPERATOR_INIT_LIFETIME_MS = 7 * 86_400_000;
 
 export function statePaths(stateDir: string) {
@@ -83,7 +85,10 @@ export async function loadStateDir(stateDir: string, now = Date.now()): Promise<
   const ca = CertificateAuthority.load({ certPem: await readFile(p.caCert, 'utf8'), keyPem: await readPrivateKeyFile(p.caKey) });
   const store = openSqliteStore(p.db);
   let material = await loadTlsMaterial(p.pki, 'controller', ca.cluster);
-  const renewed = await renewControllerIfDue(ca, store, p.pki, material, now);
+  // A revoked certificate on disk (restored from a backup, or a rotation that did not finish) is replaced at once:
+  // hosts would refuse it.
+  const revoked = store.getCertificate(material.serial)?.revokedAt != null;
+  const renewed = await renewControllerIfDue(ca, store, p.pki, material, now, revoked);
   if (renewed) material = renewed;
   return { ca, material, store, renewed: renewed !== undefined };
 }
@@ -97,14 +102,50 @@ export function remainingFraction(certPem: string, now: number): number {
   return (notAfter - now) / lifetime;
 }
 
-/** Issue the controller a new certificate (new key, same SANs) when less than a third of its life is left. */
-export async function renewControllerIfDue(ca: CertificateAuthority, store: Store, pkiDir: string, material: TlsMaterial, now = Date.now()): Promise<TlsMaterial | undefined> {
-  if (remainingFraction(material.cert, now) >= 1 / 3) return undefined;
-  const sans = (new X509Certificate(material.cert).subjectAltName ?? '').split(', ')
+/** Issue the controller a new certificate (new key, same SANs) when less than a third of its life is left (or when forced). */
+export async function renewControllerIfDue(ca: CertificateAuthority, store: Store, pkiDir: string, material: TlsMaterial, now = Date.now(), force = false): Promise<TlsMaterial | undefined> {
+  if (!force && remainingFraction(material.cert, now) >= 1 / 3) return undefined;
+  await issueControllerIdentity(ca, store, pkiDir, sansOf(material.cert), now);
+  return loadTlsMaterial(pkiDir, 'controller', ca.cluster);
+}
+
+/** The DNS names and IP addresses of a certificate, to issue its successor for the same addresses. */
+function sansOf(certPem: string): string[] {
+  return (new X509Certificate(certPem).subjectAltName ?? '').split(', ')
     .map((e) => (e.startsWith('DNS:') ? e.slice(4) : e.startsWith('IP Address:') ? e.slice(11) : undefined))
     .filter((s): s is string => s !== undefined);
-  await issueControllerIdentity(ca, store, pkiDir, sans, now);
-  return loadTlsMaterial(pkiDir, 'controller', ca.cluster);
+}
+
+/**
+ * Replace the controller's identity now (new key, same SANs) and revoke every earlier controller certificate:
+ * for a controller key that may have leaked. The new certificate is issued before the old ones are revoked, so
+ * the state directory never holds only revoked material; a running `serve` picks both up when restarted.
+ */
+export async function rotateControllerIdentity(options: { stateDir: string; now?: number }): Promise<{ serial: string; notAfter: number; revoked: string[] }> {
+  const p = statePaths(options.stateDir);
+  if (!(await exists(p.caKey)) || !(await exists(p.db))) {
+    throw controllerError('SWARM_ERR_STATE_DIR_INVALID', `${options.stateDir} is not a controller state directory (no pki/ca.key or swarm.db)`);
+  }
+  const ca = CertificateAuthority.load({ certPem: await readFile(p.caCert, 'utf8'), keyPem: await readPrivateKeyFile(p.caKey) });
+  const current = await loadTlsMaterial(p.pki, 'controller', ca.cluster);
+  const now = options.now ?? Date.now();
+  const key = await generateKeyPair();
+  const issued = ca.issue({ publicKeyPem: key.publicKeyPem, identity: { cluster: ca.cluster, role: 'controller', name: 'controller' }, lifetimeMs: CONTROLLER_LIFETIME_MS, sans: sansOf(current.cert), now });
+  const store = openSqliteStore(p.db);
+  try {
+    // A certificate from before controller certificates were recorded must be revocable too.
+    if (!store.getCertificate(current.serial)) {
+      const cert = new X509Certificate(current.cert);
+      store.recordCertificate({ serial: current.serial, role: 'controller', name: 'controller', notBefore: Date.parse(cert.validFrom), notAfter: current.notAfter, issuedAt: Date.parse(cert.validFrom) });
+    }
+    const revoked = store.revokeIdentity('controller', 'controller', now);
+    store.recordCertificate({ serial: issued.serial, role: 'controller', name: 'controller', notBefore: issued.notBefore, notAfter: issued.notAfter, issuedAt: now });
+    await writeIdentityFiles(p.pki, 'controller', { caPem: ca.certPem, certPem: issued.certPem, keyPem: key.privateKeyPem });
+    store.appendAudit({ at: now, actor: 'local:swarm-controller', action: 'controller.rotate-identity', target: 'controller', details: { serial: issued.serial, revoked } });
+    return { serial: issued.serial, notAfter: issued.notAfter, revoked };
+  } finally {
+    store.close();
+  }
 }
 
 /**

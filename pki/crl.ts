@@ -13,7 +13,7 @@ let x509Lib: Promise<X509Lib> | undefined;
  * @peculiar/x509 (with reflect-metadata, which its tsyringe needs first) costs ~0.2 s to load:
  * only the controller writes CRLs, so every other program skips it.
  */
-function loadX509(): Promise<X509Lib> {
+export function loadX509(): Promise<X509Lib> {
   x509Lib ??= import('reflect-metadata').then(async () => {
     const lib = await import('@peculiar/x509');
     lib.cryptoProvider.set(webcrypto as unknown as Parameters<typeof lib.cryptoProvider.set>[0]);

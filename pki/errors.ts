@@ -10,4 +10,6 @@ export const pkiError = defineErrors('pki', {
   SWARM_ERR_CA_HASH_INVALID: { status: 400, summary: 'A CA hash is not of the form sha256:<64 hex digits>.' },
   SWARM_ERR_PKI_EXISTS: { status: 409, summary: 'The directory already holds keys or certificates; refusing to overwrite them.' },
   SWARM_ERR_CA_INVALID: { status: 500, summary: 'The CA certificate or key cannot be loaded, or they do not match.' },
+  SWARM_ERR_CRL_INVALID: { status: 502, summary: 'A CRL is not a parseable PEM X509 CRL signed with SHA-256 by the pinned cluster CA; it is ignored.' },
+  SWARM_ERR_CRL_STALE: { status: 409, summary: 'A CRL carries a lower CRL number than one already applied (a replay); it is ignored.' },
 });

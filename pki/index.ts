@@ -5,6 +5,8 @@ export { createCsr, verifyCsr, MAX_CSR_BYTES } from './csr.js';
 export type { VerifiedCsr } from './csr.js';
 export { createCrl } from './crl.js';
 export type { CrlOptions, RevokedEntry } from './crl.js';
+export { verifyCrl } from './crl-verify.js';
+export type { VerifiedCrl } from './crl-verify.js';
 export { pkiError } from './errors.js';
 export { fingerprintOf, matchesCaHash, parseCaHash } from './fingerprint.js';
 export { describeCertificate, identityFromCertificate } from './identity.js';

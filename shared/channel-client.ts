@@ -29,6 +29,10 @@ export interface ChannelClientOptions {
   onDisconnect?: (info: { code: number; reason: string }) => void;
   /** Called when a connection attempt fails before the channel opened (refused, TLS, 401/403). */
   onConnectError?: (err: Error) => void;
+  /** Called with the serials the controller revoked (the whole list after the welcome, then each revocation). */
+  onRevoked?: (serials: string[]) => void;
+  /** Refuse a controller whose certificate serial is revoked (the host's denylist), at every handshake. */
+  isRevoked?: (serial: string) => boolean;
 }
 
 export interface ChannelClient {
@@ -131,7 +135,8 @@ export function startChannelClient(options: ChannelClientOptions): ChannelClient
     const socket = new WebSocket(url, {
       secureContext: secureContextOf(material),
       rejectUnauthorized: true,
-      checkServerIdentity: (_host: string, cert: PeerCertificate) => checkServerIdentity(cert, material.identity.cluster, { role: 'controller' }),
+      checkServerIdentity: (_host: string, cert: PeerCertificate) => checkServerIdentity(cert, material.identity.cluster, { role: 'controller' })
+        ?? (options.isRevoked?.(cert.serialNumber) ? new Error(`controller certificate ${cert.serialNumber.toLowerCase()} has been revoked`) : undefined),
       perMessageDeflate: false,
       handshakeTimeout: 15_000,
       maxPayload: MAX_CHANNEL_MESSAGE_BYTES,
@@ -166,6 +171,8 @@ export function startChannelClient(options: ChannelClientOptions): ChannelClient
         armWatchdog();
         log.debug('channel open');
         options.onConnect?.();
+      } else if (r.data.type === 'revoked') {
+        options.onRevoked?.(r.data.serials);
       } else {
         log.warn({ code: r.data.code }, `controller refused a message: ${r.data.message}`);
       }

@@ -1,5 +1,6 @@
 // The channel wire protocol between agents/updaters and the controller: every message is a zod schema.
 import { z } from 'zod';
+import { LIMITS } from './limits.js';
 import { AgentHealthSchema, UpdaterStatusSchema } from './wire.js';
 
 /** The WebSocket paths, one per role. */
@@ -45,7 +46,20 @@ export const WelcomeMessageSchema = z.object({
 /** Controller -> client: a refused message (the channel stays open). */
 export const ErrorMessageSchema = z.object({ type: z.literal('error'), code: z.string(), message: z.string() });
 
-export const ServerMessageSchema = z.discriminatedUnion('type', [WelcomeMessageSchema, ErrorMessageSchema]);
+/** A certificate serial as hosts compare them: lowercase hex, at most 20 bytes (RFC 5280 §4.1.2.2). */
+export const SerialSchema = z.string().regex(/^[0-9a-f]{1,40}$/, { message: 'must be a lowercase hex serial of at most 40 digits' });
+
+/**
+ * Controller -> client: serials to refuse from now on. Right after the welcome the controller sends its whole
+ * list (in several messages when it is long), then each revocation as it happens. Serials are never taken back.
+ */
+export const RevokedMessageSchema = z.object({
+  type: z.literal('revoked'),
+  serials: z.array(SerialSchema).max(LIMITS['revocation.maxSerialsPerMessage'].value),
+});
+export type RevokedMessage = z.output<typeof RevokedMessageSchema>;
+
+export const ServerMessageSchema = z.discriminatedUnion('type', [WelcomeMessageSchema, ErrorMessageSchema, RevokedMessageSchema]);
 export type ServerMessage = z.output<typeof ServerMessageSchema>;
 export type WelcomeMessage = z.output<typeof WelcomeMessageSchema>;
 

@@ -9,6 +9,8 @@ export interface DispatcherOptions {
   connections?: number;
   connectTimeoutMs?: number;
   keepAliveTimeoutMs?: number;
+  /** Refuse a server whose certificate serial is revoked (a host's denylist): checked at every handshake. */
+  isRevoked?: (serial: string) => boolean;
 }
 
 /** An undici dispatcher that presents our identity and only trusts the cluster CA. */
@@ -23,7 +25,8 @@ export function buildDispatcher(material: TlsMaterial, options: DispatcherOption
       minVersion: 'TLSv1.2',
       rejectUnauthorized: true,
       timeout: options.connectTimeoutMs ?? 10_000,
-      checkServerIdentity: (_host: string, cert: PeerCertificate) => checkServerIdentity(cert, material.identity.cluster, options.expect),
+      checkServerIdentity: (_host: string, cert: PeerCertificate) => checkServerIdentity(cert, material.identity.cluster, options.expect)
+        ?? (options.isRevoked?.(cert.serialNumber) ? new Error(`server certificate ${cert.serialNumber.toLowerCase()} has been revoked`) : undefined),
     },
   });
 }

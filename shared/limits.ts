@@ -24,6 +24,11 @@ export const LIMITS = {
   // -- channels: messages and reports (hardening items 6, 8) --
 
   // -- revocation on hosts (hardening item 3) --
+  'revocation.maxSerialsPerMessage': limit(2_000, 'count', 'Serials in one `revoked` channel message (~90 KB, under the 256 KiB channel cap); a longer list is sent in several messages.'),
+  'revocation.crlRefreshInterval': limit(300_000, 'ms', 'How often agents and updaters fetch and verify GET /v1/pki/crl: the fallback when the channel is down, so a revocation reaches a cut-off host within this.'),
+  'revocation.crlFetchTimeout': limit(10_000, 'ms', 'One CRL fetch (connect, headers and body); a stalled controller must not hold the refresh forever.'),
+  'revocation.crlMaxBytes': limit(8 * 1024 * 1024, 'bytes', 'Largest CRL a host reads (~200,000 entries); a bigger answer is refused, not buffered.'),
+  'revocation.controllerCertLifetime': limit(7 * 86_400_000, 'ms', 'Lifetime of the controller certificate (it self-renews when a third is left): a stolen controller key is useful for at most this long even where the CRL does not reach.'),
 
   // -- enrollment and renewal (hardening item 11) --
 } as const satisfies Record<string, Limit>;

@@ -29,6 +29,8 @@ export interface RenewalOptions {
   /** Backoff between failed attempts: base and cap (default 1 s, 5 min; never past a quarter of the time left). */
   retryBaseMs?: number;
   retryCapMs?: number;
+  /** Refuse a controller whose certificate serial is revoked (the host's denylist). */
+  isRevoked?: (serial: string) => boolean;
 }
 
 export interface Renewal {
@@ -61,11 +63,11 @@ export function lifetimeLeft(certPem: string, now: number): number {
 }
 
 /** Renew once: fresh key and CSR, POST /v1/pki/renew over the current identity, key then cert written atomically. */
-export async function renewIdentity(options: Pick<RenewalOptions, 'controllerUrl' | 'pkiDir' | 'base'> & { material: TlsMaterial }): Promise<TlsMaterial> {
+export async function renewIdentity(options: Pick<RenewalOptions, 'controllerUrl' | 'pkiDir' | 'base' | 'isRevoked'> & { material: TlsMaterial }): Promise<TlsMaterial> {
   const current = options.material;
   const key = await generateKeyPair();
   const csr = createCsr({ keyPem: key.privateKeyPem, publicKeyPem: key.publicKeyPem, commonName: current.identity.name });
-  const dispatcher = buildDispatcher(current, { expect: { role: 'controller' }, connections: 1 });
+  const dispatcher = buildDispatcher(current, { expect: { role: 'controller' }, connections: 1, ...(options.isRevoked ? { isRevoked: options.isRevoked } : {}) });
   let res;
   try {
     res = await callController({ baseUrl: options.controllerUrl, path: '/v1/pki/renew', body: { csr }, dispatcher }, RenewResponseSchema);
@@ -119,7 +121,7 @@ export function startRenewal(options: RenewalOptions): Renewal {
     if (inFlight) return inFlight;
     inFlight = (async () => {
       try {
-        const next = await renewIdentity({ controllerUrl: options.controllerUrl, pkiDir: options.pkiDir, base: options.base, material: current() });
+        const next = await renewIdentity({ controllerUrl: options.controllerUrl, pkiDir: options.pkiDir, base: options.base, material: current(), ...(options.isRevoked ? { isRevoked: options.isRevoked } : {}) });
         latest = next;
         failures = 0;
         log.info({ serial: next.serial, notAfter: new Date(next.notAfter).toISOString() }, 'certificate renewed');

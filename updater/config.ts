@@ -2,6 +2,7 @@
 import { dirname, resolve } from 'node:path';
 import { z } from 'zod';
 import { parseConfig, readConfigFile } from '../shared/config.js';
+import { LIMITS } from '../shared/limits.js';
 import { DEFAULT_INSTALL_LIMITS, InstallLimitsSchema } from './install/index.js';
 
 const ms = (def: number, min = 1) => z.number().int().min(min).max(24 * 3600_000).default(def);
@@ -38,6 +39,10 @@ export const UpdaterConfigSchema = z.strictObject({
     restartBackoffMs: ms(500),
     restartBackoffMaxMs: ms(30_000),
   }).default({ systemdUnit: 'swarm-agent.service', stopGraceMs: 10_000, restartBackoffMs: 500, restartBackoffMaxMs: 30_000 }),
+  revocation: z.strictObject({
+    /** How often the CRL is fetched from the controller (the fallback when the channel is down). */
+    crlRefreshMs: ms(LIMITS['revocation.crlRefreshInterval'].value, 100),
+  }).default({ crlRefreshMs: LIMITS['revocation.crlRefreshInterval'].value }),
   selfUpdate: z.strictObject({
     /** The new updater must confirm within this deadline or the previous one is restored. */
     deadlineMs: ms(60_000),

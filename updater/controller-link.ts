@@ -1,5 +1,6 @@
 // The updater's link to the controller (only with --controller): the status channel and certificate renewal.
 import type { Logger } from 'pino';
+import type { HostRevocation } from '../shared/host-revocation.js';
 import type { TlsMaterial } from '../shared/tls.js';
 import type { UpdaterStatus } from '../shared/wire.js';
 
@@ -11,6 +12,10 @@ export interface ControllerLinkDeps {
   status: () => Promise<UpdaterStatus>;
   logger: Logger;
   heartbeatMs?: number;
+  /** The host's denylist: fed by the channel and the CRL, and used to refuse a revoked controller. */
+  revocation: HostRevocation;
+  /** How often the CRL is fetched (default LIMITS['revocation.crlRefreshInterval']). */
+  crlRefreshMs?: number;
 }
 
 export interface ControllerLink {
@@ -21,11 +26,19 @@ export interface ControllerLink {
 
 /** Loaded lazily: a host without a controller URL never loads the WebSocket or renewal code. */
 export async function startControllerLink(d: ControllerLinkDeps): Promise<ControllerLink> {
-  const [{ startChannelClient }, { startRenewal }] = await Promise.all([import('../shared/channel-client.js'), import('../shared/renewal.js')]);
+  const [{ startChannelClient }, { startRenewal }, { startCrlRefresh }] = await Promise.all([
+    import('../shared/channel-client.js'), import('../shared/renewal.js'), import('../shared/crl-refresh.js'),
+  ]);
   const logger = d.logger.child({ link: 'controller' });
   let last: UpdaterStatus = await d.status();
-  const channel = startChannelClient({ controllerUrl: d.controllerUrl, role: 'updater', material: d.material, report: () => last, logger, ...(d.heartbeatMs ? { heartbeatMs: d.heartbeatMs } : {}) });
-  const renewal = startRenewal({ controllerUrl: d.controllerUrl, pkiDir: d.pkiDir, base: 'updater', material: d.material, onRenewed: d.onRenewed, logger });
+  const { revocation } = d;
+  const channel = startChannelClient({
+    controllerUrl: d.controllerUrl, role: 'updater', material: d.material, report: () => last, logger, ...(d.heartbeatMs ? { heartbeatMs: d.heartbeatMs } : {}),
+    isRevoked: revocation.isRevoked,
+    onRevoked: (serials) => void revocation.revoke(serials, 'channel'),
+  });
+  const renewal = startRenewal({ controllerUrl: d.controllerUrl, pkiDir: d.pkiDir, base: 'updater', material: d.material, onRenewed: d.onRenewed, logger, isRevoked: revocation.isRevoked });
+  const crl = startCrlRefresh({ controllerUrl: d.controllerUrl, material: d.material, revocation, logger, ...(d.crlRefreshMs ? { intervalMs: d.crlRefreshMs } : {}) });
   let refreshing = false;
   const refresh = (): void => {
     if (refreshing) return;
@@ -47,6 +60,7 @@ export async function startControllerLink(d: ControllerLinkDeps): Promise<Contro
     async close() {
       clearInterval(timer);
       renewal.stop();
+      crl.stop();
       await channel.close();
     },
   };

@@ -2,6 +2,7 @@
 import type { Logger } from 'pino';
 import { writeFileAtomic } from '../shared/files.js';
 import type { Server as HttpsServer } from 'node:https';
+import { HostRevocation } from '../shared/host-revocation.js';
 import { buildServerHttpsOptions } from '../shared/tls.js';
 import { buildUpdaterApp } from './app.js';
 import { startControllerLink, type ControllerLink } from './controller-link.js';
@@ -33,8 +34,10 @@ export async function runDaemon(config: UpdaterConfig, logger: Logger, env: Node
     limits: config.limits, keep: config.keep, logger, env, handOver: () => void shutdown(EXIT_HAND_OVER),
     ...(parts.signingPublicKeyPem ? { signingPublicKeyPem: parts.signingPublicKeyPem } : {}),
   });
+  // Loaded before the server listens: a serial revoked before a restart is refused from the first request.
+  const revocation = await HostRevocation.open({ cluster: parts.material.identity.cluster, caPem: parts.material.ca, file: paths.revoked, logger });
   const app = await buildUpdaterApp({
-    material: parts.material, logger, updater, store: parts.store, operations,
+    material: parts.material, logger, updater, store: parts.store, operations, isRevoked: revocation.isRevoked,
     // Two probe deadlines (update, then rollback), the watch window, two agent stops, and slack.
     connectionTimeoutMs: 2 * config.probe.deadlineMs + config.watch.windowMs + 2 * config.agent.stopGraceMs + 60_000,
     ...(supervised ? { selfUpdate: (r) => selfUpdater.start(r) } : {}),
@@ -61,11 +64,13 @@ export async function runDaemon(config: UpdaterConfig, logger: Logger, env: Node
   process.on('SIGUSR2', onUsr2);
 
   await updater.start();
+  revocation.attach(app.server);
   await app.listen({ host: config.listen.host, port: config.listen.port });
   let link: ControllerLink | undefined;
   if (config.controller) {
     link = await startControllerLink({
       controllerUrl: config.controller, pkiDir: config.pkiDir, material: parts.currentMaterial, status: () => updater.status(), logger,
+      revocation, crlRefreshMs: config.revocation.crlRefreshMs,
       onRenewed: async (m) => {
         (app.server as unknown as HttpsServer).setSecureContext(buildServerHttpsOptions(m, { clientCert: 'required' }));
         await parts.reloadMaterial(m);

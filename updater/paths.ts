@@ -12,6 +12,8 @@ export interface HostPaths {
   agentPid: string;
   updaterPid: string;
   requests: string;
+  /** Revoked serials this host refuses (pushed by the controller, merged from the CRL). */
+  revoked: string;
   /** The updater's own code: a ReleaseStore rooted here. */
   updaterRoot: string;
   updaterStaging: string;
@@ -33,6 +35,7 @@ export function hostPaths(installDir: string): HostPaths {
     agentPid: join(state, 'agent.pid'),
     updaterPid: join(state, 'updater.pid'),
     requests: join(state, 'requests'),
+    revoked: join(state, 'revoked.json'),
     updaterRoot,
     updaterStaging: join(updaterRoot, 'staging'),
     updaterState: join(updaterRoot, 'state'),
