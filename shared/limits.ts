@@ -20,6 +20,8 @@ export const LIMITS = {
   // -- updater: uploads and operation deadlines (hardening item 2) --
 
   // -- join: the CA answer (hardening item 1) --
+  'join.tokenTtlMin': limit(60_000, 'ms', 'Shortest join token an operator may ask for (host add --token-ttl): shorter ones expire before a person can copy the command to the host.'),
+  'join.tokenTtlMax': limit(7 * 86_400_000, 'ms', 'Longest join token: a token is a credential that enrolls a host; a week covers shipping a pre-provisioned sensor, longer would leave secrets lying around.'),
 
   // -- channels: messages and reports (hardening items 6, 8) --
 

@@ -2,23 +2,31 @@
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import { parseInput } from '../../shared/http.js';
+import { LIMITS } from '../../shared/limits.js';
 import { checkNewHostName, NAME_PATTERN } from '../../shared/names.js';
+import { LABEL_KEY, LABEL_VALUE, matchesSelector, parseSelector } from '../../shared/selector.js';
 import { audit, revokeIdentities, type ControllerContext } from '../context.js';
 import { controllerError } from '../errors.js';
 import { listHostViews, viewHost } from '../fleet.js';
 import { viewCertificate } from '../host-view.js';
 import { generateJoinToken, hashJoinToken } from '../tokens.js';
 
-export const LABEL_KEY = /^[A-Za-z0-9]([A-Za-z0-9._/-]{0,61}[A-Za-z0-9])?$/;
-export const LABEL_VALUE = /^[A-Za-z0-9._-]{0,63}$/;
 const ADDRESS = /^(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]{1,253})(:\d{1,5})?$/;
+/** HOST[:PORT] with a port from 1 to 65535 (a port past the range was stored and failed every push). */
+const AddressSchema = z.string().regex(ADDRESS, 'must be HOST[:PORT]').refine((a) => {
+  const port = /:(\d{1,5})$/.exec(a)?.[1];
+  return port === undefined || /^[0-9a-fA-F:]+$/.test(a) || (Number(port) >= 1 && Number(port) <= 65535);
+}, 'the port must be from 1 to 65535');
 
 const LabelsSchema = z.record(z.string().max(256), z.string().max(256));
 const AddHostSchema = z.object({
   name: z.string(),
-  address: z.string().regex(ADDRESS, 'must be HOST[:PORT]').optional(),
+  address: AddressSchema.optional(),
   labels: LabelsSchema.optional(),
+  /** How long the join token lasts (default: the controller's, 15 minutes). */
+  tokenTtlMs: z.number().int().min(LIMITS['join.tokenTtlMin'].value).max(LIMITS['join.tokenTtlMax'].value).optional(),
 }).strict();
+const AddressBodySchema = z.object({ address: AddressSchema.nullable() }).strict();
 const NameParams = z.object({ name: z.string().regex(NAME_PATTERN, 'must be a host name') });
 const LabelSchema = z.object({ set: LabelsSchema.default({}), remove: z.array(z.string().max(256)).default([]) }).strict();
 
@@ -64,13 +72,42 @@ export function hostRoutes(ctx: ControllerContext) {
         ctx.store.insertHost(record);
       }
       const token = generateJoinToken(body.name);
-      const expiresAt = now + ctx.settings.joinTokenTtlMs;
+      const expiresAt = now + (body.tokenTtlMs ?? ctx.settings.joinTokenTtlMs);
       ctx.store.insertJoinToken({ hash: hashJoinToken(token), hostName: body.name, createdAt: now, expiresAt, usedAt: null });
       audit(ctx, req, 'host.add', body.name, { address: record.address, labels: record.labels, expiresAt: new Date(expiresAt).toISOString() });
       return reply.code(201).send({ name: body.name, token, caHash: ctx.issuer.ca.fingerprint, expiresAt: new Date(expiresAt).toISOString() });
     });
 
-    app.get('/hosts', async () => listHostViews(ctx));
+    app.get('/hosts', async (req) => {
+      const q = parseInput(z.object({ selector: z.string().max(1024).optional() }), req.query, 'query');
+      const views = listHostViews(ctx);
+      if (q.selector === undefined) return views;
+      const terms = parseSelector(q.selector);
+      if (typeof terms === 'string') throw controllerError('SWARM_ERR_LABEL_INVALID', `selector: ${terms}`);
+      return views.filter((h) => matchesSelector(h.labels, terms));
+    });
+
+    app.patch('/hosts/:name/address', async (req) => {
+      const { name } = parseInput(NameParams, req.params, 'params');
+      const body = parseInput(AddressBodySchema, req.body, 'body');
+      const host = mustFind(name);
+      const address = body.address === null ? null : normalizeAddress(body.address);
+      ctx.store.setHostAddress(name, address);
+      audit(ctx, req, 'host.address', name, { from: host.address, to: address });
+      return viewHost(ctx, { ...host, address });
+    });
+
+    app.get('/tokens', async () => ctx.store.listPendingTokens(ctx.clock.now()).map((t) => ({
+      name: t.hostName, createdAt: new Date(t.createdAt).toISOString(), expiresAt: new Date(t.expiresAt).toISOString(),
+    })));
+
+    app.delete('/tokens/:name', async (req) => {
+      const { name } = parseInput(NameParams, req.params, 'params');
+      const revoked = ctx.store.deleteUnusedTokens(name);
+      if (revoked === 0) throw controllerError('SWARM_ERR_TOKEN_NOT_FOUND', `no pending join token for "${name}"; see swarmctl token list`);
+      audit(ctx, req, 'token.revoke', name, { tokens: revoked });
+      return { name, revoked };
+    });
 
     app.get('/hosts/:name', async (req) => {
       const { name } = parseInput(NameParams, req.params, 'params');

@@ -67,12 +67,15 @@ export interface Store {
   /** Active (not removed) hosts, by name. */
   listHosts(): HostRecord[];
   setHostLabels(name: string, labels: Record<string, string>): void;
+  setHostAddress(name: string, address: string | null): void;
   markHostRemoved(name: string, at: number): void;
 
   // join tokens
   insertJoinToken(token: JoinTokenRecord): void;
-  /** Drop unused tokens of a host (a new `host add` replaces them). */
-  deleteUnusedTokens(hostName: string): void;
+  /** Drop unused tokens of a host (a new `host add` replaces them; `token revoke`); returns how many. */
+  deleteUnusedTokens(hostName: string): number;
+  /** Tokens not yet used and not expired at `now`, oldest first (the hash only identifies them; no secret here). */
+  listPendingTokens(now: number): Array<{ hostName: string; createdAt: number; expiresAt: number }>;
   /**
    * Atomically: find the token by hash, check it is unused, unexpired, for `name`, and that the host
    * exists, is active and not yet enrolled; then mark the token used and the host enrolled.

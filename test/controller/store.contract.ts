@@ -67,8 +67,21 @@ export function storeContract(engine: string, makeFactory: () => StoreFactory): 
       assert.deepEqual(store.consumeJoinToken('3'.repeat(64), 'h3', T0), { ok: false, reason: 'host-missing' });
       store.insertHost({ name: 'h4', address: null, labels: {}, createdAt: T0 });
       store.insertJoinToken({ hash: '4'.repeat(64), hostName: 'h4', createdAt: T0, expiresAt: T0 + 1000, usedAt: null });
-      store.deleteUnusedTokens('h4');
+      assert.equal(store.deleteUnusedTokens('h4'), 1);
       assert.deepEqual(store.consumeJoinToken('4'.repeat(64), 'h4', T0), { ok: false, reason: 'unknown' });
+    });
+
+    it('lists pending tokens (unused, unexpired) without their secret, and changes a host address', () => {
+      store.insertHost({ name: 'h1', address: null, labels: {}, createdAt: T0 });
+      store.insertHost({ name: 'h2', address: null, labels: {}, createdAt: T0 });
+      store.insertJoinToken({ hash: '5'.repeat(64), hostName: 'h1', createdAt: T0, expiresAt: T0 + 1000, usedAt: null });
+      store.insertJoinToken({ hash: '6'.repeat(64), hostName: 'h2', createdAt: T0 + 1, expiresAt: T0 + 10, usedAt: null });
+      assert.deepEqual(store.listPendingTokens(T0), [{ hostName: 'h1', createdAt: T0, expiresAt: T0 + 1000 }, { hostName: 'h2', createdAt: T0 + 1, expiresAt: T0 + 10 }]);
+      assert.deepEqual(store.listPendingTokens(T0 + 10).map((t) => t.hostName), ['h1']);
+      assert.deepEqual(store.consumeJoinToken('5'.repeat(64), 'h1', T0), { ok: true });
+      assert.deepEqual(store.listPendingTokens(T0), [{ hostName: 'h2', createdAt: T0 + 1, expiresAt: T0 + 10 }]);
+      store.setHostAddress('h1', '10.0.0.1:8766');
+      assert.equal(store.getHost('h1')?.address, '10.0.0.1:8766');
     });
 
     it('consumes a token atomically under concurrent attempts: exactly one wins', async () => {
