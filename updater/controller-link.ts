@@ -2,6 +2,7 @@
 import type { Logger } from 'pino';
 import type { TlsMaterial } from '../shared/tls.js';
 import type { UpdaterStatus } from '../shared/wire.js';
+import { boundUpdaterStatus } from './channel-report.js';
 
 export interface ControllerLinkDeps {
   controllerUrl: string;
@@ -23,7 +24,7 @@ export interface ControllerLink {
 export async function startControllerLink(d: ControllerLinkDeps): Promise<ControllerLink> {
   const [{ startChannelClient }, { startRenewal }] = await Promise.all([import('../shared/channel-client.js'), import('../shared/renewal.js')]);
   const logger = d.logger.child({ link: 'controller' });
-  let last: UpdaterStatus = await d.status();
+  let last: UpdaterStatus = boundUpdaterStatus(await d.status());
   const channel = startChannelClient({ controllerUrl: d.controllerUrl, role: 'updater', material: d.material, report: () => last, logger, ...(d.heartbeatMs ? { heartbeatMs: d.heartbeatMs } : {}) });
   const renewal = startRenewal({ controllerUrl: d.controllerUrl, pkiDir: d.pkiDir, base: 'updater', material: d.material, onRenewed: d.onRenewed, logger });
   let refreshing = false;
@@ -32,7 +33,7 @@ export async function startControllerLink(d: ControllerLinkDeps): Promise<Contro
     refreshing = true;
     d.status().then(
       (s) => {
-        last = s;
+        last = boundUpdaterStatus(s);
         channel.reportNow();
       },
       (err: unknown) => logger.warn({ err }, 'status refresh failed'),
