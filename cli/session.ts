@@ -8,7 +8,7 @@ import { lifetimeLeft, renewIdentity } from '../shared/renewal.js';
 import { loadTlsMaterial, type TlsMaterial } from '../shared/tls.js';
 import { buildDispatcher } from '../shared/dispatcher.js';
 import { cliError } from './errors.js';
-import type { Out } from './output.js';
+import { printLine, type Out } from './output.js';
 
 export interface CliIo {
   stdout: Out;
@@ -68,7 +68,7 @@ export class Session {
         material = await renewIdentity({ controllerUrl: options.controller, pkiDir: options.identity, base: 'operator', material });
         io.stderr.write(`swarmctl: renewed the operator certificate in ${options.identity} (valid until ${new Date(material.notAfter).toISOString()})\n`);
       } catch (err) {
-        io.stderr.write(`swarmctl: could not renew the operator certificate (${(err as Error).message}); using the current one\n`);
+        printLine(io.stderr, `swarmctl: could not renew the operator certificate (${(err as Error).message}); using the current one`);
       }
     }
     return new Session(options, material);

@@ -11,6 +11,7 @@ import { spiffeUri, type Identity } from '../shared/identity.js';
 import { getPeer } from '../shared/tls.js';
 import { formatZodIssues } from '../shared/validation.js';
 import { canOpenChannel } from './authz.js';
+import { defaultBudgetPolicy, freshBudget, spendReport, type ReportBudget, type ReportBudgetPolicy } from './channel-budget.js';
 import type { ReportCache } from './reports.js';
 import type { Denylist } from './revocation.js';
 import type { Store } from './store/index.js';
@@ -24,6 +25,8 @@ export interface ChannelHubOptions {
   logger: Logger;
   heartbeatMs: number;
   pingIntervalMs: number;
+  /** Reports per channel (default: LIMITS channels.*, refilled per heartbeatMs). */
+  reportBudget?: Partial<ReportBudgetPolicy>;
 }
 
 interface Channel {
@@ -32,6 +35,9 @@ interface Channel {
   host: string;
   serial: string;
   alive: boolean;
+  budget: ReportBudget;
+  /** Closed for flooding: what is still in flight is not even parsed. */
+  closing: boolean;
 }
 
 const ROLE_BY_PATH = new Map<string, ChannelRole>(Object.entries(CHANNEL_PATHS).map(([role, path]) => [path, role as ChannelRole]));
@@ -48,10 +54,12 @@ export class ChannelHub {
   readonly #o: ChannelHubOptions;
   readonly #wss: WebSocketServer;
   readonly #channels = new Map<string, Channel>(); // key: role/host
+  readonly #budget: ReportBudgetPolicy;
   #pingTimer: NodeJS.Timeout | undefined;
 
   constructor(options: ChannelHubOptions) {
     this.#o = options;
+    this.#budget = { ...defaultBudgetPolicy(options.heartbeatMs), ...options.reportBudget };
     this.#wss = new WebSocketServer({ noServer: true, maxPayload: MAX_CHANNEL_MESSAGE_BYTES, perMessageDeflate: false, clientTracking: false });
   }
 
@@ -141,7 +149,7 @@ export class ChannelHub {
       previous.ws.close(1000, 'replaced by a newer channel');
       setTimeout(() => previous.ws.terminate(), 250).unref();
     }
-    const ch: Channel = { ws, role, host: identity.name, serial, alive: true };
+    const ch: Channel = { ws, role, host: identity.name, serial, alive: true, budget: freshBudget(this.#budget, this.#o.clock.now()), closing: false };
     this.#channels.set(key, ch);
     const log = this.#o.logger.child({ host: identity.name, channel: role });
     log.debug('channel open');
@@ -155,8 +163,10 @@ export class ChannelHub {
     ws.on('message', (data, isBinary) => {
       // A channel being closed (revoked, or replaced by a newer one) keeps delivering what was in flight:
       // none of it may count, or a removed host would reappear with its last words.
-      if (this.#channels.get(key) !== ch) return;
+      if (this.#channels.get(key) !== ch || ch.closing) return;
       ch.alive = true;
+      // Before parsing: parsing is the cost a flooding host imposes.
+      if (!this.#spend(ch)) return;
       let parsed: unknown;
       try {
         parsed = JSON.parse(isBinary ? Buffer.from(data as Buffer).toString('utf8') : data.toString());
@@ -172,6 +182,24 @@ export class ChannelHub {
       log.debug('channel closed');
     });
     ws.on('error', (err) => log.debug({ err }, 'channel error'));
+  }
+
+  /** Whether this report is within the channel's budget; over it the report is dropped with an error, and a flood closes the channel. */
+  #spend(ch: Channel): boolean {
+    const { budget, verdict } = spendReport(ch.budget, this.#o.clock.now(), this.#budget);
+    ch.budget = budget;
+    if (verdict === 'accept') return true;
+    const per = `${this.#budget.perHeartbeat} reports per ${this.#budget.heartbeatMs} ms (burst ${this.#budget.burst})`;
+    if (verdict === 'drop') {
+      ch.ws.send(JSON.stringify({ type: 'error', code: 'SWARM_ERR_CHANNEL_RATE_LIMITED', message: `report dropped: over the budget of ${per}; report at the heartbeat and on change only` }));
+      return false;
+    }
+    this.#o.logger.warn({ host: ch.host, channel: ch.role }, `channel closed: kept reporting past the budget of ${per}`);
+    ch.closing = true;
+    ch.ws.send(JSON.stringify({ type: 'error', code: 'SWARM_ERR_CHANNEL_RATE_LIMITED', message: `channel closed: more than ${this.#budget.droppedBeforeClose} reports over the budget of ${per}` }));
+    ch.ws.close(CLOSE_CODES.rateLimited, 'report budget exceeded');
+    setTimeout(() => ch.ws.terminate(), 250).unref();
+    return false;
   }
 
   #refuseMessage(ch: Channel, message: string): void {

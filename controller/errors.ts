@@ -4,6 +4,7 @@ import '../shared/remote-errors.js';
 
 export const controllerError = defineErrors('controller', {
   SWARM_ERR_ENROLL_REFUSED: { status: 403, summary: 'Enrollment refused: the join token is unknown, expired, used or not for this name, or the name cannot be enrolled. Ask the operator for a new token (swarmctl host add).' },
+  SWARM_ERR_CHANNEL_RATE_LIMITED: { status: 429, summary: 'A host sent channel reports faster than its budget; they were dropped, and past a threshold the channel was closed with 4429. Find what makes the host report in a loop.' },
   SWARM_ERR_HOST_NOT_FOUND: { status: 404, summary: 'No host of that name is registered; see swarmctl host list.' },
   SWARM_ERR_TOKEN_NOT_FOUND: { status: 404, summary: 'The host has no pending (unused, unexpired) join token; see swarmctl token list.' },
   SWARM_ERR_HOST_EXISTS: { status: 409, summary: 'A host of that name is already enrolled; remove it first (swarmctl host remove) or pick another name.' },

@@ -4,6 +4,7 @@ import type { Logger } from 'pino';
 import WebSocket from 'ws';
 import { CHANNEL_PATHS, MAX_CHANNEL_MESSAGE_BYTES, ServerMessageSchema } from './channel-protocol.js';
 import { backoffDelay, systemClock, type Clock } from './clock.js';
+import { LIMITS } from './limits.js';
 import { remoteError } from './remote-errors.js';
 import { checkServerIdentity, type TlsMaterial } from './tls.js';
 
@@ -37,7 +38,11 @@ export interface ChannelClientOptions {
 
 export interface ChannelClient {
   readonly connected: boolean;
-  /** Send a report now (after a state change) instead of at the next heartbeat. */
+  /**
+   * Send a report soon (after a state change) instead of at the next heartbeat. Calls are coalesced: reports
+   * are spaced by at least the controller's heartbeat / channels.client-reports-per-heartbeat, and a deferred
+   * one carries the state at the time it is sent.
+   */
   reportNow(): void;
   close(): Promise<void>;
 }
@@ -75,8 +80,12 @@ export function startChannelClient(options: ChannelClientOptions): ChannelClient
   let closed = false;
   let attempt = 0;
   let heartbeatMs = options.heartbeatMs ?? DEFAULT_HEARTBEAT_MS;
+  /** The controller's heartbeat (its report budget is counted in it), from the welcome. */
+  let budgetHeartbeatMs: number | undefined;
   let pingIntervalMs: number | undefined;
   let heartbeatTimer: NodeJS.Timeout | undefined;
+  let pendingTimer: NodeJS.Timeout | undefined;
+  let lastSentAt = Number.NEGATIVE_INFINITY;
   let watchdogTimer: NodeJS.Timeout | undefined;
   let reconnectTimer: NodeJS.Timeout | undefined;
 
@@ -86,6 +95,7 @@ export function startChannelClient(options: ChannelClientOptions): ChannelClient
   };
 
   const send = (): void => {
+    pendingTimer = clear(pendingTimer);
     if (!ws || ws.readyState !== WebSocket.OPEN) return;
     let payload: string;
     try {
@@ -95,13 +105,25 @@ export function startChannelClient(options: ChannelClientOptions): ChannelClient
       return;
     }
     ws.send(payload);
+    lastSentAt = clock.now();
+    armHeartbeat();
   };
 
+  /** Send now, or once the spacing the controller's budget needs has passed (one deferred send covers every call meanwhile). */
+  const requestSend = (): void => {
+    if (pendingTimer) return;
+    const gap = (budgetHeartbeatMs ?? heartbeatMs) / LIMITS['channels.client-reports-per-heartbeat'].value;
+    const wait = lastSentAt + gap - clock.now();
+    if (wait <= 0) send();
+    else pendingTimer = clock.setTimeout(send, wait);
+  };
+
+  /** A heartbeat is due after a quiet heartbeatMs: every send re-arms it. */
   const armHeartbeat = (): void => {
     heartbeatTimer = clear(heartbeatTimer);
     heartbeatTimer = clock.setTimeout(() => {
-      send();
-      armHeartbeat();
+      heartbeatTimer = undefined;
+      requestSend();
     }, heartbeatMs);
   };
 
@@ -145,8 +167,9 @@ export function startChannelClient(options: ChannelClientOptions): ChannelClient
     let welcomed = false;
     socket.on('open', () => {
       open = true;
+      // A new channel has a fresh budget at the controller.
+      lastSentAt = Number.NEGATIVE_INFINITY;
       send();
-      armHeartbeat();
     });
     socket.on('message', (data) => {
       const r = ServerMessageSchema.safeParse((() => {
@@ -163,6 +186,7 @@ export function startChannelClient(options: ChannelClientOptions): ChannelClient
       if (r.data.type === 'welcome') {
         welcomed = true;
         attempt = 0;
+        budgetHeartbeatMs = r.data.heartbeatMs;
         if (options.heartbeatMs === undefined && r.data.heartbeatMs !== heartbeatMs) {
           heartbeatMs = r.data.heartbeatMs;
           armHeartbeat();
@@ -187,6 +211,7 @@ export function startChannelClient(options: ChannelClientOptions): ChannelClient
       open = false;
       if (ws === socket) ws = undefined;
       heartbeatTimer = clear(heartbeatTimer);
+      pendingTimer = clear(pendingTimer);
       watchdogTimer = clear(watchdogTimer);
       if (wasOpen && welcomed) {
         log.info({ code, reason: reason.toString() }, 'channel closed');
@@ -202,11 +227,12 @@ export function startChannelClient(options: ChannelClientOptions): ChannelClient
     get connected() {
       return open;
     },
-    reportNow: send,
+    reportNow: requestSend,
     async close(): Promise<void> {
       closed = true;
       reconnectTimer = clear(reconnectTimer);
       heartbeatTimer = clear(heartbeatTimer);
+      pendingTimer = clear(pendingTimer);
       watchdogTimer = clear(watchdogTimer);
       const socket = ws;
       if (!socket || socket.readyState === WebSocket.CLOSED) return;

@@ -7,22 +7,22 @@ import { AgentHealthSchema, UpdaterStatusSchema } from './wire.js';
 export const CHANNEL_PATHS = { agent: '/v1/channel/agent', updater: '/v1/channel/updater' } as const;
 export type ChannelRole = keyof typeof CHANNEL_PATHS;
 
-/** Largest message either side accepts (a report with many services still fits). */
-export const MAX_CHANNEL_MESSAGE_BYTES = 256 * 1024;
+/** Largest message either side accepts: the largest valid report with headroom (ws closes a larger one with 1009). */
+export const MAX_CHANNEL_MESSAGE_BYTES = LIMITS['channels.message-bytes'].value;
 
 /** Agent -> controller: what it runs, on connect and at each heartbeat. */
 export const AgentReportMessageSchema = z.object({
   type: z.literal('report'),
   report: AgentHealthSchema,
   /** Expiry of the certificate the sender holds now (ISO 8601): it may have renewed since connecting. */
-  certNotAfter: z.string().datetime(),
+  certNotAfter: z.iso.datetime(),
 });
 
 /** Updater -> controller. */
 export const UpdaterReportMessageSchema = z.object({
   type: z.literal('report'),
   report: UpdaterStatusSchema,
-  certNotAfter: z.string().datetime(),
+  certNotAfter: z.iso.datetime(),
 });
 
 export type AgentReportMessage = z.output<typeof AgentReportMessageSchema>;
@@ -63,5 +63,8 @@ export const ServerMessageSchema = z.discriminatedUnion('type', [WelcomeMessageS
 export type ServerMessage = z.output<typeof ServerMessageSchema>;
 export type WelcomeMessage = z.output<typeof WelcomeMessageSchema>;
 
-/** WebSocket close codes the controller uses (4000-4999 are for applications). */
-export const CLOSE_CODES = { revoked: 4003, invalidMessage: 4400, shuttingDown: 1001 } as const;
+/**
+ * WebSocket close codes the controller uses (4000-4999 are for applications). `rateLimited`: the channel kept
+ * sending past its report budget; the client reconnects with backoff and a fresh budget.
+ */
+export const CLOSE_CODES = { revoked: 4003, invalidMessage: 4400, shuttingDown: 1001, rateLimited: 4429 } as const;

@@ -4,6 +4,7 @@ import type { z } from 'zod';
 import { SwarmError, sharedError } from './errors.js';
 import { packageVersion } from './package-version.js';
 import { describeSystemError } from './system-errors.js';
+import { escapeUnsafeChars } from './printable.js';
 import { formatZodIssues } from './validation.js';
 
 export { Command, Option };
@@ -96,21 +97,22 @@ export async function runCli(program: Command, argv: string[], io: CliIo = { std
       io.stderr.write(`${program.name()}: ${err.message.replace(/^error: /, '')} (see ${program.name()} --help)\n`);
       return 2;
     }
+    // Messages can quote what a server or a host said: shown inert, and on one line.
     if (err instanceof UsageError) {
-      io.stderr.write(`${program.name()}: ${err.message} (see --help)\n`);
+      io.stderr.write(`${program.name()}: ${escapeUnsafeChars(err.message)} (see --help)\n`);
       return 2;
     }
     if (err instanceof SwarmError) {
-      io.stderr.write(`${program.name()}: ${err.message} [${err.code}]\n`);
+      io.stderr.write(`${program.name()}: ${escapeUnsafeChars(err.message)} [${err.code}]\n`);
       return err.code === 'SWARM_ERR_USAGE' ? 2 : 1;
     }
     const known = describeSystemError(err);
     if (known) {
-      io.stderr.write(`${program.name()}: ${known.message} [${known.code}]\n`);
+      io.stderr.write(`${program.name()}: ${escapeUnsafeChars(known.message)} [${known.code}]\n`);
       return 1;
     }
     const e = err as Error;
-    io.stderr.write(`${program.name()}: unexpected error: ${e?.message ?? String(err)} [SWARM_ERR_INTERNAL]\n`);
+    io.stderr.write(`${program.name()}: unexpected error: ${escapeUnsafeChars(e?.message ?? String(err))} [SWARM_ERR_INTERNAL]\n`);
     if (process.env.SWARM_DEBUG) io.stderr.write(`${e?.stack ?? ''}\n`);
     return 1;
   }

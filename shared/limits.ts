@@ -24,9 +24,20 @@ export const LIMITS = {
   'join.tokenTtlMax': limit(7 * 86_400_000, 'ms', 'Longest join token: a token is a credential that enrolls a host; a week covers shipping a pre-provisioned sensor, longer would leave secrets lying around.'),
 
   // -- channels: messages and reports (hardening items 6, 8) --
+  'channels.message-bytes': limit(65_536, 'bytes', 'Largest channel message either side accepts (ws closes a larger one with 1009). The largest valid report (an updater status carrying 64 services, 64 bad releases, 32 steps, every string at its cap in 3-byte characters; test/helpers/reports.ts) weighs 46,374 bytes; 256 KiB let one host make the controller parse 187 KB per message.'),
+  'channels.report-services': limit(64, 'count', 'Services one agent report may list: the manifest allows 64 per release, so an honest agent never has more.'),
+  'channels.report-text-chars': limit(256, 'chars', 'Free text a host reports (operation error messages, step details, ids): enough for one actionable line; the updater escapes and cuts its own text to fit before sending.'),
+  'channels.report-steps': limit(32, 'count', 'Steps of the last operation an updater report carries (the newest ones); a real operation has about ten, the full record stays on the host.'),
+  'channels.report-bad-releases': limit(64, 'count', 'Release ids an updater report lists as bad (the newest ones); the host keeps every mark, the report only has to show the recent ones.'),
+  'channels.reports-per-heartbeat': limit(4, 'count', 'Reports a channel earns per controller heartbeat (token-bucket refill). Honest clients send one per heartbeat plus changes, spaced by at least a third of a heartbeat; one host sent 1,239 reports in 4 s before this budget.'),
+  'channels.report-burst': limit(8, 'count', 'Reports a channel may send at once before the refill rate applies (the bucket size): a reconnect or a quick series of health changes fits.'),
+  'channels.dropped-before-close': limit(16, 'count', 'Reports dropped over budget (the count decays at the refill rate) after which the controller closes the channel with 4429: a flooding host stops costing parse time at once.'),
+  'channels.client-reports-per-heartbeat': limit(3, 'count', 'Our agents and updaters send at most this many reports per controller heartbeat (sends are spaced by heartbeat/3 and coalesced), below the controller budget, so they are never refused.'),
+  'channels.status-output-line-chars': limit(4_096, 'chars', 'One service output line in the agent GET /v1/status: the agent cuts lines at 2,048 bytes; a longer line is refused rather than shown.'),
+  'channels.status-output-lines': limit(1_000, 'count', 'Output lines per service in the agent GET /v1/status: the most ?lines= may ask for.'),
 
   // -- revocation on hosts (hardening item 3) --
-  'revocation.maxSerialsPerMessage': limit(2_000, 'count', 'Serials in one `revoked` channel message (~90 KB, under the 256 KiB channel cap); a longer list is sent in several messages.'),
+  'revocation.maxSerialsPerMessage': limit(1_000, 'count', 'Serials in one `revoked` channel message (at most ~43 KB of 40-hex serials, under the 64 KiB channel message cap); a longer list is sent in several messages.'),
   'revocation.crlRefreshInterval': limit(300_000, 'ms', 'How often agents and updaters fetch and verify GET /v1/pki/crl: the fallback when the channel is down, so a revocation reaches a cut-off host within this.'),
   'revocation.crlFetchTimeout': limit(10_000, 'ms', 'One CRL fetch (connect, headers and body); a stalled controller must not hold the refresh forever.'),
   'revocation.crlMaxBytes': limit(8 * 1024 * 1024, 'bytes', 'Largest CRL a host reads (~200,000 entries); a bigger answer is refused, not buffered.'),

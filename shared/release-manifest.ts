@@ -18,8 +18,14 @@ export const VersionSchema = z.string().regex(/^[0-9A-Za-z][0-9A-Za-z._+-]{0,63}
   message: 'must be 1-64 characters of letters, digits, ".", "_", "+" or "-", starting with a letter or digit',
 });
 
+/** Service names appear in reports and tables: the manifest's rule is the only one. */
+export const ServiceNameSchema = z.string().regex(/^[a-z0-9][a-z0-9_-]{0,62}$/, { message: 'must be lowercase letters, digits, "_" or "-"' });
+
+/** A release id: the lowercase hex SHA-256 of the tarball. */
+export const ReleaseIdSchema = z.string().regex(/^[0-9a-f]{64}$/, { message: 'must be 64 lowercase hex digits (a release id)' });
+
 export const ServiceSpecSchema = z.strictObject({
-  name: z.string().regex(/^[a-z0-9][a-z0-9_-]{0,62}$/, { message: 'must be lowercase letters, digits, "_" or "-"' }),
+  name: ServiceNameSchema,
   /** argv; argv[0] is a path inside the release or an absolute path to a system binary. */
   command: z
     .array(z.string().min(1).max(4096))

@@ -3,6 +3,7 @@ import type { Logger } from 'pino';
 import type { HostRevocation } from '../shared/host-revocation.js';
 import type { TlsMaterial } from '../shared/tls.js';
 import type { UpdaterStatus } from '../shared/wire.js';
+import { boundUpdaterStatus } from './channel-report.js';
 
 export interface ControllerLinkDeps {
   controllerUrl: string;
@@ -30,7 +31,7 @@ export async function startControllerLink(d: ControllerLinkDeps): Promise<Contro
     import('../shared/channel-client.js'), import('../shared/renewal.js'), import('../shared/crl-refresh.js'),
   ]);
   const logger = d.logger.child({ link: 'controller' });
-  let last: UpdaterStatus = await d.status();
+  let last: UpdaterStatus = boundUpdaterStatus(await d.status());
   const { revocation } = d;
   const channel = startChannelClient({
     controllerUrl: d.controllerUrl, role: 'updater', material: d.material, report: () => last, logger, ...(d.heartbeatMs ? { heartbeatMs: d.heartbeatMs } : {}),
@@ -45,7 +46,7 @@ export async function startControllerLink(d: ControllerLinkDeps): Promise<Contro
     refreshing = true;
     d.status().then(
       (s) => {
-        last = s;
+        last = boundUpdaterStatus(s);
         channel.reportNow();
       },
       (err: unknown) => logger.warn({ err }, 'status refresh failed'),

@@ -4,6 +4,7 @@ import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
 import { addExamples, createProgram, exitQuietlyOnClosedPipe, parseHostPort, parseOptions, runCli, type Command } from '../shared/cli.js';
 import { createLogger } from '../shared/logger.js';
+import { escapeUnsafeChars } from '../shared/printable.js';
 import type { UpdaterStatus } from '../shared/wire.js';
 import { loadUpdaterConfig, type ConfigFlags } from './config.js';
 import { hostPaths } from './paths.js';
@@ -143,7 +144,7 @@ function formatStatus(s: UpdaterStatus): string {
     `last op: ${op ? `${op.id} ${op.kind} ${op.state}${op.error ? ` (${op.error.message})` : ''}` : '-'}`,
     `bad:     ${s.badReleases.length ? s.badReleases.map((b) => b.slice(0, 12)).join(', ') : '-'}`,
     '',
-  ].join('\n');
+  ].map(escapeUnsafeChars).join('\n'); // the agent's answer and error messages must not drive the terminal
 }
 
 const argv = process.argv.slice(2);

@@ -5,7 +5,7 @@ import { UsageError } from '../../shared/cli.js';
 import { parseDuration } from '../../shared/duration.js';
 import { pause } from '../../shared/clock.js';
 import { AuditSchema, CertificateSchema, StatusSchema } from '../api.js';
-import { printJson, printTable, relativeTime, shortId } from '../output.js';
+import { printJson, printLine, printTable, relativeTime, shortId } from '../output.js';
 import { withSession, type CliIo } from '../session.js';
 
 export function registerReadCommands(program: Command, io: CliIo): void {
@@ -33,13 +33,13 @@ export function registerReadCommands(program: Command, io: CliIo): void {
         const st = await s.call({ path: '/v1/status' }, StatusSchema);
         if (s.options.json) return printJson(io.stdout, st);
         const o = io.stdout;
-        o.write(`cluster ${st.cluster}\n`);
-        o.write(`hosts: ${st.hosts.total} (${st.hosts.online} online, ${st.hosts.offline} offline, ${st.hosts.pending} pending enrollment)\n`);
-        o.write(`health: ${Object.entries(st.health).map(([k, v]) => `${v} ${k}`).join(', ') || '-'}\n`);
-        o.write(`channels: ${st.channels.agent} agent, ${st.channels.updater} updater\n`);
-        o.write(`certificates: ${st.certificates.active} valid, ${st.certificates.expiringSoon} expiring soon, ${st.certificates.revoked} revoked\n`);
+        printLine(o, `cluster ${st.cluster}`);
+        printLine(o, `hosts: ${st.hosts.total} (${st.hosts.online} online, ${st.hosts.offline} offline, ${st.hosts.pending} pending enrollment)`);
+        printLine(o, `health: ${Object.entries(st.health).map(([k, v]) => `${v} ${k}`).join(', ') || '-'}`);
+        printLine(o, `channels: ${st.channels.agent} agent, ${st.channels.updater} updater`);
+        printLine(o, `certificates: ${st.certificates.active} valid, ${st.certificates.expiringSoon} expiring soon, ${st.certificates.revoked} revoked`);
         if (st.releases.length > 0) {
-          o.write('\n');
+          printLine(o, '');
           printTable(o, ['RELEASE', 'VERSION', 'HOSTS'], st.releases.map((r) => [shortId(r.release), r.version, r.hosts]));
         }
       });

@@ -3,7 +3,7 @@ import type { Command } from 'commander';
 import { z } from 'zod';
 import { UsageError } from '../../shared/cli.js';
 import { AddHostResponseSchema, HostDetailSchema, HostViewSchema, RemoveResponseSchema } from '../api.js';
-import { printJson, printTable, relativeTime, shortId } from '../output.js';
+import { printJson, printLine, printTable, relativeTime, shortId } from '../output.js';
 import { withSession, type CliIo } from '../session.js';
 
 const collect = (value: string, previous: string[] = []): string[] => [...previous, value];
@@ -39,8 +39,11 @@ export function registerHostCommands(program: Command, io: CliIo): void {
         const res = await s.call({ path: '/v1/hosts', method: 'POST', body: { name, ...(opts.address ? { address: opts.address } : {}), labels } }, AddHostResponseSchema);
         const joinCommand = `swarm-updater join --controller ${s.options.controller} --token ${res.token} --ca-hash ${res.caHash}`;
         if (s.options.json) return printJson(io.stdout, { name: res.name, token: res.token, caHash: res.caHash, joinCommand, expiresAt: res.expiresAt });
-        io.stdout.write(`host ${res.name} registered; its join token is valid once, until ${res.expiresAt}\n`);
-        io.stdout.write(`token:   ${res.token}\nCA hash: ${res.caHash}\nrun on the host:\n  ${joinCommand}\n`);
+        printLine(io.stdout, `host ${res.name} registered; its join token is valid once, until ${res.expiresAt}`);
+        printLine(io.stdout, `token:   ${res.token}`);
+        printLine(io.stdout, `CA hash: ${res.caHash}`);
+        printLine(io.stdout, 'run on the host:');
+        printLine(io.stdout, `  ${joinCommand}`);
       });
     });
 
@@ -84,8 +87,8 @@ export function registerHostCommands(program: Command, io: CliIo): void {
           ['last operation', h.updater?.lastOperation ? `${h.updater.lastOperation.kind} ${h.updater.lastOperation.state} (${h.updater.lastOperation.id})` : '-'],
           ['cert expiry', relativeTime(h.certExpiry, now)],
         ];
-        for (const [k, v] of rows) io.stdout.write(`${`${k}:`.padEnd(16)}${v}\n`);
-        io.stdout.write('\n');
+        for (const [k, v] of rows) printLine(io.stdout, `${`${k}:`.padEnd(16)}${v}`);
+        printLine(io.stdout, '');
         printTable(io.stdout, ['SERIAL', 'ROLE', 'STATE', 'NOT AFTER'], h.certificates.map((c) => [c.serial, c.role, c.state, c.notAfter]));
       });
     });
@@ -96,7 +99,7 @@ export function registerHostCommands(program: Command, io: CliIo): void {
       await withSession(cmd, io, async (s) => {
         const res = await s.call({ path: `/v1/hosts/${enc(name)}`, method: 'DELETE' }, RemoveResponseSchema);
         if (s.options.json) return printJson(io.stdout, res);
-        io.stdout.write(`removed host ${res.name}; revoked ${res.revoked.length} certificate(s)\n`);
+        printLine(io.stdout, `removed host ${res.name}; revoked ${res.revoked.length} certificate(s)`);
       });
     });
 
@@ -107,7 +110,7 @@ export function registerHostCommands(program: Command, io: CliIo): void {
       await withSession(cmd, io, async (s) => {
         const h = await s.call({ path: `/v1/hosts/${enc(name)}/labels`, method: 'PATCH', body }, HostViewSchema);
         if (s.options.json) return printJson(io.stdout, h);
-        io.stdout.write(`${h.name}: ${Object.entries(h.labels).map(([k, v]) => `${k}=${v}`).join(' ') || '(no labels)'}\n`);
+        printLine(io.stdout, `${h.name}: ${Object.entries(h.labels).map(([k, v]) => `${k}=${v}`).join(' ') || '(no labels)'}`);
       });
     });
 }

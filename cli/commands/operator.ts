@@ -9,7 +9,7 @@ import { remoteError } from '../../shared/remote-errors.js';
 import { checkTlsMaterial } from '../../shared/tls.js';
 import { OperatorIssuedSchema, RemoveResponseSchema } from '../api.js';
 import { cliError } from '../errors.js';
-import { printJson } from '../output.js';
+import { printJson, printLine } from '../output.js';
 import { withSession, type CliIo } from '../session.js';
 
 export function registerOperatorCommands(program: Command, io: CliIo): void {
@@ -35,7 +35,7 @@ export function registerOperatorCommands(program: Command, io: CliIo): void {
         }
         await writeIdentityFiles(out, 'operator', { caPem: s.material.ca, certPem: res.cert, keyPem: key.privateKeyPem });
         if (s.options.json) return printJson(io.stdout, { name, identity: `spiffe://${m.identity.cluster}/operator/${name}`, dir: out, serial: m.serial, notAfter: res.notAfter });
-        io.stdout.write(`operator ${name} created in ${out} (serial ${m.serial}, valid until ${res.notAfter}); hand the directory over privately and use it with --identity ${out}\n`);
+        printLine(io.stdout, `operator ${name} created in ${out} (serial ${m.serial}, valid until ${res.notAfter}); hand the directory over privately and use it with --identity ${out}`);
       });
     });
 
@@ -45,7 +45,7 @@ export function registerOperatorCommands(program: Command, io: CliIo): void {
       await withSession(cmd, io, async (s) => {
         const res = await s.call({ path: `/v1/operators/${encodeURIComponent(name)}`, method: 'DELETE' }, RemoveResponseSchema);
         if (s.options.json) return printJson(io.stdout, res);
-        io.stdout.write(`removed operator ${res.name}; revoked ${res.revoked.length} certificate(s)\n`);
+        printLine(io.stdout, `removed operator ${res.name}; revoked ${res.revoked.length} certificate(s)`);
       });
     });
 }
