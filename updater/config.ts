@@ -1,6 +1,7 @@
 // The updater's configuration: a zod schema with safe defaults; flags override the file; the result is frozen.
 import { z } from 'zod';
 import { parseConfig, readConfigFile } from '../shared/config.js';
+import { limitValue } from '../shared/limits.js';
 import { DEFAULT_INSTALL_LIMITS, InstallLimitsSchema } from './install/index.js';
 
 const ms = (def: number, min = 1) => z.number().int().min(min).max(24 * 3600_000).default(def);
@@ -37,6 +38,12 @@ export const UpdaterConfigSchema = z.strictObject({
     restartBackoffMs: ms(500),
     restartBackoffMaxMs: ms(30_000),
   }).default({ systemdUnit: 'swarm-agent.service', stopGraceMs: 10_000, restartBackoffMs: 500, restartBackoffMaxMs: 30_000 }),
+  /** A release body's pace (defaults in shared/limits.ts): a stalled or trickling sender must not hold the operation lock. */
+  upload: z.strictObject({
+    minBytesPerSecond: z.number().int().min(1).default(limitValue('updater.upload.min-rate')),
+    rateWindowMs: ms(limitValue('updater.upload.rate-window')),
+    deadlineMs: ms(limitValue('updater.upload.deadline')),
+  }).default({ minBytesPerSecond: limitValue('updater.upload.min-rate'), rateWindowMs: limitValue('updater.upload.rate-window'), deadlineMs: limitValue('updater.upload.deadline') }),
   selfUpdate: z.strictObject({
     /** The new updater must confirm within this deadline or the previous one is restored. */
     deadlineMs: ms(60_000),

@@ -63,6 +63,8 @@ export interface EngineHost {
   operations: OperationStore;
   runner: FakeRunner;
   updater: Updater;
+  /** Replace the engine by one with another watch window, on the same disk (the config is frozen). */
+  reopen(options: { watchMs: number }): Promise<Updater>;
   cleanup(): Promise<void>;
 }
 
@@ -71,11 +73,6 @@ export async function makeEngineHost(options: { watchMs?: number } = {}): Promis
   const t = await tempDir('swarm-engine-');
   const installDir = join(t.path, 'opt');
   const paths = hostPaths(installDir);
-  const config = defaultUpdaterConfig({
-    installDir,
-    probe: { deadlineMs: 5_000, intervalMs: 5, backoffMaxMs: 10, requestTimeoutMs: 100 },
-    watch: { windowMs: options.watchMs ?? 0, intervalMs: 10, maxFailures: 1 },
-  });
   const store = new TappedStore({ root: installDir, stagingDir: paths.staging, stateDir: paths.state });
   const operations = new OperationStore(paths.operations, randomIds);
   const runner = new FakeRunner(installDir);
@@ -83,13 +80,27 @@ export async function makeEngineHost(options: { watchMs?: number } = {}): Promis
     if (!runner.running) throw new Error('ECONNREFUSED');
     return { status: 'ok', release: runner.running, version: '1', pid: 1, startedAt: 't', services: [] };
   };
-  const updater = new Updater({ config, paths, store, runner, fetchHealth, operations, logger: silentLogger(), version: 'test' });
-  await updater.start();
-  return {
-    paths, store, operations, runner, updater,
+  const open = async (watchMs: number): Promise<Updater> => {
+    const config = defaultUpdaterConfig({
+      installDir,
+      probe: { deadlineMs: 5_000, intervalMs: 5, backoffMaxMs: 10, requestTimeoutMs: 100 },
+      watch: { windowMs: watchMs, intervalMs: 10, maxFailures: 1 },
+    });
+    const u = new Updater({ config, paths, store, runner, fetchHealth, operations, logger: silentLogger(), version: 'test' });
+    await u.start();
+    return u;
+  };
+  const host: EngineHost = {
+    paths, store, operations, runner, updater: await open(options.watchMs ?? 0),
+    async reopen(o) {
+      await host.updater.whenIdle();
+      host.updater = await open(o.watchMs);
+      return host.updater;
+    },
     cleanup: async () => {
-      await updater.whenIdle();
+      await host.updater.whenIdle();
       await t.cleanup();
     },
   };
+  return host;
 }
