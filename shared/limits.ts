@@ -18,6 +18,11 @@ export const LIMITS = {
   // -- servers: TLS handshakes, anonymous connections (hardening items 4, 5) --
 
   // -- updater: uploads and operation deadlines (hardening item 2) --
+  'updater.upload.min-rate': limit(1024, 'bytes-per-second', 'A release body slower than this over a whole rate window is cut (SWARM_ERR_UPDATER_UPLOAD_TOO_SLOW): a stalled or trickling client would otherwise hold the one-operation lock. Far below any working link; config upload.minBytesPerSecond.'),
+  'updater.upload.rate-window': limit(30_000, 'ms', 'The rate is judged over consecutive windows this long, so a short network pause never cuts an upload; a stalled client is cut within two windows. Config upload.rateWindowMs.'),
+  'updater.upload.deadline': limit(1_800_000, 'ms', 'A whole release body must arrive within 30 min (1 GiB at ~600 KB/s): a client trickling just above the minimum rate cannot hold the lock for days. Config upload.deadlineMs.'),
+  'updater.restart.systemctl-timeout': limit(120_000, 'ms', 'systemctl restart/start/stop of the agent unit is killed after this (a unit whose stop hangs); the restart then counts as failed and the update rolls back.'),
+  'updater.install.sync-timeout': limit(300_000, 'ms', 'The one `sync -f` that makes a staged release durable is killed after this; the installer then fsyncs each file itself. A hung disk must not hold the operation forever.'),
 
   // -- join: the CA answer (hardening item 1) --
   'join.tokenTtlMin': limit(60_000, 'ms', 'Shortest join token an operator may ask for (host add --token-ttl): shorter ones expire before a person can copy the command to the host.'),

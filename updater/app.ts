@@ -11,6 +11,7 @@ import { authorizeUpdaterRoute } from './authorize.js';
 import type { Updater, UpdateRequest } from './engine.js';
 import { updaterError } from './errors.js';
 import type { ReleaseStoreLike } from './release-port.js';
+import { DEFAULT_UPLOAD_PACE, paceUpload, type UploadPace } from './upload-pace.js';
 
 export interface UpdaterAppDeps {
   material: TlsMaterial;
@@ -26,6 +27,8 @@ export interface UpdaterAppDeps {
    * rollback), and the connection is silent meanwhile: this must outlast that, or the answer is lost.
    */
   connectionTimeoutMs?: number;
+  /** Minimum rate and deadline of a release body (config `upload`; default shared/limits.ts). */
+  uploadPace?: UploadPace;
 }
 
 const UploadHeadersSchema = z.object({
@@ -56,18 +59,36 @@ export async function buildUpdaterApp(deps: UpdaterAppDeps): Promise<FastifyInst
       if (type !== 'application/gzip') throw updaterError('SWARM_ERR_UPDATER_CONTENT_TYPE', `send the release as the raw body with Content-Type: application/gzip (got "${type || 'none'}")`);
     };
 
+    const pace = deps.uploadPace ?? DEFAULT_UPLOAD_PACE;
     api.post('/v1/update', { preParsing: requireGzip }, async (req, reply) => {
-      const upload = readUpload(req.headers, req.body, req.raw);
-      return sendOutcome(reply, await deps.updater.update(upload));
+      const upload = readUpload(req.headers, req.body, req.raw, pace);
+      try {
+        return sendOutcome(reply, await deps.updater.update(upload));
+      } catch (err) {
+        throw closeIfUnread(err, req.raw, reply);
+      } finally {
+        upload.dispose();
+      }
     });
 
     api.post('/v1/self-update', { preParsing: requireGzip }, async (req, reply) => {
       if (!deps.selfUpdate) throw updaterError('SWARM_ERR_UPDATER_SELF_UPDATE_UNSUPERVISED', 'self-update needs the supervisor: run `swarm-updater run --supervise`');
-      const record = await deps.selfUpdate(readUpload(req.headers, req.body, req.raw));
-      return reply.code(record.state === 'running' ? 202 : record.state === 'committed' ? 200 : 409).send(record);
+      const upload = readUpload(req.headers, req.body, req.raw, pace);
+      try {
+        const record = await deps.selfUpdate(upload);
+        return reply.code(record.state === 'running' ? 202 : record.state === 'committed' ? 200 : 409).send(record);
+      } catch (err) {
+        throw closeIfUnread(err, req.raw, reply);
+      } finally {
+        upload.dispose();
+      }
     });
 
-    api.post('/v1/rollback', async (_req, reply) => sendOutcome(reply, await deps.updater.rollback()));
+    // A rollback is 200 once the host is back on an older release, also when it was an update cut short by this request.
+    api.post('/v1/rollback', async (_req, reply) => {
+      const record = await deps.updater.rollback();
+      return record.state === 'rolled-back' ? reply.code(200).send(record) : sendOutcome(reply, record);
+    });
 
     api.get('/v1/releases', async () => {
       const list = await deps.store.list();
@@ -92,16 +113,28 @@ export async function buildUpdaterApp(deps: UpdaterAppDeps): Promise<FastifyInst
   return app;
 }
 
-function readUpload(headers: unknown, body: unknown, raw: NodeJS.ReadableStream & { complete?: boolean; once(e: 'close', l: () => void): unknown }): UpdateRequest {
+type RawRequest = NodeJS.ReadableStream & { complete?: boolean; once(e: 'close', l: () => void): unknown };
+
+function readUpload(headers: unknown, body: unknown, raw: RawRequest, pace: UploadPace): UpdateRequest & { dispose(): void } {
   const h = parseInput(UploadHeadersSchema, headers, 'headers');
   const stream = body as Readable | undefined;
   if (!stream || typeof stream.pipe !== 'function') throw updaterError('SWARM_ERR_UPDATER_CONTENT_TYPE', 'send the release as the raw body with Content-Type: application/gzip');
-  // A client that leaves before the whole body arrived cancels the install; after that, the operation goes on.
+  // A client that leaves, stalls or trickles before the whole body arrived cancels the install; after that, the operation goes on.
   const ac = new AbortController();
   raw.once('close', () => {
     if (!raw.complete) ac.abort(updaterError('SWARM_ERR_UPDATER_UPLOAD_ABORTED', 'the client closed the connection before the whole release arrived'));
   });
-  return { body: stream, id: h['x-swarm-release-sha256'], ...(h['x-swarm-release-signature'] ? { signature: h['x-swarm-release-signature'] } : {}), signal: ac.signal };
+  const paced = paceUpload(stream, pace, (reason) => ac.abort(reason));
+  return {
+    body: paced.body, id: h['x-swarm-release-sha256'], ...(h['x-swarm-release-signature'] ? { signature: h['x-swarm-release-signature'] } : {}), signal: ac.signal,
+    dispose: paced.dispose,
+  };
+}
+
+/** A refusal answered before the whole body came (a stalled sender): close the connection after the answer instead of waiting for the rest. */
+function closeIfUnread(err: unknown, raw: RawRequest, reply: FastifyReply): unknown {
+  if (!raw.complete) reply.header('connection', 'close');
+  return err;
 }
 
 /** 200 committed; 409 rolled back; 500 when nothing became healthy. The record always comes back. */

@@ -2,7 +2,7 @@
 import { dirname, resolve } from 'node:path';
 import { z } from 'zod';
 import { parseConfig, readConfigFile } from '../shared/config.js';
-import { LIMITS } from '../shared/limits.js';
+import { LIMITS, limitValue } from '../shared/limits.js';
 import { DEFAULT_INSTALL_LIMITS, InstallLimitsSchema } from './install/index.js';
 
 const ms = (def: number, min = 1) => z.number().int().min(min).max(24 * 3600_000).default(def);
@@ -43,6 +43,12 @@ export const UpdaterConfigSchema = z.strictObject({
     /** How often the CRL is fetched from the controller (the fallback when the channel is down). */
     crlRefreshMs: ms(LIMITS['revocation.crlRefreshInterval'].value, 100),
   }).default({ crlRefreshMs: LIMITS['revocation.crlRefreshInterval'].value }),
+  /** A release body's pace (defaults in shared/limits.ts): a stalled or trickling sender must not hold the operation lock. */
+  upload: z.strictObject({
+    minBytesPerSecond: z.number().int().min(1).default(limitValue('updater.upload.min-rate')),
+    rateWindowMs: ms(limitValue('updater.upload.rate-window')),
+    deadlineMs: ms(limitValue('updater.upload.deadline')),
+  }).default({ minBytesPerSecond: limitValue('updater.upload.min-rate'), rateWindowMs: limitValue('updater.upload.rate-window'), deadlineMs: limitValue('updater.upload.deadline') }),
   selfUpdate: z.strictObject({
     /** The new updater must confirm within this deadline or the previous one is restored. */
     deadlineMs: ms(60_000),

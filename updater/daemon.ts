@@ -40,6 +40,7 @@ export async function runDaemon(config: UpdaterConfig, logger: Logger, env: Node
     material: parts.material, logger, updater, store: parts.store, operations, isRevoked: revocation.isRevoked,
     // Two probe deadlines (update, then rollback), the watch window, two agent stops, and slack.
     connectionTimeoutMs: 2 * config.probe.deadlineMs + config.watch.windowMs + 2 * config.agent.stopGraceMs + 60_000,
+    uploadPace: { minBytesPerSecond: config.upload.minBytesPerSecond, windowMs: config.upload.rateWindowMs, deadlineMs: config.upload.deadlineMs },
     ...(supervised ? { selfUpdate: (r) => selfUpdater.start(r) } : {}),
   });
 

@@ -12,6 +12,7 @@ import { JournalFile, type Journal } from './journal.js';
 import type { OperationKind, OperationStore } from './operations.js';
 import type { HostPaths } from './paths.js';
 import { choosePrevAfter, planRollback } from './plan.js';
+import { Preemption } from './preemption.js';
 import { waitHealthy, watchWindow, type FetchHealth, type ProbeResult } from './probe.js';
 import { refOf, type InstalledRelease, type ReleaseStoreLike } from './release-port.js';
 
@@ -47,6 +48,8 @@ interface Running {
   kind: OperationKind;
   releaseId: string | null;
   done: Promise<OperationRecord>;
+  /** Set for operations a rollback request may cut short (update, self-update). */
+  preemption?: Preemption;
 }
 
 type Phase = 'update' | 'rollback';
@@ -59,6 +62,8 @@ export class Updater {
   private lastAgent: AgentHealth | null = null;
   /** Work an operation leaves behind (pruning); the next operation starts after it. */
   private housekeeping: Promise<void> = Promise.resolve();
+  /** A rollback waiting for the operation it pre-empted; further rollback requests join it. */
+  private preempting: Promise<OperationRecord> | null = null;
 
   constructor(private readonly d: UpdaterDeps) {
     this.journal = d.journal ?? new JournalFile(d.paths.journal);
@@ -115,23 +120,49 @@ export class Updater {
       return Promise.reject(this.busy());
     }
     const id = this.d.operations.nextId();
-    return this.track(id, 'update', req.id, () => this.runUpdate(id, req));
+    const preemption = new Preemption();
+    return this.track(id, 'update', req.id, () => this.runUpdate(id, req, preemption), preemption);
   }
 
+  /**
+   * Never refused because an install is in flight (DESIGN.md §5): an update or self-update that has not switched is
+   * stopped (staging discarded, active untouched) and the rollback runs at once; an update that has switched has its
+   * probe or watch window ended as a failure, so it rolls itself back to where it came from, and that is the answer.
+   */
   rollback(): Promise<OperationRecord> {
+    if (this.preempting) return this.preempting;
+    const r = this.running;
+    if (r?.preemption && (r.kind === 'update' || !r.preemption.hasSwitched)) {
+      const before = r.preemption.preempt(updaterError('SWARM_ERR_UPDATER_PREEMPTED', `${r.kind} ${r.id} was pre-empted by a rollback request before it switched releases: staging was discarded and active was never touched; send it again after the incident`));
+      this.d.logger.warn({ op: r.id, kind: r.kind, beforeSwitch: before }, before ? 'rollback requested: stopping the operation in flight' : 'rollback requested: ending the new release\'s probe/watch as a failure');
+      const then = (rec?: OperationRecord): Promise<OperationRecord> => (rec?.state === 'rolled-back' ? Promise.resolve(rec) : this.startRollback());
+      const waiting = r.done.then(then, () => then());
+      this.preempting = waiting;
+      const clear = (): void => {
+        if (this.preempting === waiting) this.preempting = null;
+      };
+      waiting.then(clear, clear);
+      return waiting;
+    }
+    if (r) return Promise.reject(this.busy());
+    return this.startRollback();
+  }
+
+  private startRollback(): Promise<OperationRecord> {
     if (this.running) return Promise.reject(this.busy());
     const id = this.d.operations.nextId();
     return this.track(id, 'rollback', null, () => this.runRollback(id));
   }
 
-  /** Run something else under the one-operation lock (self-update). */
-  exclusive(kind: OperationKind, releaseId: string | null, fn: (opId: string) => Promise<OperationRecord>): Promise<OperationRecord> {
+  /** Run something else under the one-operation lock (self-update); a rollback request may pre-empt it before it switches. */
+  exclusive(kind: OperationKind, releaseId: string | null, fn: (opId: string, preemption: Preemption) => Promise<OperationRecord>): Promise<OperationRecord> {
     if (this.running) {
       if (this.running.kind === kind && releaseId !== null && this.running.releaseId === releaseId) return this.running.done;
       return Promise.reject(this.busy());
     }
     const id = this.d.operations.nextId();
-    return this.track(id, kind, releaseId, () => fn(id));
+    const preemption = new Preemption();
+    return this.track(id, kind, releaseId, () => fn(id, preemption), preemption);
   }
 
   async status(): Promise<UpdaterStatus> {
@@ -162,7 +193,7 @@ export class Updater {
     return updaterError('SWARM_ERR_UPDATER_BUSY', `operation ${running} is running on this host; wait for it (GET /v1/operations/${running}) and retry`, { details: { running } });
   }
 
-  private track(id: string, kind: OperationKind, releaseId: string | null, fn: () => Promise<OperationRecord>): Promise<OperationRecord> {
+  private track(id: string, kind: OperationKind, releaseId: string | null, fn: () => Promise<OperationRecord>, preemption?: Preemption): Promise<OperationRecord> {
     const done = this.housekeeping.then(fn).catch(async (err: unknown) => {
       // Refusals are answers; anything else (EIO, ENOSPC...) mid-switch must not leave the host half-way.
       if (isSwarmError(err) && err.status < 500) throw err;
@@ -171,7 +202,7 @@ export class Updater {
       this.d.logger.error({ err, op: id }, 'operation failed mid-way; finishing it from the journal');
       return this.recover(j);
     });
-    const entry: Running = { id, kind, releaseId, done };
+    const entry: Running = { id, kind, releaseId, done, ...(preemption ? { preemption } : {}) };
     this.running = entry;
     const clear = (): void => {
       if (this.running === entry) this.running = null;
@@ -185,7 +216,7 @@ export class Updater {
     faultPoint(step, this.d.env);
   }
 
-  private async runUpdate(opId: string, req: UpdateRequest): Promise<OperationRecord> {
+  private async runUpdate(opId: string, req: UpdateRequest, preemption: Preemption): Promise<OperationRecord> {
     const ops = this.d.operations;
     const prior = await ops.latestForRelease(req.id);
     if (prior?.state === 'rolled-back') return prior;
@@ -200,12 +231,13 @@ export class Updater {
         ...(req.signature ? { signature: req.signature } : {}),
         ...(this.d.signingPublicKeyPem ? { signingPublicKeyPem: this.d.signingPublicKeyPem } : {}),
         limits: this.d.config.limits,
-        ...(req.signal ? { signal: req.signal } : {}),
+        signal: req.signal ? AbortSignal.any([req.signal, preemption.signal]) : preemption.signal,
       });
     } catch (err) {
       const e = isSwarmError(err) ? err : sharedError('SWARM_ERR_INTERNAL', `install failed: ${(err as Error).message}`, { cause: err });
       log.warn({ code: e.code }, `release refused: ${e.message}`);
-      await ops.finish(record, e.status < 500 ? 'refused' : 'failed', { error: { code: e.code, message: e.message } });
+      // Pre-empted is not a verdict on the release: the operation failed, the release was never judged.
+      await ops.finish(record, e.status < 500 && e.code !== 'SWARM_ERR_UPDATER_PREEMPTED' ? 'refused' : 'failed', { error: { code: e.code, message: e.message } });
       throw e;
     }
     await ops.step(record, 'installed', { release: { id: installed.id, version: installed.version }, to: refOf(installed) });
@@ -220,6 +252,13 @@ export class Updater {
       op: opId, kind: 'update', phase: 'switching', from: links.active?.dirName ?? null, to: installed.dirName,
       prevBefore: links.prev?.dirName ?? null, prevAfter: null, failed: null, fallbacks: [], at: '',
     };
+    try {
+      preemption.enterSwitch();
+    } catch (err) {
+      const e = err as SwarmError;
+      await ops.finish(record, 'failed', { error: { code: e.code, message: e.message } });
+      throw e;
+    }
     this.d.runner.hold();
     try {
       await this.journal.write(j);
@@ -232,16 +271,16 @@ export class Updater {
       this.fault('after-active-link');
       log.info({ from: j.from, to: j.to }, 'switched; restarting the agent');
       await ops.step(record, 'switched');
-      return await this.bringUp(record, j);
+      return await this.bringUp(record, j, preemption.signal);
     } finally {
       this.d.runner.release();
     }
   }
 
-  /** Restart on the new release, probe, watch; commit or roll back. */
-  private async bringUp(record: OperationRecord, j: Journal): Promise<OperationRecord> {
+  /** Restart on the new release, probe, watch; commit or roll back. `cut`: a rollback request ends the probe/watch as a failure. */
+  private async bringUp(record: OperationRecord, j: Journal, cut?: AbortSignal): Promise<OperationRecord> {
     const target = await this.d.store.get(j.to);
-    const outcome: ProbeResult = target ? await this.restartAndProbe(target.id, 'update') : { ok: false, reason: `release ${j.to} is not installed` };
+    const outcome: ProbeResult = target ? await this.restartAndProbe(target.id, 'update', cut) : { ok: false, reason: `release ${j.to} is not installed` };
     if (outcome.ok && target) {
       this.fault('before-commit');
       await this.recordHealthy(target.id, target.dirName);
@@ -254,6 +293,12 @@ export class Updater {
         (err: unknown) => this.d.logger.warn({ err }, 'prune failed'),
       );
       return record;
+    }
+    if (cut?.aborted) {
+      const reason = `a rollback request ended the new release's probe/watch; rolling back to ${j.from ?? 'nothing'}`;
+      this.d.logger.warn({ op: record.id, release: j.to }, reason);
+      await this.d.operations.step(record, 'preempted', { error: { code: 'SWARM_ERR_UPDATER_PREEMPTED', message: reason } }, reason);
+      return this.rollBackAfterFailure(record, j, reason);
     }
     const reason = outcome.ok ? 'release vanished' : outcome.reason;
     this.d.logger.warn({ op: record.id, release: j.to, reason }, 'new release unhealthy; rolling back');
@@ -357,12 +402,15 @@ export class Updater {
     }
   }
 
-  private async restartAndProbe(expectId: string, phase: Phase): Promise<ProbeResult> {
+  private async restartAndProbe(expectId: string, phase: Phase, cut?: AbortSignal): Promise<ProbeResult> {
     if (this.d.agentManaged === false) return { ok: true, health: unknownHealth(expectId) };
     const ac = new AbortController();
     const off = this.d.runner.onEvent((e) => {
       if (e.type === 'exited' && !e.expected) ac.abort(`agent exited (code ${e.code}, signal ${e.signal})`);
     });
+    const onCut = (): void => ac.abort('a rollback was requested');
+    if (cut?.aborted) onCut();
+    else cut?.addEventListener('abort', onCut, { once: true });
     try {
       try {
         await this.d.runner.restart();
@@ -379,6 +427,7 @@ export class Updater {
       return await watchWindow({ fetch: this.d.fetchHealth, expectId, windowMs: w.windowMs, intervalMs: w.intervalMs, maxFailures: w.maxFailures, baseline: probe.health, signal: ac.signal });
     } finally {
       off();
+      cut?.removeEventListener('abort', onCut);
     }
   }
 

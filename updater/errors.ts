@@ -16,6 +16,9 @@ export const updaterError = defineErrors('updater', {
   SWARM_ERR_UPDATER_SELF_UPDATE_UNSUPERVISED: { status: 409, summary: 'Self-update needs the supervisor: run the updater as `swarm-updater run --supervise` (the systemd unit does).' },
   SWARM_ERR_UPDATER_SELF_UPDATE_FAILED: { status: 500, summary: 'The new updater did not report healthy within the deadline; the previous updater was restored.' },
   SWARM_ERR_UPDATER_NOT_INSTALLED: { status: 404, summary: 'This host has no active release yet (nothing installed under <install-dir>/active).' },
+  SWARM_ERR_UPDATER_UPLOAD_TOO_SLOW: { status: 408, summary: 'The release body arrived slower than upload.minBytesPerSecond over a whole window (a stalled or trickling client); it was cut and nothing changed. Resend.' },
+  SWARM_ERR_UPDATER_UPLOAD_DEADLINE: { status: 408, summary: 'The whole release body did not arrive within upload.deadlineMs; it was cut and nothing changed. Resend over a faster link.' },
+  SWARM_ERR_UPDATER_PREEMPTED: { status: 409, summary: 'A rollback request pre-empted this update before it switched releases: staging was discarded and active was never touched.' },
 });
 
 export type UpdaterErrorCode = Parameters<typeof updaterError>[0];

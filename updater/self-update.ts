@@ -6,6 +6,7 @@ import type { Updater, UpdateRequest } from './engine.js';
 import { faultPoint } from './fault.js';
 import type { InstallLimits } from './install/index.js';
 import type { OperationStore } from './operations.js';
+import type { Preemption } from './preemption.js';
 import { refOf, type ReleaseStoreLike } from './release-port.js';
 import { SelfUpdateJournalFile } from './self-update-journal.js';
 
@@ -28,10 +29,10 @@ export class SelfUpdater {
   constructor(private readonly d: SelfUpdaterDeps) {}
 
   start(req: UpdateRequest): Promise<OperationRecord> {
-    return this.d.updater.exclusive('self-update', req.id, (opId) => this.run(opId, req));
+    return this.d.updater.exclusive('self-update', req.id, (opId, preemption) => this.run(opId, req, preemption));
   }
 
-  private async run(opId: string, req: UpdateRequest): Promise<OperationRecord> {
+  private async run(opId: string, req: UpdateRequest, preemption: Preemption): Promise<OperationRecord> {
     const ops = this.d.operations;
     const record = await ops.create(opId, 'self-update', { id: req.id, version: null });
     let installed;
@@ -40,16 +41,23 @@ export class SelfUpdater {
         body: req.body, expectedId: req.id, limits: this.d.limits,
         ...(req.signature ? { signature: req.signature } : {}),
         ...(this.d.signingPublicKeyPem ? { signingPublicKeyPem: this.d.signingPublicKeyPem } : {}),
-        ...(req.signal ? { signal: req.signal } : {}),
+        signal: req.signal ? AbortSignal.any([req.signal, preemption.signal]) : preemption.signal,
       });
     } catch (err) {
       const e = isSwarmError(err) ? err : sharedError('SWARM_ERR_INTERNAL', `install failed: ${(err as Error).message}`, { cause: err });
-      await ops.finish(record, e.status < 500 ? 'refused' : 'failed', { error: { code: e.code, message: e.message } });
+      await ops.finish(record, e.status < 500 && e.code !== 'SWARM_ERR_UPDATER_PREEMPTED' ? 'refused' : 'failed', { error: { code: e.code, message: e.message } });
       throw e;
     }
     const links = await this.d.store.readLinks();
     await ops.step(record, 'installed', { release: { id: installed.id, version: installed.version }, to: refOf(installed), from: links.active ? refOf(links.active) : null });
     if (links.active?.id === installed.id) return ops.finish(record, 'committed');
+    try {
+      preemption.enterSwitch();
+    } catch (err) {
+      const e = err as { code: string; message: string };
+      await ops.finish(record, 'failed', { error: { code: e.code, message: e.message } });
+      throw err;
+    }
     await this.d.journal.write({ op: opId, phase: 'pending', from: links.active?.dirName ?? null, to: installed.dirName, prevBefore: links.prev?.dirName ?? null, attempts: 0 });
     faultPoint('self-update-after-journal', this.d.env);
     await this.d.store.setLinks({ active: installed.dirName, prev: links.active?.dirName ?? null });

@@ -38,6 +38,7 @@ export const installError = defineErrors('updater-install', {
   SWARM_ERR_TAR_PATH_CONFLICT: { status: 400, summary: 'A tar entry needs a path component that an earlier entry made a regular file (or replaces a directory with a file).' },
   SWARM_ERR_TAR_THROUGH_SYMLINK: { status: 400, summary: 'A tar entry would be written through an earlier symlink entry (a path component is a symlink).' },
   SWARM_ERR_TAR_DATA_AFTER_END: { status: 400, summary: 'A tar entry follows the end-of-archive marker (a second archive appended); tar -t would not list it. Build the release as one archive.' },
+  SWARM_ERR_TAR_TRUNCATED: { status: 400, summary: 'The body ended before the archive did (inside an entry or a header that claims more bytes); refused at once. Send the whole release.' },
 });
 
 export type InstallErrorCode = Parameters<typeof installError>[0];

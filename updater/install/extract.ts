@@ -61,24 +61,46 @@ class RatioGuard extends Transform {
 }
 
 /** Turns the request body into a Node stream whose failures read as "the upload broke". */
-async function* readBody(body: NodeJS.ReadableStream | AsyncIterable<Uint8Array>): AsyncGenerator<Uint8Array> {
+async function* readBody(body: NodeJS.ReadableStream | AsyncIterable<Uint8Array>, signal?: AbortSignal): AsyncGenerator<Uint8Array> {
   // A refusal stops reading but never destroys the body: the HTTP caller still has to answer on that connection.
   const readable = body as { iterator?: (o: { destroyOnReturn: boolean }) => AsyncIterable<Uint8Array | string> };
   const source = typeof readable.iterator === 'function' ? readable.iterator({ destroyOnReturn: false }) : (body as AsyncIterable<Uint8Array | string>);
+  const it = source[Symbol.asyncIterator]();
+  // A stalled client never settles next(): the abort must win the race, or the operation waits for the socket forever.
+  let onAbort: (() => void) | undefined;
+  const aborted = signal
+    ? new Promise<never>((_resolve, reject) => {
+      onAbort = () => reject(abortReason(signal));
+      if (signal.aborted) onAbort();
+      else signal.addEventListener('abort', onAbort, { once: true });
+    })
+    : undefined;
+  aborted?.catch(() => undefined);
   try {
-    for await (const chunk of source) {
-      yield typeof chunk === 'string' ? Buffer.from(chunk) : chunk;
+    for (let i = 0; i < Number.MAX_SAFE_INTEGER; i++) {
+      const next = aborted ? await Promise.race([it.next(), aborted]) : await it.next();
+      if (next.done) return;
+      yield typeof next.value === 'string' ? Buffer.from(next.value) : next.value;
     }
   } catch (err) {
     if (isSwarmError(err)) throw err;
     throw installError('SWARM_ERR_INSTALL_ABORTED', `the release upload failed before its end: ${(err as Error).message}`, { cause: err });
+  } finally {
+    if (onAbort) signal?.removeEventListener('abort', onAbort);
   }
+}
+
+/** The reason an install was cancelled: the canceller's own error when it gave one (too slow, pre-empted...). */
+function abortReason(signal: AbortSignal): Error {
+  if (isSwarmError(signal.reason)) return signal.reason;
+  return installError('SWARM_ERR_INSTALL_ABORTED', 'the install was cancelled (client gone); staging was cleaned');
 }
 
 /** Map low-level failures (zlib, tar-stream, fs) onto the catalogue. */
 export function classifyFailure(err: unknown, signal?: AbortSignal): Error {
   if (isSwarmError(err)) return err;
   const e = err as NodeJS.ErrnoException;
+  if (signal?.aborted && isSwarmError(signal.reason)) return signal.reason;
   if (signal?.aborted || e?.name === 'AbortError' || e?.code === 'ABORT_ERR') {
     return installError('SWARM_ERR_INSTALL_ABORTED', 'the install was cancelled (client gone); staging was cleaned', { cause: err });
   }
@@ -91,7 +113,10 @@ export function classifyFailure(err: unknown, signal?: AbortSignal): Error {
   if (typeof e?.code === 'string' && typeof e.syscall === 'string') {
     return installError('SWARM_ERR_INSTALL_IO', `${e.syscall} ${e.path ?? ''} failed while installing: ${e.code}`, { cause: err });
   }
-  // What is left comes from tar-stream: bad header checksum, unknown format, unexpected end of data.
+  // What is left comes from tar-stream: bad header checksum, unknown format, an oversized extended header.
+  if (e?.message === 'Header exceeds max size') {
+    return installError('SWARM_ERR_INSTALL_CORRUPT', 'the release is not a valid tar: a PAX or GNU long-name header claims more than 4 MiB (no real release has one)', { cause: err });
+  }
   return installError('SWARM_ERR_INSTALL_CORRUPT', `the release is not a complete, valid tar: ${e?.message ?? String(err)}`, { cause: err });
 }
 
@@ -194,8 +219,10 @@ export async function extractRelease(
 
   const extract = tarExtract();
   const ended = watchEndOfArchive(extract);
-  // Failures are collected in `failure`; an 'error' with no listener would crash the process.
-  extract.on('error', () => undefined);
+  refuseEarlyEnd(extract);
+  // tar-stream may fail inside a write() that already returned (an extended header past its 4 MiB cap): record
+  // it at once, or the last chunk's failure goes unnoticed and the end waits for a 'finish' that never comes.
+  extract.on('error', (err: unknown) => fail(err));
   extract.on('entry', (header, stream, next) => {
     // Destroying the extractor destroys the entry stream with the reason; we already hold it.
     stream.on('error', () => undefined);
@@ -231,24 +258,33 @@ export async function extractRelease(
         extract.on('error', onError);
         extract.on('close', onClose);
       });
+    const stopped = (): Error | undefined => {
+      if (failure !== undefined) return failure as Error;
+      if (extract.destroyed || extract.destroying) return new Error('tar extraction stopped (premature close)');
+      return undefined;
+    };
     for await (const chunk of source) {
-      if (failure !== undefined) throw failure;
-      if (extract.destroyed) throw failure ?? new Error('tar extraction stopped (premature close)');
+      const why = stopped();
+      if (why) throw why;
       if (!extract.write(chunk)) await waitFor('drain');
     }
+    // The extractor may have died on the last chunk; its 'error' and 'close' are then already gone by.
+    const why = stopped();
+    if (why) throw why;
     const finished = waitFor('finish');
     extract.end(undefined);
     await finished;
   };
 
+  const cancel = signal ? AbortSignal.any([signal, stop.signal]) : stop.signal;
   try {
     await pipeline(
-      Readable.from(readBody(body), { objectMode: false, highWaterMark: CHUNK }),
+      Readable.from(readBody(body, cancel), { objectMode: false, highWaterMark: CHUNK }),
       meter,
       createGunzip({ chunkSize: CHUNK }),
       new RatioGuard(meter, limits.maxCompressionRatio),
       feedTar,
-      { signal: signal ? AbortSignal.any([signal, stop.signal]) : stop.signal },
+      { signal: cancel },
     );
     await current;
     await writes.drain();
@@ -284,11 +320,30 @@ function watchEndOfArchive(extract: object): () => boolean {
   return () => seen;
 }
 
+/**
+ * tar-stream reports a body that ends inside an entry or an extended header as a bare "Unexpected end of data":
+ * name it, with how much the archive still claimed. Hooks Extract._final (3.x); the truncation tests catch a change.
+ */
+function refuseEarlyEnd(extract: object): void {
+  type Final = (cb: (err?: Error | null) => void) => void;
+  const parser = extract as { _final?: Final; _missing?: number; _buffer?: { buffered?: number } };
+  const final = parser._final;
+  if (typeof final !== 'function') throw new Error('tar-stream changed: Extract._final is gone (truncation check)');
+  parser._final = function finalChecked(this: typeof parser, cb: (err?: Error | null) => void): void {
+    final.call(this, (err) => {
+      if (!err) return cb(null);
+      const missing = this._missing ?? 0;
+      const partial = this._buffer?.buffered ?? 0;
+      cb(installError('SWARM_ERR_TAR_TRUNCATED', `the body ended before the archive did (${missing > 0 ? `the last entry or header claims ${missing} more bytes` : `${partial} bytes of an incomplete header`}); send the whole release`));
+    });
+  };
+}
+
 /** Read the whole body only to hash it (a release that is already installed). */
 export async function hashBody(body: NodeJS.ReadableStream | AsyncIterable<Uint8Array>, limits: InstallLimits, signal?: AbortSignal): Promise<string> {
   const meter = new CompressedMeter(limits.maxCompressedBytes);
   try {
-    await pipeline(Readable.from(readBody(body), { objectMode: false, highWaterMark: CHUNK }), meter, async (source: AsyncIterable<Buffer>) => {
+    await pipeline(Readable.from(readBody(body, signal), { objectMode: false, highWaterMark: CHUNK }), meter, async (source: AsyncIterable<Buffer>) => {
       for await (const _ of source) void _;
     }, signal ? { signal } : {});
   } catch (err) {

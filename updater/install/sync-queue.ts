@@ -1,6 +1,7 @@
 // Batched durability: files are closed as soon as written and made durable together at the end (syncfs, or fsync each).
 import { execFile } from 'node:child_process';
 import { constants as fsc } from 'node:fs';
+import { limitValue } from '../../shared/limits.js';
 import { closeFd, fsyncFd, openFd } from './fd.js';
 
 /**
@@ -62,7 +63,7 @@ export function fsyncDirs(dirs: Iterable<string>, concurrency = SYNC_CONCURRENCY
  * fraction of the cost of thousands of fsyncs. False when it is unavailable or fails: callers then fsync
  * each path, which is never less durable.
  */
-export function syncFilesystem(path: string, timeoutMs = 300_000): Promise<boolean> {
+export function syncFilesystem(path: string, timeoutMs = limitValue('updater.install.sync-timeout')): Promise<boolean> {
   return new Promise((resolve) => {
     execFile('sync', ['-f', '--', path], { timeout: timeoutMs, shell: false }, (err) => resolve(!err));
   });

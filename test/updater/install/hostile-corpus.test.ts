@@ -66,7 +66,9 @@ const cases: HostileCase[] = [
     return whole.subarray(0, whole.length - 100);
   } },
   { title: 'tar header with a bad checksum', code: 'SWARM_ERR_INSTALL_CORRUPT', tarball: async () => withValid(rawHeader({ name: 'broken', typeflag: '0', badChecksum: true })) },
-  { title: 'tar cut in the middle of an entry', code: 'SWARM_ERR_INSTALL_CORRUPT', tarball: async () => gzipSync(Buffer.concat([...(await validReleaseEntries()), (await tarEntry({ name: 'cut.bin', content: Buffer.alloc(4096, 1) })).subarray(0, 1024)])) },
+  { title: 'tar cut in the middle of an entry', code: 'SWARM_ERR_TAR_TRUNCATED', tarball: async () => gzipSync(Buffer.concat([...(await validReleaseEntries()), (await tarEntry({ name: 'cut.bin', content: Buffer.alloc(4096, 1) })).subarray(0, 1024)])) },
+  { title: 'a lone PAX header claiming 1 GiB, nothing after it', code: 'SWARM_ERR_INSTALL_CORRUPT', tarball: async () => gzipSync(rawHeader({ name: 'PaxHeaders/x', typeflag: 'x', size: 1024 ** 3 })) },
+  { title: 'a GNU long name claiming 3 MiB, cut after its header', code: 'SWARM_ERR_TAR_TRUNCATED', tarball: async () => gzipSync(Buffer.concat([...(await validReleaseEntries()), rawHeader({ name: '././@LongLink', typeflag: 'L', size: 3 * 1024 * 1024, gnu: true })])) },
   { title: 'not gzip at all', code: 'SWARM_ERR_INSTALL_CORRUPT', tarball: async () => Buffer.from('PK\u0003\u0004 this is a zip file, not a gzip'.repeat(10)) },
   { title: 'SHA-256 mismatch discovered at the end', code: 'SWARM_ERR_INSTALL_SHA256_MISMATCH', id: (real) => releaseIdOf(Buffer.from(real)), tarball: async () => withValid(await tarEntry({ name: 'data.txt', content: 'x' })) },
   { title: 'malformed release id', code: 'SWARM_ERR_INSTALL_ID_INVALID', id: () => '../../etc', tarball: async () => withValid() },
