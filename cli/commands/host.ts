@@ -1,7 +1,10 @@
-// swarmctl host add | list | show | remove | label.
+// swarmctl host add | list | show | set-address | remove | label, and the pending join tokens (token list | revoke).
 import type { Command } from 'commander';
 import { z } from 'zod';
 import { UsageError } from '../../shared/cli.js';
+import { parseDuration } from '../../shared/duration.js';
+import { LIMITS } from '../../shared/limits.js';
+import { parseSelector } from '../../shared/selector.js';
 import { AddHostResponseSchema, HostDetailSchema, HostViewSchema, RemoveResponseSchema } from '../api.js';
 import { printJson, printLine, printTable, relativeTime, shortId } from '../output.js';
 import { withSession, type CliIo } from '../session.js';
@@ -26,6 +29,13 @@ export function parseLabels(pairs: readonly string[], allowRemove: boolean): { s
 
 const enc = encodeURIComponent;
 
+/** HOST[:PORT] with a port from 1 to 65535, checked before anything is sent. */
+function checkAddress(address: string): void {
+  const m = /^(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]{1,253})(?::(\d{1,5}))?$/.exec(address);
+  if (!m) throw new UsageError(`--address "${address}" must be HOST[:PORT], for example 10.0.4.21 or sensor-a.lab:8766`);
+  if (m[2] !== undefined && !(Number(m[2]) >= 1 && Number(m[2]) <= 65535)) throw new UsageError(`--address "${address}": the port must be from 1 to 65535`);
+}
+
 export function registerHostCommands(program: Command, io: CliIo): void {
   const host = program.command('host').description('the host registry: enroll, list, inspect, label, remove');
 
@@ -33,10 +43,18 @@ export function registerHostCommands(program: Command, io: CliIo): void {
     .description('register a host and print its single-use join token, the CA hash and the join command')
     .option('--address <host[:port]>', "the updater's address (port 8766 when left out)")
     .option('--label <k=v>', 'a label (repeatable)', collect)
-    .action(async (name: string, opts: { address?: string; label?: string[] }, cmd: Command) => {
+    .option('--token-ttl <duration>', 'how long the join token lasts, 1m to 7d (default: 15m)')
+    .addHelpText('after', '\nThe token enrolls the host once; `swarm-updater join` runs as root on the host (it writes /etc/swarm/pki).')
+    .action(async (name: string, opts: { address?: string; label?: string[]; tokenTtl?: string }, cmd: Command) => {
       const labels = parseLabels(opts.label ?? [], false).set;
+      if (opts.address !== undefined) checkAddress(opts.address);
+      const ttl = opts.tokenTtl === undefined ? undefined : parseDuration(opts.tokenTtl);
+      if (opts.tokenTtl !== undefined && (ttl === undefined || ttl < LIMITS['join.tokenTtlMin'].value || ttl > LIMITS['join.tokenTtlMax'].value)) {
+        throw new UsageError(`--token-ttl must be a duration from 1m to 7d (like 30m or 2d), got "${opts.tokenTtl}"`);
+      }
+      const extra = { ...(opts.address ? { address: opts.address } : {}), ...(ttl !== undefined ? { tokenTtlMs: ttl } : {}) };
       await withSession(cmd, io, async (s) => {
-        const res = await s.call({ path: '/v1/hosts', method: 'POST', body: { name, ...(opts.address ? { address: opts.address } : {}), labels } }, AddHostResponseSchema);
+        const res = await s.call({ path: '/v1/hosts', method: 'POST', body: { name, ...extra, labels } }, AddHostResponseSchema);
         const joinCommand = `swarm-updater join --controller ${s.options.controller} --token ${res.token} --ca-hash ${res.caHash}`;
         if (s.options.json) return printJson(io.stdout, { name: res.name, token: res.token, caHash: res.caHash, joinCommand, expiresAt: res.expiresAt });
         printLine(io.stdout, `host ${res.name} registered; its join token is valid once, until ${res.expiresAt}`);
@@ -49,22 +67,47 @@ export function registerHostCommands(program: Command, io: CliIo): void {
 
   host.command('list')
     .description('every host: online, agent and updater release and version, health, certificate expiry, last contact')
-    .action(async (_opts: unknown, cmd: Command) => {
+    .option('--selector <k=v,...>', 'only hosts whose labels match (K=V and K!=V, comma-separated, all must hold)')
+    .option('--wide', 'also show the address, the labels and the previous release')
+    .action(async (opts: { selector?: string; wide?: boolean }, cmd: Command) => {
+      if (opts.selector !== undefined) {
+        const terms = parseSelector(opts.selector);
+        if (typeof terms === 'string') throw new UsageError(`--selector: ${terms}`);
+      }
       await withSession(cmd, io, async (s) => {
-        const hosts = await s.call({ path: '/v1/hosts' }, z.array(HostViewSchema));
+        const query = opts.selector !== undefined ? `?${new URLSearchParams({ selector: opts.selector })}` : '';
+        const hosts = await s.call({ path: `/v1/hosts${query}` }, z.array(HostViewSchema));
         if (s.options.json) return printJson(io.stdout, hosts);
         const now = Date.now();
-        printTable(io.stdout, ['NAME', 'ONLINE', 'RELEASE', 'VERSION', 'HEALTH', 'UPDATER', 'ACTIVE', 'CERT EXPIRY', 'LAST CONTACT'], hosts.map((h) => [
-          h.name,
-          h.enrolled ? (h.online ? 'yes' : 'no') : 'pending',
-          shortId(h.release),
-          h.version,
-          h.health,
-          h.updater ? `${h.updater.version} (${h.updater.status})` : null,
-          h.updater?.active ? `${h.updater.active.version} ${shortId(h.updater.active.id)}` : null,
-          relativeTime(h.certExpiry, now),
-          relativeTime(h.lastContact, now),
-        ]));
+        const headers = ['NAME', 'ONLINE', 'RELEASE', 'VERSION', 'HEALTH', 'UPDATER', 'ACTIVE', 'CERT EXPIRY', 'LAST CONTACT'];
+        printTable(io.stdout, opts.wide ? [...headers, 'PREV', 'ADDRESS', 'LABELS'] : headers, hosts.map((h) => {
+          const row = [
+            h.name,
+            h.enrolled ? (h.online ? 'yes' : 'no') : 'pending',
+            shortId(h.release),
+            h.version,
+            h.health,
+            h.updater ? `${h.updater.version} (${h.updater.status})` : null,
+            h.updater?.active ? `${h.updater.active.version} ${shortId(h.updater.active.id)}` : null,
+            relativeTime(h.certExpiry, now),
+            relativeTime(h.lastContact, now),
+          ];
+          if (!opts.wide) return row;
+          const prev = (h.updater as { prev?: { id: string; version: string } | null } | null)?.prev;
+          return [...row, prev ? `${prev.version} ${shortId(prev.id)}` : null, h.address, Object.entries(h.labels).map(([k, v]) => `${k}=${v}`).join(',')];
+        }));
+        if (hosts.length === 0) printLine(io.stderr, opts.selector ? `no host matches ${opts.selector}` : 'no hosts yet: register one with swarmctl host add NAME');
+      });
+    });
+
+  host.command('set-address <name> <address>')
+    .description("change the updater's address of a host (HOST[:PORT], port 8766 when left out; - clears it)")
+    .action(async (name: string, address: string, _opts: unknown, cmd: Command) => {
+      if (address !== '-') checkAddress(address);
+      await withSession(cmd, io, async (s) => {
+        const h = await s.call({ path: `/v1/hosts/${enc(name)}/address`, method: 'PATCH', body: { address: address === '-' ? null : address } }, HostViewSchema);
+        if (s.options.json) return printJson(io.stdout, h);
+        printLine(io.stdout, `${h.name}: address ${h.address ?? '(none)'}`);
       });
     });
 
@@ -111,6 +154,27 @@ export function registerHostCommands(program: Command, io: CliIo): void {
         const h = await s.call({ path: `/v1/hosts/${enc(name)}/labels`, method: 'PATCH', body }, HostViewSchema);
         if (s.options.json) return printJson(io.stdout, h);
         printLine(io.stdout, `${h.name}: ${Object.entries(h.labels).map(([k, v]) => `${k}=${v}`).join(' ') || '(no labels)'}`);
+      });
+    });
+
+  const token = program.command('token').description('pending join tokens (issued by host add, not yet used)');
+  token.command('list')
+    .description('pending join tokens: host and expiry (the secret is never stored, so never shown)')
+    .action(async (_opts: unknown, cmd: Command) => {
+      await withSession(cmd, io, async (s) => {
+        const tokens = await s.call({ path: '/v1/tokens' }, z.array(z.looseObject({ name: z.string(), createdAt: z.string(), expiresAt: z.string() })));
+        if (s.options.json) return printJson(io.stdout, tokens);
+        const now = Date.now();
+        printTable(io.stdout, ['HOST', 'ISSUED', 'EXPIRES'], tokens.map((t) => [t.name, relativeTime(t.createdAt, now), relativeTime(t.expiresAt, now)]));
+      });
+    });
+  token.command('revoke <name>')
+    .description("revoke a host's pending join tokens (a leaked join command stops working; host add issues a new one)")
+    .action(async (name: string, _opts: unknown, cmd: Command) => {
+      await withSession(cmd, io, async (s) => {
+        const r = await s.call({ path: `/v1/tokens/${enc(name)}`, method: 'DELETE' }, z.looseObject({ name: z.string(), revoked: z.number() }));
+        if (s.options.json) return printJson(io.stdout, r);
+        printLine(io.stdout, `revoked ${r.revoked} pending join token(s) of ${r.name}`);
       });
     });
 }

@@ -129,6 +129,42 @@ describe('swarmctl (against a controller process)', function () {
     }
   });
 
+  it('host list filters by --selector and shows address and labels with --wide; set-address changes it; token list and revoke', async () => {
+    assert.equal((await ctl.swarmctl(['host', 'add', 'sel-a', '--label', 'site=lab', '--label', 'tier=edge', '--address', '10.0.0.1'])).code, 0);
+    assert.equal((await ctl.swarmctl(['host', 'add', 'sel-b', '--label', 'site=lab', '--label', 'tier=canary', '--token-ttl', '2d'])).code, 0);
+    const lab = await ctl.swarmctl(['--json', 'host', 'list', '--selector', 'site=lab,tier!=canary']);
+    assert.equal(lab.code, 0, lab.stderr);
+    assert.deepEqual((JSON.parse(lab.stdout) as Array<{ name: string }>).map((h) => h.name), ['sel-a']);
+    const wide = await ctl.swarmctl(['host', 'list', '--selector', 'site=lab', '--wide']);
+    assert.match(wide.stdout, /^NAME .*ADDRESS\s+LABELS$/m);
+    assert.match(wide.stdout, /^sel-a .*10\.0\.0\.1:8766\s+site=lab,tier=edge$/m);
+    const badSelector = await ctl.swarmctl(['host', 'list', '--selector', 'site']);
+    assert.equal(badSelector.code, 2);
+    assert.match(oneLine(badSelector.stderr), /--selector: "site" is not KEY=VALUE/);
+
+    // Addresses: a port out of range is refused before anything is sent; the address can be changed.
+    const badPort = await ctl.swarmctl(['host', 'add', 'sel-c', '--address', '10.0.0.3:70000']);
+    assert.equal(badPort.code, 2);
+    assert.match(oneLine(badPort.stderr), /the port must be from 1 to 65535/);
+    const moved = await ctl.swarmctl(['--json', 'host', 'set-address', 'sel-a', '10.0.0.9:9766']);
+    assert.equal(moved.code, 0, moved.stderr);
+    assert.equal((JSON.parse(moved.stdout) as { address: string }).address, '10.0.0.9:9766');
+
+    // Pending tokens: listed (never the secret), with the lifetime asked for; revoked ones stop being pending.
+    const tokens = await ctl.swarmctl(['--json', 'token', 'list']);
+    const pending = JSON.parse(tokens.stdout) as Array<{ name: string; expiresAt: string; token?: unknown }>;
+    const b = pending.find((t) => t.name === 'sel-b');
+    assert.ok(b && pending.every((t) => t.token === undefined));
+    assert.ok(Date.parse(b.expiresAt) - Date.now() > 47 * 3_600_000, 'sel-b token lasts about two days');
+    assert.equal((await ctl.swarmctl(['token', 'revoke', 'sel-b'])).code, 0);
+    assert.ok(!(JSON.parse((await ctl.swarmctl(['--json', 'token', 'list'])).stdout) as Array<{ name: string }>).some((t) => t.name === 'sel-b'));
+    const again = await ctl.swarmctl(['token', 'revoke', 'sel-b']);
+    assert.equal(again.code, 1);
+    assert.match(oneLine(again.stderr), /\[SWARM_ERR_TOKEN_NOT_FOUND\]$/);
+    const badTtl = await ctl.swarmctl(['host', 'add', 'sel-d', '--token-ttl', '30d']);
+    assert.equal(badTtl.code, 2);
+  });
+
   it('operator add writes a private identity that works; operator remove revokes it; nobody removes themselves', async () => {
     const carolDir = join(ctl.root, 'carol');
     const add = await ctl.swarmctl(['--json', 'operator', 'add', 'carol', '--out', carolDir]);
