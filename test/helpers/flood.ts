@@ -32,6 +32,7 @@ export function openFlood(port: number, kind: FloodKind, count: number, localAdd
       ? tlsConnect({ host: '127.0.0.1', port, rejectUnauthorized: false, ...(localAddress ? { localAddress } : {}) })
       : netConnect({ host: '127.0.0.1', port, ...(localAddress ? { localAddress } : {}) });
     socket.on('error', () => undefined); // resets are the expected end
+    socket.resume(); // a server's last words (408) must be read, or 'close' never comes
     socket.once('close', () => {
       closed++;
       for (const w of closeWaiters.splice(0)) w();
