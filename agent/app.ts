@@ -2,8 +2,10 @@
 import rateLimit from '@fastify/rate-limit';
 import type { FastifyInstance } from 'fastify';
 import type { TLSSocket } from 'node:tls';
+import type { ConnectionLimits } from '../shared/connection-guard.js';
 import { identityGuard, parseInput } from '../shared/http.js';
 import { spiffeUri, type Identity } from '../shared/identity.js';
+import { LIMITS } from '../shared/limits.js';
 import type { Logger } from '../shared/logger.js';
 import { createHttpsApp } from '../shared/server.js';
 import { getPeer, type TlsMaterial } from '../shared/tls.js';
@@ -20,8 +22,11 @@ export interface AgentView {
 export interface AgentAppLimits {
   /** Requests per second per client identity (default 50). */
   ratePerSecond?: number;
-  /** Concurrent connections (default 128). */
-  maxConnections?: number;
+  /**
+   * Connection caps (shared/connection-guard.ts). They replace Node's `maxConnections`, which counted sockets
+   * still in the handshake: ~130 silent local sockets kept the updater's probe out and forced a rollback.
+   */
+  connections?: Partial<ConnectionLimits>;
   /** Requests before the server closes a keep-alive connection (default 10,000). */
   maxRequestsPerSocket?: number;
 }
@@ -46,8 +51,8 @@ export async function buildAgentApp(deps: AgentAppDeps): Promise<FastifyInstance
     bodyLimit: 16 * 1024,
     maxRequestsPerSocket: limits.maxRequestsPerSocket ?? 10_000,
     connectionTimeoutMs: 10_000,
+    connections: { maxPending: LIMITS['agent.max-pending-handshakes'].value, ...limits.connections },
   });
-  app.server.maxConnections = limits.maxConnections ?? 128;
   app.server.headersTimeout = 5_000;
   app.server.requestTimeout = 10_000;
 

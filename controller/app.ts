@@ -6,6 +6,7 @@ import type { Logger } from 'pino';
 import type { CertificateAuthority } from '../pki/index.js';
 import { DEFAULT_LEAF_LIFETIME_MS } from '../pki/index.js';
 import { systemClock, type Clock } from '../shared/clock.js';
+import type { ConnectionLimits } from '../shared/connection-guard.js';
 import { identityGuard } from '../shared/http.js';
 import { createHttpsApp } from '../shared/server.js';
 import { getPeer, type TlsMaterial } from '../shared/tls.js';
@@ -43,6 +44,8 @@ export interface ControllerDeps {
   renewLimits?: RenewLimits;
   /** How often latest reports are written to the store. */
   reportFlushMs?: number;
+  /** Handshake, header and connection caps (shared/limits.ts by default; tests shorten them). */
+  connections?: Partial<ConnectionLimits>;
 }
 
 export const DEFAULT_HEARTBEAT_MS = 10_000;
@@ -83,7 +86,9 @@ export async function buildControllerApp(deps: ControllerDeps): Promise<Controll
   };
 
   // Enrollment has no client certificate, so the handshake lets it through; every other group checks identity.
-  const app = await createHttpsApp({ material: deps.material, logger: deps.logger, clientCert: 'optional' });
+  // Connections without one are capped apart from verified identities (shared/connection-guard.ts): an
+  // enrollment flood can never take the places of hosts' channels or operators.
+  const app = await createHttpsApp({ material: deps.material, logger: deps.logger, clientCert: 'optional', ...(deps.connections ? { connections: deps.connections } : {}) });
 
   // Live sockets are kept per client serial so revoking one cuts its connections. A revoked serial that
   // connects again is answered per request and per upgrade (403 SWARM_ERR_AUTH_REVOKED: a clear error

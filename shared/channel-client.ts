@@ -7,6 +7,7 @@ import { backoffDelay, systemClock, type Clock } from './clock.js';
 import { LIMITS } from './limits.js';
 import { remoteError } from './remote-errors.js';
 import { checkServerIdentity, type TlsMaterial } from './tls.js';
+import { TLS_POLICY } from './tls-policy.js';
 
 export interface ChannelClientOptions {
   /** The controller's base URL, https://HOST:PORT. */
@@ -62,7 +63,7 @@ const contexts = new WeakMap<TlsMaterial, SecureContext>();
 function secureContextOf(material: TlsMaterial): SecureContext {
   let ctx = contexts.get(material);
   if (!ctx) {
-    ctx = createSecureContext({ ca: material.ca, cert: material.cert, key: material.key, minVersion: 'TLSv1.2' });
+    ctx = createSecureContext({ ca: material.ca, cert: material.cert, key: material.key, ...TLS_POLICY });
     contexts.set(material, ctx);
   }
   return ctx;

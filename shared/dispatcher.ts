@@ -3,6 +3,7 @@
 import { Agent, type Dispatcher } from 'undici';
 import type { PeerCertificate } from 'node:tls';
 import { checkServerIdentity, type ServerExpectation, type TlsMaterial } from './tls.js';
+import { TLS_POLICY } from './tls-policy.js';
 
 export interface DispatcherOptions {
   expect: ServerExpectation;
@@ -22,7 +23,7 @@ export function buildDispatcher(material: TlsMaterial, options: DispatcherOption
       ca: material.ca,
       cert: material.cert,
       key: material.key,
-      minVersion: 'TLSv1.2',
+      ...TLS_POLICY,
       rejectUnauthorized: true,
       timeout: options.connectTimeoutMs ?? 10_000,
       checkServerIdentity: (_host: string, cert: PeerCertificate) => checkServerIdentity(cert, material.identity.cluster, options.expect)

@@ -9,6 +9,8 @@ export * from './validation.js';
 export * from './config.js';
 export * from './logger.js';
 export * from './tls.js';
+export * from './tls-policy.js';
+export * from './connection-guard.js';
 export * from './http.js';
 export * from './server.js';
 export * from './cli.js';

@@ -1,9 +1,19 @@
-// A fastify HTTPS app with our defaults (helmet, error shape, bounded bodies, mTLS options); never listens.
+// A fastify HTTPS app with our defaults (helmet, error shape, bounded bodies, mTLS options, connection guard); never listens.
 import helmet from '@fastify/helmet';
 import Fastify, { LogController, type FastifyInstance } from 'fastify';
+import type { Server as TlsServer } from 'node:tls';
 import type { Logger } from 'pino';
+import { connectionLimits, guardConnections, type ConnectionGuard, type ConnectionLimits } from './connection-guard.js';
 import { installErrorHandler } from './http.js';
+import { LIMITS } from './limits.js';
 import { buildServerHttpsOptions, type ServerTlsOptions, type TlsMaterial } from './tls.js';
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    /** What the connection caps hold and have dropped (tests, metrics). */
+    connectionGuard: ConnectionGuard;
+  }
+}
 
 export interface HttpsAppOptions extends ServerTlsOptions {
   material: TlsMaterial;
@@ -13,11 +23,19 @@ export interface HttpsAppOptions extends ServerTlsOptions {
   /** Server-wide limits that keep one client from starving others. */
   maxRequestsPerSocket?: number;
   connectionTimeoutMs?: number;
+  /** Handshake, header and connection caps (shared/limits.ts by default; tests shorten them). */
+  connections?: Partial<ConnectionLimits>;
 }
 
 export async function createHttpsApp(options: HttpsAppOptions): Promise<FastifyInstance> {
+  const limits = connectionLimits(options.connections);
   const app = Fastify({
-    https: buildServerHttpsOptions(options.material, options),
+    https: {
+      ...buildServerHttpsOptions(options.material, options),
+      handshakeTimeout: limits.handshakeTimeoutMs,
+      // Node checks header and request timeouts on this tick only: its default (30 s) is longer than the timeout.
+      connectionsCheckingInterval: Math.min(LIMITS['server.timeout-check-interval'].value, limits.headersTimeoutMs),
+    },
     loggerInstance: options.logger,
     bodyLimit: options.bodyLimit ?? 1024 * 1024,
     // Per-request info lines would drown the logs of a fleet; servers log what matters themselves.
@@ -29,6 +47,8 @@ export async function createHttpsApp(options: HttpsAppOptions): Promise<FastifyI
     forceCloseConnections: true,
     ...(options.maxRequestsPerSocket ? { maxRequestsPerSocket: options.maxRequestsPerSocket } : {}),
   }) as unknown as FastifyInstance;
+  app.server.headersTimeout = limits.headersTimeoutMs;
+  app.decorate('connectionGuard', guardConnections(app.server as unknown as TlsServer, { limits, cluster: options.material.identity.cluster, logger: options.logger }));
   await app.register(helmet, { global: true });
   installErrorHandler(app);
   return app;

@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { sharedError } from './errors.js';
 import { readPrivateKeyFile, readRequiredFile } from './files.js';
 import { identityFromSanString, type Identity, type Role } from './identity.js';
+import { TLS_POLICY } from './tls-policy.js';
 
 /** What a process needs to speak mutual TLS: the cluster CA, its own chain and key, who it is. */
 export interface TlsMaterial {
@@ -72,9 +73,9 @@ export interface ServerTlsOptions {
   crl?: string | string[];
 }
 
-/** The `https` options for fastify: mutual TLS against the cluster CA only. */
+/** The `https` options for fastify: mutual TLS against the cluster CA only, with our protocol policy (shared/tls-policy.ts). */
 export function buildServerHttpsOptions(material: TlsMaterial, options: ServerTlsOptions = {}): {
-  key: string; cert: string; ca: string; requestCert: true; rejectUnauthorized: boolean; minVersion: 'TLSv1.2'; secureOptions: number; crl?: string | string[];
+  key: string; cert: string; ca: string; requestCert: true; rejectUnauthorized: boolean; minVersion: 'TLSv1.2'; ciphers: string; honorCipherOrder: true; secureOptions: number; crl?: string | string[];
 } {
   return {
     key: material.key,
@@ -82,7 +83,8 @@ export function buildServerHttpsOptions(material: TlsMaterial, options: ServerTl
     ca: material.ca, // replaces Node's default roots: the system store is never trusted
     requestCert: true,
     rejectUnauthorized: (options.clientCert ?? 'required') === 'required',
-    minVersion: 'TLSv1.2',
+    ...TLS_POLICY,
+    honorCipherOrder: true,
     // A TLS 1.2 client could renegotiate with another certificate on a live connection; refuse it, so a
     // connection's verified identity never changes (getPeer caches it per socket).
     secureOptions: cryptoConstants.SSL_OP_NO_RENEGOTIATION,

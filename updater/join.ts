@@ -12,6 +12,7 @@ import { remoteError } from '../shared/remote-errors.js';
 import { EnrollResponseSchema, nameFromJoinToken } from '../shared/enroll-protocol.js';
 import { UsageError } from '../shared/cli.js';
 import { checkServerIdentity, checkTlsMaterial } from '../shared/tls.js';
+import { TLS_POLICY } from '../shared/tls-policy.js';
 
 export interface JoinOptions {
   controllerUrl: string;
@@ -48,7 +49,7 @@ export async function joinCluster(options: JoinOptions): Promise<JoinResult> {
   await assertNoIdentity(options.pkiDir, ['updater', 'agent']);
 
   // 1. The CA, over an unauthenticated connection: only the pinned hash makes it trustworthy.
-  const insecure = new Agent({ connect: { rejectUnauthorized: false }, connections: 1 });
+  const insecure = new Agent({ connect: { ...TLS_POLICY, rejectUnauthorized: false }, connections: 1 });
   let caPem: string;
   try {
     caPem = await callController({ baseUrl: options.controllerUrl, path: '/v1/pki/ca', dispatcher: insecure });
@@ -77,7 +78,7 @@ export async function joinCluster(options: JoinOptions): Promise<JoinResult> {
     connect: {
       ca: caPem,
       rejectUnauthorized: true,
-      minVersion: 'TLSv1.2',
+      ...TLS_POLICY,
       checkServerIdentity: (_host, cert) => checkServerIdentity(cert, cluster, { role: 'controller' }),
     },
   });
