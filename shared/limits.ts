@@ -20,6 +20,9 @@ export const LIMITS = {
   // -- updater: uploads and operation deadlines (hardening item 2) --
 
   // -- join: the CA answer (hardening item 1) --
+  'join.caAnswerBytes': limit(65_536, 'bytes', 'GET /v1/pki/ca is read before anything is trusted; a CA certificate is ~2 KiB, so 64 KiB leaves room for large keys and stops an endless answer from filling memory.'),
+  'join.caAnswerTimeout': limit(10_000, 'ms', 'How long join waits for the whole GET /v1/pki/ca answer; a server that trickles bytes cannot hold the join (and the person running it) for ever.'),
+  'join.tokenFileBytes': limit(4096, 'bytes', 'A join token is ~50 characters; reading --token-file (or stdin) stops here, so a wrong path such as a device or a huge file fails at once.'),
 
   // -- channels: messages and reports (hardening items 6, 8) --
 

@@ -26,6 +26,15 @@ export function parseLabels(pairs: readonly string[], allowRemove: boolean): { s
 
 const enc = encodeURIComponent;
 
+/**
+ * The command to paste on the host. The token goes through standard input: `echo` is a shell builtin, so
+ * the token never appears in a process's command line (/proc/<pid>/cmdline is readable by every local user),
+ * and unlike an environment variable it survives sudo's env_reset.
+ */
+export function formatJoinCommand(controller: string, token: string, caHash: string): string {
+  return `echo ${token} | sudo swarm-updater join --controller ${controller} --ca-hash ${caHash} --token-file -`;
+}
+
 export function registerHostCommands(program: Command, io: CliIo): void {
   const host = program.command('host').description('the host registry: enroll, list, inspect, label, remove');
 
@@ -37,7 +46,7 @@ export function registerHostCommands(program: Command, io: CliIo): void {
       const labels = parseLabels(opts.label ?? [], false).set;
       await withSession(cmd, io, async (s) => {
         const res = await s.call({ path: '/v1/hosts', method: 'POST', body: { name, ...(opts.address ? { address: opts.address } : {}), labels } }, AddHostResponseSchema);
-        const joinCommand = `swarm-updater join --controller ${s.options.controller} --token ${res.token} --ca-hash ${res.caHash}`;
+        const joinCommand = formatJoinCommand(s.options.controller, res.token, res.caHash);
         if (s.options.json) return printJson(io.stdout, { name: res.name, token: res.token, caHash: res.caHash, joinCommand, expiresAt: res.expiresAt });
         io.stdout.write(`host ${res.name} registered; its join token is valid once, until ${res.expiresAt}\n`);
         io.stdout.write(`token:   ${res.token}\nCA hash: ${res.caHash}\nrun on the host:\n  ${joinCommand}\n`);
