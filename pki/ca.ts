@@ -3,6 +3,7 @@ import { X509Certificate, createPrivateKey, type KeyObject } from 'node:crypto';
 import { isIP } from 'node:net';
 import forge from 'node-forge';
 import { CLUSTER_PATTERN, spiffeUri, type Identity, type Role } from '../shared/identity.js';
+import { parseSingleCertificate } from '../shared/pem.js';
 import { pkiError } from './errors.js';
 import { forgePublicKey, keyIdentifier, signCertificateNative } from './forge-native.js';
 import { CA_KEY_BITS, generateKeyPair } from './keys.js';
@@ -109,6 +110,9 @@ export class CertificateAuthority {
 
   /** Load and check a CA: the key matches, it is a CA, it names its cluster. */
   static load(pem: CaPem): CertificateAuthority {
+    // The controller serves this text at GET /v1/pki/ca and trusts it in its TLS contexts: one certificate only.
+    const single = parseSingleCertificate(pem.certPem);
+    if (!single.ok) throw pkiError('SWARM_ERR_CA_INVALID', `CA certificate file ${single.reason}; keep only the cluster CA in pki/ca.crt`);
     let x509: X509Certificate;
     let key: KeyObject;
     let cert: forge.pki.Certificate;

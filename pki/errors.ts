@@ -12,4 +12,6 @@ export const pkiError = defineErrors('pki', {
   SWARM_ERR_CA_INVALID: { status: 500, summary: 'The CA certificate or key cannot be loaded, or they do not match.' },
   SWARM_ERR_CRL_INVALID: { status: 502, summary: 'A CRL is not a parseable PEM X509 CRL signed with SHA-256 by the pinned cluster CA; it is ignored.' },
   SWARM_ERR_CRL_STALE: { status: 409, summary: 'A CRL carries a lower CRL number than one already applied (a replay); it is ignored.' },
+  SWARM_ERR_PKI_DIR_UNWRITABLE: { status: 500, summary: 'The PKI directory cannot be created or written (permission denied, read-only or special file system); run as root or choose another --pki-dir. Nothing was sent to the controller.' },
+  SWARM_ERR_CA_ANSWER_INVALID: { status: 502, summary: 'GET /v1/pki/ca did not answer exactly one PEM certificate within the size cap (a bundle, trailing data, or too large); nothing was trusted and the token was not sent. Check --controller: someone may be in the middle.' },
 });

@@ -13,6 +13,6 @@ export { describeCertificate, identityFromCertificate } from './identity.js';
 export type { CertificateInfo } from './identity.js';
 export { CA_KEY_BITS, LEAF_KEY_BITS, generateKeyPair } from './keys.js';
 export type { KeyPairPem } from './keys.js';
-export { assertNoIdentity, writeIdentityFiles } from './pki-dir.js';
+export { assertNoIdentity, preparePkiDir, writeIdentityFiles } from './pki-dir.js';
 export type { IdentityFiles } from './pki-dir.js';
 export { randomSerial } from './serial.js';

@@ -177,7 +177,10 @@ async function main(): Promise<void> {
       };
       const hostDir = join(root, name);
       const pkiDir = join(hostDir, 'pki');
-      await run(BIN.updater, ['join', '--controller', controllerUrl, '--token', added.token, '--ca-hash', added.caHash, '--pki-dir', pkiDir]);
+      // The token in a private file, not on the command line (every local user can read that).
+      const tokenFile = join(root, `${name}.token`);
+      await writeFile(tokenFile, added.token, { mode: 0o600 });
+      await run(BIN.updater, ['join', '--controller', controllerUrl, '--token-file', tokenFile, '--ca-hash', added.caHash, '--pki-dir', pkiDir]);
       const config = join(hostDir, 'updater.json');
       await writeFile(config, JSON.stringify({ watch: { windowMs: 3000, intervalMs: 500, maxFailures: 2 }, probe: { deadlineMs: 20_000 }, agent: { stopGraceMs: 3000 } }));
       const updater = start(BIN.updater, [

@@ -79,4 +79,5 @@ export const sharedError = defineErrors('shared', {
   SWARM_ERR_TLS_FILE_MISSING: { status: 500, summary: 'A CA, certificate or key file is missing from the PKI directory.' },
   SWARM_ERR_TLS_FILE_INVALID: { status: 500, summary: 'A CA, certificate or key file cannot be parsed, or the key does not match the certificate.' },
   SWARM_ERR_KEY_PERMISSIONS: { status: 500, summary: 'A private key (or its directory) is readable or writable by others; chmod 600 the key and 700 its directory.' },
+  SWARM_ERR_TLS_CA_BUNDLE: { status: 500, summary: 'ca.crt holds more than one certificate, or data besides one PEM certificate; a process trusts exactly the one cluster CA: restore it alone (re-enroll).' },
 });

@@ -38,6 +38,9 @@ export const LIMITS = {
   // -- join: the CA answer (hardening item 1) --
   'join.tokenTtlMin': limit(60_000, 'ms', 'Shortest join token an operator may ask for (host add --token-ttl): shorter ones expire before a person can copy the command to the host.'),
   'join.tokenTtlMax': limit(7 * 86_400_000, 'ms', 'Longest join token: a token is a credential that enrolls a host; a week covers shipping a pre-provisioned sensor, longer would leave secrets lying around.'),
+  'join.caAnswerBytes': limit(65_536, 'bytes', 'GET /v1/pki/ca is read before anything is trusted; a CA certificate is ~2 KiB, so 64 KiB leaves room for large keys and stops an endless answer from filling memory.'),
+  'join.caAnswerTimeout': limit(10_000, 'ms', 'How long join waits for the whole GET /v1/pki/ca answer; a server that trickles bytes cannot hold the join (and the person running it) for ever.'),
+  'join.tokenFileBytes': limit(4096, 'bytes', 'A join token is ~50 characters; reading --token-file (or stdin) stops here, so a wrong path such as a device or a huge file fails at once.'),
 
   // -- channels: messages and reports (hardening items 6, 8) --
   'channels.message-bytes': limit(65_536, 'bytes', 'Largest channel message either side accepts (ws closes a larger one with 1009). The largest valid report (an updater status carrying 64 services, 64 bad releases, 32 steps, every string at its cap in 3-byte characters; test/helpers/reports.ts) weighs 46,374 bytes; 256 KiB let one host make the controller parse 187 KB per message.'),

@@ -7,6 +7,7 @@ import { sharedError } from './errors.js';
 import { readPrivateKeyFile, readRequiredFile } from './files.js';
 import { identityFromSanString, type Identity, type Role } from './identity.js';
 import { TLS_POLICY } from './tls-policy.js';
+import { parseSingleCertificate } from './pem.js';
 
 /** What a process needs to speak mutual TLS: the cluster CA, its own chain and key, who it is. */
 export interface TlsMaterial {
@@ -35,10 +36,15 @@ export async function loadTlsMaterial(dir: string, base: string, expectedCluster
 
 /** Validate PEM material already in memory; `what` names it in errors. */
 export function checkTlsMaterial(pem: { ca: string; cert: string; key: string }, what: string, expectedCluster?: string): TlsMaterial {
-  let caCert: X509Certificate;
+  // Every TLS context built from this material trusts each certificate in `ca`, so a second one would be a
+  // second trust root nobody pinned: the CA must be exactly one certificate.
+  const single = parseSingleCertificate(pem.ca);
+  if (!single.ok) {
+    throw sharedError('SWARM_ERR_TLS_CA_BUNDLE', `${what}: ca.crt ${single.reason}; restore the cluster CA alone (re-enroll, or copy it from the controller's pki/ca.crt)`);
+  }
+  const caCert = single.cert.x509;
   let leaf: X509Certificate;
   try {
-    caCert = new X509Certificate(pem.ca);
     leaf = new X509Certificate(pem.cert);
   } catch (err) {
     throw sharedError('SWARM_ERR_TLS_FILE_INVALID', `${what}: certificate or CA is not valid PEM (${(err as Error).message})`, { cause: err });

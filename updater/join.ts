@@ -4,21 +4,24 @@ import { Agent } from 'undici';
 // pki/ files imported directly (not pki/index.js): the index loads the CRL signer, which a joining host never needs.
 import { createCsr } from '../pki/csr.js';
 import { pkiError } from '../pki/errors.js';
-import { matchesCaHash, parseCaHash } from '../pki/fingerprint.js';
+import { parseCaHash } from '../pki/fingerprint.js';
 import { generateKeyPair } from '../pki/keys.js';
-import { assertNoIdentity, writeIdentityFiles } from '../pki/pki-dir.js';
+import { assertNoIdentity, preparePkiDir, writeIdentityFiles } from '../pki/pki-dir.js';
 import { callController } from '../shared/controller-request.js';
 import { remoteError } from '../shared/remote-errors.js';
 import { EnrollResponseSchema, nameFromJoinToken } from '../shared/enroll-protocol.js';
 import { UsageError } from '../shared/cli.js';
 import { checkServerIdentity, checkTlsMaterial } from '../shared/tls.js';
 import { TLS_POLICY } from '../shared/tls-policy.js';
+import { fetchPinnedCa } from './join-ca.js';
 
 export interface JoinOptions {
   controllerUrl: string;
   token: string;
   caHash: string;
   pkiDir: string;
+  /** Cap on the GET /v1/pki/ca answer (default LIMITS['join.caAnswerBytes']). */
+  maxCaAnswerBytes?: number;
 }
 
 export interface JoinResult {
@@ -34,8 +37,9 @@ function clusterOfCa(caPem: string): string {
 }
 
 /**
- * Fetch the CA without trusting it, pin it by the hash, then enroll over TLS with that CA as the only
- * trust root: both keys are generated here and never leave the host.
+ * Everything that can fail on this host happens before the token leaves it: the PKI directory is probed and
+ * both keys are made first, then the CA is fetched without trusting it and accepted only as the one pinned
+ * certificate, then enrollment runs over TLS with that certificate as the only trust root.
  */
 export async function joinCluster(options: JoinOptions): Promise<JoinResult> {
   // Over plain http the token (and the CSRs) would travel in clear to whoever answers: anyone on the path
@@ -45,32 +49,20 @@ export async function joinCluster(options: JoinOptions): Promise<JoinResult> {
   }
   const caHash = parseCaHash(options.caHash);
   const name = nameFromJoinToken(options.token);
-  if (!name) throw new UsageError('--token is not a join token (expected NAME.SECRET, as printed by swarmctl host add)');
+  if (!name) throw new UsageError('the join token is malformed (expected NAME.SECRET, as printed by swarmctl host add)');
+
+  // 1. The directory and the keys: a run that cannot write its files (not root, a bad --pki-dir) must fail
+  // here, with the token unspent.
   await assertNoIdentity(options.pkiDir, ['updater', 'agent']);
-
-  // 1. The CA, over an unauthenticated connection: only the pinned hash makes it trustworthy.
-  const insecure = new Agent({ connect: { ...TLS_POLICY, rejectUnauthorized: false }, connections: 1 });
-  let caPem: string;
-  try {
-    caPem = await callController({ baseUrl: options.controllerUrl, path: '/v1/pki/ca', dispatcher: insecure });
-  } finally {
-    await insecure.close();
-  }
-  let matches: boolean;
-  try {
-    matches = matchesCaHash(caPem, caHash);
-  } catch {
-    matches = false;
-  }
-  if (!matches) {
-    throw pkiError('SWARM_ERR_CA_HASH_MISMATCH', `the controller at ${options.controllerUrl} serves a CA that does not match ${caHash}; check --ca-hash (or someone is in the middle)`);
-  }
-  const cluster = clusterOfCa(caPem);
-
-  // 2. Keys and CSRs, made here.
+  await preparePkiDir(options.pkiDir);
   const [updaterKey, agentKey] = await Promise.all([generateKeyPair(), generateKeyPair()]);
   const updaterCsr = createCsr({ keyPem: updaterKey.privateKeyPem, publicKeyPem: updaterKey.publicKeyPem, commonName: name });
   const agentCsr = createCsr({ keyPem: agentKey.privateKeyPem, publicKeyPem: agentKey.publicKeyPem, commonName: name });
+
+  // 2. The CA: exactly one certificate, the pinned one; from here on caPem is that certificate alone.
+  const ca = await fetchPinnedCa({ controllerUrl: options.controllerUrl, caHash, ...(options.maxCaAnswerBytes ? { maxBytes: options.maxCaAnswerBytes } : {}) });
+  const caPem = ca.pem;
+  const cluster = clusterOfCa(caPem);
 
   // 3. Enroll with the pinned CA as the only trust root, and only a controller identity of that cluster accepted.
   const pinned = new Agent({

@@ -29,7 +29,8 @@ const RunSchema = CommonSchema.extend({
 const JoinSchema = z.object({
   // https only: the join token must never travel in clear.
   controller: z.url({ protocol: /^https$/, error: 'must be an https:// URL (the join token must not travel in clear)' }),
-  token: z.string().min(1),
+  token: z.string().min(1).optional(),
+  tokenFile: z.string().min(1).optional(),
   caHash: z.string().regex(/^sha256:[0-9a-fA-F]{64}$/, { message: 'must be sha256:<64 hex digits>' }),
   pkiDir: z.string().min(1).optional(),
 });
@@ -105,15 +106,19 @@ export function buildProgram(argv: readonly string[], setExitCode: (code: number
       if (record.state !== 'rolled-back') setExitCode(1);
     });
 
-  program.command('join').description('enroll this host with a join token')
+  program.command('join').description('enroll this host with a join token (as root: it writes /etc/swarm/pki)')
     .requiredOption('--controller <url>', 'controller URL')
-    .requiredOption('--token <token>', 'join token from `swarmctl host add`')
+    .option('--token-file <file>', 'file holding the join token from `swarmctl host add`; - reads it from standard input')
+    .option('--token <token>', 'the join token itself: every local user can read it in the process list while join runs; prefer --token-file - or SWARM_JOIN_TOKEN')
     .requiredOption('--ca-hash <sha256:hex>', 'pinned CA fingerprint')
     .option('--pki-dir <dir>', 'PKI directory (default /etc/swarm/pki)')
+    .addHelpText('after', '\nThe token may also come from the SWARM_JOIN_TOKEN environment variable (give it one way only).\nExample: echo TOKEN | sudo swarm-updater join --controller URL --ca-hash sha256:HEX --token-file -\n')
     .action(async (raw: unknown) => {
       const o = parseOptions(JoinSchema, raw);
+      const { readJoinToken, JOIN_TOKEN_ENV } = await import('./join-token.js');
+      const token = await readJoinToken({ token: o.token, tokenFile: o.tokenFile, env: process.env[JOIN_TOKEN_ENV], stdin: process.stdin });
       const { joinCluster } = await import('./join.js');
-      const r = await joinCluster({ controllerUrl: o.controller, token: o.token, caHash: o.caHash, pkiDir: o.pkiDir ?? '/etc/swarm/pki' });
+      const r = await joinCluster({ controllerUrl: o.controller, token, caHash: o.caHash, pkiDir: o.pkiDir ?? '/etc/swarm/pki' });
       process.stdout.write(`joined cluster ${r.cluster} as ${r.name}\n`);
     });
   addExamples(program, UPDATER_EXAMPLES);

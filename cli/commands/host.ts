@@ -36,6 +36,15 @@ function checkAddress(address: string): void {
   if (m[2] !== undefined && !(Number(m[2]) >= 1 && Number(m[2]) <= 65535)) throw new UsageError(`--address "${address}": the port must be from 1 to 65535`);
 }
 
+/**
+ * The command to paste on the host. The token goes through standard input: `echo` is a shell builtin, so
+ * the token never appears in a process's command line (/proc/<pid>/cmdline is readable by every local user),
+ * and unlike an environment variable it survives sudo's env_reset.
+ */
+export function formatJoinCommand(controller: string, token: string, caHash: string): string {
+  return `echo ${token} | sudo swarm-updater join --controller ${controller} --ca-hash ${caHash} --token-file -`;
+}
+
 export function registerHostCommands(program: Command, io: CliIo): void {
   const host = program.command('host').description('the host registry: enroll, list, inspect, label, remove');
 
@@ -55,7 +64,7 @@ export function registerHostCommands(program: Command, io: CliIo): void {
       const extra = { ...(opts.address ? { address: opts.address } : {}), ...(ttl !== undefined ? { tokenTtlMs: ttl } : {}) };
       await withSession(cmd, io, async (s) => {
         const res = await s.call({ path: '/v1/hosts', method: 'POST', body: { name, ...extra, labels } }, AddHostResponseSchema);
-        const joinCommand = `swarm-updater join --controller ${s.options.controller} --token ${res.token} --ca-hash ${res.caHash}`;
+        const joinCommand = formatJoinCommand(s.options.controller, res.token, res.caHash);
         if (s.options.json) return printJson(io.stdout, { name: res.name, token: res.token, caHash: res.caHash, joinCommand, expiresAt: res.expiresAt });
         printLine(io.stdout, `host ${res.name} registered; its join token is valid once, until ${res.expiresAt}`);
         printLine(io.stdout, `token:   ${res.token}`);

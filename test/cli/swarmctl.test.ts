@@ -73,7 +73,7 @@ describe('swarmctl (against a controller process)', function () {
     assert.equal(bad.code, 1);
     const add = await ctl.swarmctl(['host', 'add', 'web1', '--label', 'site=a', '--label', 'tier=edge']);
     assert.equal(add.code, 0, add.stderr);
-    assert.match(add.stdout, /swarm-updater join --controller https:\/\/\S+ --token web1\.\S+ --ca-hash sha256:[0-9a-f]{64}/);
+    assert.match(add.stdout, /echo web1\.\S+ \| sudo swarm-updater join --controller https:\/\/\S+ --ca-hash sha256:[0-9a-f]{64} --token-file -/);
     const label = await ctl.swarmctl(['--json', 'host', 'label', 'web1', 'rack=7', 'tier-']);
     assert.equal(label.code, 0, label.stderr);
     assert.deepEqual((JSON.parse(label.stdout) as { labels: unknown }).labels, { site: 'a', rack: '7' });

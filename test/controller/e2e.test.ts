@@ -52,10 +52,11 @@ describe('controller end to end (processes, loopback, real TLS)', function () {
     assert.equal(out.name, 'h1');
     assert.match(out.token, /^h1\.[A-Za-z0-9_-]{43}$/);
     assert.match(out.caHash, /^sha256:[0-9a-f]{64}$/);
-    assert.equal(out.joinCommand, `swarm-updater join --controller ${ctl.url} --token ${out.token} --ca-hash ${out.caHash}`);
-    // The exact printed command, run with the real bin (and a PKI dir of our own).
-    const args = out.joinCommand.split(' ').slice(1);
-    const join1 = await runBin(UPDATER_BIN, [...args, '--pki-dir', pkiDir]);
+    assert.equal(out.joinCommand, `echo ${out.token} | sudo swarm-updater join --controller ${ctl.url} --ca-hash ${out.caHash} --token-file -`);
+    // The printed command's arguments, run with the real bin (and a PKI dir of our own); the token comes in the environment
+    // here (runBin has no stdin; test/updater/join-cli.test.ts runs the printed line itself through a shell).
+    const args = out.joinCommand.split(' | sudo ')[1]!.split(' ').slice(1).filter((a, i, all) => a !== '--token-file' && all[i - 1] !== '--token-file');
+    const join1 = await runBin(UPDATER_BIN, [...args, '--pki-dir', pkiDir], { SWARM_JOIN_TOKEN: out.token });
     assert.equal(join1.code, 0, join1.stderr);
     for (const f of ['ca.crt', 'updater.crt', 'updater.key', 'agent.crt', 'agent.key']) assert.ok(existsSync(join(pkiDir, f)), f);
     assert.equal((await stat(join(pkiDir, 'agent.key'))).mode & 0o777, 0o600);
@@ -75,7 +76,7 @@ describe('controller end to end (processes, loopback, real TLS)', function () {
     assert.equal(human.code, 0, human.stderr);
     assert.match(human.stdout, new RegExp(agentMaterial.serial.slice(0, 12)));
     // The token was single use.
-    const again = await runBin(UPDATER_BIN, [...args, '--pki-dir', join(ctl.root, 'other-pki')]);
+    const again = await runBin(UPDATER_BIN, [...args, '--pki-dir', join(ctl.root, 'other-pki')], { SWARM_JOIN_TOKEN: out.token });
     assert.equal(again.code, 1);
     assert.match(again.stderr, /SWARM_ERR_ENROLL_REFUSED/);
   });
