@@ -17,6 +17,9 @@ import { CrlPublisher, Issuer } from './issuer.js';
 import { Metrics } from './metrics.js';
 import { ReportCache } from './reports.js';
 import { Denylist, SocketRegistry } from './revocation.js';
+import { retireSupersededSerials } from './context.js';
+import { Supersession } from './supersede.js';
+import { LIMITS } from '../shared/limits.js';
 import { hostRoutes } from './routes/hosts.js';
 import { operatorRoutes } from './routes/operators.js';
 import { publicRoutes, type EnrollLimits } from './routes/public.js';
@@ -43,6 +46,8 @@ export interface ControllerDeps {
   renewLimits?: RenewLimits;
   /** How often latest reports are written to the store. */
   reportFlushMs?: number;
+  /** How long a renewed-away certificate stays valid once its successor is used (default LIMITS renew.superseded-grace). */
+  supersededGraceMs?: number;
 }
 
 export const DEFAULT_HEARTBEAT_MS = 10_000;
@@ -80,6 +85,11 @@ export async function buildControllerApp(deps: ControllerDeps): Promise<Controll
     clock,
     logger: deps.logger,
     settings,
+    supersession: new Supersession({
+      clock,
+      graceMs: deps.supersededGraceMs ?? LIMITS['renew.superseded-grace'].value,
+      retire: (serials) => void retireSupersededSerials(ctx, serials).catch((err: unknown) => deps.logger.error({ err, serials }, 'retiring superseded certificates failed')),
+    }),
   };
 
   // Enrollment has no client certificate, so the handshake lets it through; every other group checks identity.
@@ -91,6 +101,7 @@ export async function buildControllerApp(deps: ControllerDeps): Promise<Controll
   app.server.on('secureConnection', (socket: TLSSocket) => {
     const peer = getPeer(socket, cluster);
     if (peer) ctx.sockets.track(peer.serial, socket);
+    if (peer) ctx.supersession.seen(peer.serial);
   });
   hub.attach(app.server);
   reports.start(deps.reportFlushMs ?? 2_000);
@@ -100,6 +111,7 @@ export async function buildControllerApp(deps: ControllerDeps): Promise<Controll
   // closes, or close() would wait for them forever.
   app.addHook('preClose', async () => {
     clearInterval(crlTimer);
+    ctx.supersession.close();
     hub.close();
   });
   app.addHook('onClose', async () => reports.stop());

@@ -25,7 +25,10 @@ export interface ChannelClientOptions {
   random?: () => number;
   /** Called when the channel is up (after the controller's welcome). */
   onConnect?: () => void;
-  /** Called whenever an open channel closes (the client reconnects by itself unless closed). */
+  /**
+   * Called whenever an open channel closes (the client reconnects by itself unless closed); not when the
+   * client itself moves the channel to a renewed identity.
+   */
   onDisconnect?: (info: { code: number; reason: string }) => void;
   /** Called when a connection attempt fails before the channel opened (refused, TLS, 401/403). */
   onConnectError?: (err: Error) => void;
@@ -75,6 +78,9 @@ export function startChannelClient(options: ChannelClientOptions): ChannelClient
   let heartbeatTimer: NodeJS.Timeout | undefined;
   let watchdogTimer: NodeJS.Timeout | undefined;
   let reconnectTimer: NodeJS.Timeout | undefined;
+  /** The serial the live socket authenticated with, and whether we are closing it to move to a renewed one. */
+  let socketSerial: string | undefined;
+  let movingToRenewed = false;
 
   const clear = (t: NodeJS.Timeout | undefined): undefined => {
     if (t) clock.clearTimeout(t);
@@ -93,9 +99,29 @@ export function startChannelClient(options: ChannelClientOptions): ChannelClient
     ws.send(payload);
   };
 
+  /**
+   * After a renewal the controller revokes the replaced certificate once the new one is in use, and it cuts
+   * any connection still on it: move the channel over at the next heartbeat, and reconnect at once.
+   */
+  const moveToRenewedIdentity = (): boolean => {
+    if (!ws || !open || socketSerial === undefined) return false;
+    let serial: string;
+    try {
+      serial = options.material().serial;
+    } catch {
+      return false;
+    }
+    if (serial === socketSerial) return false;
+    log.info({ serial }, 'moving the channel to the renewed certificate');
+    movingToRenewed = true;
+    ws.close(1000, 'identity renewed');
+    return true;
+  };
+
   const armHeartbeat = (): void => {
     heartbeatTimer = clear(heartbeatTimer);
     heartbeatTimer = clock.setTimeout(() => {
+      if (moveToRenewedIdentity()) return;
       send();
       armHeartbeat();
     }, heartbeatMs);
@@ -137,6 +163,7 @@ export function startChannelClient(options: ChannelClientOptions): ChannelClient
       maxPayload: MAX_CHANNEL_MESSAGE_BYTES,
     } as unknown as WebSocket.ClientOptions);
     ws = socket;
+    socketSerial = material.serial;
     let welcomed = false;
     socket.on('open', () => {
       open = true;
@@ -181,6 +208,11 @@ export function startChannelClient(options: ChannelClientOptions): ChannelClient
       if (ws === socket) ws = undefined;
       heartbeatTimer = clear(heartbeatTimer);
       watchdogTimer = clear(watchdogTimer);
+      if (movingToRenewed) {
+        movingToRenewed = false;
+        if (!closed) reconnectTimer = clock.setTimeout(connect, 0);
+        return;
+      }
       if (wasOpen && welcomed) {
         log.info({ code, reason: reason.toString() }, 'channel closed');
         options.onDisconnect?.({ code, reason: reason.toString() });

@@ -6,7 +6,7 @@ import { MIGRATIONS } from './migrations.js';
 import type { AuditEntry, CertificateRecord, ChannelReport, HostRecord, HostReportRecord, JoinTokenRecord, Store, TokenRefusal } from './store.js';
 
 interface HostRow { name: string; address: string | null; labels: string; created_at: number; enrolled_at: number | null; removed_at: number | null }
-interface CertRow { serial: string; role: Role; name: string; not_before: number; not_after: number; issued_at: number; revoked_at: number | null }
+interface CertRow { serial: string; role: Role; name: string; not_before: number; not_after: number; issued_at: number; revoked_at: number | null; key_sha256: string | null }
 interface TokenRow { hash: string; host_name: string; created_at: number; expires_at: number; used_at: number | null }
 interface ReportRow { host_name: string; last_contact: number | null; agent: string | null; updater: string | null }
 interface AuditRow { id: number; at: number; actor: string; action: string; target: string; details: string }
@@ -16,7 +16,7 @@ const toHost = (r: HostRow): HostRecord => ({
   createdAt: r.created_at, enrolledAt: r.enrolled_at, removedAt: r.removed_at,
 });
 const toCert = (r: CertRow): CertificateRecord => ({
-  serial: r.serial, role: r.role, name: r.name, notBefore: r.not_before, notAfter: r.not_after, issuedAt: r.issued_at, revokedAt: r.revoked_at,
+  serial: r.serial, role: r.role, name: r.name, notBefore: r.not_before, notAfter: r.not_after, issuedAt: r.issued_at, revokedAt: r.revoked_at, keySha256: r.key_sha256,
 });
 const toAudit = (r: AuditRow): AuditEntry => ({ id: r.id, at: r.at, actor: r.actor, action: r.action, target: r.target, details: JSON.parse(r.details) as Record<string, unknown> });
 const parseReport = (s: string | null): ChannelReport | null => (s === null ? null : (JSON.parse(s) as ChannelReport));
@@ -62,13 +62,15 @@ export function openSqliteStore(path: string): Store {
     deleteUnusedTokens: db.prepare('DELETE FROM join_tokens WHERE host_name = ? AND used_at IS NULL'),
     getToken: db.prepare<[string], TokenRow>('SELECT * FROM join_tokens WHERE hash = ?'),
     useToken: db.prepare('UPDATE join_tokens SET used_at = ? WHERE hash = ? AND used_at IS NULL'),
-    insertCert: db.prepare('INSERT INTO certificates (serial, role, name, not_before, not_after, issued_at) VALUES (?, ?, ?, ?, ?, ?)'),
+    insertCert: db.prepare('INSERT INTO certificates (serial, role, name, not_before, not_after, issued_at, key_sha256) VALUES (?, ?, ?, ?, ?, ?, ?)'),
+    certsByKey: db.prepare<[string], CertRow>('SELECT * FROM certificates WHERE key_sha256 = ? ORDER BY issued_at, serial'),
     getCert: db.prepare<[string], CertRow>('SELECT * FROM certificates WHERE serial = ?'),
     listCerts: db.prepare<[], CertRow>('SELECT * FROM certificates ORDER BY issued_at, serial'),
     listCertsByRole: db.prepare<[string], CertRow>('SELECT * FROM certificates WHERE role = ? ORDER BY issued_at, serial'),
     listCertsByIdentity: db.prepare<[string, string], CertRow>('SELECT * FROM certificates WHERE role = ? AND name = ? ORDER BY issued_at, serial'),
     activeSerials: db.prepare<[string, string], { serial: string }>('SELECT serial FROM certificates WHERE role = ? AND name = ? AND revoked_at IS NULL'),
     revoke: db.prepare('UPDATE certificates SET revoked_at = ? WHERE serial = ?'),
+    revokeIfActive: db.prepare('UPDATE certificates SET revoked_at = ? WHERE serial = ? AND revoked_at IS NULL'),
     listRevoked: db.prepare<[], { serial: string; revoked_at: number }>('SELECT serial, revoked_at FROM certificates WHERE revoked_at IS NOT NULL ORDER BY revoked_at, serial'),
     upsertReport: db.prepare('INSERT INTO host_reports (host_name, last_contact, agent, updater) VALUES (?, ?, ?, ?) ON CONFLICT(host_name) DO UPDATE SET last_contact = excluded.last_contact, agent = excluded.agent, updater = excluded.updater'),
     listReports: db.prepare<[], ReportRow>('SELECT r.* FROM host_reports r JOIN hosts h ON h.name = r.host_name WHERE h.removed_at IS NULL'),
@@ -102,6 +104,8 @@ export function openSqliteStore(path: string): Store {
     return serials;
   });
 
+  const revokeSerials = db.transaction((serials: readonly string[], at: number): string[] => serials.filter((serial) => s.revokeIfActive.run(at, serial).changes === 1));
+
   const saveReports = db.transaction((reports: HostReportRecord[]) => {
     for (const r of reports) {
       s.upsertReport.run(r.hostName, r.lastContact, r.agent ? JSON.stringify(r.agent) : null, r.updater ? JSON.stringify(r.updater) : null);
@@ -122,7 +126,7 @@ export function openSqliteStore(path: string): Store {
     insertJoinToken: (t: JoinTokenRecord) => void s.insertToken.run(t.hash, t.hostName, t.createdAt, t.expiresAt, t.usedAt),
     deleteUnusedTokens: (hostName) => void s.deleteUnusedTokens.run(hostName),
     consumeJoinToken: (hash, name, now) => consume.immediate(hash, name, now),
-    recordCertificate: (c) => void s.insertCert.run(c.serial, c.role, c.name, c.notBefore, c.notAfter, c.issuedAt),
+    recordCertificate: (c) => void s.insertCert.run(c.serial, c.role, c.name, c.notBefore, c.notAfter, c.issuedAt, c.keySha256 ?? null),
     getCertificate: (serial) => {
       const row = s.getCert.get(serial);
       return row ? toCert(row) : undefined;
@@ -133,7 +137,9 @@ export function openSqliteStore(path: string): Store {
           : s.listCerts.all().filter((r) => filter.name === undefined || r.name === filter.name);
       return rows.map(toCert);
     },
+    findCertificatesByKey: (keySha256) => s.certsByKey.all(keySha256).map(toCert),
     revokeIdentity: (role, name, at) => revokeIdentity.immediate(role, name, at),
+    revokeSerials: (serials, at) => revokeSerials.immediate(serials, at),
     listRevoked: () => s.listRevoked.all().map((r) => ({ serial: r.serial, revokedAt: r.revoked_at })),
     saveReports: (reports) => saveReports(reports),
     listReports: () => s.listReports.all().map((r) => ({ hostName: r.host_name, lastContact: r.last_contact, agent: parseReport(r.agent), updater: parseReport(r.updater) })),

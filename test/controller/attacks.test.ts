@@ -152,12 +152,15 @@ describe('attacks on the controller (in-process app, real TLS)', () => {
       const ids = await Promise.all([mintIdentity('agent', 'busy1'), mintIdentity('updater', 'busy1')]);
       enrollDirectly(limited.store, 'busy1');
       for (const id of ids) limited.store.recordCertificate({ serial: id.serial, role: id.material.identity.role, name: 'busy1', notBefore: 0, notAfter: id.material.notAfter, issuedAt: Date.now() });
-      const fresh = await generateKeyPair();
-      const csr = createCsr({ keyPem: fresh.privateKeyPem, publicKeyPem: fresh.publicKeyPem, commonName: 'busy1' });
+      // Every renewal needs a key never certified before.
+      const csrs = await Promise.all(Array.from({ length: 6 }, async () => {
+        const fresh = await generateKeyPair();
+        return createCsr({ keyPem: fresh.privateKeyPem, publicKeyPem: fresh.publicKeyPem, commonName: 'busy1' });
+      }));
       const agentD = clientFor(ids[0]!.ca, ids[0]!.material);
       const statuses: number[] = [];
       for (let i = 0; i < 5; i++) {
-        const r = await call(agentD, `${limited.url}/v1/pki/renew`, 'POST', { csr });
+        const r = await call(agentD, `${limited.url}/v1/pki/renew`, 'POST', { csr: csrs[i] });
         statuses.push(r.status);
         if (r.status === 429) assert.equal(r.body.code, 'SWARM_ERR_RATE_LIMITED');
       }
@@ -166,7 +169,7 @@ describe('attacks on the controller (in-process app, real TLS)', () => {
       assert.equal(limited.store.listCertificates({ role: 'agent', name: 'busy1' }).length, 4, 'the original and three renewals');
       // Another identity (the same host's updater) is not held back by the agent's limit.
       const updaterD = clientFor(ids[1]!.ca, ids[1]!.material);
-      assert.equal((await call(updaterD, `${limited.url}/v1/pki/renew`, 'POST', { csr })).status, 200);
+      assert.equal((await call(updaterD, `${limited.url}/v1/pki/renew`, 'POST', { csr: csrs[5] })).status, 200);
       await updaterD.close();
     } finally {
       await limited.close();
