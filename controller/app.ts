@@ -123,7 +123,7 @@ export async function buildControllerApp(deps: ControllerDeps): Promise<Controll
   await app.register(rateLimit, { global: false });
   const isRevoked = (serial: string): boolean => denylist.has(serial);
 
-  await app.register(publicRoutes(ctx, deps.enrollLimits ?? { max: 20, windowMs: 60_000 }));
+  await app.register(publicRoutes(ctx, deps.enrollLimits ?? { max: LIMITS['enroll.per-source-per-minute'].value, windowMs: 60_000 }));
   await app.register(renewRoutes(ctx, deps.renewLimits));
   await app.register(async (scope) => {
     scope.addHook('onRequest', identityGuard({ cluster, authorize: canOperate, isRevoked }));
