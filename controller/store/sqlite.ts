@@ -1,5 +1,6 @@
 // The SQLite store engine (better-sqlite3): WAL, foreign keys, migrations, statements prepared once.
 import Database from 'better-sqlite3';
+import { chmodSync, statSync } from 'node:fs';
 import type { Role } from '../../shared/identity.js';
 import { controllerError } from '../errors.js';
 import { MIGRATIONS } from './migrations.js';
@@ -35,8 +36,27 @@ function migrate(db: Database.Database): void {
   }
 }
 
+/**
+ * The database holds hosts, addresses and the audit log: 0600, whatever the umask. SQLite creates its -wal and
+ * -shm files with the database file's mode, so narrowing the database narrows them too; existing ones (and a
+ * database made by an older init) are narrowed here. Files of another owner are left to the state-dir check.
+ */
+function narrowDatabaseModes(path: string): void {
+  const self = process.getuid?.();
+  for (const file of [path, `${path}-wal`, `${path}-shm`]) {
+    try {
+      const st = statSync(file);
+      if ((st.mode & 0o077) !== 0 && (self === undefined || self === 0 || st.uid === self)) chmodSync(file, st.mode & 0o700);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+    }
+  }
+}
+
 export function openSqliteStore(path: string): Store {
   let db: Database.Database;
+  // Synchronous from here to the restore: no other code runs while the umask is narrowed.
+  const umask = process.umask(0o077);
   try {
     db = new Database(path);
     db.pragma('journal_mode = WAL');
@@ -44,9 +64,12 @@ export function openSqliteStore(path: string): Store {
     db.pragma('foreign_keys = ON');
     db.pragma('busy_timeout = 5000');
     migrate(db);
+    narrowDatabaseModes(path);
   } catch (err) {
     if ((err as { code?: string }).code === 'SWARM_ERR_STORE') throw err;
     throw controllerError('SWARM_ERR_STORE', `cannot open database ${path}: ${(err as Error).message}`, { cause: err });
+  } finally {
+    process.umask(umask);
   }
 
   const s = {
