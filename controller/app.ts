@@ -18,6 +18,9 @@ import { CrlPublisher, Issuer } from './issuer.js';
 import { Metrics } from './metrics.js';
 import { ReportCache } from './reports.js';
 import { Denylist, SocketRegistry } from './revocation.js';
+import { retireSupersededSerials } from './context.js';
+import { Supersession } from './supersede.js';
+import { LIMITS } from '../shared/limits.js';
 import { hostRoutes } from './routes/hosts.js';
 import { operatorRoutes } from './routes/operators.js';
 import { publicRoutes, type EnrollLimits } from './routes/public.js';
@@ -46,6 +49,8 @@ export interface ControllerDeps {
   reportFlushMs?: number;
   /** Handshake, header and connection caps (shared/limits.ts by default; tests shorten them). */
   connections?: Partial<ConnectionLimits>;
+  /** How long a renewed-away certificate stays valid once its successor is used (default LIMITS renew.superseded-grace). */
+  supersededGraceMs?: number;
 }
 
 export const DEFAULT_HEARTBEAT_MS = 10_000;
@@ -83,6 +88,11 @@ export async function buildControllerApp(deps: ControllerDeps): Promise<Controll
     clock,
     logger: deps.logger,
     settings,
+    supersession: new Supersession({
+      clock,
+      graceMs: deps.supersededGraceMs ?? LIMITS['renew.superseded-grace'].value,
+      retire: (serials) => void retireSupersededSerials(ctx, serials).catch((err: unknown) => deps.logger.error({ err, serials }, 'retiring superseded certificates failed')),
+    }),
   };
 
   // Enrollment has no client certificate, so the handshake lets it through; every other group checks identity.
@@ -96,6 +106,7 @@ export async function buildControllerApp(deps: ControllerDeps): Promise<Controll
   app.server.on('secureConnection', (socket: TLSSocket) => {
     const peer = getPeer(socket, cluster);
     if (peer) ctx.sockets.track(peer.serial, socket);
+    if (peer) ctx.supersession.seen(peer.serial);
   });
   hub.attach(app.server);
   reports.start(deps.reportFlushMs ?? 2_000);
@@ -105,6 +116,7 @@ export async function buildControllerApp(deps: ControllerDeps): Promise<Controll
   // closes, or close() would wait for them forever.
   app.addHook('preClose', async () => {
     clearInterval(crlTimer);
+    ctx.supersession.close();
     hub.close();
   });
   app.addHook('onClose', async () => reports.stop());
@@ -116,7 +128,7 @@ export async function buildControllerApp(deps: ControllerDeps): Promise<Controll
   await app.register(rateLimit, { global: false });
   const isRevoked = (serial: string): boolean => denylist.has(serial);
 
-  await app.register(publicRoutes(ctx, deps.enrollLimits ?? { max: 20, windowMs: 60_000 }));
+  await app.register(publicRoutes(ctx, deps.enrollLimits ?? { max: LIMITS['enroll.per-source-per-minute'].value, windowMs: 60_000 }));
   await app.register(renewRoutes(ctx, deps.renewLimits));
   await app.register(async (scope) => {
     scope.addHook('onRequest', identityGuard({ cluster, authorize: canOperate, isRevoked }));

@@ -9,6 +9,7 @@ import type { Metrics } from './metrics.js';
 import type { ReportCache } from './reports.js';
 import type { Denylist, SocketRegistry } from './revocation.js';
 import type { Store } from './store/index.js';
+import type { Supersession } from './supersede.js';
 
 export interface ControllerSettings {
   heartbeatMs: number;
@@ -30,6 +31,8 @@ export interface ControllerContext {
   clock: Clock;
   logger: Logger;
   settings: ControllerSettings;
+  /** Certificates replaced by a renewal, retired once the new one is in use. */
+  supersession: Supersession;
 }
 
 /** Append an operator action to the audit log under the caller's identity. */
@@ -56,4 +59,22 @@ export async function revokeIdentities(ctx: ControllerContext, identities: Reado
   await ctx.crl.regenerate();
   ctx.logger.info({ op: 'revoke', identities, serials }, 'revoked certificates');
   return serials;
+}
+
+/**
+ * Revoke single certificates that a renewal superseded (the identity itself stays): record them, refuse them
+ * from now on, cut their live sockets at once (a channel on one reconnects with the renewed certificate),
+ * publish a new CRL and audit it.
+ */
+export async function retireSupersededSerials(ctx: ControllerContext, serials: readonly string[]): Promise<string[]> {
+  if (serials.length === 0) return [];
+  const revoked = ctx.store.revokeSerials(serials, ctx.clock.now());
+  ctx.denylist.add(serials);
+  ctx.sockets.destroy(serials);
+  if (revoked.length === 0) return revoked;
+  ctx.hub.broadcastRevoked(revoked);
+  ctx.store.appendAudit({ at: ctx.clock.now(), actor: 'system', action: 'certificate.supersede', target: revoked.join(','), details: { serials: revoked, reason: 'superseded' } });
+  await ctx.crl.regenerate();
+  ctx.logger.info({ op: 'revoke', reason: 'superseded', serials: revoked }, 'revoked superseded certificates');
+  return revoked;
 }

@@ -1,9 +1,15 @@
 // Issue leaf certificates from the cluster CA and record every one in the store.
+import { createHash, createPublicKey } from 'node:crypto';
 import type { CertificateAuthority, IssuedCertificate } from '../pki/index.js';
 import { createCrl } from '../pki/index.js';
 import type { Clock } from '../shared/clock.js';
 import type { Role } from '../shared/identity.js';
 import type { Store } from './store/index.js';
+
+/** Lowercase hex SHA-256 of a public key's SPKI DER: how the store recognises a key certified before. */
+export function keySha256Of(publicKeyPem: string): string {
+  return createHash('sha256').update(createPublicKey(publicKeyPem).export({ type: 'spki', format: 'der' })).digest('hex');
+}
 
 export class Issuer {
   readonly ca: CertificateAuthority;
@@ -27,7 +33,7 @@ export class Issuer {
       ...(options.sans ? { sans: options.sans } : {}),
       now,
     });
-    this.#store.recordCertificate({ serial: issued.serial, role, name, notBefore: issued.notBefore, notAfter: issued.notAfter, issuedAt: now });
+    this.#store.recordCertificate({ serial: issued.serial, role, name, notBefore: issued.notBefore, notAfter: issued.notAfter, issuedAt: now, keySha256: keySha256Of(publicKeyPem) });
     return issued;
   }
 }

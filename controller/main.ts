@@ -7,6 +7,7 @@ import { createLogger } from '../shared/logger.js';
 import { serveController, untilSignal } from './serve.js';
 import { initStateDir, issueOperatorLocally, rotateControllerIdentity } from './state-dir.js';
 import { NAME_PATTERN } from '../shared/names.js';
+import { LIMITS } from '../shared/limits.js';
 
 const collect = (value: string, previous: string[] = []): string[] => [...previous, value];
 
@@ -23,7 +24,8 @@ const ServeSchema = z.object({
   leafLifetime: seconds,
   heartbeat: seconds,
   offlineTimeout: seconds,
-  enrollRate: z.coerce.number().int().positive().default(20),
+  enrollRate: z.coerce.number().int().positive().default(LIMITS['enroll.per-source-per-minute'].value),
+  enrollGlobalRate: z.coerce.number().int().positive().default(LIMITS['enroll.global-per-minute'].value),
   logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).optional(),
 });
 
@@ -48,7 +50,8 @@ export function buildProgram() {
     .option('--leaf-lifetime <seconds>', 'lifetime of issued agent, updater and operator certificates (default 7 days)')
     .option('--heartbeat <seconds>', 'heartbeat expected from channels (default 10)')
     .option('--offline-timeout <seconds>', 'silence after which a host shows offline (default 3 heartbeats)')
-    .option('--enroll-rate <n>', 'enrollment attempts per client IP per minute', '20')
+    .option('--enroll-rate <n>', 'enrollment attempts per client IP per minute', String(LIMITS['enroll.per-source-per-minute'].value))
+    .option('--enroll-global-rate <n>', 'enrollment attempts from all clients together per minute', String(LIMITS['enroll.global-per-minute'].value))
     .option('--log-level <level>', 'pino log level')
     .action(async (raw: unknown) => {
       const o = parseOptions(ServeSchema, raw);
@@ -62,7 +65,7 @@ export function buildProgram() {
         ...(o.leafLifetime ? { leafLifetimeMs: o.leafLifetime * 1000 } : {}),
         ...(o.heartbeat ? { heartbeatMs: o.heartbeat * 1000 } : {}),
         ...(o.offlineTimeout ? { offlineTimeoutMs: o.offlineTimeout * 1000 } : {}),
-        enrollLimits: { max: o.enrollRate, windowMs: 60_000 },
+        enrollLimits: { max: o.enrollRate, windowMs: 60_000, globalMax: o.enrollGlobalRate },
         onListening: (url) => process.stdout.write(`listening ${url}\n`),
         until: untilSignal(),
       });

@@ -1,12 +1,13 @@
 // The controller's state directory (DESIGN.md §3): create it once (init), load it (serve), renew its own certificate.
 import { X509Certificate } from 'node:crypto';
-import { access, mkdir, readFile } from 'node:fs/promises';
+import { access, chmod, mkdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { assertNoIdentity, CertificateAuthority, createCa, createCsr, generateKeyPair, NOT_BEFORE_SKEW_MS, verifyCsr, writeIdentityFiles } from '../pki/index.js';
 import { ensurePrivateDir, readPrivateKeyFile, writeFileAtomic } from '../shared/files.js';
 import { LIMITS } from '../shared/limits.js';
 import { loadTlsMaterial, type TlsMaterial } from '../shared/tls.js';
 import { controllerError } from './errors.js';
+import { assertOwnStateDir, assertParentsSafe, assertStateDirSafe } from './state-perms.js';
 import { openSqliteStore, type Store } from './store/index.js';
 
 /** Short, so that a revoked controller certificate stops working everywhere soon even where the CRL does not reach. */
@@ -39,7 +40,11 @@ export async function initStateDir(options: InitOptions): Promise<{ caHash: stri
   for (const path of [p.caCert, p.caKey, p.db, join(p.pki, 'controller.crt'), join(p.operators, 'admin')]) {
     if (await exists(path)) throw controllerError('SWARM_ERR_STATE_DIR_EXISTS', `${path} already exists; ${options.stateDir} is an initialised state directory (refusing to overwrite it)`);
   }
-  await mkdir(options.stateDir, { recursive: true, mode: 0o700 });
+  // Before anything is written: no other user may be able to swap the directory or plant files in it.
+  await assertParentsSafe(options.stateDir);
+  const created = await mkdir(options.stateDir, { recursive: true, mode: 0o700 });
+  if (created !== undefined) await chmod(options.stateDir, 0o700); // the umask may have widened or narrowed it
+  await assertOwnStateDir(options.stateDir);
   const caPem = await createCa({ cluster: options.cluster, ...(options.now ? { now: options.now } : {}) });
   const ca = CertificateAuthority.load(caPem);
   await ensurePrivateDir(p.pki);
@@ -82,6 +87,8 @@ export async function loadStateDir(stateDir: string, now = Date.now()): Promise<
   if (!(await exists(p.caCert)) || !(await exists(p.db))) {
     throw controllerError('SWARM_ERR_STATE_DIR_INVALID', `${stateDir} is not a controller state directory (no pki/ca.crt or swarm.db); run swarm-controller init --state-dir ${stateDir} --cluster NAME`);
   }
+  // Nothing from a directory another user could have changed is trusted (a pki/ of their own, say).
+  await assertStateDirSafe(stateDir);
   const ca = CertificateAuthority.load({ certPem: await readFile(p.caCert, 'utf8'), keyPem: await readPrivateKeyFile(p.caKey) });
   const store = openSqliteStore(p.db);
   let material = await loadTlsMaterial(p.pki, 'controller', ca.cluster);
@@ -157,6 +164,7 @@ export async function issueOperatorLocally(options: { stateDir: string; name: st
   if (!(await exists(p.caKey)) || !(await exists(p.db))) {
     throw controllerError('SWARM_ERR_STATE_DIR_INVALID', `${options.stateDir} is not a controller state directory (no pki/ca.key or swarm.db)`);
   }
+  await assertStateDirSafe(options.stateDir);
   await assertNoIdentity(options.outDir, ['operator']);
   const ca = CertificateAuthority.load({ certPem: await readFile(p.caCert, 'utf8'), keyPem: await readPrivateKeyFile(p.caKey) });
   const key = await generateKeyPair();

@@ -27,7 +27,10 @@ export interface ChannelClientOptions {
   random?: () => number;
   /** Called when the channel is up (after the controller's welcome). */
   onConnect?: () => void;
-  /** Called whenever an open channel closes (the client reconnects by itself unless closed). */
+  /**
+   * Called whenever an open channel closes (the client reconnects by itself unless closed); not when the
+   * client itself moves the channel to a renewed identity.
+   */
   onDisconnect?: (info: { code: number; reason: string }) => void;
   /** Called when a connection attempt fails before the channel opened (refused, TLS, 401/403). */
   onConnectError?: (err: Error) => void;
@@ -89,6 +92,9 @@ export function startChannelClient(options: ChannelClientOptions): ChannelClient
   let lastSentAt = Number.NEGATIVE_INFINITY;
   let watchdogTimer: NodeJS.Timeout | undefined;
   let reconnectTimer: NodeJS.Timeout | undefined;
+  /** The serial the live socket authenticated with, and whether we are closing it to move to a renewed one. */
+  let socketSerial: string | undefined;
+  let movingToRenewed = false;
 
   const clear = (t: NodeJS.Timeout | undefined): undefined => {
     if (t) clock.clearTimeout(t);
@@ -119,11 +125,31 @@ export function startChannelClient(options: ChannelClientOptions): ChannelClient
     else pendingTimer = clock.setTimeout(send, wait);
   };
 
+  /**
+   * After a renewal the controller revokes the replaced certificate once the new one is in use, and it cuts
+   * any connection still on it: move the channel over at the next heartbeat, and reconnect at once.
+   */
+  const moveToRenewedIdentity = (): boolean => {
+    if (!ws || !open || socketSerial === undefined) return false;
+    let serial: string;
+    try {
+      serial = options.material().serial;
+    } catch {
+      return false;
+    }
+    if (serial === socketSerial) return false;
+    log.info({ serial }, 'moving the channel to the renewed certificate');
+    movingToRenewed = true;
+    ws.close(1000, 'identity renewed');
+    return true;
+  };
+
   /** A heartbeat is due after a quiet heartbeatMs: every send re-arms it. */
   const armHeartbeat = (): void => {
     heartbeatTimer = clear(heartbeatTimer);
     heartbeatTimer = clock.setTimeout(() => {
       heartbeatTimer = undefined;
+      if (moveToRenewedIdentity()) return;
       requestSend();
     }, heartbeatMs);
   };
@@ -165,6 +191,7 @@ export function startChannelClient(options: ChannelClientOptions): ChannelClient
       maxPayload: MAX_CHANNEL_MESSAGE_BYTES,
     } as unknown as WebSocket.ClientOptions);
     ws = socket;
+    socketSerial = material.serial;
     let welcomed = false;
     socket.on('open', () => {
       open = true;
@@ -214,6 +241,11 @@ export function startChannelClient(options: ChannelClientOptions): ChannelClient
       heartbeatTimer = clear(heartbeatTimer);
       pendingTimer = clear(pendingTimer);
       watchdogTimer = clear(watchdogTimer);
+      if (movingToRenewed) {
+        movingToRenewed = false;
+        if (!closed) reconnectTimer = clock.setTimeout(connect, 0);
+        return;
+      }
       if (wasOpen && welcomed) {
         log.info({ code, reason: reason.toString() }, 'channel closed');
         options.onDisconnect?.({ code, reason: reason.toString() });

@@ -78,6 +78,6 @@ export const sharedError = defineErrors('shared', {
   SWARM_ERR_IDENTITY_INVALID: { status: 403, summary: 'A certificate has no SPIFFE URI SAN, several, a malformed one, or one from another cluster.' },
   SWARM_ERR_TLS_FILE_MISSING: { status: 500, summary: 'A CA, certificate or key file is missing from the PKI directory.' },
   SWARM_ERR_TLS_FILE_INVALID: { status: 500, summary: 'A CA, certificate or key file cannot be parsed, or the key does not match the certificate.' },
-  SWARM_ERR_KEY_PERMISSIONS: { status: 500, summary: 'A private key (or its directory) is readable or writable by others; chmod 600 the key and 700 its directory.' },
+  SWARM_ERR_KEY_PERMISSIONS: { status: 500, summary: 'A private key (or its directory) is readable or writable by others, or belongs to another user; chmod 600 the key and 700 its directory, and chown them to the user that runs the process.' },
   SWARM_ERR_TLS_CA_BUNDLE: { status: 500, summary: 'ca.crt holds more than one certificate, or data besides one PEM certificate; a process trusts exactly the one cluster CA: restore it alone (re-enroll).' },
 });

@@ -90,9 +90,15 @@ export async function writePrivateKeyFile(path: string, pem: string): Promise<vo
   await writeFileAtomic(path, pem, 0o600);
 }
 
+/** Only we and root may own a key or its directory: another owner can chmod it open or swap it at will. */
+function ownedByUsOrRoot(uid: number): boolean {
+  const self = process.getuid?.();
+  return self === undefined || uid === self || uid === 0;
+}
+
 /**
- * Read a private key, refusing one that others can read or write, or that sits in a
- * directory others can write (they could swap it).
+ * Read a private key, refusing one that others can read or write, that belongs to another user, or that
+ * sits in a directory others can write or own (they could swap it).
  */
 export async function readPrivateKeyFile(path: string): Promise<string> {
   let st;
@@ -104,10 +110,16 @@ export async function readPrivateKeyFile(path: string): Promise<string> {
   if ((st.mode & 0o077) !== 0) {
     throw sharedError('SWARM_ERR_KEY_PERMISSIONS', `private key ${path} has mode ${(st.mode & 0o777).toString(8)}; run chmod 600 ${path}`);
   }
+  if (!ownedByUsOrRoot(st.uid)) {
+    throw sharedError('SWARM_ERR_KEY_PERMISSIONS', `private key ${path} belongs to uid ${st.uid}, not to this user (uid ${process.getuid?.()}) or root; run chown ${process.getuid?.()} ${path}`);
+  }
   const dir = dirname(path);
   const dst = await stat(dir);
   if ((dst.mode & 0o022) !== 0) {
     throw sharedError('SWARM_ERR_KEY_PERMISSIONS', `directory ${dir} holding a private key is writable by others (mode ${(dst.mode & 0o777).toString(8)}); run chmod 700 ${dir}`);
+  }
+  if (!ownedByUsOrRoot(dst.uid)) {
+    throw sharedError('SWARM_ERR_KEY_PERMISSIONS', `directory ${dir} holding a private key belongs to uid ${dst.uid}, not to this user (uid ${process.getuid?.()}) or root; run chown ${process.getuid?.()} ${dir}`);
   }
   return readFile(path, 'utf8');
 }

@@ -71,7 +71,7 @@ function describeMissingPeer(socket: TLSSocket): string {
     const hint = /EXPIRED/i.test(why) ? ': it has expired; renew it or get a new identity' : /NOT_YET_VALID/i.test(why) ? ': it is not valid yet; check the clock' : '';
     return `the client certificate was not accepted (${why})${hint}`;
   }
-  return 'the client certificate carries no valid Swarm identity of this cluster (one spiffe://<cluster>/<role>/<name> URI SAN)';
+  return 'the client certificate carries no valid Swarm client identity of this cluster (the clientAuth extended key usage and one spiffe://<cluster>/<role>/<name> URI SAN)';
 }
 
 /** Parse a request part with zod; the error names the field. */

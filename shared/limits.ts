@@ -63,6 +63,20 @@ export const LIMITS = {
   'revocation.controllerCertLifetime': limit(7 * 86_400_000, 'ms', 'Lifetime of the controller certificate (it self-renews when a third is left): a stolen controller key is useful for at most this long even where the CRL does not reach.'),
 
   // -- enrollment and renewal (hardening item 11) --
+  'enroll.per-source-per-minute': limit(20, 'per-minute',
+    'Enrollment attempts one client address may make per minute (swarm-controller serve --enroll-rate). A host enrolls once; '
+    + '20 leaves room for retries after typos or an expired token, and stops one address from guessing tokens or burning CPU.'),
+  'enroll.global-per-minute': limit(1200, 'per-minute',
+    'Enrollment attempts from all addresses together per minute (--enroll-global-rate), so a distributed attacker cannot make the '
+    + 'controller burn CPU on CSR checks and issuance. One attempt costs a few ms of CPU (two CSR signatures verified, two leaves '
+    + 'signed), so 20 a second stays under a tenth of a core, while 1,000 hosts joining at once (a fleet rebuilt) all pass in a minute.'),
+  'renew.per-identity-per-minute': limit(30, 'per-minute',
+    'Renewals one identity (all its certificates together) may make per minute. Honest processes renew every few days; the cap '
+    + 'keeps a stolen identity from filling the certificate table (each renewal is a row).'),
+  'renew.superseded-grace': limit(60_000, 'ms',
+    'After a renewed certificate is first used at the controller, the certificate it replaced stays valid this long, so the '
+    + 'renewing process can move its other connections over; then it is revoked (superseded). Short, because until then a '
+    + 'stolen copy of the old certificate still works.'),
 } as const satisfies Record<string, Limit>;
 
 export type LimitName = keyof typeof LIMITS;

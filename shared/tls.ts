@@ -107,8 +107,21 @@ export interface ServerExpectation {
   cluster?: string;
 }
 
+/** EKU OIDs (RFC 5280 §4.2.1.12). */
+const EKU_SERVER_AUTH = '1.3.6.1.5.5.7.3.1';
+const EKU_CLIENT_AUTH = '1.3.6.1.5.5.7.3.2';
+
+/**
+ * OpenSSL treats a certificate without an extendedKeyUsage extension as good for every purpose; every
+ * Swarm leaf names its EKU, so one without it (or without this purpose) is not ours to accept.
+ */
+function hasExtKeyUsage(cert: PeerCertificate, oid: string): boolean {
+  return Array.isArray(cert.ext_key_usage) && cert.ext_key_usage.includes(oid);
+}
+
 /** Check a server certificate against what we expect; an Error refuses the connection. */
 export function checkServerIdentity(cert: PeerCertificate, cluster: string, expect: ServerExpectation): Error | undefined {
+  if (!hasExtKeyUsage(cert, EKU_SERVER_AUTH)) return new Error('server certificate does not carry the serverAuth extended key usage; it is not a Swarm server identity');
   try {
     const id = identityFromSanString(cert.subjectaltname, expect.cluster ?? cluster);
     if (id.role !== expect.role) return new Error(`server is ${id.role}/${id.name}, expected a ${expect.role}`);
@@ -123,7 +136,8 @@ const peerCache = new WeakMap<TLSSocket, { identity: Identity; serial: string } 
 
 /**
  * The verified peer of a TLS socket (chain checked by OpenSSL against our CA), or undefined
- * when it presented no certificate, an untrusted one, or one without a valid Swarm identity.
+ * when it presented no certificate, an untrusted one, one without the clientAuth EKU, or one without a
+ * valid Swarm identity.
  * Cached per socket: the certificate of a connection cannot change (servers refuse renegotiation).
  */
 export function getPeer(socket: TLSSocket, cluster: string): { identity: Identity; serial: string } | undefined {
@@ -132,7 +146,7 @@ export function getPeer(socket: TLSSocket, cluster: string): { identity: Identit
   let result: { identity: Identity; serial: string } | null = null;
   if (socket.authorized) {
     const cert = socket.getPeerCertificate();
-    if (cert && cert.subjectaltname !== undefined) {
+    if (cert && cert.subjectaltname !== undefined && hasExtKeyUsage(cert, EKU_CLIENT_AUTH)) {
       try {
         result = { identity: identityFromSanString(cert.subjectaltname, cluster), serial: cert.serialNumber.toLowerCase() };
       } catch {

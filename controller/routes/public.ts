@@ -1,22 +1,27 @@
 // Routes without a client certificate: health, the CA and CRL (public by nature), and rate-limited enrollment.
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { verifyCsr, pkiError } from '../../pki/index.js';
 import { EnrollRequestSchema, nameFromJoinToken, type EnrollResponse } from '../../shared/enroll-protocol.js';
 import { parseInput } from '../../shared/http.js';
+import { LIMITS } from '../../shared/limits.js';
 import { checkNewHostName } from '../../shared/names.js';
 import { controllerError } from '../errors.js';
 import type { ControllerContext } from '../context.js';
+import { EnrollBudget } from '../enroll-budget.js';
 import { hashJoinToken } from '../tokens.js';
 
 export interface EnrollLimits {
   /** Enrollment attempts per client IP per window. */
   max: number;
   windowMs: number;
+  /** Enrollment attempts from all clients together per window (default LIMITS enroll.global-per-minute). */
+  globalMax?: number;
 }
 
 const GENERIC_REFUSAL = 'enrollment refused: this join token is not valid for this host; ask an operator for a new one (swarmctl host add NAME)';
 
 export function publicRoutes(ctx: ControllerContext, limits: EnrollLimits) {
+  const budget = new EnrollBudget(limits.globalMax ?? LIMITS['enroll.global-per-minute'].value, limits.windowMs, () => ctx.clock.now());
   return async function register(app: FastifyInstance): Promise<void> {
     app.get('/healthz', async () => ({ status: 'ok' }));
 
@@ -24,7 +29,16 @@ export function publicRoutes(ctx: ControllerContext, limits: EnrollLimits) {
 
     app.get('/v1/pki/crl', async (_req, reply) => reply.type('application/x-pem-file').send(ctx.crl.pem));
 
-    app.post('/v1/enroll', { bodyLimit: 256 * 1024, config: { rateLimit: { max: limits.max, timeWindow: limits.windowMs } } }, async (req) => {
+    // The per-address limit answers first (onRequest), so one noisy address does not spend the global budget.
+    const globalLimit = async (req: FastifyRequest, reply: FastifyReply): Promise<void> => {
+      const waitMs = budget.take();
+      if (waitMs === 0) return;
+      ctx.metrics.enrollments.refused++;
+      req.log.warn({ op: 'enroll', ip: req.ip, reason: 'global-budget' }, 'enrollment refused: the global enrollment budget is spent');
+      void reply.header('retry-after', String(Math.ceil(waitMs / 1000)));
+      throw controllerError('SWARM_ERR_ENROLL_BUSY', `the controller is taking the most enrollments it accepts from all clients together; retry in ${Math.ceil(waitMs / 1000)} s`);
+    };
+    app.post('/v1/enroll', { bodyLimit: 256 * 1024, preHandler: globalLimit, config: { rateLimit: { max: limits.max, timeWindow: limits.windowMs } } }, async (req) => {
       const body = parseInput(EnrollRequestSchema, req.body, 'body');
       const refuse = (reason: string): never => {
         ctx.metrics.enrollments.refused++;

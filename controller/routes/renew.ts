@@ -6,9 +6,12 @@ import { verifyCsr } from '../../pki/index.js';
 import { RenewRequestSchema, type RenewResponse } from '../../shared/enroll-protocol.js';
 import { identityGuard, parseInput } from '../../shared/http.js';
 import { getPeer } from '../../shared/tls.js';
+import { LIMITS } from '../../shared/limits.js';
 import { canRenew } from '../authz.js';
-import type { ControllerContext } from '../context.js';
+import { retireSupersededSerials, type ControllerContext } from '../context.js';
 import { controllerError } from '../errors.js';
+import { keySha256Of } from '../issuer.js';
+import { serialsRetiredByRenewal } from '../supersede.js';
 
 function spkiDer(keyPem: string | KeyObject): Buffer {
   return (typeof keyPem === 'string' ? createPublicKey(keyPem) : keyPem).export({ type: 'spki', format: 'der' });
@@ -20,7 +23,7 @@ export interface RenewLimits {
   windowMs: number;
 }
 
-export function renewRoutes(ctx: ControllerContext, limits: RenewLimits = { max: 30, windowMs: 60_000 }) {
+export function renewRoutes(ctx: ControllerContext, limits: RenewLimits = { max: LIMITS['renew.per-identity-per-minute'].value, windowMs: 60_000 }) {
   return async function register(app: FastifyInstance): Promise<void> {
     app.addHook('onRequest', identityGuard({ cluster: ctx.cluster, authorize: canRenew, isRevoked: (s) => ctx.denylist.has(s) }));
     // Keyed on the verified identity (all its certificates together), never on headers; anonymous callers by address.
@@ -48,9 +51,26 @@ export function renewRoutes(ctx: ControllerContext, limits: RenewLimits = { max:
         ctx.metrics.renewals.refused++;
         throw controllerError('SWARM_ERR_RENEW_KEY_REUSED', 'the renewal CSR carries the current key; generate a new key for each renewal');
       }
+      // A fresh key was never certified: not for this identity before, and not for any other (the host's other
+      // role above all: one stolen key must not be both its agent and its updater).
+      const holders = ctx.store.findCertificatesByKey(keySha256Of(csr.publicKeyPem));
+      const other = holders.find((c) => c.role !== peer.identity.role || c.name !== peer.identity.name);
+      if (other) {
+        ctx.metrics.renewals.refused++;
+        req.log.warn({ op: 'renew', identity: peer.identity, serial: peer.serial, keyOf: `${other.role}/${other.name}` }, 'renewal refused: the key belongs to another identity');
+        throw controllerError('SWARM_ERR_RENEW_KEY_IN_USE', `the renewal CSR carries the key of ${other.role}/${other.name}; generate a new key for ${peer.identity.role}/${peer.identity.name}`);
+      }
+      if (holders.length > 0) {
+        ctx.metrics.renewals.refused++;
+        throw controllerError('SWARM_ERR_RENEW_KEY_REUSED', 'the renewal CSR carries a key this identity was certified with before; generate a new key for each renewal');
+      }
       const issued = ctx.issuer.issue(peer.identity.role, peer.identity.name, csr.publicKeyPem);
+      // At most the new certificate and the presenting one stay valid; the presenting one goes once the new one is used.
+      const retired = serialsRetiredByRenewal(ctx.store.listCertificates({ role: peer.identity.role, name: peer.identity.name }), peer.serial, issued.serial);
+      await retireSupersededSerials(ctx, retired);
+      ctx.supersession.renewed(peer.identity.role, peer.identity.name, peer.serial, issued.serial);
       ctx.metrics.renewals.ok++;
-      req.log.info({ op: 'renew', host: peer.identity.name, role: peer.identity.role, serial: issued.serial }, 'certificate renewed');
+      req.log.info({ op: 'renew', host: peer.identity.name, role: peer.identity.role, serial: issued.serial, retired }, 'certificate renewed');
       if (peer.identity.role === 'operator') {
         ctx.store.appendAudit({ at: ctx.clock.now(), actor: `spiffe://${ctx.cluster}/operator/${peer.identity.name}`, action: 'operator.renew', target: peer.identity.name, details: { serial: issued.serial } });
       }

@@ -47,4 +47,10 @@ export const MIGRATIONS: readonly string[] = [
   CREATE TRIGGER audit_log_no_delete BEFORE DELETE ON audit_log BEGIN SELECT RAISE(ABORT, 'audit_log is append-only'); END;
   CREATE TABLE counters (name TEXT PRIMARY KEY, value INTEGER NOT NULL);
   `,
+  // 2: the SHA-256 of each certificate's public key (SPKI DER), so a renewal can prove its key is fresh:
+  // never certified before, for this identity or any other (older rows have none).
+  `
+  ALTER TABLE certificates ADD COLUMN key_sha256 TEXT;
+  CREATE INDEX certificates_key ON certificates(key_sha256);
+  `,
 ];

@@ -1,12 +1,13 @@
 // The SQLite store engine (better-sqlite3): WAL, foreign keys, migrations, statements prepared once.
 import Database from 'better-sqlite3';
+import { chmodSync, statSync } from 'node:fs';
 import type { Role } from '../../shared/identity.js';
 import { controllerError } from '../errors.js';
 import { MIGRATIONS } from './migrations.js';
 import type { AuditEntry, CertificateRecord, ChannelReport, HostRecord, HostReportRecord, JoinTokenRecord, Store, TokenRefusal } from './store.js';
 
 interface HostRow { name: string; address: string | null; labels: string; created_at: number; enrolled_at: number | null; removed_at: number | null }
-interface CertRow { serial: string; role: Role; name: string; not_before: number; not_after: number; issued_at: number; revoked_at: number | null }
+interface CertRow { serial: string; role: Role; name: string; not_before: number; not_after: number; issued_at: number; revoked_at: number | null; key_sha256: string | null }
 interface TokenRow { hash: string; host_name: string; created_at: number; expires_at: number; used_at: number | null }
 interface ReportRow { host_name: string; last_contact: number | null; agent: string | null; updater: string | null }
 interface AuditRow { id: number; at: number; actor: string; action: string; target: string; details: string }
@@ -16,7 +17,7 @@ const toHost = (r: HostRow): HostRecord => ({
   createdAt: r.created_at, enrolledAt: r.enrolled_at, removedAt: r.removed_at,
 });
 const toCert = (r: CertRow): CertificateRecord => ({
-  serial: r.serial, role: r.role, name: r.name, notBefore: r.not_before, notAfter: r.not_after, issuedAt: r.issued_at, revokedAt: r.revoked_at,
+  serial: r.serial, role: r.role, name: r.name, notBefore: r.not_before, notAfter: r.not_after, issuedAt: r.issued_at, revokedAt: r.revoked_at, keySha256: r.key_sha256,
 });
 const toAudit = (r: AuditRow): AuditEntry => ({ id: r.id, at: r.at, actor: r.actor, action: r.action, target: r.target, details: JSON.parse(r.details) as Record<string, unknown> });
 const parseReport = (s: string | null): ChannelReport | null => (s === null ? null : (JSON.parse(s) as ChannelReport));
@@ -35,8 +36,27 @@ function migrate(db: Database.Database): void {
   }
 }
 
+/**
+ * The database holds hosts, addresses and the audit log: 0600, whatever the umask. SQLite creates its -wal and
+ * -shm files with the database file's mode, so narrowing the database narrows them too; existing ones (and a
+ * database made by an older init) are narrowed here. Files of another owner are left to the state-dir check.
+ */
+function narrowDatabaseModes(path: string): void {
+  const self = process.getuid?.();
+  for (const file of [path, `${path}-wal`, `${path}-shm`]) {
+    try {
+      const st = statSync(file);
+      if ((st.mode & 0o077) !== 0 && (self === undefined || self === 0 || st.uid === self)) chmodSync(file, st.mode & 0o700);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+    }
+  }
+}
+
 export function openSqliteStore(path: string): Store {
   let db: Database.Database;
+  // Synchronous from here to the restore: no other code runs while the umask is narrowed.
+  const umask = process.umask(0o077);
   try {
     db = new Database(path);
     db.pragma('journal_mode = WAL');
@@ -44,9 +64,12 @@ export function openSqliteStore(path: string): Store {
     db.pragma('foreign_keys = ON');
     db.pragma('busy_timeout = 5000');
     migrate(db);
+    narrowDatabaseModes(path);
   } catch (err) {
     if ((err as { code?: string }).code === 'SWARM_ERR_STORE') throw err;
     throw controllerError('SWARM_ERR_STORE', `cannot open database ${path}: ${(err as Error).message}`, { cause: err });
+  } finally {
+    process.umask(umask);
   }
 
   const s = {
@@ -64,13 +87,15 @@ export function openSqliteStore(path: string): Store {
     getToken: db.prepare<[string], TokenRow>('SELECT * FROM join_tokens WHERE hash = ?'),
     pendingTokens: db.prepare<[number], TokenRow>('SELECT * FROM join_tokens WHERE used_at IS NULL AND expires_at > ? ORDER BY created_at, host_name'),
     useToken: db.prepare('UPDATE join_tokens SET used_at = ? WHERE hash = ? AND used_at IS NULL'),
-    insertCert: db.prepare('INSERT INTO certificates (serial, role, name, not_before, not_after, issued_at) VALUES (?, ?, ?, ?, ?, ?)'),
+    insertCert: db.prepare('INSERT INTO certificates (serial, role, name, not_before, not_after, issued_at, key_sha256) VALUES (?, ?, ?, ?, ?, ?, ?)'),
+    certsByKey: db.prepare<[string], CertRow>('SELECT * FROM certificates WHERE key_sha256 = ? ORDER BY issued_at, serial'),
     getCert: db.prepare<[string], CertRow>('SELECT * FROM certificates WHERE serial = ?'),
     listCerts: db.prepare<[], CertRow>('SELECT * FROM certificates ORDER BY issued_at, serial'),
     listCertsByRole: db.prepare<[string], CertRow>('SELECT * FROM certificates WHERE role = ? ORDER BY issued_at, serial'),
     listCertsByIdentity: db.prepare<[string, string], CertRow>('SELECT * FROM certificates WHERE role = ? AND name = ? ORDER BY issued_at, serial'),
     activeSerials: db.prepare<[string, string], { serial: string }>('SELECT serial FROM certificates WHERE role = ? AND name = ? AND revoked_at IS NULL'),
     revoke: db.prepare('UPDATE certificates SET revoked_at = ? WHERE serial = ?'),
+    revokeIfActive: db.prepare('UPDATE certificates SET revoked_at = ? WHERE serial = ? AND revoked_at IS NULL'),
     listRevoked: db.prepare<[], { serial: string; revoked_at: number }>('SELECT serial, revoked_at FROM certificates WHERE revoked_at IS NOT NULL ORDER BY revoked_at, serial'),
     upsertReport: db.prepare('INSERT INTO host_reports (host_name, last_contact, agent, updater) VALUES (?, ?, ?, ?) ON CONFLICT(host_name) DO UPDATE SET last_contact = excluded.last_contact, agent = excluded.agent, updater = excluded.updater'),
     listReports: db.prepare<[], ReportRow>('SELECT r.* FROM host_reports r JOIN hosts h ON h.name = r.host_name WHERE h.removed_at IS NULL'),
@@ -105,6 +130,8 @@ export function openSqliteStore(path: string): Store {
     return serials;
   });
 
+  const revokeSerials = db.transaction((serials: readonly string[], at: number): string[] => serials.filter((serial) => s.revokeIfActive.run(at, serial).changes === 1));
+
   const saveReports = db.transaction((reports: HostReportRecord[]) => {
     for (const r of reports) {
       s.upsertReport.run(r.hostName, r.lastContact, r.agent ? JSON.stringify(r.agent) : null, r.updater ? JSON.stringify(r.updater) : null);
@@ -127,7 +154,7 @@ export function openSqliteStore(path: string): Store {
     deleteUnusedTokens: (hostName) => s.deleteUnusedTokens.run(hostName).changes,
     listPendingTokens: (now) => s.pendingTokens.all(now).map((t) => ({ hostName: t.host_name, createdAt: t.created_at, expiresAt: t.expires_at })),
     consumeJoinToken: (hash, name, now) => consume.immediate(hash, name, now),
-    recordCertificate: (c) => void s.insertCert.run(c.serial, c.role, c.name, c.notBefore, c.notAfter, c.issuedAt),
+    recordCertificate: (c) => void s.insertCert.run(c.serial, c.role, c.name, c.notBefore, c.notAfter, c.issuedAt, c.keySha256 ?? null),
     getCertificate: (serial) => {
       const row = s.getCert.get(serial);
       return row ? toCert(row) : undefined;
@@ -138,7 +165,9 @@ export function openSqliteStore(path: string): Store {
           : s.listCerts.all().filter((r) => filter.name === undefined || r.name === filter.name);
       return rows.map(toCert);
     },
+    findCertificatesByKey: (keySha256) => s.certsByKey.all(keySha256).map(toCert),
     revokeIdentity: (role, name, at) => revokeIdentity.immediate(role, name, at),
+    revokeSerials: (serials, at) => revokeSerials.immediate(serials, at),
     listRevoked: () => s.listRevoked.all().map((r) => ({ serial: r.serial, revokedAt: r.revoked_at })),
     saveReports: (reports) => saveReports(reports),
     listReports: () => s.listReports.all().map((r) => ({ hostName: r.host_name, lastContact: r.last_contact, agent: parseReport(r.agent), updater: parseReport(r.updater) })),

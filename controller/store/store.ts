@@ -32,6 +32,8 @@ export interface CertificateRecord {
   notAfter: number;
   issuedAt: number;
   revokedAt: number | null;
+  /** Lowercase hex SHA-256 of the public key (SPKI DER); null for certificates recorded before it was kept. */
+  keySha256?: string | null;
 }
 
 export interface ChannelReport {
@@ -86,8 +88,12 @@ export interface Store {
   recordCertificate(cert: Omit<CertificateRecord, 'revokedAt'>): void;
   getCertificate(serial: string): CertificateRecord | undefined;
   listCertificates(filter?: { role?: Role; name?: string }): CertificateRecord[];
+  /** Every certificate ever recorded with this public key (revoked or not). */
+  findCertificatesByKey(keySha256: string): CertificateRecord[];
   /** Revoke every unrevoked certificate of an identity; returns the serials revoked now. */
   revokeIdentity(role: Role, name: string, at: number): string[];
+  /** Revoke these serials where not yet revoked; returns the serials revoked now. */
+  revokeSerials(serials: readonly string[], at: number): string[];
   listRevoked(): Array<{ serial: string; revokedAt: number }>;
 
   // reports

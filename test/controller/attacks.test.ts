@@ -85,6 +85,40 @@ describe('attacks on the controller (in-process app, real TLS)', () => {
     assert.deepEqual(statuses, [403, 403, 403, 429, 429]);
   });
 
+  it('a distributed enrollment flood trips the global budget, though no single address reaches its own limit', async () => {
+    const limited = await startInProcessController({ enrollLimits: { max: 2, windowMs: 60_000, globalMax: 5 } });
+    const [k1, k2] = await Promise.all([generateKeyPair(), generateKeyPair()]);
+    const body = JSON.stringify({
+      name: 'f1', token: `f1.${'A'.repeat(43)}`,
+      updaterCsr: createCsr({ keyPem: k1.privateKeyPem, publicKeyPem: k1.publicKeyPem, commonName: 'f1' }),
+      agentCsr: createCsr({ keyPem: k2.privateKeyPem, publicKeyPem: k2.publicKeyPem, commonName: 'f1' }),
+    });
+    const { Agent } = await import('undici');
+    const ca = limited.context.issuer.ca.certPem;
+    const from = (localAddress: string) => new Agent({ localAddress, connect: { ca, checkServerIdentity: () => undefined } });
+    const sources = ['127.0.0.2', '127.0.0.3', '127.0.0.4', '127.0.0.5'].map((a) => ({ address: a, d: from(a) }));
+    try {
+      const results: Array<{ status: number; code: string; retryAfter: unknown }> = [];
+      const attempt = async (d: InstanceType<typeof Agent>) => {
+        const res = await request(`${limited.url}/v1/enroll`, { method: 'POST', dispatcher: d, body, headers: { 'content-type': 'application/json' } });
+        const parsed = (await res.body.json()) as { code: string };
+        return { status: res.statusCode, code: parsed.code, retryAfter: res.headers['retry-after'] };
+      };
+      // Two attempts from each of four addresses: within every per-address limit, beyond the global budget.
+      for (const s of sources) for (let i = 0; i < 2; i++) results.push(await attempt(s.d));
+      assert.deepEqual(results.map((r) => r.code), [
+        ...Array<string>(5).fill('SWARM_ERR_ENROLL_REFUSED'),
+        ...Array<string>(3).fill('SWARM_ERR_ENROLL_BUSY'),
+      ]);
+      assert.ok(results.slice(5).every((r) => r.status === 429 && Number(r.retryAfter) > 0), 'busy answers say when to retry');
+      // One address past its own limit is still answered by the per-address limiter.
+      assert.equal((await attempt(sources[0]!.d)).code, 'SWARM_ERR_RATE_LIMITED');
+    } finally {
+      await Promise.all(sources.map((s) => s.d.close()));
+      await limited.close();
+    }
+  });
+
   it('a removed host\'s channel cannot report after the removal (its last words are not recorded)', async () => {
     enrollDirectly(ctl.store, 'gone1');
     const agent = await mintIdentity('agent', 'gone1');
@@ -152,12 +186,15 @@ describe('attacks on the controller (in-process app, real TLS)', () => {
       const ids = await Promise.all([mintIdentity('agent', 'busy1'), mintIdentity('updater', 'busy1')]);
       enrollDirectly(limited.store, 'busy1');
       for (const id of ids) limited.store.recordCertificate({ serial: id.serial, role: id.material.identity.role, name: 'busy1', notBefore: 0, notAfter: id.material.notAfter, issuedAt: Date.now() });
-      const fresh = await generateKeyPair();
-      const csr = createCsr({ keyPem: fresh.privateKeyPem, publicKeyPem: fresh.publicKeyPem, commonName: 'busy1' });
+      // Every renewal needs a key never certified before.
+      const csrs = await Promise.all(Array.from({ length: 6 }, async () => {
+        const fresh = await generateKeyPair();
+        return createCsr({ keyPem: fresh.privateKeyPem, publicKeyPem: fresh.publicKeyPem, commonName: 'busy1' });
+      }));
       const agentD = clientFor(ids[0]!.ca, ids[0]!.material);
       const statuses: number[] = [];
       for (let i = 0; i < 5; i++) {
-        const r = await call(agentD, `${limited.url}/v1/pki/renew`, 'POST', { csr });
+        const r = await call(agentD, `${limited.url}/v1/pki/renew`, 'POST', { csr: csrs[i] });
         statuses.push(r.status);
         if (r.status === 429) assert.equal(r.body.code, 'SWARM_ERR_RATE_LIMITED');
       }
@@ -166,7 +203,7 @@ describe('attacks on the controller (in-process app, real TLS)', () => {
       assert.equal(limited.store.listCertificates({ role: 'agent', name: 'busy1' }).length, 4, 'the original and three renewals');
       // Another identity (the same host's updater) is not held back by the agent's limit.
       const updaterD = clientFor(ids[1]!.ca, ids[1]!.material);
-      assert.equal((await call(updaterD, `${limited.url}/v1/pki/renew`, 'POST', { csr })).status, 200);
+      assert.equal((await call(updaterD, `${limited.url}/v1/pki/renew`, 'POST', { csr: csrs[5] })).status, 200);
       await updaterD.close();
     } finally {
       await limited.close();

@@ -1,5 +1,6 @@
 // The state directory: init lays it out once; load renews the controller's own certificate when < 1/3 is left.
 import assert from 'node:assert/strict';
+import { chmod, chown, mkdir, readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { initStateDir, loadStateDir, openSqliteStore } from '../../controller/index.js';
 import { CONTROLLER_LIFETIME_MS, issueOperatorLocally } from '../../controller/state-dir.js';
@@ -45,5 +46,78 @@ describe('controller state directory', () => {
     } finally {
       await dir.cleanup();
     }
+  });
+});
+
+describe('controller state directory permissions', function () {
+  this.timeout(30_000);
+  let dir: Awaited<ReturnType<typeof tempDir>>;
+  let umask: number;
+  beforeEach(async () => {
+    dir = await tempDir('swarm-state-perms-');
+    umask = process.umask(0o022); // the usual umask, which made swarm.db 0644
+  });
+  afterEach(async () => {
+    process.umask(umask);
+    await dir.cleanup();
+  });
+  const mode = async (p: string): Promise<number> => (await stat(p)).mode & 0o777;
+  const refusedWith = (pattern: RegExp) => (err: Error & { code?: string }) => err.code === 'SWARM_ERR_STATE_DIR_PERMISSIONS' && pattern.test(err.message);
+
+  it('init into an existing 0755 directory keeps the database, its journals and pki/ private', async () => {
+    const stateDir = join(dir.path, 's');
+    await mkdir(stateDir, { mode: 0o755 });
+    await chmod(stateDir, 0o755);
+    await initStateDir({ stateDir, cluster: 'perm', sans: [] });
+    // Open it again as serve does: the journals exist while the database is open.
+    const loaded = await loadStateDir(stateDir);
+    try {
+      for (const f of (await readdir(stateDir)).filter((n) => n.startsWith('swarm.db'))) assert.equal(await mode(join(stateDir, f)), 0o600, `${f} is private`);
+      assert.ok((await readdir(stateDir)).includes('swarm.db-wal'), 'the WAL journal was checked too');
+      assert.equal(await mode(join(stateDir, 'pki')), 0o700);
+      assert.equal(await mode(join(stateDir, 'pki', 'ca.key')), 0o600);
+    } finally {
+      loaded.store.close();
+    }
+  });
+
+  it('init refuses a group- or world-writable directory, and a parent others can write without the sticky bit', async () => {
+    const open = join(dir.path, 'open');
+    await mkdir(open);
+    await chmod(open, 0o777);
+    await assert.rejects(initStateDir({ stateDir: open, cluster: 'perm', sans: [] }), refusedWith(/chmod 700/));
+    assert.deepEqual(await readdir(open), [], 'nothing was written');
+    await assert.rejects(initStateDir({ stateDir: join(open, 'inner'), cluster: 'perm', sans: [] }), refusedWith(/sticky/));
+    // /tmp-like: world-writable but sticky (and root-owned) is fine for a directory of ours inside it.
+    await chmod(open, 0o1777);
+    await initStateDir({ stateDir: join(open, 'inner'), cluster: 'perm', sans: [] });
+  });
+
+  it('serve refuses a 0777 state directory, a pki/ or key owned by another user, and a parent owned by another user', async function () {
+    if (process.getuid?.() !== 0) this.skip(); // chown to another user needs root (the CI sandbox is root)
+    const parent = join(dir.path, 'p');
+    const stateDir = join(parent, 's');
+    await mkdir(parent, { mode: 0o755 });
+    await initStateDir({ stateDir, cluster: 'perm', sans: [] });
+    (await loadStateDir(stateDir)).store.close(); // the good case loads
+
+    await chmod(stateDir, 0o777);
+    await assert.rejects(loadStateDir(stateDir), refusedWith(/writable by other users.*chmod 700/));
+    await chmod(stateDir, 0o700);
+
+    const nobody = 65534;
+    const pki = join(stateDir, 'pki');
+    await chown(pki, nobody, nobody);
+    await assert.rejects(loadStateDir(stateDir), refusedWith(/belongs to uid 65534.*chown/));
+    await chown(pki, 0, 0);
+
+    await chown(join(pki, 'ca.key'), nobody, nobody);
+    await assert.rejects(loadStateDir(stateDir), refusedWith(/ca\.key belongs to uid 65534/));
+    await chown(join(pki, 'ca.key'), 0, 0);
+
+    await chown(parent, nobody, nobody);
+    await assert.rejects(loadStateDir(stateDir), refusedWith(/parent of the state directory, belongs to uid 65534/));
+    await chown(parent, 0, 0);
+    (await loadStateDir(stateDir)).store.close();
   });
 });

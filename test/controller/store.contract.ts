@@ -108,6 +108,19 @@ export function storeContract(engine: string, makeFactory: () => StoreFactory): 
       assert.throws(() => store.recordCertificate({ serial: '01', role: 'agent', name: 'h1', ...base }), 'serials are unique');
     });
 
+    it('finds certificates by public key and revokes single serials once', () => {
+      const base = { notBefore: T0, notAfter: T0 + 100, issuedAt: T0 };
+      store.recordCertificate({ serial: '11', role: 'agent', name: 'h1', ...base, keySha256: 'a'.repeat(64) });
+      store.recordCertificate({ serial: '12', role: 'updater', name: 'h1', ...base, keySha256: 'b'.repeat(64) });
+      store.recordCertificate({ serial: '13', role: 'agent', name: 'h1', ...base });
+      assert.deepEqual(store.findCertificatesByKey('a'.repeat(64)).map((c) => [c.serial, c.role, c.keySha256]), [['11', 'agent', 'a'.repeat(64)]]);
+      assert.deepEqual(store.findCertificatesByKey('c'.repeat(64)), []);
+      assert.equal(store.getCertificate('13')?.keySha256, null);
+      assert.deepEqual(store.revokeSerials(['11', '13', 'ff'], T0 + 5), ['11', '13']);
+      assert.deepEqual(store.revokeSerials(['11', '12'], T0 + 6), ['12'], 'a revoked serial keeps its first revocation time');
+      assert.equal(store.getCertificate('11')?.revokedAt, T0 + 5);
+    });
+
     it('saves the latest reports per host and forgets removed hosts', () => {
       store.insertHost({ name: 'h1', address: null, labels: {}, createdAt: T0 });
       store.insertHost({ name: 'h2', address: null, labels: {}, createdAt: T0 });

@@ -1,5 +1,6 @@
 // Test PKI: one CA per cluster per test process, identities minted by our own pki/ and written to temp dirs.
 import { mkdtemp, rm } from 'node:fs/promises';
+import type forgeTypes from 'node-forge';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CertificateAuthority, createCa, generateKeyPair, writeIdentityFiles, type IssueRequest, type KeyPairPem } from '../../pki/index.js';
@@ -62,4 +63,35 @@ export async function writeIdentity(dir: string, id: TestIdentity, base: string)
 export async function tempDir(prefix = 'swarm-test-'): Promise<{ path: string; cleanup: () => Promise<void> }> {
   const path = await mkdtemp(join(tmpdir(), prefix));
   return { path, cleanup: () => rm(path, { recursive: true, force: true }) };
+}
+
+/**
+ * A leaf from the cluster's test CA with no extendedKeyUsage extension at all (our CA never issues one;
+ * OpenSSL treats such a certificate as good for every purpose). Built with forge and signed natively, as
+ * pki/ca.ts does, so only the missing extension differs from a real Swarm leaf.
+ */
+export async function mintWithoutEku(role: Role, name: string, cluster = 'test'): Promise<TestIdentity> {
+  const [{ createPrivateKey }, { default: forge }, native, { randomSerial, NOT_BEFORE_SKEW_MS }] = await Promise.all([
+    import('node:crypto'), import('node-forge'), import('../../pki/forge-native.js'), import('../../pki/index.js'),
+  ]);
+  const ca = await testCa(cluster);
+  const key = await testKey();
+  const caCert = forge.pki.certificateFromPem(ca.certPem);
+  const cert = forge.pki.createCertificate();
+  cert.publicKey = native.forgePublicKey(key.publicKeyPem);
+  const serial = randomSerial();
+  cert.serialNumber = serial;
+  cert.validity.notBefore = new Date(Date.now() - NOT_BEFORE_SKEW_MS);
+  cert.validity.notAfter = new Date(Date.now() + 86_400_000);
+  cert.setSubject([{ shortName: 'CN', value: name }]);
+  cert.setIssuer(caCert.subject.attributes);
+  cert.setExtensions([
+    { name: 'basicConstraints', cA: false, critical: true },
+    { name: 'keyUsage', digitalSignature: true, keyEncipherment: true, critical: true },
+    { name: 'subjectAltName', altNames: [{ type: 6, value: `spiffe://${cluster}/${role}/${name}` }] },
+    { name: 'authorityKeyIdentifier', keyIdentifier: native.keyIdentifier(caCert.publicKey as forgeTypes.pki.rsa.PublicKey) },
+  ]);
+  native.signCertificateNative(cert, createPrivateKey(ca.keyPem));
+  const pem = { ca: ca.certPem, cert: forge.pki.certificateToPem(cert), key: key.privateKeyPem };
+  return { ...pem, serial, material: checkTlsMaterial(pem, `${role}/${name}`) };
 }

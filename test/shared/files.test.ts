@@ -1,6 +1,6 @@
 // Key files: written 0600 in 0700 dirs, atomically; keys others can read are refused; PKI dirs load and check their pairs.
 import assert from 'node:assert/strict';
-import { chmod, mkdir, readdir, stat, writeFile } from 'node:fs/promises';
+import { chmod, chown, mkdir, readdir, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { assertNoIdentity, writeIdentityFiles } from '../../pki/index.js';
 import { readPrivateKeyFile, writeFileAtomic } from '../../shared/files.js';
@@ -25,6 +25,18 @@ describe('key and certificate files', () => {
     const m = await loadTlsMaterial(pki, 'agent', 'test');
     assert.deepEqual(m.identity, { cluster: 'test', role: 'agent', name: 'h1' });
     assert.equal(m.serial, id.serial);
+  });
+
+  it('refuses a key, or a key directory, that belongs to another user (not us, not root)', async function () {
+    if (process.getuid?.() !== 0) this.skip(); // chown to another user needs root (the CI sandbox is root)
+    const id = await mintIdentity('agent', 'h1');
+    const pki = join(dir.path, 'pki');
+    await writeIdentityFiles(pki, 'agent', { caPem: id.ca, certPem: id.cert, keyPem: id.key });
+    await chown(join(pki, 'agent.key'), 65534, 65534);
+    await assert.rejects(readPrivateKeyFile(join(pki, 'agent.key')), (err: Error & { code?: string }) => err.code === 'SWARM_ERR_KEY_PERMISSIONS' && /belongs to uid 65534.*chown/.test(err.message));
+    await chown(join(pki, 'agent.key'), 0, 0);
+    await chown(pki, 65534, 65534);
+    await assert.rejects(readPrivateKeyFile(join(pki, 'agent.key')), (err: Error & { code?: string }) => err.code === 'SWARM_ERR_KEY_PERMISSIONS' && /directory .* belongs to uid 65534/.test(err.message));
   });
 
   it('refuses a key readable by others, and a key directory writable by others', async () => {

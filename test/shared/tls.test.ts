@@ -10,7 +10,7 @@ import { silentLogger } from '../../shared/logger.js';
 import { createHttpsApp } from '../../shared/server.js';
 import { type ServerExpectation, type TlsMaterial } from '../../shared/tls.js';
 import { buildDispatcher } from '../../shared/dispatcher.js';
-import { mintIdentity, testCa, type TestIdentity } from '../helpers/pki.js';
+import { mintIdentity, mintWithoutEku, testCa, type TestIdentity } from '../helpers/pki.js';
 
 const DAY = 86_400_000;
 
@@ -124,6 +124,13 @@ describe('TLS helpers: mutual TLS handshakes', function () {
         });
       }
 
+      it('refuses a client certificate without any EKU extension (OpenSSL lets it through the handshake): 401', async () => {
+        // OpenSSL takes a certificate without an EKU extension as good for every purpose; getPeer must not.
+        const res = await call(s, await mintWithoutEku('operator', 'alice'));
+        assert.equal(res.status, 401);
+        assert.equal(res.body.code, 'SWARM_ERR_AUTH_NO_CLIENT_CERT');
+      });
+
       it('refuses a connection without a certificate', async () => {
         if (mode === 'required') {
           await assert.rejects(callWithoutCert(s, controller.ca));
@@ -173,6 +180,13 @@ describe('TLS helpers: mutual TLS handshakes', function () {
     const s = await startServer({ ...fake.material, ca: controller.ca }, { clientCert: 'required' });
     servers.push(s);
     await assert.rejects(call(s, operator));
+  });
+
+  it('client refuses a server certificate without any EKU extension (no serverAuth), though our CA signed it', async () => {
+    const noEku = await mintWithoutEku('controller', 'controller');
+    const s = await startServer(noEku.material, { clientCert: 'required' });
+    servers.push(s);
+    await assert.rejects(call(s, operator), /serverAuth/);
   });
 
   it('refuses TLS 1.2 renegotiation, so a connection cannot swap its verified certificate', async () => {
