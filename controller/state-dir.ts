@@ -1,4 +1,5 @@
 // The controller's state directory (DESIGN.md §3): create it once (init), load it (serve), renew its own certificate.
+import { describeSystemError } from '../shared/system-errors.js';
 import { X509Certificate } from 'node:crypto';
 import { access, chmod, mkdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -25,7 +26,11 @@ export function statePaths(stateDir: string) {
   };
 }
 
-const exists = (p: string): Promise<boolean> => access(p).then(() => true, () => false);
+/** Whether a path exists; a path we may not read is a permission problem to report, not a missing state dir. */
+const exists = (p: string): Promise<boolean> => access(p).then(() => true, (err: NodeJS.ErrnoException) => {
+  if (err.code === 'ENOENT' || err.code === 'ENOTDIR') return false;
+  throw describeSystemError(err) ?? err;
+});
 
 export interface InitOptions {
   stateDir: string;

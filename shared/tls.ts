@@ -2,8 +2,9 @@
 // only the cluster CA trusted), check a server's identity, and read a peer's identity.
 import { X509Certificate, constants as cryptoConstants, createPrivateKey } from 'node:crypto';
 import type { PeerCertificate, TLSSocket } from 'node:tls';
+import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import { sharedError } from './errors.js';
+import { SwarmError, sharedError } from './errors.js';
 import { readPrivateKeyFile, readRequiredFile } from './files.js';
 import { identityFromSanString, type Identity, type Role } from './identity.js';
 import { TLS_POLICY } from './tls-policy.js';
@@ -26,12 +27,37 @@ export interface TlsMaterial {
  * was issued by that CA, and reads the identity from it.
  */
 export async function loadTlsMaterial(dir: string, base: string, expectedCluster?: string): Promise<TlsMaterial> {
-  const [ca, cert, key] = await Promise.all([
-    readRequiredFile(join(dir, 'ca.crt'), 'CA certificate'),
-    readRequiredFile(join(dir, `${base}.crt`), 'certificate'),
-    readPrivateKeyFile(join(dir, `${base}.key`)),
-  ]);
+  let files: [string, string, string];
+  try {
+    files = await Promise.all([
+      readRequiredFile(join(dir, 'ca.crt'), 'CA certificate'),
+      readRequiredFile(join(dir, `${base}.crt`), 'certificate'),
+      readPrivateKeyFile(join(dir, `${base}.key`)),
+    ]);
+  } catch (err) {
+    throw await explainMissingIdentity(err, dir, base);
+  }
+  const [ca, cert, key] = files;
   return checkTlsMaterial({ ca, cert, key }, `${dir}/${base}`, expectedCluster);
+}
+
+/** What to do when a role's files are missing: the advice depends on the role, and on what the directory holds instead. */
+async function explainMissingIdentity(err: unknown, dir: string, base: string): Promise<unknown> {
+  if (!(err instanceof SwarmError) || err.code !== 'SWARM_ERR_TLS_FILE_MISSING') return err;
+  const cause = (err.cause as NodeJS.ErrnoException | undefined)?.code;
+  if (cause === 'EACCES' || cause === 'EPERM') {
+    return sharedError('SWARM_ERR_PERMISSION_DENIED', `cannot read the ${base} identity in ${dir}: permission denied; run as the user that owns it (or root)`, { cause: err });
+  }
+  const present = await readdir(dir).catch(() => [] as string[]);
+  const other = ['operator', 'controller', 'updater', 'agent'].find((r) => r !== base && present.includes(`${r}.key`));
+  const how: Record<string, string> = {
+    operator: 'point --identity (SWARMCTL_IDENTITY) at an operator identity directory: swarmctl operator add NAME --out DIR, or on the controller host swarm-controller issue-operator',
+    agent: 'enroll this host (swarm-updater join) or point --pki-dir at its PKI directory',
+    updater: 'enroll this host (swarm-updater join) or point --pki-dir at its PKI directory',
+    controller: 'point --state-dir at a directory made by swarm-controller init',
+  };
+  const found = other ? `${dir} holds a ${other} identity, not ${/^[aeiou]/.test(base) ? 'an' : 'a'} ${base} one` : `${dir} holds no ${base} identity (${base}.crt, ${base}.key, ca.crt)`;
+  return sharedError('SWARM_ERR_TLS_FILE_MISSING', `${found}; ${how[base] ?? 'check the directory'}`, { cause: err });
 }
 
 /** Validate PEM material already in memory; `what` names it in errors. */

@@ -60,6 +60,11 @@ describe('swarmctl (against a controller process)', function () {
     const stranger = await mintIdentity('operator', 'admin', { cluster: 'elsewhere' });
     const strangerDir = join(ctl.root, 'stranger');
     await writeIdentity(strangerDir, stranger, 'operator');
+    // --identity at the controller's own PKI dir: say what the directory holds and where an operator identity
+    // comes from (on the first main it said "enroll this host (swarm-updater join)").
+    const wrongDir = await runInProcess(['host', 'list'], { SWARMCTL_CONTROLLER: ctl.url, SWARMCTL_IDENTITY: join(ctl.stateDir, 'pki') });
+    assert.equal(wrongDir.code, 1);
+    assert.match(oneLine(wrongDir.stderr), /holds a controller identity, not an operator one; point --identity .*swarmctl operator add.*\[SWARM_ERR_TLS_FILE_MISSING\]$/);
     const untrusted = await runInProcess(['host', 'list'], { SWARMCTL_CONTROLLER: ctl.url, SWARMCTL_IDENTITY: strangerDir });
     assert.equal(untrusted.code, 1);
     assert.match(oneLine(untrusted.stderr), /\[SWARM_ERR_CONTROLLER_UNTRUSTED\]$/);
