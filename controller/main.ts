@@ -29,6 +29,9 @@ const ServeSchema = z.object({
   logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).optional(),
 });
 
+/** `--json` on a command: one JSON document on stdout instead of the sentence. */
+const wantsJson = (raw: unknown): boolean => (raw as { json?: unknown }).json === true;
+
 export function buildProgram() {
   const program = createProgram('swarm-controller', 'The Swarm fleet controller: CA, host registry, channels, operator API.');
 
@@ -37,9 +40,11 @@ export function buildProgram() {
     .requiredOption('--state-dir <dir>', 'where the controller keeps its state')
     .requiredOption('--cluster <name>', 'the cluster (trust domain) name')
     .option('--san <dns-or-ip>', 'a DNS name or IP address for the controller certificate (repeatable)', collect)
+    .option('--json', 'print one JSON document')
     .action(async (raw: unknown) => {
       const o = parseOptions(InitSchema, raw);
       const r = await initStateDir({ stateDir: o.stateDir, cluster: o.cluster, sans: o.san });
+      if (wantsJson(raw)) return void process.stdout.write(`${JSON.stringify({ stateDir: o.stateDir, cluster: o.cluster, caHash: r.caHash, adminDir: r.adminDir }, null, 2)}\n`);
       process.stdout.write(`initialised ${o.stateDir} for cluster ${o.cluster}\nCA hash: ${r.caHash}\noperator identity: ${r.adminDir}\n`);
     });
 
@@ -75,17 +80,21 @@ export function buildProgram() {
     .requiredOption('--state-dir <dir>', 'the state directory made by init')
     .requiredOption('--name <name>', 'operator name')
     .requiredOption('--out <dir>', 'directory for ca.crt, operator.crt, operator.key (must not hold an identity)')
+    .option('--json', 'print one JSON document')
     .action(async (raw: unknown) => {
       const o = parseOptions(z.object({ stateDir: z.string().min(1), name: z.string().regex(NAME_PATTERN, 'must be a name'), out: z.string().min(1) }), raw);
       const r = await issueOperatorLocally({ stateDir: o.stateDir, name: o.name, outDir: o.out });
+      if (wantsJson(raw)) return void process.stdout.write(`${JSON.stringify({ name: o.name, out: o.out, serial: r.serial, notAfter: new Date(r.notAfter).toISOString() }, null, 2)}\n`);
       process.stdout.write(`operator ${o.name} issued in ${o.out} (serial ${r.serial}, valid until ${new Date(r.notAfter).toISOString()})\n`);
     });
   program.command('rotate-identity')
     .description('issue the controller a new certificate and revoke the old ones (a leaked controller key); restart serve afterwards')
     .requiredOption('--state-dir <dir>', 'the state directory made by init')
+    .option('--json', 'print one JSON document')
     .action(async (raw: unknown) => {
       const o = parseOptions(z.object({ stateDir: z.string().min(1) }), raw);
       const r = await rotateControllerIdentity({ stateDir: o.stateDir });
+      if (wantsJson(raw)) return void process.stdout.write(`${JSON.stringify({ serial: r.serial, notAfter: new Date(r.notAfter).toISOString(), revoked: r.revoked }, null, 2)}\n`);
       process.stdout.write(`controller certificate ${r.serial} issued (valid until ${new Date(r.notAfter).toISOString()}); revoked ${r.revoked.length ? r.revoked.join(', ') : 'none'}; restart swarm-controller serve to use it\n`);
     });
   addExamples(program, {

@@ -113,13 +113,15 @@ export function buildProgram(argv: readonly string[], setExitCode: (code: number
     .requiredOption('--ca-hash <sha256:hex>', 'pinned CA fingerprint')
     .option('--pki-dir <dir>', 'PKI directory (default /etc/swarm/pki)')
     .addHelpText('after', '\nThe token may also come from the SWARM_JOIN_TOKEN environment variable (give it one way only).\nExample: echo TOKEN | sudo swarm-updater join --controller URL --ca-hash sha256:HEX --token-file -\n')
+    .option('--json', 'print one JSON document')
     .action(async (raw: unknown) => {
       const o = parseOptions(JoinSchema, raw);
       const { readJoinToken, JOIN_TOKEN_ENV } = await import('./join-token.js');
       const token = await readJoinToken({ token: o.token, tokenFile: o.tokenFile, env: process.env[JOIN_TOKEN_ENV], stdin: process.stdin });
       const { joinCluster } = await import('./join.js');
       const r = await joinCluster({ controllerUrl: o.controller, token, caHash: o.caHash, pkiDir: o.pkiDir ?? '/etc/swarm/pki' });
-      process.stdout.write(`joined cluster ${r.cluster} as ${r.name}\n`);
+      if ((raw as { json?: unknown }).json === true) process.stdout.write(`${JSON.stringify({ cluster: r.cluster, name: r.name }, null, 2)}\n`);
+      else process.stdout.write(`joined cluster ${r.cluster} as ${r.name}\n`);
     });
   addExamples(program, UPDATER_EXAMPLES);
   return program;

@@ -68,3 +68,39 @@ describe('swarmctl host list / host show with a hostile report in the store (rea
     }
   });
 });
+
+describe('swarmctl colour', () => {
+  const tty = (): { out: { write(s: string): void; isTTY: boolean }; text: () => string } => {
+    let text = '';
+    return { out: { write: (s: string) => void (text += s), isTTY: true }, text: () => text };
+  };
+  const withEnv = (env: Record<string, string | undefined>, fn: () => void): void => {
+    const saved = { NO_COLOR: process.env.NO_COLOR, FORCE_COLOR: process.env.FORCE_COLOR, TERM: process.env.TERM };
+    for (const [k, v] of Object.entries(env)) if (v === undefined) delete process.env[k]; else process.env[k] = v;
+    try {
+      fn();
+    } finally {
+      for (const [k, v] of Object.entries(saved)) if (v === undefined) delete process.env[k]; else process.env[k] = v;
+    }
+  };
+
+  it('colours state words on a terminal, keeps columns aligned, and never colours with NO_COLOR or off a terminal', () => {
+    withEnv({ NO_COLOR: undefined, FORCE_COLOR: undefined, TERM: 'xterm' }, () => {
+      const t = tty();
+      printTable(t.out, ['NAME', 'ONLINE', 'HEALTH'], [['a', 'yes', 'ok'], ['bb', 'no', 'failing']]);
+      assert.match(t.text(), /\u001b\[32myes\u001b\[0m {4}/);
+      assert.match(t.text(), /\u001b\[31mfailing\u001b\[0m/);
+      assert.equal(t.text().replace(/\u001b\[[0-9]+m/g, ''), 'NAME  ONLINE  HEALTH\na     yes     ok\nbb    no      failing\n');
+    });
+    withEnv({ NO_COLOR: '1', FORCE_COLOR: undefined, TERM: 'xterm' }, () => {
+      const t = tty();
+      printTable(t.out, ['NAME', 'ONLINE'], [['a', 'yes']]);
+      assert.doesNotMatch(t.text(), /\u001b/);
+    });
+    withEnv({ NO_COLOR: undefined, FORCE_COLOR: undefined, TERM: 'xterm' }, () => {
+      let text = '';
+      printTable({ write: (s: string) => void (text += s) }, ['NAME', 'ONLINE'], [['a', 'yes']]);
+      assert.doesNotMatch(text, /\u001b/);
+    });
+  });
+});

@@ -33,6 +33,15 @@ describe('controller end to end (processes, loopback, real TLS)', function () {
     await ctl?.cleanup();
   });
 
+  it('init --json prints one JSON document (every command of every program answers --json)', async () => {
+    const r = await runBin(CONTROLLER_BIN, ['init', '--state-dir', join(ctl.root, 'json-state'), '--cluster', 'jsontest', '--json']);
+    assert.equal(r.code, 0, r.stderr);
+    const out = JSON.parse(r.stdout) as { cluster: string; caHash: string; adminDir: string };
+    assert.equal(out.cluster, 'jsontest');
+    assert.match(out.caHash, /^sha256:[0-9a-f]{64}$/);
+    assert.ok(out.adminDir.endsWith(join('operators', 'admin')));
+  });
+
   it('init refuses to overwrite an existing state directory', async () => {
     const r = await runBin(CONTROLLER_BIN, ['init', '--state-dir', ctl.stateDir, '--cluster', 'other']);
     assert.equal(r.code, 1);
