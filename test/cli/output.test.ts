@@ -69,6 +69,7 @@ describe('swarmctl host list / host show with a hostile report in the store (rea
   });
 });
 
+/* eslint-disable no-control-regex -- these assertions are about escape sequences */
 describe('swarmctl colour', () => {
   const tty = (): { out: { write(s: string): void; isTTY: boolean }; text: () => string } => {
     let text = '';
