@@ -6,7 +6,7 @@ import { identityGuard, parseInput } from '../shared/http.js';
 import { createHttpsApp } from '../shared/server.js';
 import type { TlsMaterial } from '../shared/tls.js';
 import type { Logger } from '../shared/logger.js';
-import type { OperationRecord } from '../shared/wire.js';
+import { OperationKindSchema, type OperationRecord } from '../shared/wire.js';
 import { authorizeUpdaterRoute } from './authorize.js';
 import type { Updater, UpdateRequest } from './engine.js';
 import { updaterError } from './errors.js';
@@ -18,7 +18,11 @@ export interface UpdaterAppDeps {
   logger: Logger;
   updater: Updater;
   store: ReleaseStoreLike;
-  operations: { get(id: string): Promise<OperationRecord | undefined>; latest(): Promise<OperationRecord | undefined> };
+  operations: {
+    get(id: string): Promise<OperationRecord | undefined>;
+    latest(): Promise<OperationRecord | undefined>;
+    list(filter: { limit?: number; releaseId?: string; kind?: OperationRecord['kind'] }): Promise<OperationRecord[]>;
+  };
   /** Installs a new updater and hands over to it (202), or refuses when no supervisor runs us. */
   selfUpdate?: (req: UpdateRequest) => Promise<OperationRecord>;
   isRevoked?: (serial: string) => boolean;
@@ -35,6 +39,12 @@ const UploadHeadersSchema = z.object({
   'x-swarm-release-sha256': z.string().regex(/^[0-9a-f]{64}$/, { message: 'must be the 64 lowercase hex SHA-256 of the tarball' }),
   'x-swarm-release-signature': z.string().max(512).regex(/^[A-Za-z0-9+/]+={0,2}$/, { message: 'must be base64' }).optional(),
 });
+
+const OperationsQuerySchema = z.object({
+  limit: z.coerce.number().int().min(1).max(200).default(50),
+  release: z.string().regex(/^[0-9a-f]{64}$/, { message: 'must be a release id (64 lowercase hex)' }).optional(),
+  kind: OperationKindSchema.optional(),
+}).strict();
 
 const OperationParamsSchema = z.object({ id: z.string().regex(/^[a-z-]+-[0-9a-z]+$/, { message: 'is not an operation id' }).max(100) });
 
@@ -93,6 +103,11 @@ export async function buildUpdaterApp(deps: UpdaterAppDeps): Promise<FastifyInst
     api.get('/v1/releases', async () => {
       const list = await deps.store.list();
       return list.map((r) => ({ id: r.id, version: r.version, dir: r.dirName, active: r.active, prev: r.prev, bad: r.bad }));
+    });
+
+    api.get('/v1/operations', async (req) => {
+      const q = parseInput(OperationsQuerySchema, req.query, 'query');
+      return deps.operations.list({ limit: q.limit, ...(q.release ? { releaseId: q.release } : {}), ...(q.kind ? { kind: q.kind } : {}) });
     });
 
     api.get('/v1/operations/latest', async () => {

@@ -72,6 +72,18 @@ export class OperationStore {
     return this.sorted().filter((r) => r.release?.id === releaseId && r.kind === 'update').at(-1);
   }
 
+  /**
+   * Records newest first, optionally only those of one release or kind: how a controller whose connection
+   * dropped learns how a push ended, never guessing.
+   */
+  async list(filter: { limit?: number; releaseId?: string; kind?: OperationKind } = {}): Promise<OperationRecord[]> {
+    if (!this.loaded) await this.loadAll();
+    return this.sorted()
+      .filter((r) => (filter.releaseId === undefined || r.release?.id === filter.releaseId) && (filter.kind === undefined || r.kind === filter.kind))
+      .reverse()
+      .slice(0, filter.limit ?? 50);
+  }
+
   /** Records left `running` (by a crash). */
   async unfinished(): Promise<OperationRecord[]> {
     if (!this.loaded) await this.loadAll();

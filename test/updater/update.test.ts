@@ -105,4 +105,21 @@ describe('updater: update, probe, automatic rollback', function () {
     assert.equal(missing.status, 404);
     assert.equal(missing.body.code, 'SWARM_ERR_UPDATER_OPERATION_NOT_FOUND');
   });
+
+  it('lists operation records newest first at /v1/operations, by release and kind', async () => {
+    const all = await call(client, updater.port, 'GET', '/v1/operations');
+    assert.equal(all.status, 200);
+    const records = all.body as unknown as Array<{ id: string; kind: string; startedAt: string; release: { id: string } | null }>;
+    assert.ok(records.length >= 2);
+    const latest = await call(client, updater.port, 'GET', '/v1/operations/latest');
+    assert.equal(records[0]!.id, latest.body.id);
+    for (let i = 1; i < records.length; i++) assert.ok(records[i - 1]!.startedAt >= records[i]!.startedAt, 'newest first');
+    const release = records.find((r) => r.kind === 'update' && r.release)!.release!.id;
+    const one = await call(client, updater.port, 'GET', `/v1/operations?release=${release}&kind=update&limit=1`);
+    const filtered = one.body as unknown as Array<{ release: { id: string }; kind: string }>;
+    assert.equal(filtered.length, 1);
+    assert.equal(filtered[0]!.release.id, release);
+    const bad = await call(client, updater.port, 'GET', '/v1/operations?release=nothex');
+    assert.equal(bad.status, 400);
+  });
 });
