@@ -6,4 +6,6 @@ export const cliError = defineErrors('cli', {
   SWARM_ERR_CLI_NO_IDENTITY: { status: 400, summary: 'swarmctl has no operator identity: pass --identity DIR or set SWARMCTL_IDENTITY (a directory with ca.crt, operator.crt, operator.key).' },
   SWARM_ERR_CLI_IDENTITY_EXPIRED: { status: 401, summary: 'The operator certificate has expired; get a new identity from another operator (swarmctl operator add) or on the controller host (swarm-controller issue-operator).' },
   SWARM_ERR_CLI_OUT_EXISTS: { status: 409, summary: 'The --out directory already holds an identity; pick an empty or new directory.' },
+  SWARM_ERR_CLI_FILE_EXISTS: { status: 409, summary: 'The file swarmctl would write already exists (a key, say); it is never overwritten: choose another --out or remove it.' },
+  SWARM_ERR_CLI_FILE_UNREADABLE: { status: 400, summary: 'A file named on the command line cannot be read or is not what it should be (a --sign-key that is not an Ed25519 private key, say).' },
 });

@@ -20,6 +20,8 @@ export const SWARMCTL_EXAMPLES: Readonly<Record<string, readonly string[]>> = {
   'operator add': ['swarmctl operator add carol --out ./carol-identity'],
   'operator remove': ['swarmctl operator remove carol        # revokes carol\'s certificates at once'],
   'cert list': ['swarmctl cert list', 'swarmctl cert list --role operator --all'],
+  'release build': ['swarmctl release build ./sensor --version 1.4.0', 'swarmctl release build ./sensor --version 1.4.0 --sign-key ~/.swarm/release.key --out sensor-1.4.0.tar.gz'],
+  'release keygen': ['swarmctl release keygen --out ~/.swarm/release.key        # then give release.key.pub to the updaters'],
   status: ['swarmctl status', 'swarmctl --json status'],
   audit: ['swarmctl audit --limit 20', 'swarmctl audit --since 2h --json', 'swarmctl audit --follow'],
   completion: ['eval "$(swarmctl completion bash)"', 'swarmctl completion zsh > "${fpath[1]}/_swarmctl"', 'swarmctl completion fish > ~/.config/fish/completions/swarmctl.fish'],

@@ -5,6 +5,7 @@ import { SWARMCTL_EXAMPLES } from './examples.js';
 import { registerReadCommands } from './commands/cert.js';
 import { registerCompletionCommand } from './commands/completion.js';
 import { registerHostCommands } from './commands/host.js';
+import { registerReleaseCommands } from './commands/release.js';
 import { registerOperatorCommands } from './commands/operator.js';
 import type { CliIo } from './session.js';
 
@@ -16,6 +17,7 @@ export function buildSwarmctl(io: CliIo = { stdout: process.stdout, stderr: proc
   registerHostCommands(program, io);
   registerOperatorCommands(program, io);
   registerReadCommands(program, io);
+  registerReleaseCommands(program, io);
   registerCompletionCommand(program, io);
   addExamples(program, SWARMCTL_EXAMPLES);
   return program;

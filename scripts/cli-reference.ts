@@ -53,6 +53,13 @@ export function allHelpPages(): HelpPage[] {
   return pages;
 }
 
+let cached: HelpPage[] | undefined;
+
+/** allHelpPages once per process: the bins test and the conventions test read the same pages. */
+export function cachedHelpPages(): HelpPage[] {
+  return (cached ??= allHelpPages());
+}
+
 export function renderReference(pages: readonly HelpPage[]): string {
   const parts = [
     '# Command reference',

@@ -40,8 +40,13 @@ export function createProgram(name: string, description: string): Command {
       const base = Help.prototype.optionDescription.call(this, option);
       return option.mandatory ? `${base} (required)` : base;
     },
-  })
-    .version(packageVersion(), '-V, --version', 'print the version and exit');
+    // --version is answered by runCli as the only argument, not registered with commander: a root option is
+    // recognised anywhere on the line and would swallow a subcommand's own --version (`release build --version V`).
+    visibleOptions(this: Help, cmd: Command): Option[] {
+      const base = Help.prototype.visibleOptions.call(this, cmd);
+      return cmd.parent ? base : [new Option('-V, --version', 'print the version and exit'), ...base];
+    },
+  });
   applyDefaults(program);
   return program;
 }
@@ -79,6 +84,10 @@ export async function runCli(program: Command, argv: string[], io: CliIo = { std
   for (const sub of allCommands(program)) {
     sub.exitOverride();
     sub.configureOutput({ writeOut: (s) => io.stdout.write(s), writeErr: () => undefined, outputError: () => undefined });
+  }
+  if (argv.length === 1 && (argv[0] === '--version' || argv[0] === '-V')) {
+    io.stdout.write(`${packageVersion()}\n`);
+    return 0;
   }
   try {
     await program.parseAsync(argv, { from: 'user' });

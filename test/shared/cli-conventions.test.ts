@@ -3,13 +3,13 @@
 // names every swarmctl command).
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
-import { allHelpPages, REFERENCE_FILE, renderReference, type HelpPage } from '../../scripts/cli-reference.js';
+import { cachedHelpPages, REFERENCE_FILE, renderReference, type HelpPage } from '../../scripts/cli-reference.js';
 
 describe('CLI conventions (every command of the four programs)', function () {
   this.timeout(180_000);
   let pages: HelpPage[];
   before(() => {
-    pages = allHelpPages();
+    pages = cachedHelpPages();
   });
   const leaves = (): HelpPage[] => pages.filter((p) => p.subcommands.length === 0 || p.path.length === 0);
   const name = (p: HelpPage): string => [p.bin, ...p.path].join(' ');
