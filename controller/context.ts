@@ -69,12 +69,21 @@ export async function revokeIdentities(ctx: ControllerContext, identities: Reado
 export async function retireSupersededSerials(ctx: ControllerContext, serials: readonly string[]): Promise<string[]> {
   if (serials.length === 0) return [];
   const revoked = ctx.store.revokeSerials(serials, ctx.clock.now());
+  await announceSuperseded(ctx, serials, revoked);
+  return revoked;
+}
+
+/**
+ * What follows the store's revocation of superseded `serials` (`revoked`: those it revoked just now, the others
+ * were revoked before): refuse them all, cut their sockets; for the new ones, tell the hosts, audit, publish a CRL.
+ */
+export async function announceSuperseded(ctx: ControllerContext, serials: readonly string[], revoked: readonly string[]): Promise<void> {
+  if (serials.length === 0) return;
   ctx.denylist.add(serials);
   ctx.sockets.destroy(serials);
-  if (revoked.length === 0) return revoked;
+  if (revoked.length === 0) return;
   ctx.hub.broadcastRevoked(revoked);
   ctx.store.appendAudit({ at: ctx.clock.now(), actor: 'system', action: 'certificate.supersede', target: revoked.join(','), details: { serials: revoked, reason: 'superseded' } });
   await ctx.crl.regenerate();
   ctx.logger.info({ op: 'revoke', reason: 'superseded', serials: revoked }, 'revoked superseded certificates');
-  return revoked;
 }

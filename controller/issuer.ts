@@ -4,7 +4,7 @@ import type { CertificateAuthority, IssuedCertificate } from '../pki/index.js';
 import { createCrl } from '../pki/index.js';
 import type { Clock } from '../shared/clock.js';
 import type { Role } from '../shared/identity.js';
-import type { Store } from './store/index.js';
+import type { IssueGuard, IssueRefusal, Store } from './store/index.js';
 
 /** Lowercase hex SHA-256 of a public key's SPKI DER: how the store recognises a key certified before. */
 export function keySha256Of(publicKeyPem: string): string {
@@ -25,6 +25,23 @@ export class Issuer {
   }
 
   issue(role: Role, name: string, publicKeyPem: string, options: { sans?: readonly string[]; lifetimeMs?: number } = {}): IssuedCertificate {
+    const { issued, record } = this.#sign(role, name, publicKeyPem, options);
+    this.#store.recordCertificate(record);
+    return issued;
+  }
+
+  /**
+   * Sign, then record only if `guard` holds when the certificate is recorded (one store transaction): checks
+   * made before signing could be overtaken by a concurrent request (a host removed, a second renewal).
+   * A refused certificate is dropped unrecorded and never handed out.
+   */
+  issueGuarded(role: Role, name: string, publicKeyPem: string, guard: IssueGuard): { ok: true; issued: IssuedCertificate; retired: string[] } | { ok: false; reason: IssueRefusal } {
+    const { issued, record } = this.#sign(role, name, publicKeyPem, {});
+    const outcome = this.#store.recordIssued(record, guard);
+    return outcome.ok ? { ok: true, issued, retired: outcome.retired } : outcome;
+  }
+
+  #sign(role: Role, name: string, publicKeyPem: string, options: { sans?: readonly string[]; lifetimeMs?: number }) {
     const now = this.#clock.now();
     const issued = this.ca.issue({
       publicKeyPem,
@@ -33,8 +50,8 @@ export class Issuer {
       ...(options.sans ? { sans: options.sans } : {}),
       now,
     });
-    this.#store.recordCertificate({ serial: issued.serial, role, name, notBefore: issued.notBefore, notAfter: issued.notAfter, issuedAt: now, keySha256: keySha256Of(publicKeyPem) });
-    return issued;
+    const record = { serial: issued.serial, role, name, notBefore: issued.notBefore, notAfter: issued.notAfter, issuedAt: now, keySha256: keySha256Of(publicKeyPem) };
+    return { issued, record };
   }
 }
 
@@ -56,8 +73,8 @@ export class CrlPublisher {
   }
 
   async regenerate(): Promise<string> {
-    const entries = this.#store.listRevoked();
-    this.#pem = await createCrl(this.#ca, entries, { number: this.#store.nextCounter('crl'), thisUpdate: this.#clock.now() });
+    const { number, revoked } = this.#store.nextCrl();
+    this.#pem = await createCrl(this.#ca, revoked, { number, thisUpdate: this.#clock.now() });
     return this.#pem;
   }
 }

@@ -47,9 +47,10 @@ export function normalizeAddress(address: string): string {
 
 export function hostRoutes(ctx: ControllerContext) {
   return async function register(app: FastifyInstance): Promise<void> {
+    const notFound = (name: string) => controllerError('SWARM_ERR_HOST_NOT_FOUND', `no host named "${name}"; see swarmctl host list`);
     const mustFind = (name: string) => {
       const host = ctx.store.getHost(name);
-      if (!host || host.removedAt !== null) throw controllerError('SWARM_ERR_HOST_NOT_FOUND', `no host named "${name}"; see swarmctl host list`);
+      if (!host || host.removedAt !== null) throw notFound(name);
       return host;
     };
 
@@ -58,22 +59,15 @@ export function hostRoutes(ctx: ControllerContext) {
       checkLabels(body.labels ?? {});
       const bad = checkNewHostName(body.name);
       if (bad) throw controllerError('SWARM_ERR_HOST_NAME_INVALID', bad);
-      const existing = ctx.store.getHost(body.name);
-      if (existing && existing.removedAt === null && existing.enrolledAt !== null) {
-        throw controllerError('SWARM_ERR_HOST_EXISTS', `host "${body.name}" is already enrolled; remove it first (swarmctl host remove ${body.name})`);
-      }
       const now = ctx.clock.now();
       const record = { name: body.name, address: body.address ? normalizeAddress(body.address) : null, labels: body.labels ?? {}, createdAt: now };
-      if (existing) {
-        // A pending host gets a fresh token (the old ones stop working); a removed name is reopened.
-        ctx.store.deleteUnusedTokens(body.name);
-        ctx.store.reviveHost(record);
-      } else {
-        ctx.store.insertHost(record);
-      }
       const token = generateJoinToken(body.name);
       const expiresAt = now + (body.tokenTtlMs ?? ctx.settings.joinTokenTtlMs);
-      ctx.store.insertJoinToken({ hash: hashJoinToken(token), hostName: body.name, createdAt: now, expiresAt, usedAt: null });
+      // One transaction: an enrollment racing this add cannot be undone by it (see Store.registerHost).
+      const registered = ctx.store.registerHost(record, { hash: hashJoinToken(token), hostName: body.name, createdAt: now, expiresAt, usedAt: null });
+      if (!registered.ok) {
+        throw controllerError('SWARM_ERR_HOST_EXISTS', `host "${body.name}" is already enrolled; remove it first (swarmctl host remove ${body.name})`);
+      }
       audit(ctx, req, 'host.add', body.name, { address: record.address, labels: record.labels, expiresAt: new Date(expiresAt).toISOString() });
       return reply.code(201).send({ name: body.name, token, caHash: ctx.issuer.ca.fingerprint, expiresAt: new Date(expiresAt).toISOString() });
     });
@@ -125,19 +119,17 @@ export function hostRoutes(ctx: ControllerContext) {
       const { name } = parseInput(NameParams, req.params, 'params');
       const body = parseInput(LabelSchema, req.body, 'body');
       checkLabels(body.set, body.remove);
-      const host = mustFind(name);
-      const labels = { ...host.labels, ...body.set };
-      for (const k of body.remove) delete labels[k];
-      ctx.store.setHostLabels(name, labels);
+      // Read, change and write in one store transaction: two concurrent edits must not lose one.
+      const host = ctx.store.changeHostLabels(name, { set: body.set, remove: body.remove });
+      if (!host) throw notFound(name);
       audit(ctx, req, 'host.label', name, { set: body.set, remove: body.remove });
-      return viewHost(ctx, { ...host, labels });
+      return viewHost(ctx, host);
     });
 
     app.delete('/hosts/:name', async (req) => {
       const { name } = parseInput(NameParams, req.params, 'params');
-      mustFind(name);
-      ctx.store.markHostRemoved(name, ctx.clock.now());
-      ctx.store.deleteUnusedTokens(name);
+      // Its unused tokens go in the same transaction: a token from an add racing this removal must survive it.
+      if (!ctx.store.removeHost(name, ctx.clock.now())) throw notFound(name);
       const revoked = await revokeIdentities(ctx, [{ role: 'updater', name }, { role: 'agent', name }]);
       ctx.reports.forget(name);
       audit(ctx, req, 'host.remove', name, { revoked });

@@ -22,6 +22,9 @@ const AuditQuery = z.object({
 });
 
 
+const operatorExists = (name: string) =>
+  controllerError('SWARM_ERR_OPERATOR_EXISTS', `operator "${name}" already holds a valid certificate; remove it first (swarmctl operator remove ${name})`);
+
 export function operatorRoutes(ctx: ControllerContext) {
   return async function register(app: FastifyInstance): Promise<void> {
     const activeOperator = (name: string): boolean => {
@@ -34,9 +37,12 @@ export function operatorRoutes(ctx: ControllerContext) {
       if (!NAME_PATTERN.test(body.name) || (RESERVED_NAMES.has(body.name) && body.name !== 'admin')) {
         throw controllerError('SWARM_ERR_HOST_NAME_INVALID', `operator name "${body.name}" must be 1-63 lowercase letters, digits or '-' and not reserved`);
       }
-      if (activeOperator(body.name)) throw controllerError('SWARM_ERR_OPERATOR_EXISTS', `operator "${body.name}" already holds a valid certificate; remove it first (swarmctl operator remove ${body.name})`);
+      if (activeOperator(body.name)) throw operatorExists(body.name);
       const csr = verifyCsr(body.csr);
-      const issued = ctx.issuer.issue('operator', body.name, csr.publicKeyPem);
+      // Checked again where the certificate is recorded: two concurrent adds of one name must not both succeed.
+      const outcome = ctx.issuer.issueGuarded('operator', body.name, csr.publicKeyPem, { vacantAt: ctx.clock.now() });
+      if (!outcome.ok) throw operatorExists(body.name);
+      const { issued } = outcome;
       audit(ctx, req, 'operator.add', body.name, { serial: issued.serial });
       return reply.code(201).send({ name: body.name, cert: issued.certPem, ca: ctx.issuer.ca.certPem, notAfter: new Date(issued.notAfter).toISOString() });
     });

@@ -3,8 +3,12 @@ import Database from 'better-sqlite3';
 import { chmodSync, statSync } from 'node:fs';
 import type { Role } from '../../shared/identity.js';
 import { controllerError } from '../errors.js';
+import { serialsRetiredByRenewal } from '../supersede.js';
+import { applyLabelChange } from './label-change.js';
 import { MIGRATIONS } from './migrations.js';
-import type { AuditEntry, CertificateRecord, ChannelReport, HostRecord, HostReportRecord, JoinTokenRecord, Store, TokenRefusal } from './store.js';
+import type {
+  AuditEntry, CertificateRecord, ChannelReport, HostRecord, HostReportRecord, IssueGuard, IssueRefusal, JoinTokenRecord, LabelChange, Store, TokenRefusal,
+} from './store.js';
 
 interface HostRow { name: string; address: string | null; labels: string; created_at: number; enrolled_at: number | null; removed_at: number | null }
 interface CertRow { serial: string; role: Role; name: string; not_before: number; not_after: number; issued_at: number; revoked_at: number | null; key_sha256: string | null }
@@ -124,6 +128,60 @@ export function openSqliteStore(path: string): Store {
     s.deleteReport.run(name);
   });
 
+  const registerHost = db.transaction((h: Omit<HostRecord, 'enrolledAt' | 'removedAt'>, t: JoinTokenRecord): { ok: true } | { ok: false; reason: 'host-enrolled' } => {
+    const existing = s.getHost.get(h.name);
+    if (existing && existing.removed_at === null && existing.enrolled_at !== null) return { ok: false, reason: 'host-enrolled' };
+    if (existing) {
+      // A pending host gets a fresh token (the old ones stop working); a removed name is reopened.
+      s.deleteUnusedTokens.run(h.name);
+      s.reviveHost.run(h.address, JSON.stringify(h.labels), h.createdAt, h.name);
+    } else {
+      s.insertHost.run(h.name, h.address, JSON.stringify(h.labels), h.createdAt);
+    }
+    s.insertToken.run(t.hash, t.hostName, t.createdAt, t.expiresAt, t.usedAt);
+    return { ok: true };
+  });
+
+  const removeHost = db.transaction((name: string, at: number): boolean => {
+    if (s.removeHost.run(at, name).changes !== 1) return false;
+    s.deleteReport.run(name);
+    s.deleteUnusedTokens.run(name);
+    return true;
+  });
+
+  const changeHostLabels = db.transaction((name: string, change: LabelChange): HostRecord | undefined => {
+    const row = s.getHost.get(name);
+    if (!row || row.removed_at !== null) return undefined;
+    const host = toHost(row);
+    const labels = applyLabelChange(host.labels, change);
+    s.setLabels.run(JSON.stringify(labels), name);
+    return { ...host, labels };
+  });
+
+  const recordIssued = db.transaction((c: Omit<CertificateRecord, 'revokedAt'>, guard: IssueGuard): { ok: true; retired: string[] } | { ok: false; reason: IssueRefusal } => {
+    if (guard.host) {
+      const host = s.getHost.get(c.name);
+      if (!host || host.removed_at !== null || (guard.host === 'enrolled' && host.enrolled_at === null)) return { ok: false, reason: 'host-missing' };
+    }
+    if (guard.vacantAt !== undefined) {
+      const at = guard.vacantAt;
+      if (s.listCertsByIdentity.all(c.role, c.name).some((r) => r.revoked_at === null && r.not_after > at)) return { ok: false, reason: 'identity-held' };
+    }
+    if (guard.renewing !== undefined) {
+      const presenting = s.getCert.get(guard.renewing);
+      if (!presenting || presenting.revoked_at !== null || presenting.role !== c.role || presenting.name !== c.name) return { ok: false, reason: 'certificate-revoked' };
+      if (c.keySha256 && s.certsByKey.all(c.keySha256).length > 0) return { ok: false, reason: 'key-known' };
+    }
+    s.insertCert.run(c.serial, c.role, c.name, c.notBefore, c.notAfter, c.issuedAt, c.keySha256 ?? null);
+    if (guard.renewing === undefined) return { ok: true, retired: [] };
+    const retired = serialsRetiredByRenewal(s.listCertsByIdentity.all(c.role, c.name).map(toCert), guard.renewing, c.serial);
+    for (const serial of retired) s.revoke.run(c.issuedAt, serial);
+    return { ok: true, retired };
+  });
+
+  const listRevoked = (): Array<{ serial: string; revokedAt: number }> => s.listRevoked.all().map((r) => ({ serial: r.serial, revokedAt: r.revoked_at }));
+  const nextCrl = db.transaction(() => ({ number: s.bumpCounter.get('crl')!.value, revoked: listRevoked() }));
+
   const revokeIdentity = db.transaction((role: Role, name: string, at: number): string[] => {
     const serials = s.activeSerials.all(role, name).map((r) => r.serial);
     for (const serial of serials) s.revoke.run(at, serial);
@@ -150,11 +208,15 @@ export function openSqliteStore(path: string): Store {
     setHostAddress: (name, address) => void s.setAddress.run(address, name),
     // Its reports go with it: a name re-added later is a new host, not the old one's last words.
     markHostRemoved: (name, at) => markHostRemoved.immediate(name, at),
+    registerHost: (h, t) => registerHost.immediate(h, t),
+    removeHost: (name, at) => removeHost.immediate(name, at),
+    changeHostLabels: (name, change) => changeHostLabels.immediate(name, change),
     insertJoinToken: (t: JoinTokenRecord) => void s.insertToken.run(t.hash, t.hostName, t.createdAt, t.expiresAt, t.usedAt),
     deleteUnusedTokens: (hostName) => s.deleteUnusedTokens.run(hostName).changes,
     listPendingTokens: (now) => s.pendingTokens.all(now).map((t) => ({ hostName: t.host_name, createdAt: t.created_at, expiresAt: t.expires_at })),
     consumeJoinToken: (hash, name, now) => consume.immediate(hash, name, now),
     recordCertificate: (c) => void s.insertCert.run(c.serial, c.role, c.name, c.notBefore, c.notAfter, c.issuedAt, c.keySha256 ?? null),
+    recordIssued: (c, guard) => recordIssued.immediate(c, guard),
     getCertificate: (serial) => {
       const row = s.getCert.get(serial);
       return row ? toCert(row) : undefined;
@@ -168,7 +230,8 @@ export function openSqliteStore(path: string): Store {
     findCertificatesByKey: (keySha256) => s.certsByKey.all(keySha256).map(toCert),
     revokeIdentity: (role, name, at) => revokeIdentity.immediate(role, name, at),
     revokeSerials: (serials, at) => revokeSerials.immediate(serials, at),
-    listRevoked: () => s.listRevoked.all().map((r) => ({ serial: r.serial, revokedAt: r.revoked_at })),
+    listRevoked,
+    nextCrl: () => nextCrl.immediate(),
     saveReports: (reports) => saveReports(reports),
     listReports: () => s.listReports.all().map((r) => ({ hostName: r.host_name, lastContact: r.last_contact, agent: parseReport(r.agent), updater: parseReport(r.updater) })),
     appendAudit: (e) => {

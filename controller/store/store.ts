@@ -50,6 +50,32 @@ export interface HostReportRecord {
   updater: ChannelReport | null;
 }
 
+/** A label edit: keys set (added or changed), then keys removed. */
+export interface LabelChange {
+  set: Record<string, string>;
+  remove: readonly string[];
+}
+
+/**
+ * Conditions checked in the same transaction that records an issued certificate. A certificate the store
+ * refuses to record is never handed out, so a check made earlier (before signing) cannot be raced.
+ */
+export interface IssueGuard {
+  /** The host of that name exists and is not removed ('active'), and has consumed its join token ('enrolled'). */
+  host?: 'active' | 'enrolled';
+  /** A new identity (operators): none of its unrevoked certificates is valid at this time. */
+  vacantAt?: number;
+  /**
+   * A renewal presented by this serial: it is still unrevoked and the new key was never certified before (for
+   * any identity). Recording it then revokes every other unrevoked certificate of the identity (at `issuedAt`),
+   * as `serialsRetiredByRenewal` decides, and returns those serials as `retired`.
+   */
+  renewing?: string;
+}
+
+/** Why an issued certificate was not recorded. */
+export type IssueRefusal = 'host-missing' | 'identity-held' | 'certificate-revoked' | 'key-known';
+
 export interface AuditEntry {
   id: number;
   at: number;
@@ -71,6 +97,15 @@ export interface Store {
   setHostLabels(name: string, labels: Record<string, string>): void;
   setHostAddress(name: string, address: string | null): void;
   markHostRemoved(name: string, at: number): void;
+  /**
+   * Atomically: refuse when the name is an active, enrolled host; otherwise create it, or reopen it (a pending or
+   * removed name, whose unused tokens are dropped), and store its join token.
+   */
+  registerHost(host: Omit<HostRecord, 'enrolledAt' | 'removedAt'>, token: JoinTokenRecord): { ok: true } | { ok: false; reason: 'host-enrolled' };
+  /** Atomically: mark an active host removed and drop its reports and unused tokens; false when there was none. */
+  removeHost(name: string, at: number): boolean;
+  /** Atomically read, change (`applyLabelChange`) and write an active host's labels; the host as changed, or undefined. */
+  changeHostLabels(name: string, change: LabelChange): HostRecord | undefined;
 
   // join tokens
   insertJoinToken(token: JoinTokenRecord): void;
@@ -86,6 +121,8 @@ export interface Store {
 
   // certificates
   recordCertificate(cert: Omit<CertificateRecord, 'revokedAt'>): void;
+  /** Record an issued certificate only if the guard holds, in one transaction (see IssueGuard). */
+  recordIssued(cert: Omit<CertificateRecord, 'revokedAt'>, guard: IssueGuard): { ok: true; retired: string[] } | { ok: false; reason: IssueRefusal };
   getCertificate(serial: string): CertificateRecord | undefined;
   listCertificates(filter?: { role?: Role; name?: string }): CertificateRecord[];
   /** Every certificate ever recorded with this public key (revoked or not). */
@@ -95,6 +132,11 @@ export interface Store {
   /** Revoke these serials where not yet revoked; returns the serials revoked now. */
   revokeSerials(serials: readonly string[], at: number): string[];
   listRevoked(): Array<{ serial: string; revokedAt: number }>;
+  /**
+   * Atomically: the next CRL number (counter `crl`) and every revoked serial at that moment, so that a CRL with a
+   * higher number never lists fewer serials.
+   */
+  nextCrl(): { number: number; revoked: Array<{ serial: string; revokedAt: number }> };
 
   // reports
   saveReports(reports: HostReportRecord[]): void;

@@ -151,6 +151,90 @@ export function storeContract(engine: string, makeFactory: () => StoreFactory): 
       assert.deepEqual(store.listAudit({ sinceMs: b.at + 1 }), []);
     });
 
+    it('registers a host with its token atomically: refuses an enrolled name, reopens a pending or removed one', () => {
+      const token = (hash: string, hostName: string) => ({ hash: hash.repeat(64), hostName, createdAt: T0, expiresAt: T0 + 1000, usedAt: null });
+      assert.deepEqual(store.registerHost({ name: 'h1', address: null, labels: { a: '1' }, createdAt: T0 }, token('1', 'h1')), { ok: true });
+      assert.deepEqual(store.listPendingTokens(T0).map((t) => t.hostName), ['h1']);
+      // Pending: a new add replaces the old token.
+      assert.deepEqual(store.registerHost({ name: 'h1', address: 'x:1', labels: {}, createdAt: T0 + 1 }, token('2', 'h1')), { ok: true });
+      assert.deepEqual(store.consumeJoinToken('1'.repeat(64), 'h1', T0 + 2), { ok: false, reason: 'unknown' });
+      assert.equal(store.getHost('h1')?.address, 'x:1');
+      assert.deepEqual(store.consumeJoinToken('2'.repeat(64), 'h1', T0 + 2), { ok: true });
+      assert.deepEqual(store.registerHost({ name: 'h1', address: null, labels: {}, createdAt: T0 + 3 }, token('3', 'h1')), { ok: false, reason: 'host-enrolled' });
+      assert.equal(store.getHost('h1')?.enrolledAt, T0 + 2, 'a refused add changes nothing');
+      assert.deepEqual(store.consumeJoinToken('3'.repeat(64), 'h1', T0 + 3), { ok: false, reason: 'unknown' });
+      // Removed: the name is reopened as a new, pending host.
+      assert.equal(store.removeHost('h1', T0 + 4), true);
+      assert.deepEqual(store.registerHost({ name: 'h1', address: null, labels: {}, createdAt: T0 + 5 }, token('4', 'h1')), { ok: true });
+      assert.deepEqual(store.getHost('h1'), { name: 'h1', address: null, labels: {}, createdAt: T0 + 5, enrolledAt: null, removedAt: null });
+    });
+
+    it('removes a host with its reports and unused tokens in one step, once', () => {
+      store.insertHost({ name: 'h1', address: null, labels: {}, createdAt: T0 });
+      store.insertJoinToken({ hash: '7'.repeat(64), hostName: 'h1', createdAt: T0, expiresAt: T0 + 1000, usedAt: null });
+      store.saveReports([{ hostName: 'h1', lastContact: T0, agent: null, updater: null }]);
+      assert.equal(store.removeHost('h1', T0 + 1), true);
+      assert.equal(store.getHost('h1')?.removedAt, T0 + 1);
+      assert.deepEqual(store.listPendingTokens(T0), []);
+      assert.deepEqual(store.listReports(), []);
+      assert.equal(store.removeHost('h1', T0 + 2), false, 'already removed');
+      assert.equal(store.getHost('h1')?.removedAt, T0 + 1);
+      assert.equal(store.removeHost('nope', T0), false);
+    });
+
+    it('changes an active host\'s labels in one step and refuses a missing or removed host', () => {
+      store.insertHost({ name: 'h1', address: null, labels: { a: '1', b: '2' }, createdAt: T0 });
+      const changed = store.changeHostLabels('h1', { set: { c: '3', a: '9' }, remove: ['b'] });
+      assert.deepEqual(changed?.labels, { a: '9', c: '3' });
+      assert.deepEqual(store.getHost('h1')?.labels, { a: '9', c: '3' });
+      assert.equal(changed?.name, 'h1');
+      assert.equal(store.changeHostLabels('nope', { set: { a: '1' }, remove: [] }), undefined);
+      store.markHostRemoved('h1', T0 + 1);
+      assert.equal(store.changeHostLabels('h1', { set: { z: '1' }, remove: [] }), undefined);
+      assert.deepEqual(store.getHost('h1')?.labels, { a: '9', c: '3' });
+    });
+
+    it('records an issued certificate only while its guard holds', () => {
+      const cert = (serial: string, role: 'agent' | 'operator', name: string, extra: { keySha256?: string; issuedAt?: number } = {}) =>
+        ({ serial, role, name, notBefore: T0, notAfter: T0 + 100, issuedAt: T0, ...extra });
+      // host: the host must exist, not be removed, and (enrolled) have consumed its token.
+      assert.deepEqual(store.recordIssued(cert('21', 'agent', 'h1'), { host: 'active' }), { ok: false, reason: 'host-missing' });
+      store.insertHost({ name: 'h1', address: null, labels: {}, createdAt: T0 });
+      assert.deepEqual(store.recordIssued(cert('21', 'agent', 'h1'), { host: 'enrolled' }), { ok: false, reason: 'host-missing' });
+      assert.deepEqual(store.recordIssued(cert('21', 'agent', 'h1'), { host: 'active' }), { ok: true, retired: [] });
+      store.insertJoinToken({ hash: '8'.repeat(64), hostName: 'h1', createdAt: T0, expiresAt: T0 + 1000, usedAt: null });
+      assert.deepEqual(store.consumeJoinToken('8'.repeat(64), 'h1', T0), { ok: true });
+      assert.deepEqual(store.recordIssued(cert('22', 'agent', 'h1'), { host: 'enrolled' }), { ok: true, retired: [] });
+      store.markHostRemoved('h1', T0 + 1);
+      assert.deepEqual(store.recordIssued(cert('23', 'agent', 'h1'), { host: 'active' }), { ok: false, reason: 'host-missing' });
+      assert.equal(store.getCertificate('23'), undefined, 'a refused certificate is not recorded');
+      // vacantAt: no valid unrevoked certificate of the identity.
+      assert.deepEqual(store.recordIssued(cert('31', 'operator', 'bob'), { vacantAt: T0 }), { ok: true, retired: [] });
+      assert.deepEqual(store.recordIssued(cert('32', 'operator', 'bob'), { vacantAt: T0 }), { ok: false, reason: 'identity-held' });
+      assert.deepEqual(store.recordIssued(cert('32', 'operator', 'bob'), { vacantAt: T0 + 100 }), { ok: true, retired: [] }, 'expired ones do not hold the name');
+      // renewing: the presenting certificate is unrevoked, the key is new; the identity's others are retired.
+      assert.deepEqual(store.recordIssued(cert('41', 'operator', 'carol', { keySha256: 'a'.repeat(64) }), {}), { ok: true, retired: [] });
+      assert.deepEqual(store.recordIssued(cert('42', 'operator', 'carol', { keySha256: 'b'.repeat(64) }), {}), { ok: true, retired: [] });
+      assert.deepEqual(store.recordIssued(cert('43', 'operator', 'carol', { keySha256: 'a'.repeat(64) }), { renewing: '42' }), { ok: false, reason: 'key-known' });
+      assert.deepEqual(store.recordIssued(cert('43', 'operator', 'carol', { keySha256: 'c'.repeat(64), issuedAt: T0 + 7 }), { renewing: '42' }), { ok: true, retired: ['41'] });
+      assert.equal(store.getCertificate('41')?.revokedAt, T0 + 7);
+      assert.equal(store.getCertificate('42')?.revokedAt, null, 'the presenting certificate stays until its successor is used');
+      assert.deepEqual(store.recordIssued(cert('44', 'operator', 'carol', { keySha256: 'd'.repeat(64) }), { renewing: '41' }), { ok: false, reason: 'certificate-revoked' });
+      assert.deepEqual(store.recordIssued(cert('44', 'operator', 'carol', { keySha256: 'd'.repeat(64) }), { renewing: 'ff' }), { ok: false, reason: 'certificate-revoked' });
+      assert.deepEqual(store.recordIssued(cert('44', 'operator', 'dave', { keySha256: 'd'.repeat(64) }), { renewing: '42' }), { ok: false, reason: 'certificate-revoked' }, 'another identity\'s certificate');
+      // A second renewal by the same presenting certificate cuts the first one's result.
+      assert.deepEqual(store.recordIssued(cert('45', 'operator', 'carol', { keySha256: 'e'.repeat(64), issuedAt: T0 + 8 }), { renewing: '42' }), { ok: true, retired: ['43'] });
+    });
+
+    it('numbers CRLs with the revoked serials of the same moment', () => {
+      const base = { notBefore: T0, notAfter: T0 + 100, issuedAt: T0 };
+      store.recordCertificate({ serial: '51', role: 'agent', name: 'h1', ...base });
+      assert.deepEqual(store.nextCrl(), { number: 1, revoked: [] });
+      store.revokeSerials(['51'], T0 + 1);
+      assert.deepEqual(store.nextCrl(), { number: 2, revoked: [{ serial: '51', revokedAt: T0 + 1 }] });
+      assert.equal(store.nextCounter('crl'), 3, 'the same counter');
+    });
+
     it('counts monotonically', () => {
       assert.equal(store.nextCounter('crl'), 1);
       assert.equal(store.nextCounter('crl'), 2);
