@@ -24,9 +24,9 @@ export class Issuer {
     this.leafLifetimeMs = leafLifetimeMs;
   }
 
-  issue(role: Role, name: string, publicKeyPem: string, options: { sans?: readonly string[]; lifetimeMs?: number } = {}): IssuedCertificate {
+  async issue(role: Role, name: string, publicKeyPem: string, options: { sans?: readonly string[]; lifetimeMs?: number } = {}): Promise<IssuedCertificate> {
     const { issued, record } = this.#sign(role, name, publicKeyPem, options);
-    this.#store.recordCertificate(record);
+    await this.#store.recordCertificate(record);
     return issued;
   }
 
@@ -35,9 +35,9 @@ export class Issuer {
    * made before signing could be overtaken by a concurrent request (a host removed, a second renewal).
    * A refused certificate is dropped unrecorded and never handed out.
    */
-  issueGuarded(role: Role, name: string, publicKeyPem: string, guard: IssueGuard): { ok: true; issued: IssuedCertificate; retired: string[] } | { ok: false; reason: IssueRefusal } {
+  async issueGuarded(role: Role, name: string, publicKeyPem: string, guard: IssueGuard): Promise<{ ok: true; issued: IssuedCertificate; retired: string[] } | { ok: false; reason: IssueRefusal }> {
     const { issued, record } = this.#sign(role, name, publicKeyPem, {});
-    const outcome = this.#store.recordIssued(record, guard);
+    const outcome = await this.#store.recordIssued(record, guard);
     return outcome.ok ? { ok: true, issued, retired: outcome.retired } : outcome;
   }
 
@@ -73,7 +73,7 @@ export class CrlPublisher {
   }
 
   async regenerate(): Promise<string> {
-    const { number, revoked } = this.#store.nextCrl();
+    const { number, revoked } = await this.#store.nextCrl();
     this.#pem = await createCrl(this.#ca, revoked, { number, thisUpdate: this.#clock.now() });
     return this.#pem;
   }

@@ -48,8 +48,8 @@ export function normalizeAddress(address: string): string {
 export function hostRoutes(ctx: ControllerContext) {
   return async function register(app: FastifyInstance): Promise<void> {
     const notFound = (name: string) => controllerError('SWARM_ERR_HOST_NOT_FOUND', `no host named "${name}"; see swarmctl host list`);
-    const mustFind = (name: string) => {
-      const host = ctx.store.getHost(name);
+    const mustFind = async (name: string) => {
+      const host = await ctx.store.getHost(name);
       if (!host || host.removedAt !== null) throw notFound(name);
       return host;
     };
@@ -64,17 +64,17 @@ export function hostRoutes(ctx: ControllerContext) {
       const token = generateJoinToken(body.name);
       const expiresAt = now + (body.tokenTtlMs ?? ctx.settings.joinTokenTtlMs);
       // One transaction: an enrollment racing this add cannot be undone by it (see Store.registerHost).
-      const registered = ctx.store.registerHost(record, { hash: hashJoinToken(token), hostName: body.name, createdAt: now, expiresAt, usedAt: null });
+      const registered = await ctx.store.registerHost(record, { hash: hashJoinToken(token), hostName: body.name, createdAt: now, expiresAt, usedAt: null });
       if (!registered.ok) {
         throw controllerError('SWARM_ERR_HOST_EXISTS', `host "${body.name}" is already enrolled; remove it first (swarmctl host remove ${body.name})`);
       }
-      audit(ctx, req, 'host.add', body.name, { address: record.address, labels: record.labels, expiresAt: new Date(expiresAt).toISOString() });
+      await audit(ctx, req, 'host.add', body.name, { address: record.address, labels: record.labels, expiresAt: new Date(expiresAt).toISOString() });
       return reply.code(201).send({ name: body.name, token, caHash: ctx.issuer.ca.fingerprint, expiresAt: new Date(expiresAt).toISOString() });
     });
 
     app.get('/hosts', async (req) => {
       const q = parseInput(z.object({ selector: z.string().max(1024).optional() }), req.query, 'query');
-      const views = listHostViews(ctx);
+      const views = await listHostViews(ctx);
       if (q.selector === undefined) return views;
       const terms = parseSelector(q.selector);
       if (typeof terms === 'string') throw controllerError('SWARM_ERR_LABEL_INVALID', `selector: ${terms}`);
@@ -84,32 +84,32 @@ export function hostRoutes(ctx: ControllerContext) {
     app.patch('/hosts/:name/address', async (req) => {
       const { name } = parseInput(NameParams, req.params, 'params');
       const body = parseInput(AddressBodySchema, req.body, 'body');
-      const host = mustFind(name);
+      const host = await mustFind(name);
       const address = body.address === null ? null : normalizeAddress(body.address);
-      ctx.store.setHostAddress(name, address);
-      audit(ctx, req, 'host.address', name, { from: host.address, to: address });
+      await ctx.store.setHostAddress(name, address);
+      await audit(ctx, req, 'host.address', name, { from: host.address, to: address });
       return viewHost(ctx, { ...host, address });
     });
 
-    app.get('/tokens', async () => ctx.store.listPendingTokens(ctx.clock.now()).map((t) => ({
+    app.get('/tokens', async () => (await ctx.store.listPendingTokens(ctx.clock.now())).map((t) => ({
       name: t.hostName, createdAt: new Date(t.createdAt).toISOString(), expiresAt: new Date(t.expiresAt).toISOString(),
     })));
 
     app.delete('/tokens/:name', async (req) => {
       const { name } = parseInput(NameParams, req.params, 'params');
-      const revoked = ctx.store.deleteUnusedTokens(name);
+      const revoked = await ctx.store.deleteUnusedTokens(name);
       if (revoked === 0) throw controllerError('SWARM_ERR_TOKEN_NOT_FOUND', `no pending join token for "${name}"; see swarmctl token list`);
-      audit(ctx, req, 'token.revoke', name, { tokens: revoked });
+      await audit(ctx, req, 'token.revoke', name, { tokens: revoked });
       return { name, revoked };
     });
 
     app.get('/hosts/:name', async (req) => {
       const { name } = parseInput(NameParams, req.params, 'params');
-      const host = mustFind(name);
-      const certs = [...ctx.store.listCertificates({ role: 'updater', name }), ...ctx.store.listCertificates({ role: 'agent', name })];
+      const host = await mustFind(name);
+      const certs = [...await ctx.store.listCertificates({ role: 'updater', name }), ...await ctx.store.listCertificates({ role: 'agent', name })];
       const reports = ctx.reports.get(name);
       return {
-        ...viewHost(ctx, host, certs),
+        ...await viewHost(ctx, host, certs),
         certificates: certs.map((c) => viewCertificate(ctx.cluster, c, ctx.clock.now())),
         reports: { agent: reports?.agent?.report ?? null, updater: reports?.updater?.report ?? null },
       };
@@ -120,19 +120,19 @@ export function hostRoutes(ctx: ControllerContext) {
       const body = parseInput(LabelSchema, req.body, 'body');
       checkLabels(body.set, body.remove);
       // Read, change and write in one store transaction: two concurrent edits must not lose one.
-      const host = ctx.store.changeHostLabels(name, { set: body.set, remove: body.remove });
+      const host = await ctx.store.changeHostLabels(name, { set: body.set, remove: body.remove });
       if (!host) throw notFound(name);
-      audit(ctx, req, 'host.label', name, { set: body.set, remove: body.remove });
+      await audit(ctx, req, 'host.label', name, { set: body.set, remove: body.remove });
       return viewHost(ctx, host);
     });
 
     app.delete('/hosts/:name', async (req) => {
       const { name } = parseInput(NameParams, req.params, 'params');
       // Its unused tokens go in the same transaction: a token from an add racing this removal must survive it.
-      if (!ctx.store.removeHost(name, ctx.clock.now())) throw notFound(name);
+      if (!(await ctx.store.removeHost(name, ctx.clock.now()))) throw notFound(name);
       const revoked = await revokeIdentities(ctx, [{ role: 'updater', name }, { role: 'agent', name }]);
       ctx.reports.forget(name);
-      audit(ctx, req, 'host.remove', name, { revoked });
+      await audit(ctx, req, 'host.remove', name, { revoked });
       return { name, removed: true, revoked };
     });
   };
