@@ -58,6 +58,8 @@ export class Issuer {
 /** The published CRL: regenerated (with a new number) whenever a serial is revoked, and daily. */
 export class CrlPublisher {
   #pem = '';
+  /** The number of the CRL in #pem. */
+  #number = 0;
   readonly #ca: CertificateAuthority;
   readonly #store: Store;
   readonly #clock: Clock;
@@ -74,7 +76,13 @@ export class CrlPublisher {
 
   async regenerate(): Promise<string> {
     const { number, revoked } = await this.#store.nextCrl();
-    this.#pem = await createCrl(this.#ca, revoked, { number, thisUpdate: this.#clock.now() });
+    const pem = await createCrl(this.#ca, revoked, { number, thisUpdate: this.#clock.now() });
+    // Regenerations overlap (store answers and signing are async): one that finishes late must not put an
+    // older CRL, missing later revocations, back in place of a newer one.
+    if (number > this.#number) {
+      this.#number = number;
+      this.#pem = pem;
+    }
     return this.#pem;
   }
 }
