@@ -152,11 +152,11 @@ export async function run(args: string[]): Promise<Record<string, unknown>> {
     const store = openSqliteStore(p.db);
     const names = Array.from({ length: hosts }, (_, i) => `sim-${i}`);
     for (const name of names) {
-      store.insertHost({ name, address: null, labels: { bench: 'yes' }, createdAt: t0 });
-      store.insertJoinToken({ hash: `bench-${name}`, hostName: name, createdAt: t0, expiresAt: t0 + 60_000, usedAt: null });
-      store.consumeJoinToken(`bench-${name}`, name, t0);
+      await store.insertHost({ name, address: null, labels: { bench: 'yes' }, createdAt: t0 });
+      await store.insertJoinToken({ hash: `bench-${name}`, hostName: name, createdAt: t0, expiresAt: t0 + 60_000, usedAt: null });
+      await store.consumeJoinToken(`bench-${name}`, name, t0);
     }
-    store.close();
+    await store.close();
     const registerMs = Date.now() - t0;
 
     const port = await freePort();

@@ -70,8 +70,9 @@ export async function buildControllerApp(deps: ControllerDeps): Promise<Controll
     pingIntervalMs: deps.pingIntervalMs ?? Math.max(heartbeatMs, 1000),
     joinTokenTtlMs: deps.joinTokenTtlMs ?? DEFAULT_JOIN_TOKEN_TTL_MS,
   };
-  const denylist = new Denylist(deps.store.listRevoked().map((r) => r.serial));
-  const reports = new ReportCache(deps.store, clock, deps.logger);
+  // Before anything can connect: every serial revoked so far is refused from the first handshake on.
+  const denylist = new Denylist((await deps.store.listRevoked()).map((r) => r.serial));
+  const reports = await ReportCache.load(deps.store, clock, deps.logger);
   const hub = new ChannelHub({ cluster, store: deps.store, reports, denylist, clock, logger: deps.logger, heartbeatMs, pingIntervalMs: settings.pingIntervalMs });
   const crl = new CrlPublisher(deps.ca, deps.store, clock);
   await crl.regenerate();
@@ -138,7 +139,7 @@ export async function buildControllerApp(deps: ControllerDeps): Promise<Controll
   await app.register(async (scope) => {
     scope.addHook('onRequest', identityGuard({ cluster, authorize: canReadMetrics, isRevoked }));
     scope.get('/metrics', async (_req, reply) => {
-      const views = ctx.store.listHosts();
+      const views = await ctx.store.listHosts();
       const now = clock.now();
       const online = views.filter((h) => {
         const r = reports.get(h.name);
@@ -148,7 +149,7 @@ export async function buildControllerApp(deps: ControllerDeps): Promise<Controll
         hostsTotal: views.length,
         hostsOnline: online,
         channels: hub.counts(),
-        certificatesExpiringSoon: countExpiringSoon(ctx),
+        certificatesExpiringSoon: await countExpiringSoon(ctx),
         revokedSerials: denylist.size,
       }));
     });

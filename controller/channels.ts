@@ -65,7 +65,13 @@ export class ChannelHub {
 
   /** Take over the server's upgrade requests; the identity check runs before any WebSocket exists. */
   attach(server: Server): void {
-    server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => this.#onUpgrade(req, socket, head));
+    server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+      this.#onUpgrade(req, socket, head).catch((err: unknown) => {
+        // The store failed (or closed under us): no channel without the host check; the host retries.
+        this.#o.logger.error({ err, op: 'channel.upgrade' }, 'channel upgrade failed');
+        socket.destroy();
+      });
+    });
     const tick = (): void => {
       this.#pingAll();
       this.#pingTimer = this.#o.clock.setTimeout(tick, this.#o.pingIntervalMs);
@@ -124,7 +130,7 @@ export class ChannelHub {
     this.#wss.close();
   }
 
-  #onUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
+  async #onUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): Promise<void> {
     const role = ROLE_BY_PATH.get((req.url ?? '').split('?')[0]!);
     if (!role) return refuseUpgrade(socket, 404, 'SWARM_ERR_NOT_FOUND', `no channel at ${req.url}`);
     const peer = getPeer(socket as TLSSocket, this.#o.cluster);
@@ -133,10 +139,23 @@ export class ChannelHub {
     if (!canOpenChannel(peer.identity, role)) {
       return refuseUpgrade(socket, 403, 'SWARM_ERR_AUTH_FORBIDDEN', `${peer.identity.role}/${peer.identity.name} may not open the ${role} channel`);
     }
-    const host = this.#o.store.getHost(peer.identity.name);
+    // An upgraded socket has no 'error' listener until ws takes it: one reset while the store answers would
+    // otherwise be an uncaught error.
+    const onError = (err: Error): void => this.#o.logger.debug({ err, host: peer.identity.name }, 'socket error during the channel upgrade');
+    socket.on('error', onError);
+    let host;
+    try {
+      host = await this.#o.store.getHost(peer.identity.name);
+    } finally {
+      socket.removeListener('error', onError);
+    }
+    if (socket.destroyed) return; // the client went away meanwhile
     if (!host || host.removedAt !== null || host.enrolledAt === null) {
       return refuseUpgrade(socket, 403, 'SWARM_ERR_AUTH_FORBIDDEN', `host ${peer.identity.name} is not an enrolled host`);
     }
+    // Checked again after the store answered: a revocation (which denylists before it closes channels) may have
+    // run meanwhile, and from here to the open nothing else runs.
+    if (this.#o.denylist.has(peer.serial)) return refuseUpgrade(socket, 403, 'SWARM_ERR_AUTH_REVOKED', `certificate ${peer.serial} has been revoked`);
     this.#wss.handleUpgrade(req, socket, head, (ws) => this.#onOpen(ws, role, peer.identity, peer.serial));
   }
 

@@ -36,9 +36,9 @@ export interface ControllerContext {
 }
 
 /** Append an operator action to the audit log under the caller's identity. */
-export function audit(ctx: ControllerContext, req: FastifyRequest, action: string, target: string, details: Record<string, unknown> = {}): void {
+export async function audit(ctx: ControllerContext, req: FastifyRequest, action: string, target: string, details: Record<string, unknown> = {}): Promise<void> {
   const actor = req.peer ? spiffeUri(req.peer.identity) : 'anonymous';
-  ctx.store.appendAudit({ at: ctx.clock.now(), actor, action, target, details });
+  await ctx.store.appendAudit({ at: ctx.clock.now(), actor, action, target, details });
 }
 
 /**
@@ -47,11 +47,13 @@ export function audit(ctx: ControllerContext, req: FastifyRequest, action: strin
  */
 export async function revokeIdentities(ctx: ControllerContext, identities: ReadonlyArray<{ role: Role; name: string }>): Promise<string[]> {
   const now = ctx.clock.now();
-  const serials = identities.flatMap(({ role, name }) => ctx.store.revokeIdentity(role, name, now));
+  const serials: string[] = [];
+  for (const { role, name } of identities) serials.push(...await ctx.store.revokeIdentity(role, name, now));
   // Also refuse serials revoked earlier but still connected (idempotent).
   ctx.denylist.add(serials);
   for (const { role, name } of identities) if (role === 'agent' || role === 'updater') ctx.hub.closeHost(name);
-  const all = identities.flatMap(({ role, name }) => ctx.store.listCertificates({ role, name }).map((c) => c.serial));
+  const all: string[] = [];
+  for (const { role, name } of identities) all.push(...(await ctx.store.listCertificates({ role, name })).map((c) => c.serial));
   ctx.denylist.add(all);
   // Hosts refuse them too: every open channel hears now, a host cut off gets them on reconnect or from the CRL.
   ctx.hub.broadcastRevoked(all);
@@ -68,13 +70,22 @@ export async function revokeIdentities(ctx: ControllerContext, identities: Reado
  */
 export async function retireSupersededSerials(ctx: ControllerContext, serials: readonly string[]): Promise<string[]> {
   if (serials.length === 0) return [];
-  const revoked = ctx.store.revokeSerials(serials, ctx.clock.now());
+  const revoked = await ctx.store.revokeSerials(serials, ctx.clock.now());
+  await announceSuperseded(ctx, serials, revoked);
+  return revoked;
+}
+
+/**
+ * What follows the store's revocation of superseded `serials` (`revoked`: those it revoked just now, the others
+ * were revoked before): refuse them all, cut their sockets; for the new ones, tell the hosts, audit, publish a CRL.
+ */
+export async function announceSuperseded(ctx: ControllerContext, serials: readonly string[], revoked: readonly string[]): Promise<void> {
+  if (serials.length === 0) return;
   ctx.denylist.add(serials);
   ctx.sockets.destroy(serials);
-  if (revoked.length === 0) return revoked;
+  if (revoked.length === 0) return;
   ctx.hub.broadcastRevoked(revoked);
-  ctx.store.appendAudit({ at: ctx.clock.now(), actor: 'system', action: 'certificate.supersede', target: revoked.join(','), details: { serials: revoked, reason: 'superseded' } });
+  await ctx.store.appendAudit({ at: ctx.clock.now(), actor: 'system', action: 'certificate.supersede', target: revoked.join(','), details: { serials: revoked, reason: 'superseded' } });
   await ctx.crl.regenerate();
   ctx.logger.info({ op: 'revoke', reason: 'superseded', serials: revoked }, 'revoked superseded certificates');
-  return revoked;
 }

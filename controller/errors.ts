@@ -20,5 +20,5 @@ export const controllerError = defineErrors('controller', {
   SWARM_ERR_STATE_DIR_EXISTS: { status: 409, summary: 'swarm-controller init found an existing state directory; refusing to overwrite it.' },
   SWARM_ERR_STATE_DIR_INVALID: { status: 500, summary: 'The controller state directory is missing files or holds unreadable ones; run swarm-controller init or restore it.' },
   SWARM_ERR_STATE_DIR_PERMISSIONS: { status: 500, summary: 'The state directory, a parent of it, pki/ or a file in it can be written by other users, belongs to another user, or exposes secrets (the database, keys) to them; the message names the path and the chmod or chown to run.' },
-  SWARM_ERR_STORE: { status: 500, summary: 'The database could not be opened or migrated (locked, corrupt, newer schema).' },
+  SWARM_ERR_STORE: { status: 500, summary: 'The database could not be opened or migrated (locked, corrupt, newer schema), or the store was used after it was closed.' },
 });

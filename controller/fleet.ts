@@ -3,33 +3,40 @@ import type { ControllerContext } from './context.js';
 import { buildHostView, currentCertificates, type HostView } from './host-view.js';
 import type { CertificateRecord, HostRecord } from './store/index.js';
 
-export function viewHost(ctx: ControllerContext, host: HostRecord, certs?: readonly CertificateRecord[]): HostView {
+/** One host's view; its certificates are read from the store unless given. */
+export async function viewHost(ctx: ControllerContext, host: HostRecord, certs?: readonly CertificateRecord[]): Promise<HostView> {
+  return viewHostWith(ctx, host, certs ?? [...await ctx.store.listCertificates({ role: 'agent', name: host.name }), ...await ctx.store.listCertificates({ role: 'updater', name: host.name })]);
+}
+
+function viewHostWith(ctx: ControllerContext, host: HostRecord, certs: readonly CertificateRecord[]): HostView {
   return buildHostView({
     host,
     reports: ctx.reports.get(host.name),
-    certs: certs ?? [...ctx.store.listCertificates({ role: 'agent', name: host.name }), ...ctx.store.listCertificates({ role: 'updater', name: host.name })],
+    certs,
     channels: { agent: ctx.hub.isOpen('agent', host.name), updater: ctx.hub.isOpen('updater', host.name) },
     now: ctx.clock.now(),
     offlineTimeoutMs: ctx.settings.offlineTimeoutMs,
   });
 }
 
-export function listHostViews(ctx: ControllerContext): HostView[] {
+/** Every active host's view from two store reads (never one per host: this is the host list's hot path). */
+export async function listHostViews(ctx: ControllerContext): Promise<HostView[]> {
   const byName = new Map<string, CertificateRecord[]>();
-  for (const c of ctx.store.listCertificates()) {
+  for (const c of await ctx.store.listCertificates()) {
     if (c.role !== 'agent' && c.role !== 'updater') continue;
     let list = byName.get(c.name);
     if (!list) byName.set(c.name, (list = []));
     list.push(c);
   }
-  return ctx.store.listHosts().map((h) => viewHost(ctx, h, byName.get(h.name) ?? []));
+  return (await ctx.store.listHosts()).map((h) => viewHostWith(ctx, h, byName.get(h.name) ?? []));
 }
 
 /** Current certificates with less than a third of the leaf lifetime left (renewal should have happened). */
-export function countExpiringSoon(ctx: ControllerContext): number {
+export async function countExpiringSoon(ctx: ControllerContext): Promise<number> {
+  const certs = await ctx.store.listCertificates();
   const now = ctx.clock.now();
   const threshold = now + ctx.issuer.leafLifetimeMs / 3;
-  return currentCertificates(ctx.store.listCertificates()).filter((c) => c.role !== 'controller' && c.notAfter > now && c.notAfter < threshold).length;
+  return currentCertificates(certs).filter((c) => c.role !== 'controller' && c.notAfter > now && c.notAfter < threshold).length;
 }
 
 export interface FleetStatus {
@@ -41,8 +48,8 @@ export interface FleetStatus {
   certificates: { active: number; revoked: number; expiringSoon: number };
 }
 
-export function fleetStatus(ctx: ControllerContext): FleetStatus {
-  const views = listHostViews(ctx);
+export async function fleetStatus(ctx: ControllerContext): Promise<FleetStatus> {
+  const views = await listHostViews(ctx);
   const health: Record<string, number> = {};
   const releases = new Map<string, { release: string; version: string | null; hosts: number }>();
   for (const v of views) {
@@ -53,8 +60,9 @@ export function fleetStatus(ctx: ControllerContext): FleetStatus {
       releases.set(v.release, r);
     }
   }
-  const certs = ctx.store.listCertificates();
+  const certs = await ctx.store.listCertificates();
   const now = ctx.clock.now();
+  const expiringSoon = await countExpiringSoon(ctx);
   const enrolled = views.filter((v) => v.enrolled).length;
   const online = views.filter((v) => v.online).length;
   return {
@@ -66,7 +74,7 @@ export function fleetStatus(ctx: ControllerContext): FleetStatus {
     certificates: {
       active: certs.filter((c) => c.revokedAt === null && c.notAfter > now).length,
       revoked: certs.filter((c) => c.revokedAt !== null).length,
-      expiringSoon: countExpiringSoon(ctx),
+      expiringSoon,
     },
   };
 }

@@ -10,18 +10,26 @@ export class ReportCache {
   readonly #reports = new Map<string, HostReportRecord>();
   readonly #dirty = new Set<string>();
   #timer: NodeJS.Timeout | undefined;
+  /** The write in progress: flushes run one after another, so an older batch never lands after a newer one. */
+  #writing: Promise<void> = Promise.resolve();
 
-  constructor(store: Store, clock: Clock, logger: Logger) {
+  /** A cache holding the reports saved before (the controller's start). */
+  static async load(store: Store, clock: Clock, logger: Logger): Promise<ReportCache> {
+    const cache = new ReportCache(store, clock, logger);
+    for (const r of await store.listReports()) cache.#reports.set(r.hostName, r);
+    return cache;
+  }
+
+  private constructor(store: Store, clock: Clock, logger: Logger) {
     this.#store = store;
     this.#clock = clock;
     this.#logger = logger;
-    for (const r of store.listReports()) this.#reports.set(r.hostName, r);
   }
 
   /** Flush dirty reports every `everyMs` (one transaction per flush). */
   start(everyMs: number): void {
     const tick = (): void => {
-      this.flush();
+      void this.flush();
       this.#timer = this.#clock.setTimeout(tick, everyMs);
       this.#timer.unref?.();
     };
@@ -29,10 +37,10 @@ export class ReportCache {
     this.#timer.unref?.();
   }
 
-  stop(): void {
+  async stop(): Promise<void> {
     if (this.#timer) this.#clock.clearTimeout(this.#timer);
     this.#timer = undefined;
-    this.flush();
+    await this.flush();
   }
 
   record(host: string, role: 'agent' | 'updater', report: ChannelReport): void {
@@ -60,12 +68,18 @@ export class ReportCache {
     this.#dirty.delete(host);
   }
 
-  flush(): void {
+  /** Write the dirty reports in one batch (one store call, never one per host); never rejects: a failure is logged and retried. */
+  flush(): Promise<void> {
+    this.#writing = this.#writing.then(() => this.#write());
+    return this.#writing;
+  }
+
+  async #write(): Promise<void> {
     if (this.#dirty.size === 0) return;
     const batch = [...this.#dirty].map((h) => this.#reports.get(h)).filter((r): r is HostReportRecord => r !== undefined);
     this.#dirty.clear();
     try {
-      this.#store.saveReports(batch);
+      await this.#store.saveReports(batch);
     } catch (err) {
       this.#logger.error({ err, op: 'reports.flush' }, 'could not save host reports; retrying at the next flush');
       for (const r of batch) this.#dirty.add(r.hostName);

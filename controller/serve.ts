@@ -71,7 +71,7 @@ export async function serveController(options: ServeOptions): Promise<void> {
   } finally {
     clearInterval(renewTimer);
     await app.close();
-    state.store.close();
+    await state.store.close();
   }
 }
 

@@ -64,19 +64,19 @@ export async function initStateDir(options: InitOptions): Promise<{ caHash: stri
     const csr = verifyCsr(createCsr({ keyPem: key.privateKeyPem, publicKeyPem: key.publicKeyPem, commonName: 'admin' }));
     const now = options.now ?? Date.now();
     const issued = ca.issue({ publicKeyPem: csr.publicKeyPem, identity: { cluster: ca.cluster, role: 'operator', name: 'admin' }, lifetimeMs: OPERATOR_INIT_LIFETIME_MS, now });
-    store.recordCertificate({ serial: issued.serial, role: 'operator', name: 'admin', notBefore: issued.notBefore, notAfter: issued.notAfter, issuedAt: now });
+    await store.recordCertificate({ serial: issued.serial, role: 'operator', name: 'admin', notBefore: issued.notBefore, notAfter: issued.notAfter, issuedAt: now });
     await writeIdentityFiles(adminDir, 'operator', { caPem: ca.certPem, certPem: issued.certPem, keyPem: key.privateKeyPem });
-    store.appendAudit({ at: now, actor: 'system', action: 'controller.init', target: options.cluster, details: { sans: options.sans, admin: issued.serial } });
+    await store.appendAudit({ at: now, actor: 'system', action: 'controller.init', target: options.cluster, details: { sans: options.sans, admin: issued.serial } });
     return { caHash: ca.fingerprint, adminDir };
   } finally {
-    store.close();
+    await store.close();
   }
 }
 
 async function issueControllerIdentity(ca: CertificateAuthority, store: Store, pkiDir: string, sans: readonly string[], now = Date.now()): Promise<void> {
   const key = await generateKeyPair();
   const issued = ca.issue({ publicKeyPem: key.publicKeyPem, identity: { cluster: ca.cluster, role: 'controller', name: 'controller' }, lifetimeMs: CONTROLLER_LIFETIME_MS, sans, now });
-  store.recordCertificate({ serial: issued.serial, role: 'controller', name: 'controller', notBefore: issued.notBefore, notAfter: issued.notAfter, issuedAt: now });
+  await store.recordCertificate({ serial: issued.serial, role: 'controller', name: 'controller', notBefore: issued.notBefore, notAfter: issued.notAfter, issuedAt: now });
   await writeIdentityFiles(pkiDir, 'controller', { caPem: ca.certPem, certPem: issued.certPem, keyPem: key.privateKeyPem });
 }
 
@@ -99,7 +99,7 @@ export async function loadStateDir(stateDir: string, now = Date.now()): Promise<
   let material = await loadTlsMaterial(p.pki, 'controller', ca.cluster);
   // A revoked certificate on disk (restored from a backup, or a rotation that did not finish) is replaced at once:
   // hosts would refuse it.
-  const revoked = store.getCertificate(material.serial)?.revokedAt != null;
+  const revoked = (await store.getCertificate(material.serial))?.revokedAt != null;
   const renewed = await renewControllerIfDue(ca, store, p.pki, material, now, revoked);
   if (renewed) material = renewed;
   return { ca, material, store, renewed: renewed !== undefined };
@@ -146,17 +146,17 @@ export async function rotateControllerIdentity(options: { stateDir: string; now?
   const store = openSqliteStore(p.db);
   try {
     // A certificate from before controller certificates were recorded must be revocable too.
-    if (!store.getCertificate(current.serial)) {
+    if (!(await store.getCertificate(current.serial))) {
       const cert = new X509Certificate(current.cert);
-      store.recordCertificate({ serial: current.serial, role: 'controller', name: 'controller', notBefore: Date.parse(cert.validFrom), notAfter: current.notAfter, issuedAt: Date.parse(cert.validFrom) });
+      await store.recordCertificate({ serial: current.serial, role: 'controller', name: 'controller', notBefore: Date.parse(cert.validFrom), notAfter: current.notAfter, issuedAt: Date.parse(cert.validFrom) });
     }
-    const revoked = store.revokeIdentity('controller', 'controller', now);
-    store.recordCertificate({ serial: issued.serial, role: 'controller', name: 'controller', notBefore: issued.notBefore, notAfter: issued.notAfter, issuedAt: now });
+    const revoked = await store.revokeIdentity('controller', 'controller', now);
+    await store.recordCertificate({ serial: issued.serial, role: 'controller', name: 'controller', notBefore: issued.notBefore, notAfter: issued.notAfter, issuedAt: now });
     await writeIdentityFiles(p.pki, 'controller', { caPem: ca.certPem, certPem: issued.certPem, keyPem: key.privateKeyPem });
-    store.appendAudit({ at: now, actor: 'local:swarm-controller', action: 'controller.rotate-identity', target: 'controller', details: { serial: issued.serial, revoked } });
+    await store.appendAudit({ at: now, actor: 'local:swarm-controller', action: 'controller.rotate-identity', target: 'controller', details: { serial: issued.serial, revoked } });
     return { serial: issued.serial, notAfter: issued.notAfter, revoked };
   } finally {
-    store.close();
+    await store.close();
   }
 }
 
@@ -177,10 +177,10 @@ export async function issueOperatorLocally(options: { stateDir: string; name: st
   const issued = ca.issue({ publicKeyPem: key.publicKeyPem, identity: { cluster: ca.cluster, role: 'operator', name: options.name }, lifetimeMs: options.lifetimeMs ?? OPERATOR_INIT_LIFETIME_MS, now });
   const store = openSqliteStore(p.db);
   try {
-    store.recordCertificate({ serial: issued.serial, role: 'operator', name: options.name, notBefore: issued.notBefore, notAfter: issued.notAfter, issuedAt: now });
-    store.appendAudit({ at: now, actor: 'local:swarm-controller', action: 'operator.issue-local', target: options.name, details: { serial: issued.serial } });
+    await store.recordCertificate({ serial: issued.serial, role: 'operator', name: options.name, notBefore: issued.notBefore, notAfter: issued.notAfter, issuedAt: now });
+    await store.appendAudit({ at: now, actor: 'local:swarm-controller', action: 'operator.issue-local', target: options.name, details: { serial: issued.serial } });
   } finally {
-    store.close();
+    await store.close();
   }
   await writeIdentityFiles(options.outDir, 'operator', { caPem: ca.certPem, certPem: issued.certPem, keyPem: key.privateKeyPem });
   return { serial: issued.serial, notAfter: issued.notAfter };

@@ -47,9 +47,10 @@ export function normalizeAddress(address: string): string {
 
 export function hostRoutes(ctx: ControllerContext) {
   return async function register(app: FastifyInstance): Promise<void> {
-    const mustFind = (name: string) => {
-      const host = ctx.store.getHost(name);
-      if (!host || host.removedAt !== null) throw controllerError('SWARM_ERR_HOST_NOT_FOUND', `no host named "${name}"; see swarmctl host list`);
+    const notFound = (name: string) => controllerError('SWARM_ERR_HOST_NOT_FOUND', `no host named "${name}"; see swarmctl host list`);
+    const mustFind = async (name: string) => {
+      const host = await ctx.store.getHost(name);
+      if (!host || host.removedAt !== null) throw notFound(name);
       return host;
     };
 
@@ -58,29 +59,22 @@ export function hostRoutes(ctx: ControllerContext) {
       checkLabels(body.labels ?? {});
       const bad = checkNewHostName(body.name);
       if (bad) throw controllerError('SWARM_ERR_HOST_NAME_INVALID', bad);
-      const existing = ctx.store.getHost(body.name);
-      if (existing && existing.removedAt === null && existing.enrolledAt !== null) {
-        throw controllerError('SWARM_ERR_HOST_EXISTS', `host "${body.name}" is already enrolled; remove it first (swarmctl host remove ${body.name})`);
-      }
       const now = ctx.clock.now();
       const record = { name: body.name, address: body.address ? normalizeAddress(body.address) : null, labels: body.labels ?? {}, createdAt: now };
-      if (existing) {
-        // A pending host gets a fresh token (the old ones stop working); a removed name is reopened.
-        ctx.store.deleteUnusedTokens(body.name);
-        ctx.store.reviveHost(record);
-      } else {
-        ctx.store.insertHost(record);
-      }
       const token = generateJoinToken(body.name);
       const expiresAt = now + (body.tokenTtlMs ?? ctx.settings.joinTokenTtlMs);
-      ctx.store.insertJoinToken({ hash: hashJoinToken(token), hostName: body.name, createdAt: now, expiresAt, usedAt: null });
-      audit(ctx, req, 'host.add', body.name, { address: record.address, labels: record.labels, expiresAt: new Date(expiresAt).toISOString() });
+      // One transaction: an enrollment racing this add cannot be undone by it (see Store.registerHost).
+      const registered = await ctx.store.registerHost(record, { hash: hashJoinToken(token), hostName: body.name, createdAt: now, expiresAt, usedAt: null });
+      if (!registered.ok) {
+        throw controllerError('SWARM_ERR_HOST_EXISTS', `host "${body.name}" is already enrolled; remove it first (swarmctl host remove ${body.name})`);
+      }
+      await audit(ctx, req, 'host.add', body.name, { address: record.address, labels: record.labels, expiresAt: new Date(expiresAt).toISOString() });
       return reply.code(201).send({ name: body.name, token, caHash: ctx.issuer.ca.fingerprint, expiresAt: new Date(expiresAt).toISOString() });
     });
 
     app.get('/hosts', async (req) => {
       const q = parseInput(z.object({ selector: z.string().max(1024).optional() }), req.query, 'query');
-      const views = listHostViews(ctx);
+      const views = await listHostViews(ctx);
       if (q.selector === undefined) return views;
       const terms = parseSelector(q.selector);
       if (typeof terms === 'string') throw controllerError('SWARM_ERR_LABEL_INVALID', `selector: ${terms}`);
@@ -90,32 +84,32 @@ export function hostRoutes(ctx: ControllerContext) {
     app.patch('/hosts/:name/address', async (req) => {
       const { name } = parseInput(NameParams, req.params, 'params');
       const body = parseInput(AddressBodySchema, req.body, 'body');
-      const host = mustFind(name);
+      const host = await mustFind(name);
       const address = body.address === null ? null : normalizeAddress(body.address);
-      ctx.store.setHostAddress(name, address);
-      audit(ctx, req, 'host.address', name, { from: host.address, to: address });
+      await ctx.store.setHostAddress(name, address);
+      await audit(ctx, req, 'host.address', name, { from: host.address, to: address });
       return viewHost(ctx, { ...host, address });
     });
 
-    app.get('/tokens', async () => ctx.store.listPendingTokens(ctx.clock.now()).map((t) => ({
+    app.get('/tokens', async () => (await ctx.store.listPendingTokens(ctx.clock.now())).map((t) => ({
       name: t.hostName, createdAt: new Date(t.createdAt).toISOString(), expiresAt: new Date(t.expiresAt).toISOString(),
     })));
 
     app.delete('/tokens/:name', async (req) => {
       const { name } = parseInput(NameParams, req.params, 'params');
-      const revoked = ctx.store.deleteUnusedTokens(name);
+      const revoked = await ctx.store.deleteUnusedTokens(name);
       if (revoked === 0) throw controllerError('SWARM_ERR_TOKEN_NOT_FOUND', `no pending join token for "${name}"; see swarmctl token list`);
-      audit(ctx, req, 'token.revoke', name, { tokens: revoked });
+      await audit(ctx, req, 'token.revoke', name, { tokens: revoked });
       return { name, revoked };
     });
 
     app.get('/hosts/:name', async (req) => {
       const { name } = parseInput(NameParams, req.params, 'params');
-      const host = mustFind(name);
-      const certs = [...ctx.store.listCertificates({ role: 'updater', name }), ...ctx.store.listCertificates({ role: 'agent', name })];
+      const host = await mustFind(name);
+      const certs = [...await ctx.store.listCertificates({ role: 'updater', name }), ...await ctx.store.listCertificates({ role: 'agent', name })];
       const reports = ctx.reports.get(name);
       return {
-        ...viewHost(ctx, host, certs),
+        ...await viewHost(ctx, host, certs),
         certificates: certs.map((c) => viewCertificate(ctx.cluster, c, ctx.clock.now())),
         reports: { agent: reports?.agent?.report ?? null, updater: reports?.updater?.report ?? null },
       };
@@ -125,22 +119,20 @@ export function hostRoutes(ctx: ControllerContext) {
       const { name } = parseInput(NameParams, req.params, 'params');
       const body = parseInput(LabelSchema, req.body, 'body');
       checkLabels(body.set, body.remove);
-      const host = mustFind(name);
-      const labels = { ...host.labels, ...body.set };
-      for (const k of body.remove) delete labels[k];
-      ctx.store.setHostLabels(name, labels);
-      audit(ctx, req, 'host.label', name, { set: body.set, remove: body.remove });
-      return viewHost(ctx, { ...host, labels });
+      // Read, change and write in one store transaction: two concurrent edits must not lose one.
+      const host = await ctx.store.changeHostLabels(name, { set: body.set, remove: body.remove });
+      if (!host) throw notFound(name);
+      await audit(ctx, req, 'host.label', name, { set: body.set, remove: body.remove });
+      return viewHost(ctx, host);
     });
 
     app.delete('/hosts/:name', async (req) => {
       const { name } = parseInput(NameParams, req.params, 'params');
-      mustFind(name);
-      ctx.store.markHostRemoved(name, ctx.clock.now());
-      ctx.store.deleteUnusedTokens(name);
+      // Its unused tokens go in the same transaction: a token from an add racing this removal must survive it.
+      if (!(await ctx.store.removeHost(name, ctx.clock.now()))) throw notFound(name);
       const revoked = await revokeIdentities(ctx, [{ role: 'updater', name }, { role: 'agent', name }]);
       ctx.reports.forget(name);
-      audit(ctx, req, 'host.remove', name, { revoked });
+      await audit(ctx, req, 'host.remove', name, { revoked });
       return { name, removed: true, revoked };
     });
   };

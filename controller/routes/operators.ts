@@ -22,11 +22,14 @@ const AuditQuery = z.object({
 });
 
 
+const operatorExists = (name: string) =>
+  controllerError('SWARM_ERR_OPERATOR_EXISTS', `operator "${name}" already holds a valid certificate; remove it first (swarmctl operator remove ${name})`);
+
 export function operatorRoutes(ctx: ControllerContext) {
   return async function register(app: FastifyInstance): Promise<void> {
-    const activeOperator = (name: string): boolean => {
+    const activeOperator = async (name: string): Promise<boolean> => {
       const now = ctx.clock.now();
-      return ctx.store.listCertificates({ role: 'operator', name }).some((c) => c.revokedAt === null && c.notAfter > now);
+      return (await ctx.store.listCertificates({ role: 'operator', name })).some((c) => c.revokedAt === null && c.notAfter > now);
     };
 
     app.post('/operators', async (req, reply) => {
@@ -34,27 +37,30 @@ export function operatorRoutes(ctx: ControllerContext) {
       if (!NAME_PATTERN.test(body.name) || (RESERVED_NAMES.has(body.name) && body.name !== 'admin')) {
         throw controllerError('SWARM_ERR_HOST_NAME_INVALID', `operator name "${body.name}" must be 1-63 lowercase letters, digits or '-' and not reserved`);
       }
-      if (activeOperator(body.name)) throw controllerError('SWARM_ERR_OPERATOR_EXISTS', `operator "${body.name}" already holds a valid certificate; remove it first (swarmctl operator remove ${body.name})`);
+      if (await activeOperator(body.name)) throw operatorExists(body.name);
       const csr = verifyCsr(body.csr);
-      const issued = ctx.issuer.issue('operator', body.name, csr.publicKeyPem);
-      audit(ctx, req, 'operator.add', body.name, { serial: issued.serial });
+      // Checked again where the certificate is recorded: two concurrent adds of one name must not both succeed.
+      const outcome = await ctx.issuer.issueGuarded('operator', body.name, csr.publicKeyPem, { vacantAt: ctx.clock.now() });
+      if (!outcome.ok) throw operatorExists(body.name);
+      const { issued } = outcome;
+      await audit(ctx, req, 'operator.add', body.name, { serial: issued.serial });
       return reply.code(201).send({ name: body.name, cert: issued.certPem, ca: ctx.issuer.ca.certPem, notAfter: new Date(issued.notAfter).toISOString() });
     });
 
     app.delete('/operators/:name', async (req) => {
       const { name } = parseInput(NameParams, req.params, 'params');
       if (req.peer?.identity.name === name) throw controllerError('SWARM_ERR_OPERATOR_SELF_REMOVE', `you are operator "${name}"; remove it with another operator identity`);
-      const certs = ctx.store.listCertificates({ role: 'operator', name }).filter((c) => c.revokedAt === null);
+      const certs = (await ctx.store.listCertificates({ role: 'operator', name })).filter((c) => c.revokedAt === null);
       if (certs.length === 0) throw controllerError('SWARM_ERR_OPERATOR_NOT_FOUND', `no operator named "${name}" holds a certificate; see swarmctl cert list`);
       const revoked = await revokeIdentities(ctx, [{ role: 'operator', name }]);
-      audit(ctx, req, 'operator.remove', name, { revoked });
+      await audit(ctx, req, 'operator.remove', name, { revoked });
       return { name, removed: true, revoked };
     });
 
     app.get('/certificates', async (req) => {
       const q = parseInput(CertQuery, req.query, 'query');
       const filter = { ...(q.role ? { role: q.role as never } : {}), ...(q.name ? { name: q.name } : {}) };
-      const all = ctx.store.listCertificates(filter);
+      const all = await ctx.store.listCertificates(filter);
       // By default the certificates in force: newest unrevoked per identity, plus every revoked one.
       const shown = q.all === 'true' ? all : [...currentCertificates(all), ...all.filter((c) => c.revokedAt !== null)];
       const now = ctx.clock.now();
@@ -67,12 +73,12 @@ export function operatorRoutes(ctx: ControllerContext) {
 
     app.get('/audit', async (req) => {
       const q = parseInput(AuditQuery, req.query, 'query');
-      return ctx.store.listAudit({
+      return (await ctx.store.listAudit({
         order: q.order,
         ...(q.after !== undefined ? { afterId: q.after } : {}),
         ...(q.limit !== undefined ? { limit: q.limit } : {}),
         ...(q.since !== undefined ? { sinceMs: Date.parse(q.since) } : {}),
-      })
+      }))
         .map((e) => ({ ...e, at: new Date(e.at).toISOString() }));
     });
   };

@@ -64,12 +64,17 @@ export function publicRoutes(ctx: ControllerContext, limits: EnrollLimits) {
       if (nameFromJoinToken(body.token) === undefined) refuse('malformed-token');
       if (nameFromJoinToken(body.token) !== body.name) refuse('name-mismatch');
       if (checkNewHostName(body.name) !== undefined) refuse('reserved-name');
-      const consumed = ctx.store.consumeJoinToken(hashJoinToken(body.token), body.name, ctx.clock.now());
+      const consumed = await ctx.store.consumeJoinToken(hashJoinToken(body.token), body.name, ctx.clock.now());
       if (!consumed.ok) refuse(consumed.reason);
-      const updater = ctx.issuer.issue('updater', body.name, updaterCsr.publicKeyPem);
-      const agent = ctx.issuer.issue('agent', body.name, agentCsr.publicKeyPem);
+      // Recorded only while the host is still enrolled: a removal racing this request leaves no valid certificate.
+      const updaterOutcome = await ctx.issuer.issueGuarded('updater', body.name, updaterCsr.publicKeyPem, { host: 'enrolled' });
+      if (!updaterOutcome.ok) return refuse(updaterOutcome.reason);
+      const agentOutcome = await ctx.issuer.issueGuarded('agent', body.name, agentCsr.publicKeyPem, { host: 'enrolled' });
+      if (!agentOutcome.ok) return refuse(agentOutcome.reason);
+      const updater = updaterOutcome.issued;
+      const agent = agentOutcome.issued;
       ctx.metrics.enrollments.ok++;
-      ctx.store.appendAudit({
+      await ctx.store.appendAudit({
         at: ctx.clock.now(), actor: `spiffe://${ctx.cluster}/updater/${body.name}`, action: 'host.enroll', target: body.name,
         details: { ip: req.ip, serials: [updater.serial, agent.serial] },
       });

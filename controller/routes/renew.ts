@@ -8,14 +8,16 @@ import { identityGuard, parseInput } from '../../shared/http.js';
 import { getPeer } from '../../shared/tls.js';
 import { LIMITS } from '../../shared/limits.js';
 import { canRenew } from '../authz.js';
-import { retireSupersededSerials, type ControllerContext } from '../context.js';
+import { announceSuperseded, type ControllerContext } from '../context.js';
 import { controllerError } from '../errors.js';
 import { keySha256Of } from '../issuer.js';
-import { serialsRetiredByRenewal } from '../supersede.js';
 
 function spkiDer(keyPem: string | KeyObject): Buffer {
   return (typeof keyPem === 'string' ? createPublicKey(keyPem) : keyPem).export({ type: 'spki', format: 'der' });
 }
+
+const keyReused = () =>
+  controllerError('SWARM_ERR_RENEW_KEY_REUSED', 'the renewal CSR carries a key this identity was certified with before; generate a new key for each renewal');
 
 /** Renewals per identity per window: a stolen identity must not fill the certificate table (each one is a row). */
 export interface RenewLimits {
@@ -38,10 +40,10 @@ export function renewRoutes(ctx: ControllerContext, limits: RenewLimits = { max:
         req.log.warn({ op: 'renew', identity: peer.identity, serial: peer.serial, reason: why }, 'renewal refused');
         throw controllerError('SWARM_ERR_RENEW_REFUSED', `renewal refused: ${why}`);
       };
-      const record = ctx.store.getCertificate(peer.serial);
+      const record = await ctx.store.getCertificate(peer.serial);
       if (!record || record.revokedAt !== null) refuse('this certificate is not an active certificate of this controller; re-enroll');
       if (peer.identity.role !== 'operator') {
-        const host = ctx.store.getHost(peer.identity.name);
+        const host = await ctx.store.getHost(peer.identity.name);
         if (!host || host.removedAt !== null) refuse(`host ${peer.identity.name} is not registered; re-enroll`);
       }
       const body = parseInput(RenewRequestSchema, req.body, 'body');
@@ -53,7 +55,7 @@ export function renewRoutes(ctx: ControllerContext, limits: RenewLimits = { max:
       }
       // A fresh key was never certified: not for this identity before, and not for any other (the host's other
       // role above all: one stolen key must not be both its agent and its updater).
-      const holders = ctx.store.findCertificatesByKey(keySha256Of(csr.publicKeyPem));
+      const holders = await ctx.store.findCertificatesByKey(keySha256Of(csr.publicKeyPem));
       const other = holders.find((c) => c.role !== peer.identity.role || c.name !== peer.identity.name);
       if (other) {
         ctx.metrics.renewals.refused++;
@@ -62,17 +64,29 @@ export function renewRoutes(ctx: ControllerContext, limits: RenewLimits = { max:
       }
       if (holders.length > 0) {
         ctx.metrics.renewals.refused++;
-        throw controllerError('SWARM_ERR_RENEW_KEY_REUSED', 'the renewal CSR carries a key this identity was certified with before; generate a new key for each renewal');
+        throw keyReused();
       }
-      const issued = ctx.issuer.issue(peer.identity.role, peer.identity.name, csr.publicKeyPem);
       // At most the new certificate and the presenting one stay valid; the presenting one goes once the new one is used.
-      const retired = serialsRetiredByRenewal(ctx.store.listCertificates({ role: peer.identity.role, name: peer.identity.name }), peer.serial, issued.serial);
-      await retireSupersededSerials(ctx, retired);
+      // The checks above are made again where the certificate is recorded, with the retirement, in one transaction:
+      // a removal or a second renewal racing this one cannot leave an extra valid certificate.
+      const outcome = await ctx.issuer.issueGuarded(peer.identity.role, peer.identity.name, csr.publicKeyPem, {
+        renewing: peer.serial,
+        ...(peer.identity.role === 'operator' ? {} : { host: 'active' as const }),
+      });
+      if (!outcome.ok) {
+        if (outcome.reason === 'key-known') {
+          ctx.metrics.renewals.refused++;
+          throw keyReused();
+        }
+        return refuse(outcome.reason === 'host-missing' ? `host ${peer.identity.name} is not registered; re-enroll` : 'this certificate is not an active certificate of this controller; re-enroll');
+      }
+      const { issued, retired } = outcome;
+      await announceSuperseded(ctx, retired, retired);
       ctx.supersession.renewed(peer.identity.role, peer.identity.name, peer.serial, issued.serial);
       ctx.metrics.renewals.ok++;
       req.log.info({ op: 'renew', host: peer.identity.name, role: peer.identity.role, serial: issued.serial, retired }, 'certificate renewed');
       if (peer.identity.role === 'operator') {
-        ctx.store.appendAudit({ at: ctx.clock.now(), actor: `spiffe://${ctx.cluster}/operator/${peer.identity.name}`, action: 'operator.renew', target: peer.identity.name, details: { serial: issued.serial } });
+        await ctx.store.appendAudit({ at: ctx.clock.now(), actor: `spiffe://${ctx.cluster}/operator/${peer.identity.name}`, action: 'operator.renew', target: peer.identity.name, details: { serial: issued.serial } });
       }
       const res: RenewResponse = { cert: issued.certPem, ca: ctx.issuer.ca.certPem, notAfter: new Date(issued.notAfter).toISOString() };
       return res;

@@ -1,10 +1,15 @@
-// The SQLite store engine (better-sqlite3): WAL, foreign keys, migrations, statements prepared once.
+// The SQLite store engine (better-sqlite3): WAL, foreign keys, migrations, statements prepared once; synchronous
+// underneath, each method a transaction that completes before its promise settles.
 import Database from 'better-sqlite3';
 import { chmodSync, statSync } from 'node:fs';
 import type { Role } from '../../shared/identity.js';
 import { controllerError } from '../errors.js';
+import { serialsRetiredByRenewal } from '../supersede.js';
+import { applyLabelChange } from './label-change.js';
 import { MIGRATIONS } from './migrations.js';
-import type { AuditEntry, CertificateRecord, ChannelReport, HostRecord, HostReportRecord, JoinTokenRecord, Store, TokenRefusal } from './store.js';
+import type {
+  AuditEntry, CertificateRecord, ChannelReport, HostRecord, HostReportRecord, IssueGuard, IssueRefusal, JoinTokenRecord, LabelChange, Store, TokenRefusal,
+} from './store.js';
 
 interface HostRow { name: string; address: string | null; labels: string; created_at: number; enrolled_at: number | null; removed_at: number | null }
 interface CertRow { serial: string; role: Role; name: string; not_before: number; not_after: number; issued_at: number; revoked_at: number | null; key_sha256: string | null }
@@ -124,6 +129,60 @@ export function openSqliteStore(path: string): Store {
     s.deleteReport.run(name);
   });
 
+  const registerHost = db.transaction((h: Omit<HostRecord, 'enrolledAt' | 'removedAt'>, t: JoinTokenRecord): { ok: true } | { ok: false; reason: 'host-enrolled' } => {
+    const existing = s.getHost.get(h.name);
+    if (existing && existing.removed_at === null && existing.enrolled_at !== null) return { ok: false, reason: 'host-enrolled' };
+    if (existing) {
+      // A pending host gets a fresh token (the old ones stop working); a removed name is reopened.
+      s.deleteUnusedTokens.run(h.name);
+      s.reviveHost.run(h.address, JSON.stringify(h.labels), h.createdAt, h.name);
+    } else {
+      s.insertHost.run(h.name, h.address, JSON.stringify(h.labels), h.createdAt);
+    }
+    s.insertToken.run(t.hash, t.hostName, t.createdAt, t.expiresAt, t.usedAt);
+    return { ok: true };
+  });
+
+  const removeHost = db.transaction((name: string, at: number): boolean => {
+    if (s.removeHost.run(at, name).changes !== 1) return false;
+    s.deleteReport.run(name);
+    s.deleteUnusedTokens.run(name);
+    return true;
+  });
+
+  const changeHostLabels = db.transaction((name: string, change: LabelChange): HostRecord | undefined => {
+    const row = s.getHost.get(name);
+    if (!row || row.removed_at !== null) return undefined;
+    const host = toHost(row);
+    const labels = applyLabelChange(host.labels, change);
+    s.setLabels.run(JSON.stringify(labels), name);
+    return { ...host, labels };
+  });
+
+  const recordIssued = db.transaction((c: Omit<CertificateRecord, 'revokedAt'>, guard: IssueGuard): { ok: true; retired: string[] } | { ok: false; reason: IssueRefusal } => {
+    if (guard.host) {
+      const host = s.getHost.get(c.name);
+      if (!host || host.removed_at !== null || (guard.host === 'enrolled' && host.enrolled_at === null)) return { ok: false, reason: 'host-missing' };
+    }
+    if (guard.vacantAt !== undefined) {
+      const at = guard.vacantAt;
+      if (s.listCertsByIdentity.all(c.role, c.name).some((r) => r.revoked_at === null && r.not_after > at)) return { ok: false, reason: 'identity-held' };
+    }
+    if (guard.renewing !== undefined) {
+      const presenting = s.getCert.get(guard.renewing);
+      if (!presenting || presenting.revoked_at !== null || presenting.role !== c.role || presenting.name !== c.name) return { ok: false, reason: 'certificate-revoked' };
+      if (c.keySha256 && s.certsByKey.all(c.keySha256).length > 0) return { ok: false, reason: 'key-known' };
+    }
+    s.insertCert.run(c.serial, c.role, c.name, c.notBefore, c.notAfter, c.issuedAt, c.keySha256 ?? null);
+    if (guard.renewing === undefined) return { ok: true, retired: [] };
+    const retired = serialsRetiredByRenewal(s.listCertsByIdentity.all(c.role, c.name).map(toCert), guard.renewing, c.serial);
+    for (const serial of retired) s.revoke.run(c.issuedAt, serial);
+    return { ok: true, retired };
+  });
+
+  const listRevoked = (): Array<{ serial: string; revokedAt: number }> => s.listRevoked.all().map((r) => ({ serial: r.serial, revokedAt: r.revoked_at }));
+  const nextCrl = db.transaction(() => ({ number: s.bumpCounter.get('crl')!.value, revoked: listRevoked() }));
+
   const revokeIdentity = db.transaction((role: Role, name: string, at: number): string[] => {
     const serials = s.activeSerials.all(role, name).map((r) => r.serial);
     for (const serial of serials) s.revoke.run(at, serial);
@@ -138,46 +197,136 @@ export function openSqliteStore(path: string): Store {
     }
   });
 
+  let closed = false;
+  /** Every method is async: an engine error or a use after close() is a rejection, never a synchronous throw. */
+  const open = (): void => {
+    if (closed) throw controllerError('SWARM_ERR_STORE', 'the store is closed');
+  };
+
   return {
-    insertHost: (h) => void s.insertHost.run(h.name, h.address, JSON.stringify(h.labels), h.createdAt),
-    reviveHost: (h) => void s.reviveHost.run(h.address, JSON.stringify(h.labels), h.createdAt, h.name),
-    getHost: (name) => {
+    insertHost: async (h) => {
+      open();
+      s.insertHost.run(h.name, h.address, JSON.stringify(h.labels), h.createdAt);
+    },
+    reviveHost: async (h) => {
+      open();
+      s.reviveHost.run(h.address, JSON.stringify(h.labels), h.createdAt, h.name);
+    },
+    getHost: async (name) => {
+      open();
       const row = s.getHost.get(name);
       return row ? toHost(row) : undefined;
     },
-    listHosts: () => s.listHosts.all().map(toHost),
-    setHostLabels: (name, labels) => void s.setLabels.run(JSON.stringify(labels), name),
-    setHostAddress: (name, address) => void s.setAddress.run(address, name),
+    listHosts: async () => {
+      open();
+      return s.listHosts.all().map(toHost);
+    },
+    setHostLabels: async (name, labels) => {
+      open();
+      s.setLabels.run(JSON.stringify(labels), name);
+    },
+    setHostAddress: async (name, address) => {
+      open();
+      s.setAddress.run(address, name);
+    },
     // Its reports go with it: a name re-added later is a new host, not the old one's last words.
-    markHostRemoved: (name, at) => markHostRemoved.immediate(name, at),
-    insertJoinToken: (t: JoinTokenRecord) => void s.insertToken.run(t.hash, t.hostName, t.createdAt, t.expiresAt, t.usedAt),
-    deleteUnusedTokens: (hostName) => s.deleteUnusedTokens.run(hostName).changes,
-    listPendingTokens: (now) => s.pendingTokens.all(now).map((t) => ({ hostName: t.host_name, createdAt: t.created_at, expiresAt: t.expires_at })),
-    consumeJoinToken: (hash, name, now) => consume.immediate(hash, name, now),
-    recordCertificate: (c) => void s.insertCert.run(c.serial, c.role, c.name, c.notBefore, c.notAfter, c.issuedAt, c.keySha256 ?? null),
-    getCertificate: (serial) => {
+    markHostRemoved: async (name, at) => {
+      open();
+      markHostRemoved.immediate(name, at);
+    },
+    registerHost: async (h, t) => {
+      open();
+      return registerHost.immediate(h, t);
+    },
+    removeHost: async (name, at) => {
+      open();
+      return removeHost.immediate(name, at);
+    },
+    changeHostLabels: async (name, change) => {
+      open();
+      return changeHostLabels.immediate(name, change);
+    },
+    insertJoinToken: async (t: JoinTokenRecord) => {
+      open();
+      s.insertToken.run(t.hash, t.hostName, t.createdAt, t.expiresAt, t.usedAt);
+    },
+    deleteUnusedTokens: async (hostName) => {
+      open();
+      return s.deleteUnusedTokens.run(hostName).changes;
+    },
+    listPendingTokens: async (now) => {
+      open();
+      return s.pendingTokens.all(now).map((t) => ({ hostName: t.host_name, createdAt: t.created_at, expiresAt: t.expires_at }));
+    },
+    consumeJoinToken: async (hash, name, now) => {
+      open();
+      return consume.immediate(hash, name, now);
+    },
+    recordCertificate: async (c) => {
+      open();
+      s.insertCert.run(c.serial, c.role, c.name, c.notBefore, c.notAfter, c.issuedAt, c.keySha256 ?? null);
+    },
+    recordIssued: async (c, guard) => {
+      open();
+      return recordIssued.immediate(c, guard);
+    },
+    getCertificate: async (serial) => {
+      open();
       const row = s.getCert.get(serial);
       return row ? toCert(row) : undefined;
     },
-    listCertificates: (filter = {}) => {
+    listCertificates: async (filter = {}) => {
+      open();
       const rows = filter.role && filter.name ? s.listCertsByIdentity.all(filter.role, filter.name)
         : filter.role ? s.listCertsByRole.all(filter.role)
           : s.listCerts.all().filter((r) => filter.name === undefined || r.name === filter.name);
       return rows.map(toCert);
     },
-    findCertificatesByKey: (keySha256) => s.certsByKey.all(keySha256).map(toCert),
-    revokeIdentity: (role, name, at) => revokeIdentity.immediate(role, name, at),
-    revokeSerials: (serials, at) => revokeSerials.immediate(serials, at),
-    listRevoked: () => s.listRevoked.all().map((r) => ({ serial: r.serial, revokedAt: r.revoked_at })),
-    saveReports: (reports) => saveReports(reports),
-    listReports: () => s.listReports.all().map((r) => ({ hostName: r.host_name, lastContact: r.last_contact, agent: parseReport(r.agent), updater: parseReport(r.updater) })),
-    appendAudit: (e) => {
+    findCertificatesByKey: async (keySha256) => {
+      open();
+      return s.certsByKey.all(keySha256).map(toCert);
+    },
+    revokeIdentity: async (role, name, at) => {
+      open();
+      return revokeIdentity.immediate(role, name, at);
+    },
+    revokeSerials: async (serials, at) => {
+      open();
+      return revokeSerials.immediate(serials, at);
+    },
+    listRevoked: async () => {
+      open();
+      return listRevoked();
+    },
+    nextCrl: async () => {
+      open();
+      return nextCrl.immediate();
+    },
+    saveReports: async (reports) => {
+      open();
+      saveReports(reports);
+    },
+    listReports: async () => {
+      open();
+      return s.listReports.all().map((r) => ({ hostName: r.host_name, lastContact: r.last_contact, agent: parseReport(r.agent), updater: parseReport(r.updater) }));
+    },
+    appendAudit: async (e) => {
+      open();
       const info = s.appendAudit.run(e.at, e.actor, e.action, e.target, JSON.stringify(e.details));
       return { ...e, id: Number(info.lastInsertRowid) };
     },
-    listAudit: (options = {}) => (options.order === 'desc' ? s.listAuditDesc : s.listAudit)
-      .all(options.afterId ?? 0, options.sinceMs ?? 0, options.limit ?? 1000).map(toAudit),
-    nextCounter: (name) => s.bumpCounter.get(name)!.value,
-    close: () => db.close(),
+    listAudit: async (options = {}) => {
+      open();
+      return (options.order === 'desc' ? s.listAuditDesc : s.listAudit).all(options.afterId ?? 0, options.sinceMs ?? 0, options.limit ?? 1000).map(toAudit);
+    },
+    nextCounter: async (name) => {
+      open();
+      return s.bumpCounter.get(name)!.value;
+    },
+    close: async () => {
+      if (closed) return;
+      closed = true;
+      db.close();
+    },
   };
 }

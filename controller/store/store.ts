@@ -50,6 +50,32 @@ export interface HostReportRecord {
   updater: ChannelReport | null;
 }
 
+/** A label edit: keys set (added or changed), then keys removed. */
+export interface LabelChange {
+  set: Record<string, string>;
+  remove: readonly string[];
+}
+
+/**
+ * Conditions checked in the same transaction that records an issued certificate. A certificate the store
+ * refuses to record is never handed out, so a check made earlier (before signing) cannot be raced.
+ */
+export interface IssueGuard {
+  /** The host of that name exists and is not removed ('active'), and has consumed its join token ('enrolled'). */
+  host?: 'active' | 'enrolled';
+  /** A new identity (operators): none of its unrevoked certificates is valid at this time. */
+  vacantAt?: number;
+  /**
+   * A renewal presented by this serial: it is still unrevoked and the new key was never certified before (for
+   * any identity). Recording it then revokes every other unrevoked certificate of the identity (at `issuedAt`),
+   * as `serialsRetiredByRenewal` decides, and returns those serials as `retired`.
+   */
+  renewing?: string;
+}
+
+/** Why an issued certificate was not recorded. */
+export type IssueRefusal = 'host-missing' | 'identity-held' | 'certificate-revoked' | 'key-known';
+
 export interface AuditEntry {
   id: number;
   at: number;
@@ -60,53 +86,76 @@ export interface AuditEntry {
   details: Record<string, unknown>;
 }
 
+/**
+ * Every method returns a promise, so that a networked engine (PostgreSQL) can stand behind it; every method
+ * rejects (never throws) on failure, and after `close()`. A method that checks and then writes does both in one
+ * transaction inside the engine: callers never read, await and write back for anything that must be atomic.
+ * What each method guarantees is written in docs/controller.md (Storage).
+ */
 export interface Store {
   // hosts
-  insertHost(host: Omit<HostRecord, 'enrolledAt' | 'removedAt'>): void;
+  insertHost(host: Omit<HostRecord, 'enrolledAt' | 'removedAt'>): Promise<void>;
   /** Re-open a removed host's name for a new enrollment. */
-  reviveHost(host: Omit<HostRecord, 'enrolledAt' | 'removedAt'>): void;
-  getHost(name: string): HostRecord | undefined;
+  reviveHost(host: Omit<HostRecord, 'enrolledAt' | 'removedAt'>): Promise<void>;
+  getHost(name: string): Promise<HostRecord | undefined>;
   /** Active (not removed) hosts, by name. */
-  listHosts(): HostRecord[];
-  setHostLabels(name: string, labels: Record<string, string>): void;
-  setHostAddress(name: string, address: string | null): void;
-  markHostRemoved(name: string, at: number): void;
+  listHosts(): Promise<HostRecord[]>;
+  setHostLabels(name: string, labels: Record<string, string>): Promise<void>;
+  setHostAddress(name: string, address: string | null): Promise<void>;
+  markHostRemoved(name: string, at: number): Promise<void>;
+  /**
+   * Atomically: refuse when the name is an active, enrolled host; otherwise create it, or reopen it (a pending or
+   * removed name, whose unused tokens are dropped), and store its join token.
+   */
+  registerHost(host: Omit<HostRecord, 'enrolledAt' | 'removedAt'>, token: JoinTokenRecord): Promise<{ ok: true } | { ok: false; reason: 'host-enrolled' }>;
+  /** Atomically: mark an active host removed and drop its reports and unused tokens; false when there was none. */
+  removeHost(name: string, at: number): Promise<boolean>;
+  /** Atomically read, change (`applyLabelChange`) and write an active host's labels; the host as changed, or undefined. */
+  changeHostLabels(name: string, change: LabelChange): Promise<HostRecord | undefined>;
 
   // join tokens
-  insertJoinToken(token: JoinTokenRecord): void;
+  insertJoinToken(token: JoinTokenRecord): Promise<void>;
   /** Drop unused tokens of a host (a new `host add` replaces them; `token revoke`); returns how many. */
-  deleteUnusedTokens(hostName: string): number;
+  deleteUnusedTokens(hostName: string): Promise<number>;
   /** Tokens not yet used and not expired at `now`, oldest first (the hash only identifies them; no secret here). */
-  listPendingTokens(now: number): Array<{ hostName: string; createdAt: number; expiresAt: number }>;
+  listPendingTokens(now: number): Promise<Array<{ hostName: string; createdAt: number; expiresAt: number }>>;
   /**
    * Atomically: find the token by hash, check it is unused, unexpired, for `name`, and that the host
    * exists, is active and not yet enrolled; then mark the token used and the host enrolled.
    */
-  consumeJoinToken(hash: string, name: string, now: number): { ok: true } | { ok: false; reason: TokenRefusal };
+  consumeJoinToken(hash: string, name: string, now: number): Promise<{ ok: true } | { ok: false; reason: TokenRefusal }>;
 
   // certificates
-  recordCertificate(cert: Omit<CertificateRecord, 'revokedAt'>): void;
-  getCertificate(serial: string): CertificateRecord | undefined;
-  listCertificates(filter?: { role?: Role; name?: string }): CertificateRecord[];
+  recordCertificate(cert: Omit<CertificateRecord, 'revokedAt'>): Promise<void>;
+  /** Record an issued certificate only if the guard holds, in one transaction (see IssueGuard). */
+  recordIssued(cert: Omit<CertificateRecord, 'revokedAt'>, guard: IssueGuard): Promise<{ ok: true; retired: string[] } | { ok: false; reason: IssueRefusal }>;
+  getCertificate(serial: string): Promise<CertificateRecord | undefined>;
+  listCertificates(filter?: { role?: Role; name?: string }): Promise<CertificateRecord[]>;
   /** Every certificate ever recorded with this public key (revoked or not). */
-  findCertificatesByKey(keySha256: string): CertificateRecord[];
+  findCertificatesByKey(keySha256: string): Promise<CertificateRecord[]>;
   /** Revoke every unrevoked certificate of an identity; returns the serials revoked now. */
-  revokeIdentity(role: Role, name: string, at: number): string[];
+  revokeIdentity(role: Role, name: string, at: number): Promise<string[]>;
   /** Revoke these serials where not yet revoked; returns the serials revoked now. */
-  revokeSerials(serials: readonly string[], at: number): string[];
-  listRevoked(): Array<{ serial: string; revokedAt: number }>;
+  revokeSerials(serials: readonly string[], at: number): Promise<string[]>;
+  listRevoked(): Promise<Array<{ serial: string; revokedAt: number }>>;
+  /**
+   * Atomically: the next CRL number (counter `crl`) and every revoked serial at that moment, so that a CRL with a
+   * higher number never lists fewer serials.
+   */
+  nextCrl(): Promise<{ number: number; revoked: Array<{ serial: string; revokedAt: number }> }>;
 
   // reports
-  saveReports(reports: HostReportRecord[]): void;
-  listReports(): HostReportRecord[];
+  saveReports(reports: HostReportRecord[]): Promise<void>;
+  listReports(): Promise<HostReportRecord[]>;
 
   // audit (append-only)
-  appendAudit(entry: Omit<AuditEntry, 'id'>): AuditEntry;
+  appendAudit(entry: Omit<AuditEntry, 'id'>): Promise<AuditEntry>;
   /** Oldest first unless `order: 'desc'`; `sinceMs` keeps entries at or after that time. */
-  listAudit(options?: { limit?: number; afterId?: number; sinceMs?: number; order?: 'asc' | 'desc' }): AuditEntry[];
+  listAudit(options?: { limit?: number; afterId?: number; sinceMs?: number; order?: 'asc' | 'desc' }): Promise<AuditEntry[]>;
 
   /** A monotonic counter (CRL numbers). */
-  nextCounter(name: string): number;
+  nextCounter(name: string): Promise<number>;
 
-  close(): void;
+  /** Release the engine; calling it again does nothing. */
+  close(): Promise<void>;
 }

@@ -15,7 +15,7 @@ describe('swarm-agent: revocation pushed over the channel', function () {
 
   before(async () => {
     ctl = await startInProcessController({ heartbeatMs: 500 });
-    enrollDirectly(ctl.store, 'h1');
+    await enrollDirectly(ctl.store, 'h1');
     fx = await makeFixture('h1');
     await writeRelease(fx.releaseDir, [{ name: 'idle', command: nodeService('setInterval(() => {}, 1000)') }]);
   });
@@ -34,7 +34,7 @@ describe('swarm-agent: revocation pushed over the channel', function () {
     await waitFor('the agent channel to open', async () => (ctl.context.hub.isOpen('agent', 'h1') ? true : undefined));
 
     const old = await mintIdentity('controller', 'controller');
-    ctl.store.recordCertificate({ serial: old.serial, role: 'controller', name: 'controller', notBefore: 0, notAfter: old.material.notAfter, issuedAt: Date.now() });
+    await ctl.store.recordCertificate({ serial: old.serial, role: 'controller', name: 'controller', notBefore: 0, notAfter: old.material.notAfter, issuedAt: Date.now() });
     const live = await openKeepAlive(port, old);
     assert.equal((await live.get('/v1/health')).status, 200);
 

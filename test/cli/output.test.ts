@@ -40,7 +40,7 @@ describe('swarmctl host list / host show with a hostile report in the store (rea
     const ctl = await startInProcessController({ logger: silentLogger() });
     const dir = await tempDir('swarm-cli-out-');
     try {
-      enrollDirectly(ctl.store, 'evil');
+      await enrollDirectly(ctl.store, 'evil');
       // Reached the store by another path (an older controller, a database edit): no schema in between.
       const report = {
         status: 'ok\u001b[2J', release: 'a'.repeat(64), version: '1.0\u001b]52;c;cm0gLXJmIH4K\u0007', pid: 1, startedAt: new Date().toISOString(),

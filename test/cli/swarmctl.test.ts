@@ -215,8 +215,8 @@ describe('swarmctl (against a controller process)', function () {
     const now = Date.now();
     const issued = ca.issue({ publicKeyPem: key.publicKeyPem, identity: { cluster: 'clitest', role: 'operator', name: 'bob' }, lifetimeMs: 3_600_000, now: now - 3_000_000 });
     const store = openSqliteStore(join(ctl.stateDir, 'swarm.db'));
-    store.recordCertificate({ serial: issued.serial, role: 'operator', name: 'bob', notBefore: issued.notBefore, notAfter: issued.notAfter, issuedAt: now - 3_000_000 });
-    store.close();
+    await store.recordCertificate({ serial: issued.serial, role: 'operator', name: 'bob', notBefore: issued.notBefore, notAfter: issued.notAfter, issuedAt: now - 3_000_000 });
+    await store.close();
     const bobDir = join(ctl.root, 'bob');
     await writeIdentityFiles(bobDir, 'operator', { caPem: ca.certPem, certPem: issued.certPem, keyPem: key.privateKeyPem });
     const r = await ctl.swarmctl(['--json', 'status'], bobDir);

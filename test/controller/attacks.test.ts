@@ -120,9 +120,9 @@ describe('attacks on the controller (in-process app, real TLS)', () => {
   });
 
   it('a removed host\'s channel cannot report after the removal (its last words are not recorded)', async () => {
-    enrollDirectly(ctl.store, 'gone1');
+    await enrollDirectly(ctl.store, 'gone1');
     const agent = await mintIdentity('agent', 'gone1');
-    ctl.store.recordCertificate({ serial: agent.serial, role: 'agent', name: 'gone1', notBefore: 0, notAfter: agent.material.notAfter, issuedAt: Date.now() });
+    await ctl.store.recordCertificate({ serial: agent.serial, role: 'agent', name: 'gone1', notBefore: 0, notAfter: agent.material.notAfter, issuedAt: Date.now() });
     const op = await mintIdentity('operator', 'ops');
     const ops = clientFor(agent.ca, op.material);
     const ws = await openAgentChannel(ctl.url, agent.material);
@@ -143,7 +143,7 @@ describe('attacks on the controller (in-process app, real TLS)', () => {
   });
 
   it('a replaced channel cannot overwrite the report of the channel that replaced it', async () => {
-    enrollDirectly(ctl.store, 'twice1');
+    await enrollDirectly(ctl.store, 'twice1');
     const agent = await mintIdentity('agent', 'twice1');
     const first = await openAgentChannel(ctl.url, agent.material);
     socketOf(first).pause();
@@ -163,7 +163,7 @@ describe('attacks on the controller (in-process app, real TLS)', () => {
   });
 
   it('a replaced channel that ignores the close is cut: one identity cannot pile up connections', async () => {
-    enrollDirectly(ctl.store, 'pile1');
+    await enrollDirectly(ctl.store, 'pile1');
     const agent = await mintIdentity('agent', 'pile1');
     const connections = (): Promise<number> => new Promise((resolve, reject) => ctl.app.server.getConnections((err, n) => (err ? reject(err) : resolve(n))));
     const base = await connections();
@@ -184,8 +184,8 @@ describe('attacks on the controller (in-process app, real TLS)', () => {
     const limited = await startInProcessController({ renewLimits: { max: 3, windowMs: 60_000 } });
     try {
       const ids = await Promise.all([mintIdentity('agent', 'busy1'), mintIdentity('updater', 'busy1')]);
-      enrollDirectly(limited.store, 'busy1');
-      for (const id of ids) limited.store.recordCertificate({ serial: id.serial, role: id.material.identity.role, name: 'busy1', notBefore: 0, notAfter: id.material.notAfter, issuedAt: Date.now() });
+      await enrollDirectly(limited.store, 'busy1');
+      for (const id of ids) await limited.store.recordCertificate({ serial: id.serial, role: id.material.identity.role, name: 'busy1', notBefore: 0, notAfter: id.material.notAfter, issuedAt: Date.now() });
       // Every renewal needs a key never certified before.
       const csrs = await Promise.all(Array.from({ length: 6 }, async () => {
         const fresh = await generateKeyPair();
@@ -200,7 +200,7 @@ describe('attacks on the controller (in-process app, real TLS)', () => {
       }
       await agentD.close();
       assert.deepEqual(statuses, [200, 200, 200, 429, 429]);
-      assert.equal(limited.store.listCertificates({ role: 'agent', name: 'busy1' }).length, 4, 'the original and three renewals');
+      assert.equal((await limited.store.listCertificates({ role: 'agent', name: 'busy1' })).length, 4, 'the original and three renewals');
       // Another identity (the same host's updater) is not held back by the agent's limit.
       const updaterD = clientFor(ids[1]!.ca, ids[1]!.material);
       assert.equal((await call(updaterD, `${limited.url}/v1/pki/renew`, 'POST', { csr: csrs[5] })).status, 200);

@@ -40,11 +40,11 @@ describe('controller authorization (in-process app, real TLS)', () => {
     foreign = await mintIdentity('operator', 'ops1', { issuer: foreignCa });
     ca = operator.ca;
     // h1 is an enrolled host; its certificates are on record.
-    ctl.store.insertHost({ name: 'h1', address: null, labels: {}, createdAt: Date.now() });
-    ctl.store.insertJoinToken({ hash: 'f'.repeat(64), hostName: 'h1', createdAt: Date.now(), expiresAt: Date.now() + 60_000, usedAt: null });
-    ctl.store.consumeJoinToken('f'.repeat(64), 'h1', Date.now());
+    await ctl.store.insertHost({ name: 'h1', address: null, labels: {}, createdAt: Date.now() });
+    await ctl.store.insertJoinToken({ hash: 'f'.repeat(64), hostName: 'h1', createdAt: Date.now(), expiresAt: Date.now() + 60_000, usedAt: null });
+    await ctl.store.consumeJoinToken('f'.repeat(64), 'h1', Date.now());
     for (const id of [operator, agent, updater]) {
-      ctl.store.recordCertificate({ serial: id.serial, role: id.material.identity.role, name: id.material.identity.name, notBefore: 0, notAfter: id.material.notAfter, issuedAt: Date.now() });
+      await ctl.store.recordCertificate({ serial: id.serial, role: id.material.identity.role, name: id.material.identity.name, notBefore: 0, notAfter: id.material.notAfter, issuedAt: Date.now() });
     }
   });
   after(async () => ctl?.close());
@@ -64,7 +64,7 @@ describe('controller authorization (in-process app, real TLS)', () => {
       }
       await d.close();
     }
-    assert.equal(ctl.store.getHost('h1')?.removedAt, null, 'nothing was removed');
+    assert.equal((await ctl.store.getHost('h1'))?.removedAt, null, 'nothing was removed');
   });
 
   it('operator routes refuse connections without a certificate or with a foreign one (401)', async () => {
@@ -159,7 +159,7 @@ describe('controller authorization (in-process app, real TLS)', () => {
 
   it('a revoked operator is refused on its next request and its live connection is cut', async () => {
     const victim = await mintIdentity('operator', 'victim');
-    ctl.store.recordCertificate({ serial: victim.serial, role: 'operator', name: 'victim', notBefore: 0, notAfter: victim.material.notAfter, issuedAt: Date.now() });
+    await ctl.store.recordCertificate({ serial: victim.serial, role: 'operator', name: 'victim', notBefore: 0, notAfter: victim.material.notAfter, issuedAt: Date.now() });
     const dv = clientFor(ca, victim.material);
     assert.equal((await call(dv, `${ctl.url}/v1/hosts`)).status, 200);
     const d = clientFor(ca, operator.material);

@@ -48,7 +48,7 @@ describe('report budget on a real channel (in-process controller, real TLS)', fu
     const agent = await mintIdentity('agent', 'flood1');
     // A long heartbeat: the bucket barely refills while the flood lasts, so the counts are exact.
     const ctl = await startInProcessController({ heartbeatMs: 60_000 });
-    enrollDirectly(ctl.store, 'flood1');
+    await enrollDirectly(ctl.store, 'flood1');
     const ws = new WebSocket(`${ctl.url.replace('https', 'wss')}/v1/channel/agent`, {
       ca: agent.ca, cert: agent.cert, key: agent.key,
       checkServerIdentity: (_h: string, cert: never) => checkServerIdentity(cert, 'test', { role: 'controller' }),
@@ -81,7 +81,7 @@ describe('report budget on a real channel (in-process controller, real TLS)', fu
   it('an honest client at its normal heartbeat is never refused, even when asked to report on every change', async () => {
     const agent = await mintIdentity('agent', 'honest1');
     const ctl = await startInProcessController({ heartbeatMs: 100 });
-    enrollDirectly(ctl.store, 'honest1');
+    await enrollDirectly(ctl.store, 'honest1');
     const warnings: string[] = [];
     const logger = pino({ level: 'debug' }, { write: (line: string) => void warnings.push(line) });
     let sent = 0;

@@ -12,7 +12,7 @@ describe('channel liveness (in-process controller, real TLS)', () => {
     const agent = await mintIdentity('agent', 'rc1');
     let ctl = await startInProcessController({ heartbeatMs: 200 });
     const port = Number(new URL(ctl.url).port);
-    enrollDirectly(ctl.store, 'rc1');
+    await enrollDirectly(ctl.store, 'rc1');
     const events: string[] = [];
     let onEvent: () => void = () => undefined;
     const client = startChannelClient({
@@ -37,7 +37,7 @@ describe('channel liveness (in-process controller, real TLS)', () => {
       await until(2, 'disconnect');
       assert.equal(client.connected, false);
       ctl = await startInProcessController({ heartbeatMs: 200 }, port);
-      enrollDirectly(ctl.store, 'rc1');
+      await enrollDirectly(ctl.store, 'rc1');
       await until(3, 'reconnect');
       assert.deepEqual(events, ['connect', 'disconnect', 'connect']);
       await waitFor('report at the new controller', async () => (ctl.context.reports.get('rc1')?.agent ? true : undefined));
@@ -50,7 +50,7 @@ describe('channel liveness (in-process controller, real TLS)', () => {
   it('the controller terminates a channel whose peer stops answering pings', async () => {
     const agent = await mintIdentity('agent', 'dead1');
     const ctl = await startInProcessController({ heartbeatMs: 200, pingIntervalMs: 200 });
-    enrollDirectly(ctl.store, 'dead1');
+    await enrollDirectly(ctl.store, 'dead1');
     try {
       const ws = new WebSocket(`${ctl.url.replace('https', 'wss')}/v1/channel/agent`, {
         ca: agent.ca, cert: agent.cert, key: agent.key, autoPong: false,
@@ -73,8 +73,8 @@ describe('revocation of a live channel (in-process controller, real TLS)', () =>
     const agent = await mintIdentity('agent', 'rv1', { freshKey: true });
     const op = await mintIdentity('operator', 'ops');
     const ctl = await startInProcessController({ heartbeatMs: 200 });
-    enrollDirectly(ctl.store, 'rv1');
-    ctl.store.recordCertificate({ serial: agent.serial, role: 'agent', name: 'rv1', notBefore: 0, notAfter: agent.material.notAfter, issuedAt: Date.now() });
+    await enrollDirectly(ctl.store, 'rv1');
+    await ctl.store.recordCertificate({ serial: agent.serial, role: 'agent', name: 'rv1', notBefore: 0, notAfter: agent.material.notAfter, issuedAt: Date.now() });
     let connected: () => void = () => undefined;
     let closedAt = 0;
     let closeCode = 0;

@@ -1,6 +1,7 @@
 // The controller's pure decisions: renewal schedule, host views (online / offline), current certificates.
 import assert from 'node:assert/strict';
 import { buildHostView, currentCertificates } from '../../controller/host-view.js';
+import { applyLabelChange } from '../../controller/store/index.js';
 import { renewalDelay } from '../../shared/renewal.js';
 import type { CertificateRecord } from '../../controller/store/index.js';
 import { agentHealth, updaterStatus } from './helpers.js';
@@ -73,5 +74,14 @@ describe('renewal retries', () => {
     await assert.rejects(r.renewNow());
     assert.deepEqual(timers.slice(2), [1000, 2000]);
     r.stop();
+  });
+});
+
+describe('label change', () => {
+  it('sets, then removes, and leaves the input alone', () => {
+    const labels = { a: '1', b: '2' };
+    assert.deepEqual(applyLabelChange(labels, { set: { b: '3', c: '4' }, remove: ['a'] }), { b: '3', c: '4' });
+    assert.deepEqual(applyLabelChange(labels, { set: { d: '5' }, remove: ['d', 'nope'] }), { a: '1', b: '2' }, 'a key set and removed ends up removed');
+    assert.deepEqual(labels, { a: '1', b: '2' });
   });
 });

@@ -55,7 +55,7 @@ describe('enrollment (in-process app, real TLS)', () => {
     const pki = join(dir.path, 'e1');
     assert.deepEqual(await joinCluster({ controllerUrl: ctl.url, token, caHash, pkiDir: pki }), { cluster: 'test', name: 'e1' });
     for (const f of ['ca.crt', 'updater.crt', 'updater.key', 'agent.crt', 'agent.key']) assert.ok(existsSync(join(pki, f)));
-    const certs = ctl.store.listCertificates({ name: 'e1' }).map((c) => c.role).sort();
+    const certs = (await ctl.store.listCertificates({ name: 'e1' })).map((c) => c.role).sort();
     assert.deepEqual(certs, ['agent', 'updater']);
     // Refuses to overwrite an enrolled directory.
     const second = await addHost('e1b');
@@ -74,21 +74,21 @@ describe('enrollment (in-process app, real TLS)', () => {
     refusals.push(['used', await enroll({ name: 'used1', token: used.token })]);
     // expired
     const exp = await addHost('exp1');
-    ctl.store.deleteUnusedTokens('exp1');
-    ctl.store.insertJoinToken({ hash: hashJoinToken(exp.token), hostName: 'exp1', createdAt: 0, expiresAt: Date.now() - 1, usedAt: null });
+    await ctl.store.deleteUnusedTokens('exp1');
+    await ctl.store.insertJoinToken({ hash: hashJoinToken(exp.token), hostName: 'exp1', createdAt: 0, expiresAt: Date.now() - 1, usedAt: null });
     refusals.push(['expired', await enroll({ name: 'exp1', token: exp.token })]);
     // name mismatch: a valid token of another host
     const other = await addHost('mm1');
     await addHost('mm2');
     refusals.push(['name mismatch', await enroll({ name: 'mm2', token: other.token })]);
     // reserved name (a token that could only come from a bypass of host add)
-    ctl.store.insertHost({ name: 'admin', address: null, labels: {}, createdAt: Date.now() });
+    await ctl.store.insertHost({ name: 'admin', address: null, labels: {}, createdAt: Date.now() });
     const reservedToken = `admin.${'B'.repeat(43)}`;
-    ctl.store.insertJoinToken({ hash: hashJoinToken(reservedToken), hostName: 'admin', createdAt: 0, expiresAt: Date.now() + 60_000, usedAt: null });
+    await ctl.store.insertJoinToken({ hash: hashJoinToken(reservedToken), hostName: 'admin', createdAt: 0, expiresAt: Date.now() + 60_000, usedAt: null });
     refusals.push(['reserved', await enroll({ name: 'admin', token: reservedToken })]);
     // taken: the host is already enrolled
     const takenToken = `used1.${'C'.repeat(43)}`;
-    ctl.store.insertJoinToken({ hash: hashJoinToken(takenToken), hostName: 'used1', createdAt: 0, expiresAt: Date.now() + 60_000, usedAt: null });
+    await ctl.store.insertJoinToken({ hash: hashJoinToken(takenToken), hostName: 'used1', createdAt: 0, expiresAt: Date.now() + 60_000, usedAt: null });
     refusals.push(['taken', await enroll({ name: 'used1', token: takenToken })]);
 
     const first = refusals[0]![1];

@@ -83,7 +83,7 @@ describe('controller under a flood of anonymous connections', function () {
     }
 
     // A host's channel.
-    enrollDirectly(ctl!.store, 'f1');
+    await enrollDirectly(ctl!.store, 'f1');
     const agent = await mintIdentity('agent', 'f1');
     let client: ReturnType<typeof startChannelClient> | undefined;
     await new Promise<void>((resolve, reject) => {

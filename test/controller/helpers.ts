@@ -127,7 +127,7 @@ export async function startInProcessController(deps: Partial<ControllerDeps> = {
     store,
     async close() {
       await built.app.close();
-      store.close();
+      await store.close();
       await dir.cleanup();
     },
   };
@@ -185,9 +185,9 @@ export async function waitFor<T>(what: string, probe: () => Promise<T | undefine
 }
 
 /** Register `name` as an enrolled host directly in a store (tests that are not about enrollment). */
-export function enrollDirectly(store: Store, name: string): void {
+export async function enrollDirectly(store: Store, name: string): Promise<void> {
   const now = Date.now();
-  store.insertHost({ name, address: null, labels: {}, createdAt: now });
-  store.insertJoinToken({ hash: `direct-${name}`, hostName: name, createdAt: now, expiresAt: now + 60_000, usedAt: null });
-  store.consumeJoinToken(`direct-${name}`, name, now);
+  await store.insertHost({ name, address: null, labels: {}, createdAt: now });
+  await store.insertJoinToken({ hash: `direct-${name}`, hostName: name, createdAt: now, expiresAt: now + 60_000, usedAt: null });
+  await store.consumeJoinToken(`direct-${name}`, name, now);
 }

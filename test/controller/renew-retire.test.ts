@@ -38,8 +38,8 @@ describe('renewal: superseded certificates and fresh keys', function () {
   });
 
   /** Issue an identity through the controller's issuer, as enrollment does (so its key is on record). */
-  const issue = (role: Role, name: string, key: KeyPairPem): TlsMaterial => {
-    const issued = ctl.context.issuer.issue(role, name, key.publicKeyPem);
+  const issue = async (role: Role, name: string, key: KeyPairPem): Promise<TlsMaterial> => {
+    const issued = await ctl.context.issuer.issue(role, name, key.publicKeyPem);
     return checkTlsMaterial({ ca: ctl.context.issuer.ca.certPem, cert: issued.certPem, key: key.privateKeyPem }, `${role}/${name}`, 'test');
   };
 
@@ -55,9 +55,9 @@ describe('renewal: superseded certificates and fresh keys', function () {
   }
 
   it('refuses a renewal whose CSR carries the key of the host\'s other role, or a key this identity already had', async () => {
-    enrollDirectly(ctl.store, 'k1');
-    issue('agent', 'k1', keys[0]!);
-    const updater = issue('updater', 'k1', keys[1]!);
+    await enrollDirectly(ctl.store, 'k1');
+    await issue('agent', 'k1', keys[0]!);
+    const updater = await issue('updater', 'k1', keys[1]!);
     const stolen = await renew(updater, keys[0]!);
     assert.equal(stolen.status, 400);
     assert.equal(stolen.code, 'SWARM_ERR_RENEW_KEY_IN_USE');
@@ -70,8 +70,8 @@ describe('renewal: superseded certificates and fresh keys', function () {
   });
 
   it('retires the previous certificate once the renewed one is in use (after the grace), and never leaves more than two valid', async () => {
-    enrollDirectly(ctl.store, 'k2');
-    const a0 = issue('agent', 'k2', keys[3]!);
+    await enrollDirectly(ctl.store, 'k2');
+    const a0 = await issue('agent', 'k2', keys[3]!);
     const r1 = await renew(a0, keys[4]!);
     assert.equal(r1.status, 200);
     const a1 = r1.next!;
@@ -83,7 +83,7 @@ describe('renewal: superseded certificates and fresh keys', function () {
     const fresh = await openChannel(ctl.url, a1);
     assert.ok(fresh.ws);
     await oldClosed;
-    await waitFor('the superseded certificate revoked', async () => (ctl.store.getCertificate(a0.serial)?.revokedAt != null ? true : undefined), 5000);
+    await waitFor('the superseded certificate revoked', async () => ((await ctl.store.getCertificate(a0.serial))?.revokedAt != null ? true : undefined), 5000);
     assert.equal((await openChannel(ctl.url, a0)).status, 403, 'the superseded certificate opens no channel');
     const retry = await renew(a0, keys[5]!);
     assert.equal(retry.status, 403);
@@ -95,9 +95,9 @@ describe('renewal: superseded certificates and fresh keys', function () {
       const k = await generateKeyPair();
       assert.equal((await renew(a1, k)).status, 200);
     }
-    const valid = ctl.store.listCertificates({ role: 'agent', name: 'k2' }).filter((c) => c.revokedAt === null);
+    const valid = (await ctl.store.listCertificates({ role: 'agent', name: 'k2' })).filter((c) => c.revokedAt === null);
     assert.equal(valid.length, 2, `valid: ${valid.map((c) => c.serial).join(', ')}`);
     assert.ok(valid.some((c) => c.serial === a1.serial), 'the presenting certificate is one of them');
-    assert.ok(ctl.store.listAudit().some((e) => e.action === 'certificate.supersede'), 'retirements are audited');
+    assert.ok((await ctl.store.listAudit()).some((e) => e.action === 'certificate.supersede'), 'retirements are audited');
   });
 });

@@ -32,8 +32,8 @@ describe('swarm-controller rotate-identity', function () {
       assert.ok(after.subjectAltName?.includes('127.0.0.1'), 'same SANs');
 
       const store = openSqliteStore(join(stateDir, 'swarm.db'));
-      const certs = store.listCertificates({ role: 'controller', name: 'controller' });
-      store.close();
+      const certs = await store.listCertificates({ role: 'controller', name: 'controller' });
+      await store.close();
       assert.ok(certs.find((c) => c.serial === oldSerial)?.revokedAt, 'old serial revoked in the store');
       assert.equal(certs.find((c) => c.serial === after.serialNumber.toLowerCase())?.revokedAt, null);
 

@@ -20,28 +20,28 @@ describe('controller state directory', () => {
       assert.deepEqual(first.material.identity, { cluster: 'old', role: 'controller', name: 'controller' });
       const { X509Certificate } = await import('node:crypto');
       assert.match(new X509Certificate(first.material.cert).subjectAltName ?? '', /DNS:ctl\.example.*IP Address:10\.1\.2\.3/);
-      assert.ok(first.store.listCertificates({ role: 'controller' }).length === 2, 'the renewal is on record');
-      first.store.close();
+      assert.ok((await first.store.listCertificates({ role: 'controller' })).length === 2, 'the renewal is on record');
+      await first.store.close();
       const second = await loadStateDir(stateDir);
       assert.equal(second.renewed, false, 'a fresh certificate is left alone');
       assert.equal(second.material.serial, first.material.serial);
       // A revoked certificate on disk (a rotation cut short, a restored backup) is replaced at start: hosts refuse it.
-      second.store.revokeIdentity('controller', 'controller', Date.now());
-      second.store.close();
+      await second.store.revokeIdentity('controller', 'controller', Date.now());
+      await second.store.close();
       const third = await loadStateDir(stateDir);
       assert.equal(third.renewed, true, 'a revoked certificate is replaced');
       assert.notEqual(third.material.serial, first.material.serial);
-      assert.equal(third.store.getCertificate(third.material.serial)?.revokedAt, null);
-      third.store.close();
+      assert.equal((await third.store.getCertificate(third.material.serial))?.revokedAt, null);
+      await third.store.close();
       // Break-glass: a local operator identity, recorded and audited.
       const out = join(dir.path, 'rescue');
       const r = await issueOperatorLocally({ stateDir, name: 'rescue', outDir: out });
       const m = await loadTlsMaterial(out, 'operator', 'old');
       assert.equal(m.serial, r.serial);
       const store = openSqliteStore(join(stateDir, 'swarm.db'));
-      assert.equal(store.getCertificate(r.serial)?.name, 'rescue');
-      assert.equal(store.listAudit().at(-1)?.action, 'operator.issue-local');
-      store.close();
+      assert.equal((await store.getCertificate(r.serial))?.name, 'rescue');
+      assert.equal((await store.listAudit()).at(-1)?.action, 'operator.issue-local');
+      await store.close();
       await assert.rejects(issueOperatorLocally({ stateDir, name: 'rescue2', outDir: out }), /already exists/);
     } finally {
       await dir.cleanup();
@@ -77,7 +77,7 @@ describe('controller state directory permissions', function () {
       assert.equal(await mode(join(stateDir, 'pki')), 0o700);
       assert.equal(await mode(join(stateDir, 'pki', 'ca.key')), 0o600);
     } finally {
-      loaded.store.close();
+      await loaded.store.close();
     }
   });
 
@@ -99,7 +99,7 @@ describe('controller state directory permissions', function () {
     const stateDir = join(parent, 's');
     await mkdir(parent, { mode: 0o755 });
     await initStateDir({ stateDir, cluster: 'perm', sans: [] });
-    (await loadStateDir(stateDir)).store.close(); // the good case loads
+    await (await loadStateDir(stateDir)).store.close(); // the good case loads
 
     await chmod(stateDir, 0o777);
     await assert.rejects(loadStateDir(stateDir), refusedWith(/writable by other users.*chmod 700/));
@@ -118,6 +118,6 @@ describe('controller state directory permissions', function () {
     await chown(parent, nobody, nobody);
     await assert.rejects(loadStateDir(stateDir), refusedWith(/parent of the state directory, belongs to uid 65534/));
     await chown(parent, 0, 0);
-    (await loadStateDir(stateDir)).store.close();
+    await (await loadStateDir(stateDir)).store.close();
   });
 });

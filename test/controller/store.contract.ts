@@ -21,150 +21,300 @@ export function storeContract(engine: string, makeFactory: () => StoreFactory): 
       store = await factory.open();
     });
     afterEach(async () => {
-      store.close();
+      await store.close();
       await factory.cleanup();
     });
 
-    it('keeps hosts with labels, lists only active ones, and revives a removed name', () => {
-      store.insertHost({ name: 'h2', address: '10.0.0.2:8766', labels: { site: 'b' }, createdAt: T0 });
-      store.insertHost({ name: 'h1', address: null, labels: {}, createdAt: T0 });
-      assert.deepEqual(store.listHosts().map((h) => h.name), ['h1', 'h2']);
-      assert.deepEqual(store.getHost('h2'), { name: 'h2', address: '10.0.0.2:8766', labels: { site: 'b' }, createdAt: T0, enrolledAt: null, removedAt: null });
-      store.setHostLabels('h2', { site: 'c', rack: '4' });
-      assert.deepEqual(store.getHost('h2')?.labels, { site: 'c', rack: '4' });
-      assert.throws(() => store.insertHost({ name: 'h1', address: null, labels: {}, createdAt: T0 }));
-      store.markHostRemoved('h1', T0 + 5);
-      assert.deepEqual(store.listHosts().map((h) => h.name), ['h2']);
-      assert.equal(store.getHost('h1')?.removedAt, T0 + 5);
-      store.reviveHost({ name: 'h1', address: 'x', labels: { a: '1' }, createdAt: T0 + 10 });
-      assert.equal(store.getHost('h1')?.removedAt, null);
-      assert.equal(store.getHost('h1')?.address, 'x');
-      assert.equal(store.getHost('nope'), undefined);
+    it('keeps hosts with labels, lists only active ones, and revives a removed name', async () => {
+      await store.insertHost({ name: 'h2', address: '10.0.0.2:8766', labels: { site: 'b' }, createdAt: T0 });
+      await store.insertHost({ name: 'h1', address: null, labels: {}, createdAt: T0 });
+      assert.deepEqual((await store.listHosts()).map((h) => h.name), ['h1', 'h2']);
+      assert.deepEqual(await store.getHost('h2'), { name: 'h2', address: '10.0.0.2:8766', labels: { site: 'b' }, createdAt: T0, enrolledAt: null, removedAt: null });
+      await store.setHostLabels('h2', { site: 'c', rack: '4' });
+      assert.deepEqual((await store.getHost('h2'))?.labels, { site: 'c', rack: '4' });
+      await assert.rejects(store.insertHost({ name: 'h1', address: null, labels: {}, createdAt: T0 }));
+      await store.markHostRemoved('h1', T0 + 5);
+      assert.deepEqual((await store.listHosts()).map((h) => h.name), ['h2']);
+      assert.equal((await store.getHost('h1'))?.removedAt, T0 + 5);
+      await store.reviveHost({ name: 'h1', address: 'x', labels: { a: '1' }, createdAt: T0 + 10 });
+      assert.equal((await store.getHost('h1'))?.removedAt, null);
+      assert.equal((await store.getHost('h1'))?.address, 'x');
+      assert.equal(await store.getHost('nope'), undefined);
     });
 
-    it('consumes a join token once, and refuses unknown, expired, used and mismatched tokens', () => {
-      store.insertHost({ name: 'h1', address: null, labels: {}, createdAt: T0 });
-      store.insertHost({ name: 'h2', address: null, labels: {}, createdAt: T0 });
-      store.insertJoinToken({ hash: 'a'.repeat(64), hostName: 'h1', createdAt: T0, expiresAt: T0 + 1000, usedAt: null });
-      store.insertJoinToken({ hash: 'b'.repeat(64), hostName: 'h2', createdAt: T0, expiresAt: T0 + 1000, usedAt: null });
-      assert.deepEqual(store.consumeJoinToken('c'.repeat(64), 'h1', T0), { ok: false, reason: 'unknown' });
-      assert.deepEqual(store.consumeJoinToken('a'.repeat(64), 'h2', T0), { ok: false, reason: 'name-mismatch' });
-      assert.deepEqual(store.consumeJoinToken('b'.repeat(64), 'h2', T0 + 1000), { ok: false, reason: 'expired' });
-      assert.deepEqual(store.consumeJoinToken('a'.repeat(64), 'h1', T0 + 1), { ok: true });
-      assert.equal(store.getHost('h1')?.enrolledAt, T0 + 1);
-      assert.deepEqual(store.consumeJoinToken('a'.repeat(64), 'h1', T0 + 2), { ok: false, reason: 'used' });
+    it('consumes a join token once, and refuses unknown, expired, used and mismatched tokens', async () => {
+      await store.insertHost({ name: 'h1', address: null, labels: {}, createdAt: T0 });
+      await store.insertHost({ name: 'h2', address: null, labels: {}, createdAt: T0 });
+      await store.insertJoinToken({ hash: 'a'.repeat(64), hostName: 'h1', createdAt: T0, expiresAt: T0 + 1000, usedAt: null });
+      await store.insertJoinToken({ hash: 'b'.repeat(64), hostName: 'h2', createdAt: T0, expiresAt: T0 + 1000, usedAt: null });
+      assert.deepEqual(await store.consumeJoinToken('c'.repeat(64), 'h1', T0), { ok: false, reason: 'unknown' });
+      assert.deepEqual(await store.consumeJoinToken('a'.repeat(64), 'h2', T0), { ok: false, reason: 'name-mismatch' });
+      assert.deepEqual(await store.consumeJoinToken('b'.repeat(64), 'h2', T0 + 1000), { ok: false, reason: 'expired' });
+      assert.deepEqual(await store.consumeJoinToken('a'.repeat(64), 'h1', T0 + 1), { ok: true });
+      assert.equal((await store.getHost('h1'))?.enrolledAt, T0 + 1);
+      assert.deepEqual(await store.consumeJoinToken('a'.repeat(64), 'h1', T0 + 2), { ok: false, reason: 'used' });
     });
 
-    it('refuses a token for a removed or already enrolled host, and drops unused tokens on request', () => {
-      store.insertHost({ name: 'h1', address: null, labels: {}, createdAt: T0 });
-      store.insertJoinToken({ hash: '1'.repeat(64), hostName: 'h1', createdAt: T0, expiresAt: T0 + 1000, usedAt: null });
-      store.insertJoinToken({ hash: '2'.repeat(64), hostName: 'h1', createdAt: T0, expiresAt: T0 + 1000, usedAt: null });
-      assert.deepEqual(store.consumeJoinToken('1'.repeat(64), 'h1', T0), { ok: true });
-      assert.deepEqual(store.consumeJoinToken('2'.repeat(64), 'h1', T0), { ok: false, reason: 'host-enrolled' });
-      store.insertHost({ name: 'h3', address: null, labels: {}, createdAt: T0 });
-      store.insertJoinToken({ hash: '3'.repeat(64), hostName: 'h3', createdAt: T0, expiresAt: T0 + 1000, usedAt: null });
-      store.markHostRemoved('h3', T0);
-      assert.deepEqual(store.consumeJoinToken('3'.repeat(64), 'h3', T0), { ok: false, reason: 'host-missing' });
-      store.insertHost({ name: 'h4', address: null, labels: {}, createdAt: T0 });
-      store.insertJoinToken({ hash: '4'.repeat(64), hostName: 'h4', createdAt: T0, expiresAt: T0 + 1000, usedAt: null });
-      assert.equal(store.deleteUnusedTokens('h4'), 1);
-      assert.deepEqual(store.consumeJoinToken('4'.repeat(64), 'h4', T0), { ok: false, reason: 'unknown' });
+    it('refuses a token for a removed or already enrolled host, and drops unused tokens on request', async () => {
+      await store.insertHost({ name: 'h1', address: null, labels: {}, createdAt: T0 });
+      await store.insertJoinToken({ hash: '1'.repeat(64), hostName: 'h1', createdAt: T0, expiresAt: T0 + 1000, usedAt: null });
+      await store.insertJoinToken({ hash: '2'.repeat(64), hostName: 'h1', createdAt: T0, expiresAt: T0 + 1000, usedAt: null });
+      assert.deepEqual(await store.consumeJoinToken('1'.repeat(64), 'h1', T0), { ok: true });
+      assert.deepEqual(await store.consumeJoinToken('2'.repeat(64), 'h1', T0), { ok: false, reason: 'host-enrolled' });
+      await store.insertHost({ name: 'h3', address: null, labels: {}, createdAt: T0 });
+      await store.insertJoinToken({ hash: '3'.repeat(64), hostName: 'h3', createdAt: T0, expiresAt: T0 + 1000, usedAt: null });
+      await store.markHostRemoved('h3', T0);
+      assert.deepEqual(await store.consumeJoinToken('3'.repeat(64), 'h3', T0), { ok: false, reason: 'host-missing' });
+      await store.insertHost({ name: 'h4', address: null, labels: {}, createdAt: T0 });
+      await store.insertJoinToken({ hash: '4'.repeat(64), hostName: 'h4', createdAt: T0, expiresAt: T0 + 1000, usedAt: null });
+      assert.equal(await store.deleteUnusedTokens('h4'), 1);
+      assert.deepEqual(await store.consumeJoinToken('4'.repeat(64), 'h4', T0), { ok: false, reason: 'unknown' });
     });
 
-    it('lists pending tokens (unused, unexpired) without their secret, and changes a host address', () => {
-      store.insertHost({ name: 'h1', address: null, labels: {}, createdAt: T0 });
-      store.insertHost({ name: 'h2', address: null, labels: {}, createdAt: T0 });
-      store.insertJoinToken({ hash: '5'.repeat(64), hostName: 'h1', createdAt: T0, expiresAt: T0 + 1000, usedAt: null });
-      store.insertJoinToken({ hash: '6'.repeat(64), hostName: 'h2', createdAt: T0 + 1, expiresAt: T0 + 10, usedAt: null });
-      assert.deepEqual(store.listPendingTokens(T0), [{ hostName: 'h1', createdAt: T0, expiresAt: T0 + 1000 }, { hostName: 'h2', createdAt: T0 + 1, expiresAt: T0 + 10 }]);
-      assert.deepEqual(store.listPendingTokens(T0 + 10).map((t) => t.hostName), ['h1']);
-      assert.deepEqual(store.consumeJoinToken('5'.repeat(64), 'h1', T0), { ok: true });
-      assert.deepEqual(store.listPendingTokens(T0), [{ hostName: 'h2', createdAt: T0 + 1, expiresAt: T0 + 10 }]);
-      store.setHostAddress('h1', '10.0.0.1:8766');
-      assert.equal(store.getHost('h1')?.address, '10.0.0.1:8766');
+    it('lists pending tokens (unused, unexpired) without their secret, and changes a host address', async () => {
+      await store.insertHost({ name: 'h1', address: null, labels: {}, createdAt: T0 });
+      await store.insertHost({ name: 'h2', address: null, labels: {}, createdAt: T0 });
+      await store.insertJoinToken({ hash: '5'.repeat(64), hostName: 'h1', createdAt: T0, expiresAt: T0 + 1000, usedAt: null });
+      await store.insertJoinToken({ hash: '6'.repeat(64), hostName: 'h2', createdAt: T0 + 1, expiresAt: T0 + 10, usedAt: null });
+      assert.deepEqual(await store.listPendingTokens(T0), [{ hostName: 'h1', createdAt: T0, expiresAt: T0 + 1000 }, { hostName: 'h2', createdAt: T0 + 1, expiresAt: T0 + 10 }]);
+      assert.deepEqual((await store.listPendingTokens(T0 + 10)).map((t) => t.hostName), ['h1']);
+      assert.deepEqual(await store.consumeJoinToken('5'.repeat(64), 'h1', T0), { ok: true });
+      assert.deepEqual(await store.listPendingTokens(T0), [{ hostName: 'h2', createdAt: T0 + 1, expiresAt: T0 + 10 }]);
+      await store.setHostAddress('h1', '10.0.0.1:8766');
+      assert.equal((await store.getHost('h1'))?.address, '10.0.0.1:8766');
     });
 
     it('consumes a token atomically under concurrent attempts: exactly one wins', async () => {
-      store.insertHost({ name: 'h1', address: null, labels: {}, createdAt: T0 });
-      store.insertJoinToken({ hash: 'd'.repeat(64), hostName: 'h1', createdAt: T0, expiresAt: T0 + 1000, usedAt: null });
-      const results = await Promise.all(Array.from({ length: 20 }, async () => store.consumeJoinToken('d'.repeat(64), 'h1', T0)));
+      await store.insertHost({ name: 'h1', address: null, labels: {}, createdAt: T0 });
+      await store.insertJoinToken({ hash: 'd'.repeat(64), hostName: 'h1', createdAt: T0, expiresAt: T0 + 1000, usedAt: null });
+      // Every attempt is under way before any settles: a networked engine runs them side by side.
+      const attempts = Array.from({ length: 20 }, (_, i) => store.consumeJoinToken('d'.repeat(64), 'h1', T0 + i));
+      const results = await Promise.all(attempts);
       assert.equal(results.filter((r) => r.ok).length, 1);
+      for (const r of results) if (!r.ok) assert.ok(r.reason === 'used' || r.reason === 'host-enrolled', `a loser is refused as used, not ${r.reason}`);
+      const winner = results.findIndex((r) => r.ok);
+      assert.equal((await store.getHost('h1'))?.enrolledAt, T0 + winner, 'enrolled once, by the winner');
+      assert.deepEqual(await store.listPendingTokens(T0), []);
     });
 
-    it('records certificates, revokes an identity, and lists revoked serials', () => {
+    it('keeps at most two valid certificates when renewals by one certificate race', async () => {
+      await store.insertHost({ name: 'h1', address: null, labels: {}, createdAt: T0 });
+      await store.recordCertificate({ serial: '60', role: 'agent', name: 'h1', notBefore: T0, notAfter: T0 + 100, issuedAt: T0, keySha256: '0'.repeat(64) });
+      const renewals = Array.from({ length: 8 }, (_, i) => store.recordIssued(
+        { serial: `6${i + 1}`, role: 'agent', name: 'h1', notBefore: T0, notAfter: T0 + 100, issuedAt: T0 + 1 + i, keySha256: String(i + 1).repeat(64) },
+        { renewing: '60', host: 'active' },
+      ));
+      const outcomes = await Promise.all(renewals);
+      assert.ok(outcomes.every((o) => o.ok), 'each renewal is recorded');
+      const valid = (await store.listCertificates({ role: 'agent', name: 'h1' })).filter((c) => c.revokedAt === null).map((c) => c.serial);
+      assert.equal(valid.length, 2, `the presenting certificate and one renewal stay valid, not ${valid.join(', ')}`);
+      assert.ok(valid.includes('60'));
+    });
+
+    it('rejects, never throws, once closed (and closes twice quietly)', async () => {
+      await store.close();
+      const host = { name: 'h1', address: null, labels: {}, createdAt: T0 };
+      const token = { hash: 'e'.repeat(64), hostName: 'h1', createdAt: T0, expiresAt: T0 + 1, usedAt: null };
+      const cert = { serial: '70', role: 'agent' as const, name: 'h1', notBefore: T0, notAfter: T0 + 1, issuedAt: T0 };
+      // Every method, or this does not compile: a new method must be listed here.
+      const calls: { [K in Exclude<keyof Store, 'close'>]: () => Promise<unknown> } = {
+        insertHost: () => store.insertHost(host),
+        reviveHost: () => store.reviveHost(host),
+        getHost: () => store.getHost('h1'),
+        listHosts: () => store.listHosts(),
+        setHostLabels: () => store.setHostLabels('h1', {}),
+        setHostAddress: () => store.setHostAddress('h1', null),
+        markHostRemoved: () => store.markHostRemoved('h1', T0),
+        registerHost: () => store.registerHost(host, token),
+        removeHost: () => store.removeHost('h1', T0),
+        changeHostLabels: () => store.changeHostLabels('h1', { set: {}, remove: [] }),
+        insertJoinToken: () => store.insertJoinToken(token),
+        deleteUnusedTokens: () => store.deleteUnusedTokens('h1'),
+        listPendingTokens: () => store.listPendingTokens(T0),
+        consumeJoinToken: () => store.consumeJoinToken(token.hash, 'h1', T0),
+        recordCertificate: () => store.recordCertificate(cert),
+        recordIssued: () => store.recordIssued(cert, {}),
+        getCertificate: () => store.getCertificate('70'),
+        listCertificates: () => store.listCertificates(),
+        findCertificatesByKey: () => store.findCertificatesByKey('f'.repeat(64)),
+        revokeIdentity: () => store.revokeIdentity('agent', 'h1', T0),
+        revokeSerials: () => store.revokeSerials(['70'], T0),
+        listRevoked: () => store.listRevoked(),
+        nextCrl: () => store.nextCrl(),
+        saveReports: () => store.saveReports([]),
+        listReports: () => store.listReports(),
+        appendAudit: () => store.appendAudit({ at: T0, actor: 'a', action: 'x', target: 't', details: {} }),
+        listAudit: () => store.listAudit(),
+        nextCounter: () => store.nextCounter('crl'),
+      };
+      for (const [name, call] of Object.entries(calls)) {
+        let pending: Promise<unknown> | undefined;
+        assert.doesNotThrow(() => {
+          pending = call();
+        }, `${name} throws synchronously`);
+        await assert.rejects(pending!, `${name} resolves after close()`);
+      }
+      await store.close();
+    });
+
+    it('records certificates, revokes an identity, and lists revoked serials', async () => {
       const base = { notBefore: T0, notAfter: T0 + 100, issuedAt: T0 };
-      store.recordCertificate({ serial: '01', role: 'agent', name: 'h1', ...base });
-      store.recordCertificate({ serial: '02', role: 'updater', name: 'h1', ...base });
-      store.recordCertificate({ serial: '03', role: 'agent', name: 'h1', ...base, issuedAt: T0 + 1 });
-      store.recordCertificate({ serial: '04', role: 'operator', name: 'alice', ...base });
-      assert.deepEqual(store.listCertificates({ role: 'agent', name: 'h1' }).map((c) => c.serial), ['01', '03']);
-      assert.deepEqual(store.listCertificates({ role: 'operator' }).map((c) => c.serial), ['04']);
-      assert.equal(store.listCertificates().length, 4);
-      assert.deepEqual(store.revokeIdentity('agent', 'h1', T0 + 50).sort(), ['01', '03']);
-      assert.deepEqual(store.revokeIdentity('agent', 'h1', T0 + 60), [], 'already revoked');
-      assert.equal(store.getCertificate('01')?.revokedAt, T0 + 50);
-      assert.equal(store.getCertificate('02')?.revokedAt, null);
-      assert.deepEqual(store.listRevoked(), [{ serial: '01', revokedAt: T0 + 50 }, { serial: '03', revokedAt: T0 + 50 }]);
-      assert.throws(() => store.recordCertificate({ serial: '01', role: 'agent', name: 'h1', ...base }), 'serials are unique');
+      await store.recordCertificate({ serial: '01', role: 'agent', name: 'h1', ...base });
+      await store.recordCertificate({ serial: '02', role: 'updater', name: 'h1', ...base });
+      await store.recordCertificate({ serial: '03', role: 'agent', name: 'h1', ...base, issuedAt: T0 + 1 });
+      await store.recordCertificate({ serial: '04', role: 'operator', name: 'alice', ...base });
+      assert.deepEqual((await store.listCertificates({ role: 'agent', name: 'h1' })).map((c) => c.serial), ['01', '03']);
+      assert.deepEqual((await store.listCertificates({ role: 'operator' })).map((c) => c.serial), ['04']);
+      assert.equal((await store.listCertificates()).length, 4);
+      assert.deepEqual((await store.revokeIdentity('agent', 'h1', T0 + 50)).sort(), ['01', '03']);
+      assert.deepEqual(await store.revokeIdentity('agent', 'h1', T0 + 60), [], 'already revoked');
+      assert.equal((await store.getCertificate('01'))?.revokedAt, T0 + 50);
+      assert.equal((await store.getCertificate('02'))?.revokedAt, null);
+      assert.deepEqual(await store.listRevoked(), [{ serial: '01', revokedAt: T0 + 50 }, { serial: '03', revokedAt: T0 + 50 }]);
+      await assert.rejects(store.recordCertificate({ serial: '01', role: 'agent', name: 'h1', ...base }), 'serials are unique');
     });
 
-    it('finds certificates by public key and revokes single serials once', () => {
+    it('finds certificates by public key and revokes single serials once', async () => {
       const base = { notBefore: T0, notAfter: T0 + 100, issuedAt: T0 };
-      store.recordCertificate({ serial: '11', role: 'agent', name: 'h1', ...base, keySha256: 'a'.repeat(64) });
-      store.recordCertificate({ serial: '12', role: 'updater', name: 'h1', ...base, keySha256: 'b'.repeat(64) });
-      store.recordCertificate({ serial: '13', role: 'agent', name: 'h1', ...base });
-      assert.deepEqual(store.findCertificatesByKey('a'.repeat(64)).map((c) => [c.serial, c.role, c.keySha256]), [['11', 'agent', 'a'.repeat(64)]]);
-      assert.deepEqual(store.findCertificatesByKey('c'.repeat(64)), []);
-      assert.equal(store.getCertificate('13')?.keySha256, null);
-      assert.deepEqual(store.revokeSerials(['11', '13', 'ff'], T0 + 5), ['11', '13']);
-      assert.deepEqual(store.revokeSerials(['11', '12'], T0 + 6), ['12'], 'a revoked serial keeps its first revocation time');
-      assert.equal(store.getCertificate('11')?.revokedAt, T0 + 5);
+      await store.recordCertificate({ serial: '11', role: 'agent', name: 'h1', ...base, keySha256: 'a'.repeat(64) });
+      await store.recordCertificate({ serial: '12', role: 'updater', name: 'h1', ...base, keySha256: 'b'.repeat(64) });
+      await store.recordCertificate({ serial: '13', role: 'agent', name: 'h1', ...base });
+      assert.deepEqual((await store.findCertificatesByKey('a'.repeat(64))).map((c) => [c.serial, c.role, c.keySha256]), [['11', 'agent', 'a'.repeat(64)]]);
+      assert.deepEqual(await store.findCertificatesByKey('c'.repeat(64)), []);
+      assert.equal((await store.getCertificate('13'))?.keySha256, null);
+      assert.deepEqual(await store.revokeSerials(['11', '13', 'ff'], T0 + 5), ['11', '13']);
+      assert.deepEqual(await store.revokeSerials(['11', '12'], T0 + 6), ['12'], 'a revoked serial keeps its first revocation time');
+      assert.equal((await store.getCertificate('11'))?.revokedAt, T0 + 5);
     });
 
-    it('saves the latest reports per host and forgets removed hosts', () => {
-      store.insertHost({ name: 'h1', address: null, labels: {}, createdAt: T0 });
-      store.insertHost({ name: 'h2', address: null, labels: {}, createdAt: T0 });
+    it('saves the latest reports per host and forgets removed hosts', async () => {
+      await store.insertHost({ name: 'h1', address: null, labels: {}, createdAt: T0 });
+      await store.insertHost({ name: 'h2', address: null, labels: {}, createdAt: T0 });
       const agent = { report: { status: 'ok', release: 'abc' }, at: T0 + 1, certNotAfter: T0 + 99 };
-      store.saveReports([{ hostName: 'h1', lastContact: T0 + 1, agent, updater: null }]);
-      store.saveReports([{ hostName: 'h1', lastContact: T0 + 2, agent, updater: { report: { status: 'ok' }, at: T0 + 2, certNotAfter: null } }]);
-      store.saveReports([{ hostName: 'h2', lastContact: T0 + 3, agent: null, updater: null }]);
-      const h1 = store.listReports().find((r) => r.hostName === 'h1');
+      await store.saveReports([{ hostName: 'h1', lastContact: T0 + 1, agent, updater: null }]);
+      await store.saveReports([{ hostName: 'h1', lastContact: T0 + 2, agent, updater: { report: { status: 'ok' }, at: T0 + 2, certNotAfter: null } }]);
+      await store.saveReports([{ hostName: 'h2', lastContact: T0 + 3, agent: null, updater: null }]);
+      const h1 = (await store.listReports()).find((r) => r.hostName === 'h1');
       assert.deepEqual(h1, { hostName: 'h1', lastContact: T0 + 2, agent, updater: { report: { status: 'ok' }, at: T0 + 2, certNotAfter: null } });
-      store.markHostRemoved('h2', T0 + 4);
-      assert.deepEqual(store.listReports().map((r) => r.hostName), ['h1']);
+      await store.markHostRemoved('h2', T0 + 4);
+      assert.deepEqual((await store.listReports()).map((r) => r.hostName), ['h1']);
       // A removed host's reports die with it: the name re-added is a new, silent host.
-      store.reviveHost({ name: 'h2', address: null, labels: {}, createdAt: T0 + 5 });
-      assert.deepEqual(store.listReports().map((r) => r.hostName), ['h1']);
+      await store.reviveHost({ name: 'h2', address: null, labels: {}, createdAt: T0 + 5 });
+      assert.deepEqual((await store.listReports()).map((r) => r.hostName), ['h1']);
     });
 
-    it('appends audit entries in order and never changes them', () => {
-      const a = store.appendAudit({ at: T0, actor: 'spiffe://c/operator/admin', action: 'host.add', target: 'h1', details: { labels: { a: '1' } } });
-      const b = store.appendAudit({ at: T0 + 1, actor: 'spiffe://c/operator/admin', action: 'host.remove', target: 'h1', details: {} });
+    it('appends audit entries in order and never changes them', async () => {
+      const a = await store.appendAudit({ at: T0, actor: 'spiffe://c/operator/admin', action: 'host.add', target: 'h1', details: { labels: { a: '1' } } });
+      const b = await store.appendAudit({ at: T0 + 1, actor: 'spiffe://c/operator/admin', action: 'host.remove', target: 'h1', details: {} });
       assert.ok(b.id > a.id);
-      assert.deepEqual(store.listAudit(), [a, b]);
-      assert.deepEqual(store.listAudit({ afterId: a.id }), [b]);
-      assert.deepEqual(store.listAudit({ limit: 1 }), [a]);
+      assert.deepEqual(await store.listAudit(), [a, b]);
+      assert.deepEqual(await store.listAudit({ afterId: a.id }), [b]);
+      assert.deepEqual(await store.listAudit({ limit: 1 }), [a]);
       // Newest first on request (what operators see by default), and a time floor.
-      assert.deepEqual(store.listAudit({ order: 'desc', limit: 1 }), [b]);
-      assert.deepEqual(store.listAudit({ order: 'desc' }), [b, a]);
-      assert.deepEqual(store.listAudit({ sinceMs: b.at }), [b]);
-      assert.deepEqual(store.listAudit({ sinceMs: b.at + 1 }), []);
+      assert.deepEqual(await store.listAudit({ order: 'desc', limit: 1 }), [b]);
+      assert.deepEqual(await store.listAudit({ order: 'desc' }), [b, a]);
+      assert.deepEqual(await store.listAudit({ sinceMs: b.at }), [b]);
+      assert.deepEqual(await store.listAudit({ sinceMs: b.at + 1 }), []);
     });
 
-    it('counts monotonically', () => {
-      assert.equal(store.nextCounter('crl'), 1);
-      assert.equal(store.nextCounter('crl'), 2);
-      assert.equal(store.nextCounter('other'), 1);
+    it('registers a host with its token atomically: refuses an enrolled name, reopens a pending or removed one', async () => {
+      const token = (hash: string, hostName: string) => ({ hash: hash.repeat(64), hostName, createdAt: T0, expiresAt: T0 + 1000, usedAt: null });
+      assert.deepEqual(await store.registerHost({ name: 'h1', address: null, labels: { a: '1' }, createdAt: T0 }, token('1', 'h1')), { ok: true });
+      assert.deepEqual((await store.listPendingTokens(T0)).map((t) => t.hostName), ['h1']);
+      // Pending: a new add replaces the old token.
+      assert.deepEqual(await store.registerHost({ name: 'h1', address: 'x:1', labels: {}, createdAt: T0 + 1 }, token('2', 'h1')), { ok: true });
+      assert.deepEqual(await store.consumeJoinToken('1'.repeat(64), 'h1', T0 + 2), { ok: false, reason: 'unknown' });
+      assert.equal((await store.getHost('h1'))?.address, 'x:1');
+      assert.deepEqual(await store.consumeJoinToken('2'.repeat(64), 'h1', T0 + 2), { ok: true });
+      assert.deepEqual(await store.registerHost({ name: 'h1', address: null, labels: {}, createdAt: T0 + 3 }, token('3', 'h1')), { ok: false, reason: 'host-enrolled' });
+      assert.equal((await store.getHost('h1'))?.enrolledAt, T0 + 2, 'a refused add changes nothing');
+      assert.deepEqual(await store.consumeJoinToken('3'.repeat(64), 'h1', T0 + 3), { ok: false, reason: 'unknown' });
+      // Removed: the name is reopened as a new, pending host.
+      assert.equal(await store.removeHost('h1', T0 + 4), true);
+      assert.deepEqual(await store.registerHost({ name: 'h1', address: null, labels: {}, createdAt: T0 + 5 }, token('4', 'h1')), { ok: true });
+      assert.deepEqual(await store.getHost('h1'), { name: 'h1', address: null, labels: {}, createdAt: T0 + 5, enrolledAt: null, removedAt: null });
+    });
+
+    it('removes a host with its reports and unused tokens in one step, once', async () => {
+      await store.insertHost({ name: 'h1', address: null, labels: {}, createdAt: T0 });
+      await store.insertJoinToken({ hash: '7'.repeat(64), hostName: 'h1', createdAt: T0, expiresAt: T0 + 1000, usedAt: null });
+      await store.saveReports([{ hostName: 'h1', lastContact: T0, agent: null, updater: null }]);
+      assert.equal(await store.removeHost('h1', T0 + 1), true);
+      assert.equal((await store.getHost('h1'))?.removedAt, T0 + 1);
+      assert.deepEqual(await store.listPendingTokens(T0), []);
+      assert.deepEqual(await store.listReports(), []);
+      assert.equal(await store.removeHost('h1', T0 + 2), false, 'already removed');
+      assert.equal((await store.getHost('h1'))?.removedAt, T0 + 1);
+      assert.equal(await store.removeHost('nope', T0), false);
+    });
+
+    it('changes an active host\'s labels in one step and refuses a missing or removed host', async () => {
+      await store.insertHost({ name: 'h1', address: null, labels: { a: '1', b: '2' }, createdAt: T0 });
+      const changed = await store.changeHostLabels('h1', { set: { c: '3', a: '9' }, remove: ['b'] });
+      assert.deepEqual(changed?.labels, { a: '9', c: '3' });
+      assert.deepEqual((await store.getHost('h1'))?.labels, { a: '9', c: '3' });
+      assert.equal(changed?.name, 'h1');
+      assert.equal(await store.changeHostLabels('nope', { set: { a: '1' }, remove: [] }), undefined);
+      await store.markHostRemoved('h1', T0 + 1);
+      assert.equal(await store.changeHostLabels('h1', { set: { z: '1' }, remove: [] }), undefined);
+      assert.deepEqual((await store.getHost('h1'))?.labels, { a: '9', c: '3' });
+    });
+
+    it('records an issued certificate only while its guard holds', async () => {
+      const cert = (serial: string, role: 'agent' | 'operator', name: string, extra: { keySha256?: string; issuedAt?: number } = {}) =>
+        ({ serial, role, name, notBefore: T0, notAfter: T0 + 100, issuedAt: T0, ...extra });
+      // host: the host must exist, not be removed, and (enrolled) have consumed its token.
+      assert.deepEqual(await store.recordIssued(cert('21', 'agent', 'h1'), { host: 'active' }), { ok: false, reason: 'host-missing' });
+      await store.insertHost({ name: 'h1', address: null, labels: {}, createdAt: T0 });
+      assert.deepEqual(await store.recordIssued(cert('21', 'agent', 'h1'), { host: 'enrolled' }), { ok: false, reason: 'host-missing' });
+      assert.deepEqual(await store.recordIssued(cert('21', 'agent', 'h1'), { host: 'active' }), { ok: true, retired: [] });
+      await store.insertJoinToken({ hash: '8'.repeat(64), hostName: 'h1', createdAt: T0, expiresAt: T0 + 1000, usedAt: null });
+      assert.deepEqual(await store.consumeJoinToken('8'.repeat(64), 'h1', T0), { ok: true });
+      assert.deepEqual(await store.recordIssued(cert('22', 'agent', 'h1'), { host: 'enrolled' }), { ok: true, retired: [] });
+      await store.markHostRemoved('h1', T0 + 1);
+      assert.deepEqual(await store.recordIssued(cert('23', 'agent', 'h1'), { host: 'active' }), { ok: false, reason: 'host-missing' });
+      assert.equal(await store.getCertificate('23'), undefined, 'a refused certificate is not recorded');
+      // vacantAt: no valid unrevoked certificate of the identity.
+      assert.deepEqual(await store.recordIssued(cert('31', 'operator', 'bob'), { vacantAt: T0 }), { ok: true, retired: [] });
+      assert.deepEqual(await store.recordIssued(cert('32', 'operator', 'bob'), { vacantAt: T0 }), { ok: false, reason: 'identity-held' });
+      assert.deepEqual(await store.recordIssued(cert('32', 'operator', 'bob'), { vacantAt: T0 + 100 }), { ok: true, retired: [] }, 'expired ones do not hold the name');
+      // renewing: the presenting certificate is unrevoked, the key is new; the identity's others are retired.
+      assert.deepEqual(await store.recordIssued(cert('41', 'operator', 'carol', { keySha256: 'a'.repeat(64) }), {}), { ok: true, retired: [] });
+      assert.deepEqual(await store.recordIssued(cert('42', 'operator', 'carol', { keySha256: 'b'.repeat(64) }), {}), { ok: true, retired: [] });
+      assert.deepEqual(await store.recordIssued(cert('43', 'operator', 'carol', { keySha256: 'a'.repeat(64) }), { renewing: '42' }), { ok: false, reason: 'key-known' });
+      assert.deepEqual(await store.recordIssued(cert('43', 'operator', 'carol', { keySha256: 'c'.repeat(64), issuedAt: T0 + 7 }), { renewing: '42' }), { ok: true, retired: ['41'] });
+      assert.equal((await store.getCertificate('41'))?.revokedAt, T0 + 7);
+      assert.equal((await store.getCertificate('42'))?.revokedAt, null, 'the presenting certificate stays until its successor is used');
+      assert.deepEqual(await store.recordIssued(cert('44', 'operator', 'carol', { keySha256: 'd'.repeat(64) }), { renewing: '41' }), { ok: false, reason: 'certificate-revoked' });
+      assert.deepEqual(await store.recordIssued(cert('44', 'operator', 'carol', { keySha256: 'd'.repeat(64) }), { renewing: 'ff' }), { ok: false, reason: 'certificate-revoked' });
+      assert.deepEqual(await store.recordIssued(cert('44', 'operator', 'dave', { keySha256: 'd'.repeat(64) }), { renewing: '42' }), { ok: false, reason: 'certificate-revoked' }, 'another identity\'s certificate');
+      // A second renewal by the same presenting certificate cuts the first one's result.
+      assert.deepEqual(await store.recordIssued(cert('45', 'operator', 'carol', { keySha256: 'e'.repeat(64), issuedAt: T0 + 8 }), { renewing: '42' }), { ok: true, retired: ['43'] });
+    });
+
+    it('numbers CRLs with the revoked serials of the same moment', async () => {
+      const base = { notBefore: T0, notAfter: T0 + 100, issuedAt: T0 };
+      await store.recordCertificate({ serial: '51', role: 'agent', name: 'h1', ...base });
+      assert.deepEqual(await store.nextCrl(), { number: 1, revoked: [] });
+      await store.revokeSerials(['51'], T0 + 1);
+      assert.deepEqual(await store.nextCrl(), { number: 2, revoked: [{ serial: '51', revokedAt: T0 + 1 }] });
+      assert.equal(await store.nextCounter('crl'), 3, 'the same counter');
+    });
+
+    it('counts monotonically', async () => {
+      assert.equal(await store.nextCounter('crl'), 1);
+      assert.equal(await store.nextCounter('crl'), 2);
+      assert.equal(await store.nextCounter('other'), 1);
     });
 
     it('keeps everything across a reopen', async function () {
       if (!factory.reopen) this.skip();
-      store.insertHost({ name: 'h1', address: null, labels: { k: 'v' }, createdAt: T0 });
-      store.appendAudit({ at: T0, actor: 'a', action: 'x', target: 'h1', details: {} });
-      store.close();
+      await store.insertHost({ name: 'h1', address: null, labels: { k: 'v' }, createdAt: T0 });
+      await store.appendAudit({ at: T0, actor: 'a', action: 'x', target: 'h1', details: {} });
+      await store.close();
       store = await factory.reopen!();
-      assert.deepEqual(store.getHost('h1')?.labels, { k: 'v' });
-      assert.equal(store.listAudit().length, 1);
+      assert.deepEqual((await store.getHost('h1'))?.labels, { k: 'v' });
+      assert.equal((await store.listAudit()).length, 1);
     });
   });
 }

@@ -28,8 +28,8 @@ describe('sqlite store engine', () => {
     try {
       const path = join(dir.path, 'swarm.db');
       const store = openSqliteStore(path);
-      store.appendAudit({ at: 1, actor: 'a', action: 'x', target: 't', details: {} });
-      store.close();
+      await store.appendAudit({ at: 1, actor: 'a', action: 'x', target: 't', details: {} });
+      await store.close();
       const db = new Database(path);
       assert.equal(db.pragma('journal_mode', { simple: true }), 'wal');
       assert.throws(() => db.prepare('UPDATE audit_log SET actor = ?').run('evil'), /append-only/);

@@ -36,11 +36,11 @@ describe('updater: controller link (status channel, renewal with a live TLS swap
 
   before(async () => {
     ctl = await startInProcessController({ heartbeatMs: 500, reportFlushMs: 50, leafLifetimeMs: 3_600_000 });
-    enrollDirectly(ctl.store, 'h1');
+    await enrollDirectly(ctl.store, 'h1');
     host = await makeHost({ watch: { windowMs: 300, intervalMs: 50, maxFailures: 2 } });
     // A short-lived updater certificate, one this controller issued: renewal is due at 2/3 of 6 s.
     const short = await mintIdentity('updater', 'h1', { lifetimeMs: 6_000 });
-    ctl.store.recordCertificate({ serial: short.serial, role: 'updater', name: 'h1', notBefore: 0, notAfter: short.material.notAfter, issuedAt: Date.now() });
+    await ctl.store.recordCertificate({ serial: short.serial, role: 'updater', name: 'h1', notBefore: 0, notAfter: short.material.notAfter, issuedAt: Date.now() });
     await writeIdentity(host.pkiDir, short, 'updater');
     host.updaterId = short;
     const c = await updaterClient();
@@ -55,8 +55,8 @@ describe('updater: controller link (status channel, renewal with a live TLS swap
     await ctl?.close();
   });
 
-  function reportedStatus(): UpdaterStatus | undefined {
-    const r = ctl.store.listReports().find((x) => x.hostName === 'h1');
+  async function reportedStatus(): Promise<UpdaterStatus | undefined> {
+    const r = (await ctl.store.listReports()).find((x) => x.hostName === 'h1');
     return (r?.updater?.report as UpdaterStatus | undefined) ?? undefined;
   }
 
@@ -64,7 +64,7 @@ describe('updater: controller link (status channel, renewal with a live TLS swap
     updater = await startUpdater(host, { args: ['--controller', ctl.url] });
     const v1 = await buildAgentRelease('1.0.0');
     assert.equal((await sendRelease(client, updater.port, v1)).status, 200);
-    await eventually(async () => (reportedStatus()?.active?.id === v1.id ? true : undefined), 'the controller to see v1 active on h1');
+    await eventually(async () => ((await reportedStatus())?.active?.id === v1.id ? true : undefined), 'the controller to see v1 active on h1');
 
     const first = await servedSerial(updater.port, controllerId);
     const notAfter = new X509Certificate(host.updaterId.cert).validTo;
@@ -84,6 +84,6 @@ describe('updater: controller link (status channel, renewal with a live TLS swap
     // Ask the agent as the renewed updater would (the agent refuses the expired certificate, as it should).
     host.updaterId = { ...host.updaterId, material: await loadTlsMaterial(host.pkiDir, 'updater') };
     assert.equal((await agentHealth(host)).release, v2.id);
-    await eventually(async () => (reportedStatus()?.active?.id === v2.id ? true : undefined), 'the controller to see v2 active on h1');
+    await eventually(async () => ((await reportedStatus())?.active?.id === v2.id ? true : undefined), 'the controller to see v2 active on h1');
   });
 });

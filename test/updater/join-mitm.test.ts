@@ -119,7 +119,7 @@ describe('join against a man in the middle (fake controller with its own CA, rea
     });
     assert.ok(!fake.seen.includes('POST /v1/enroll'), `the token reached the fake: ${fake.seen.join(', ')}`);
     assert.deepEqual(existsSync(pki) ? await readdir(pki) : [], [], 'nothing written');
-    assert.deepEqual(ctl.store.listCertificates({ name }), [], 'nothing issued for the host');
+    assert.deepEqual(await ctl.store.listCertificates({ name }), [], 'nothing issued for the host');
     // The token was not spent: the real controller still enrolls the host with it, and trusts only the real CA.
     const good = join(dir.path, `${name}-direct`);
     await joinCluster({ controllerUrl: ctl.url, token, caHash, pkiDir: good });

@@ -27,7 +27,7 @@ describe('updater: revocation from the CRL when the channel is down', function (
 
   it('refuses and cuts a removed operator within a few CRL refreshes', async () => {
     const bob = await mintIdentity('operator', 'bob');
-    ctl.store.recordCertificate({ serial: bob.serial, role: 'operator', name: 'bob', notBefore: 0, notAfter: bob.material.notAfter, issuedAt: Date.now() });
+    await ctl.store.recordCertificate({ serial: bob.serial, role: 'operator', name: 'bob', notBefore: 0, notAfter: bob.material.notAfter, issuedAt: Date.now() });
     const live = await openKeepAlive(updater!.port, bob);
     assert.equal((await live.get('/v1/health')).status, 200);
 

@@ -9,8 +9,8 @@ import { openKeepAlive, within } from '../helpers/keep-alive.js';
 import { mintIdentity, type TestIdentity } from '../helpers/pki.js';
 import { call, makeHost, startUpdater, updaterClient, type RunningUpdater, type TestHost } from './helpers/host.js';
 
-function record(ctl: InProcessController, id: TestIdentity, role: 'operator' | 'controller', name: string): void {
-  ctl.store.recordCertificate({ serial: id.serial, role, name, notBefore: 0, notAfter: id.material.notAfter, issuedAt: Date.now() });
+async function record(ctl: InProcessController, id: TestIdentity, role: 'operator' | 'controller', name: string): Promise<void> {
+  await ctl.store.recordCertificate({ serial: id.serial, role, name, notBefore: 0, notAfter: id.material.notAfter, issuedAt: Date.now() });
 }
 
 describe('updater: revocation pushed over the channel', function () {
@@ -22,7 +22,7 @@ describe('updater: revocation pushed over the channel', function () {
 
   before(async () => {
     ctl = await startInProcessController({ heartbeatMs: 500 });
-    enrollDirectly(ctl.store, 'h1');
+    await enrollDirectly(ctl.store, 'h1');
     host = await makeHost();
     updater = await startUpdater(host, { args: ['--controller', ctl.url] });
     await waitFor('the updater channel to open', async () => (ctl.context.hub.isOpen('updater', 'h1') ? true : undefined));
@@ -36,7 +36,7 @@ describe('updater: revocation pushed over the channel', function () {
 
   it('refuses a removed operator on new connections and closes its live keep-alive connection', async () => {
     alice = await mintIdentity('operator', 'alice');
-    record(ctl, alice, 'operator', 'alice');
+    await record(ctl, alice, 'operator', 'alice');
     const live = await openKeepAlive(updater!.port, alice);
     assert.equal((await live.get('/v1/health')).status, 200, 'alice reads the health before her removal');
 
@@ -56,7 +56,7 @@ describe('updater: revocation pushed over the channel', function () {
 
   it('refuses a revoked controller certificate on the update route, and cuts its live connection', async () => {
     const old = await mintIdentity('controller', 'controller');
-    record(ctl, old, 'controller', 'controller');
+    await record(ctl, old, 'controller', 'controller');
     const live = await openKeepAlive(updater!.port, old);
     assert.equal((await live.get('/v1/releases')).status, 200);
 
