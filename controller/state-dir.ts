@@ -1,10 +1,10 @@
 // The controller's state directory (DESIGN.md §3): create it once (init), load it (serve), renew its own certificate.
 import { describeSystemError } from '../shared/system-errors.js';
 import { X509Certificate } from 'node:crypto';
-import { access, chmod, mkdir, readFile } from 'node:fs/promises';
+import { access, chmod, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { assertNoIdentity, CertificateAuthority, createCa, createCsr, generateKeyPair, NOT_BEFORE_SKEW_MS, verifyCsr, writeIdentityFiles } from '../pki/index.js';
-import { ensurePrivateDir, readPrivateKeyFile, writeFileAtomic } from '../shared/files.js';
+import { ensurePrivateDir, readPrivateKeyFile, writeFileAtomic, makeDirs } from '../shared/files.js';
 import { LIMITS } from '../shared/limits.js';
 import { loadTlsMaterial, type TlsMaterial } from '../shared/tls.js';
 import { controllerError } from './errors.js';
@@ -47,15 +47,15 @@ export async function initStateDir(options: InitOptions): Promise<{ caHash: stri
   }
   // Before anything is written: no other user may be able to swap the directory or plant files in it.
   await assertParentsSafe(options.stateDir);
-  const created = await mkdir(options.stateDir, { recursive: true, mode: 0o700 });
-  if (created !== undefined) await chmod(options.stateDir, 0o700); // the umask may have widened or narrowed it
+  const created = await makeDirs(options.stateDir, 0o700);
+  if (created) await chmod(options.stateDir, 0o700); // the umask may have widened or narrowed it
   await assertOwnStateDir(options.stateDir);
   const caPem = await createCa({ cluster: options.cluster, ...(options.now ? { now: options.now } : {}) });
   const ca = CertificateAuthority.load(caPem);
   await ensurePrivateDir(p.pki);
   await writeFileAtomic(p.caKey, caPem.keyPem, 0o600);
   await writeFileAtomic(p.caCert, caPem.certPem, 0o644);
-  await mkdir(p.releases, { recursive: true, mode: 0o750 });
+  await makeDirs(p.releases, 0o750);
   const store = openSqliteStore(p.db);
   try {
     await issueControllerIdentity(ca, store, p.pki, options.sans, options.now);

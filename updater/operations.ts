@@ -1,8 +1,8 @@
 // Durable operation records (state/operations/<id>.json), each rewritten atomically at every step.
-import { mkdir, readdir, readFile, unlink } from 'node:fs/promises';
+import { readdir, readFile, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { IdSource } from '../shared/ids.js';
-import { writeFileAtomic } from '../shared/files.js';
+import { writeFileAtomic, makeDirs } from '../shared/files.js';
 import { OperationRecordSchema, type OperationRecord, type ReleaseRef } from '../shared/wire.js';
 
 export type OperationKind = OperationRecord['kind'];
@@ -23,7 +23,7 @@ export class OperationStore {
   constructor(private readonly dir: string, private readonly ids: IdSource, private readonly onWriteError?: (err: unknown, record: OperationRecord) => void) {}
 
   async init(): Promise<void> {
-    await mkdir(this.dir, { recursive: true });
+    await makeDirs(this.dir, 0o755);
     await this.loadAll();
   }
 

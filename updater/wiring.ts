@@ -1,5 +1,6 @@
 // Builds the updater's parts from its config (store, agent runner, probe, records, engine); shared by run and the local commands.
-import { mkdir, readFile } from 'node:fs/promises';
+import { makeDirs } from '../shared/files.js';
+import { readFile } from 'node:fs/promises';
 import type { Logger } from 'pino';
 import type { Dispatcher } from 'undici';
 import { randomIds } from '../shared/ids.js';
@@ -37,8 +38,8 @@ export interface HostParts {
 export async function buildHostParts(config: UpdaterConfig, logger: Logger, options: { agentManaged?: boolean; env?: NodeJS.ProcessEnv; onOperationEnd?: () => void } = {}): Promise<HostParts> {
   const env = options.env ?? process.env;
   const paths = hostPaths(config.installDir);
-  await mkdir(paths.operations, { recursive: true });
-  await mkdir(paths.requests, { recursive: true });
+  await makeDirs(paths.operations, 0o755);
+  await makeDirs(paths.requests, 0o755);
   const material = await loadTlsMaterial(config.pkiDir, 'updater');
   const signingPublicKeyPem = config.signingPublicKeyPath ? await readFile(config.signingPublicKeyPath, 'utf8') : undefined;
   const store = new ReleaseStore({ root: config.installDir, stagingDir: paths.staging, stateDir: paths.state, logger });

@@ -1,6 +1,6 @@
 // The release store: installed releases under <root>/releases, the active/prev links, bad marks, pruning.
 import { randomBytes } from 'node:crypto';
-import { mkdir, readdir, rename } from 'node:fs/promises';
+import { readdir, rename } from 'node:fs/promises';
 import { join } from 'node:path';
 import { silentLogger, type Logger } from '../../shared/logger.js';
 import { BadMarks, type BadMark } from './bad-marks.js';
@@ -9,7 +9,7 @@ import { installRelease, type InstallRequest } from './installer.js';
 import { pointLink, readLinkTarget, removeStaleLinkTemps } from './links.js';
 import { findReleaseById, readAllReleases, readInstalledRelease, type InstalledRelease } from './release-dir.js';
 import { removeTree } from './remove-tree.js';
-import { fsyncDir } from '../../shared/files.js';
+import { fsyncDir, makeDirs } from '../../shared/files.js';
 
 export interface ReleaseStoreOptions {
   /** where releases/, active, prev live */
@@ -46,9 +46,9 @@ export class ReleaseStore {
 
   /** mkdir -p releases, staging, state; empty staging; drop temp links a crash left. */
   async init(): Promise<void> {
-    await mkdir(this.releasesDir, { recursive: true, mode: 0o755 });
-    await mkdir(this.stagingDir, { recursive: true, mode: 0o755 });
-    await mkdir(this.stateDir, { recursive: true, mode: 0o755 });
+    await makeDirs(this.releasesDir, 0o755);
+    await makeDirs(this.stagingDir, 0o755);
+    await makeDirs(this.stateDir, 0o755);
     await this.emptyStaging();
     await removeStaleLinkTemps(this.root);
   }
