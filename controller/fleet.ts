@@ -1,7 +1,10 @@
 // Read models for operators: host views, the fleet summary, and certificates expiring soon.
+import type { FleetStatus } from '../shared/operator-api.js';
 import type { ControllerContext } from './context.js';
 import { buildHostView, currentCertificates, type HostView } from './host-view.js';
 import type { CertificateRecord, HostRecord } from './store/index.js';
+
+export type { FleetStatus };
 
 export function viewHost(ctx: ControllerContext, host: HostRecord, certs?: readonly CertificateRecord[]): HostView {
   return buildHostView({
@@ -30,15 +33,6 @@ export function countExpiringSoon(ctx: ControllerContext): number {
   const now = ctx.clock.now();
   const threshold = now + ctx.issuer.leafLifetimeMs / 3;
   return currentCertificates(ctx.store.listCertificates()).filter((c) => c.role !== 'controller' && c.notAfter > now && c.notAfter < threshold).length;
-}
-
-export interface FleetStatus {
-  cluster: string;
-  hosts: { total: number; enrolled: number; online: number; offline: number; pending: number };
-  health: Record<string, number>;
-  releases: Array<{ release: string; version: string | null; hosts: number }>;
-  channels: { agent: number; updater: number };
-  certificates: { active: number; revoked: number; expiringSoon: number };
 }
 
 export function fleetStatus(ctx: ControllerContext): FleetStatus {
