@@ -6,6 +6,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { request, type Dispatcher } from 'undici';
 import { buildDispatcher } from '../../shared/dispatcher.js';
+import type { RestartPolicy } from '../../shared/wire.js';
 import { mintIdentity, tempDir, writeIdentity, type TestIdentity } from '../helpers/pki.js';
 
 /** The built bin next to this test (works from any build dir). */
@@ -33,7 +34,7 @@ export async function makeFixture(host = 'h1'): Promise<Fixture> {
 export interface ServiceDef {
   name: string;
   command: string[];
-  restart?: 'always' | 'on-failure' | 'never';
+  restart?: RestartPolicy;
   required?: boolean;
   env?: Record<string, string>;
 }
