@@ -1,5 +1,5 @@
 // Pure supervision decisions: restart or not, how long to back off, and what the agent's health is.
-import type { HealthStatus } from '../shared/wire.js';
+import type { HealthStatus, RestartPolicy, ServiceState } from '../shared/wire.js';
 
 export interface SupervisorPolicy {
   /** This many crashes of one service within crashWindowMs, while it is not yet stable again, make health "failing". */
@@ -22,8 +22,7 @@ export const DEFAULT_POLICY: SupervisorPolicy = Object.freeze({
   stopGraceMs: 5_000,
 });
 
-export type RestartPolicy = 'always' | 'on-failure' | 'never';
-export type ServiceState = 'starting' | 'running' | 'backoff' | 'failed' | 'stopping' | 'stopped' | 'exited';
+export type { RestartPolicy, ServiceState };
 
 /** What the health decision needs to know about one service. */
 export interface ServiceFacts {

@@ -2,7 +2,7 @@
 import { spawn, type ChildProcess, type SpawnOptions } from 'node:child_process';
 import { EventEmitter } from 'node:events';
 import type { Clock } from '../shared/clock.js';
-import { isCrash, restartDelay, shouldRestart, type ServiceFacts, type ServiceState, type SupervisorPolicy } from './health.js';
+import { isCrash, restartDelay, shouldRestart, type RestartPolicy, type ServiceFacts, type ServiceState, type SupervisorPolicy } from './health.js';
 import { OutputLog, type OutputLimits, type OutputLine } from './output-log.js';
 import type { ResolvedService } from './release.js';
 
@@ -35,7 +35,7 @@ export interface ServiceStatus {
   name: string;
   state: ServiceState;
   required: boolean;
-  restart: 'always' | 'on-failure' | 'never';
+  restart: RestartPolicy;
   restarts: number;
   pid: number | null;
   startedAt: string | null;

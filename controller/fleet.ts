@@ -1,7 +1,10 @@
 // Read models for operators: host views, the fleet summary, and certificates expiring soon.
+import type { FleetStatus } from '../shared/operator-api.js';
 import type { ControllerContext } from './context.js';
 import { buildHostView, currentCertificates, type HostView } from './host-view.js';
 import type { CertificateRecord, HostRecord } from './store/index.js';
+
+export type { FleetStatus };
 
 /** One host's view; its certificates are read from the store unless given. */
 export async function viewHost(ctx: ControllerContext, host: HostRecord, certs?: readonly CertificateRecord[]): Promise<HostView> {
@@ -37,15 +40,6 @@ export async function countExpiringSoon(ctx: ControllerContext): Promise<number>
   const now = ctx.clock.now();
   const threshold = now + ctx.issuer.leafLifetimeMs / 3;
   return currentCertificates(certs).filter((c) => c.role !== 'controller' && c.notAfter > now && c.notAfter < threshold).length;
-}
-
-export interface FleetStatus {
-  cluster: string;
-  hosts: { total: number; enrolled: number; online: number; offline: number; pending: number };
-  health: Record<string, number>;
-  releases: Array<{ release: string; version: string | null; hosts: number }>;
-  channels: { agent: number; updater: number };
-  certificates: { active: number; revoked: number; expiringSoon: number };
 }
 
 export async function fleetStatus(ctx: ControllerContext): Promise<FleetStatus> {

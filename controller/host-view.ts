@@ -1,42 +1,12 @@
 // What operators see of a host: registry + latest reports + certificates, decided purely (online, release, expiry).
+import type { CertificateView, HostView } from '../shared/operator-api.js';
 import type { AgentHealth, UpdaterStatus } from '../shared/wire.js';
 import type { CertificateRecord, HostRecord, HostReportRecord } from './store/index.js';
 
-export interface HostView {
-  name: string;
-  address: string | null;
-  labels: Record<string, string>;
-  enrolled: boolean;
-  online: boolean;
-  lastContact: string | null;
-  /** The release id the agent runs (from its report; the updater's active release otherwise). */
-  release: string | null;
-  version: string | null;
-  health: string | null;
-  agent: { status: string; release: string; version: string; certNotAfter: string | null; reportedAt: string } | null;
-  updater: {
-    status: string; version: string; active: { id: string; version: string } | null; prev: { id: string; version: string } | null;
-    running: string | null; lastOperation: { id: string; kind: string; state: string } | null; certNotAfter: string | null; reportedAt: string;
-  } | null;
-  /** The earliest expiry among the host's current (newest, unrevoked) certificates. */
-  certExpiry: string | null;
-  channels: { agent: boolean; updater: boolean };
-}
+// The wire types are the operator API's (shared with swarmctl); this module only decides their content.
+export type { CertificateView, HostView };
 
 const iso = (ms: number | null | undefined): string | null => (ms === null || ms === undefined ? null : new Date(ms).toISOString());
-
-/** A certificate as operators see it (`GET /v1/certificates`, `GET /v1/hosts/:name`): one shape for both routes. */
-export interface CertificateView {
-  serial: string;
-  role: string;
-  name: string;
-  identity: string;
-  notBefore: string;
-  notAfter: string;
-  issuedAt: string;
-  revokedAt: string | null;
-  state: 'valid' | 'expired' | 'revoked';
-}
 
 export function viewCertificate(cluster: string, c: CertificateRecord, now: number): CertificateView {
   return {

@@ -41,6 +41,16 @@ export function pause(ms: number, signal?: AbortSignal): Promise<void> {
   });
 }
 
+/** Monotonic time and pauses, for deadlines and windows that a wall-clock step (NTP, RTC reset) must not move. */
+export interface MonotonicClock {
+  /** Milliseconds from an arbitrary origin; never goes back. */
+  now(): number;
+  /** Wait ms, or less when the signal aborts; resolves either way. */
+  pause(ms: number, signal?: AbortSignal): Promise<void>;
+}
+
+export const monotonicClock: MonotonicClock = Object.freeze({ now: () => performance.now(), pause });
+
 /** Exponential backoff with full jitter: random in [0, min(cap, base * 2^attempt)]. */
 export function backoffDelay(attempt: number, baseMs: number, capMs: number, random: () => number = Math.random): number {
   const ceiling = Math.min(capMs, baseMs * 2 ** Math.min(attempt, 30));

@@ -1,8 +1,7 @@
 // One JSON call to the controller over undici, mapping network, TLS and `{ code, message }` answers to SwarmErrors.
 import { request, type Dispatcher } from 'undici';
 import type { z } from 'zod';
-import { SwarmError } from './errors.js';
-import { describeRemoteFailure, remoteError } from './remote-errors.js';
+import { describeRemoteFailure, remoteAnswerError, remoteError } from './remote-errors.js';
 import { formatZodIssues } from './validation.js';
 
 export interface ControllerRequest {
@@ -49,7 +48,7 @@ export async function callController(req: ControllerRequest, schema?: z.ZodType)
     } catch {
       // not our error shape
     }
-    if (typeof parsed.code === 'string' && typeof parsed.message === 'string') throw new SwarmError(parsed.code, parsed.message);
+    if (typeof parsed.code === 'string' && typeof parsed.message === 'string') throw remoteAnswerError({ code: parsed.code, message: parsed.message }, res.statusCode);
     throw remoteError('SWARM_ERR_CONTROLLER_RESPONSE', `controller answered ${res.statusCode} to ${req.method ?? 'GET'} ${req.path}: ${text.slice(0, 200)}`);
   }
   if (!schema) return text;

@@ -13,14 +13,18 @@ const registry = new Map<string, ErrorSpec & { area: string }>();
 /** An error a person can act on: a stable code, a status, and a one-line message. */
 export class SwarmError extends Error {
   readonly code: string;
-  readonly status: number;
+  /** HTTP status: the catalogue's for this code, else the one given (a remote answer's), else 500. */
+  declare readonly status: number;
   readonly details: Readonly<Record<string, unknown>> | undefined;
 
-  constructor(code: string, message: string, options?: { cause?: unknown; details?: Record<string, unknown> }) {
+  constructor(code: string, message: string, options?: { cause?: unknown; details?: Record<string, unknown>; status?: number }) {
     super(message, options?.cause === undefined ? undefined : { cause: options.cause });
     this.name = 'SwarmError';
     this.code = code;
-    this.status = registry.get(code)?.status ?? 500;
+    const given = options?.status;
+    // Looked up when read, not when built: an error made before its catalogue module loaded would otherwise be
+    // a 500 for good. An own enumerable property still, so pino's error serializer keeps logging it.
+    Object.defineProperty(this, 'status', { enumerable: true, get: () => registry.get(code)?.status ?? given ?? 500 });
     this.details = options?.details;
   }
 

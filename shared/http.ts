@@ -28,7 +28,7 @@ export function installErrorHandler(app: FastifyInstance): void {
       return reply.code(e.statusCode).send(sharedError('SWARM_ERR_BAD_REQUEST', e.message ?? 'bad request').toJSON());
     }
     req.log.error({ err }, 'unhandled error');
-    return reply.code(500).send({ code: 'SWARM_ERR_INTERNAL', message: `internal error (request ${req.id}); see the server log` });
+    return reply.code(500).send(sharedError('SWARM_ERR_INTERNAL', `internal error (request ${req.id}); see the server log`).toJSON());
   });
   app.setNotFoundHandler((req, reply) => {
     reply.code(404).send(sharedError('SWARM_ERR_NOT_FOUND', `no route ${req.method} ${req.url.split('?')[0]}`).toJSON());

@@ -24,6 +24,13 @@ export const ServiceNameSchema = z.string().regex(/^[a-z0-9][a-z0-9_-]{0,62}$/, 
 /** A release id: the lowercase hex SHA-256 of the tarball. */
 export const ReleaseIdSchema = z.string().regex(/^[0-9a-f]{64}$/, { message: 'must be 64 lowercase hex digits (a release id)' });
 
+/**
+ * When the agent restarts a service that exited. Defined here, where a release declares it, and re-exported by
+ * shared/wire.ts (which reports it): wire.ts imports this module, so the other way round would be a cycle.
+ */
+export const RestartPolicySchema = z.enum(['always', 'on-failure', 'never']);
+export type RestartPolicy = z.output<typeof RestartPolicySchema>;
+
 export const ServiceSpecSchema = z.strictObject({
   name: ServiceNameSchema,
   /** argv; argv[0] is a path inside the release or an absolute path to a system binary. */
@@ -35,7 +42,7 @@ export const ServiceSpecSchema = z.strictObject({
       message: 'command[0] must be a path inside the release or a normalized absolute path',
     }),
   env: z.record(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/), z.string().max(4096)).default({}),
-  restart: z.enum(['always', 'on-failure', 'never']).default('always'),
+  restart: RestartPolicySchema.default('always'),
   required: z.boolean().default(true),
 });
 export type ServiceSpec = z.output<typeof ServiceSpecSchema>;

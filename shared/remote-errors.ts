@@ -1,5 +1,5 @@
 // Errors of clients that call the controller (join, renewal, channels, swarmctl): reaching and trusting it.
-import { defineErrors } from './errors.js';
+import { defineErrors, SwarmError } from './errors.js';
 
 export const remoteError = defineErrors('remote', {
   SWARM_ERR_CONTROLLER_UNREACHABLE: { status: 503, summary: 'The controller cannot be reached (refused, timed out, DNS); check --controller and that swarm-controller serve runs.' },
@@ -16,4 +16,12 @@ export function describeRemoteFailure(err: unknown, url: string): Error {
     return remoteError('SWARM_ERR_CONTROLLER_UNTRUSTED', `controller at ${url} is not trusted: ${message}`, { cause: err });
   }
   return remoteError('SWARM_ERR_CONTROLLER_UNREACHABLE', `cannot reach the controller at ${url} (${code || message}); check --controller and that it is running`, { cause: err });
+}
+
+/**
+ * An error answer (`{ code, message }`) from another Swarm process: its code kept as it came, even one this build does
+ * not know (a newer peer). The status is this build's catalogue's for a known code, else the status it was answered with.
+ */
+export function remoteAnswerError(answer: { code: string; message: string }, status?: number): SwarmError {
+  return new SwarmError(answer.code, answer.message, status === undefined ? undefined : { status });
 }

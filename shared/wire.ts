@@ -4,7 +4,9 @@
 import { z } from 'zod';
 import { LIMITS } from './limits.js';
 import { printableString } from './printable.js';
-import { ReleaseIdSchema, ServiceNameSchema, VersionSchema } from './release-manifest.js';
+import { ReleaseIdSchema, RestartPolicySchema, ServiceNameSchema, VersionSchema } from './release-manifest.js';
+
+export { RestartPolicySchema, type RestartPolicy } from './release-manifest.js';
 
 const TEXT_CHARS = LIMITS['channels.report-text-chars'].value;
 /** Free text a host reports about itself. */
@@ -17,6 +19,7 @@ export const HealthStatusSchema = z.enum(['ok', 'degraded', 'failing']);
 export type HealthStatus = z.output<typeof HealthStatusSchema>;
 
 export const ServiceStateSchema = z.enum(['starting', 'running', 'backoff', 'failed', 'stopping', 'stopped', 'exited']);
+export type ServiceState = z.output<typeof ServiceStateSchema>;
 
 export const ServiceHealthSchema = z.object({
   name: ServiceNameSchema,
@@ -112,7 +115,7 @@ export const AgentServiceStatusSchema = z.object({
   name: ServiceNameSchema,
   state: ServiceStateSchema,
   required: z.boolean(),
-  restart: z.enum(['always', 'on-failure', 'never']),
+  restart: RestartPolicySchema,
   restarts: z.number().int().nonnegative(),
   pid: z.number().int().nullable(),
   startedAt: IsoTimeSchema.nullable(),

@@ -3,9 +3,10 @@ import { randomBytes } from 'node:crypto';
 import { readdir, readFile, rename, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { z } from 'zod';
-import { isSwarmError } from '../shared/errors.js';
+import { isSwarmError, sharedError, type SwarmError } from '../shared/errors.js';
 import { writeFileAtomic } from '../shared/files.js';
 import { OperationRecordSchema, type OperationRecord } from '../shared/wire.js';
+import { updaterError } from './errors.js';
 import { processStartTime } from './spawn-runner.js';
 
 const RequestSchema = z.object({ kind: z.literal('rollback'), at: z.string() });
@@ -14,6 +15,11 @@ export const RequestResultSchema = z.union([
   z.object({ ok: z.literal(false), error: z.object({ code: z.string(), message: z.string() }) }),
 ]);
 export type RequestResult = z.output<typeof RequestResultSchema>;
+
+/** The answer file carries code and message only (details stay in the daemon's log). */
+function errorAnswer(err: SwarmError): { code: string; message: string } {
+  return { code: err.code, message: err.message };
+}
 
 export const UpdaterPidSchema = z.object({ pid: z.number().int().positive(), startTime: z.string(), port: z.number().int() });
 
@@ -50,7 +56,7 @@ export async function serveLocalRequests(dir: string, rollback: () => Promise<Op
     try {
       result = { ok: true, record: await rollback() };
     } catch (err) {
-      result = { ok: false, error: isSwarmError(err) ? { code: err.code, message: err.message } : { code: 'SWARM_ERR_INTERNAL', message: (err as Error).message } };
+      result = { ok: false, error: isSwarmError(err) ? errorAnswer(err) : errorAnswer(sharedError('SWARM_ERR_INTERNAL', (err as Error).message)) };
     }
     await writeFileAtomic(join(dir, `${name.slice(0, -5)}.result`), JSON.stringify(result), 0o644);
   }
@@ -73,5 +79,5 @@ export async function askRunningUpdater(dir: string, pid: number, timeoutMs: num
     }
   }
   await unlink(join(dir, `${rid}.json`)).catch(() => undefined);
-  return { ok: false, error: { code: 'SWARM_ERR_UPDATER_BUSY', message: `the running updater (pid ${pid}) did not answer within ${timeoutMs} ms` } };
+  return { ok: false, error: errorAnswer(updaterError('SWARM_ERR_UPDATER_BUSY', `the running updater (pid ${pid}) did not answer within ${timeoutMs} ms`)) };
 }

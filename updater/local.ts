@@ -1,6 +1,7 @@
 // `swarm-updater status` and `swarm-updater rollback` on the host itself, with the controller down: files on disk.
 import type { Logger } from 'pino';
 import type { OperationRecord, UpdaterStatus } from '../shared/wire.js';
+import { remoteAnswerError } from '../shared/remote-errors.js';
 import type { UpdaterConfig } from './config.js';
 import { updaterError } from './errors.js';
 import { askRunningUpdater, findRunningUpdater } from './local-requests.js';
@@ -38,7 +39,7 @@ export async function rollbackLocally(config: UpdaterConfig, logger: Logger, env
   const daemon = await findRunningUpdater(paths.updaterPid);
   if (daemon) {
     const r = await askRunningUpdater(paths.requests, daemon.pid, config.probe.deadlineMs + 30_000);
-    if (!r.ok) throw updaterError(r.error.code as 'SWARM_ERR_UPDATER_BUSY', r.error.message);
+    if (!r.ok) throw remoteAnswerError(r.error);
     return r.record;
   }
   const systemd = detectRestartMode(config.restart, env) === 'systemd';

@@ -1,7 +1,7 @@
 // Probing the local agent over mTLS: healthy means status "ok" AND the expected release id; then the watch window.
 import { request, type Dispatcher } from 'undici';
 import { AgentHealthSchema, type AgentHealth } from '../shared/wire.js';
-import { pause } from '../shared/clock.js';
+import { monotonicClock, type MonotonicClock } from '../shared/clock.js';
 
 export type FetchHealth = () => Promise<AgentHealth>;
 
@@ -32,11 +32,14 @@ export interface WaitOptions {
   backoffMaxMs: number;
   /** Aborted when the agent process died: no point waiting for the deadline. */
   signal?: AbortSignal;
+  /** Monotonic by default; tests pass virtual time. */
+  clock?: MonotonicClock;
 }
 
 /** Probe until healthy with the expected id, with backoff, until the deadline (monotonic: a clock step moves no deadline). */
 export async function waitHealthy(o: WaitOptions): Promise<ProbeResult> {
-  const deadline = performance.now() + o.deadlineMs;
+  const clock = o.clock ?? monotonicClock;
+  const deadline = clock.now() + o.deadlineMs;
   let delay = o.intervalMs;
   let reason = 'no answer yet';
   let last: AgentHealth | undefined;
@@ -52,9 +55,9 @@ export async function waitHealthy(o: WaitOptions): Promise<ProbeResult> {
     } catch (err) {
       reason = `agent unreachable: ${(err as Error).message}`;
     }
-    const left = deadline - performance.now();
+    const left = deadline - clock.now();
     if (left <= 0) break;
-    await pause(Math.min(delay, left), o.signal);
+    await clock.pause(Math.min(delay, left), o.signal);
     delay = Math.min(o.backoffMaxMs, delay * 2);
   }
   return { ok: false, reason: `not healthy within ${o.deadlineMs} ms: ${reason}`, ...(last ? { last } : {}) };
@@ -69,15 +72,18 @@ export interface WatchOptions {
   /** The agent that passed the probe: a different pid or start time later means it restarted. */
   baseline: AgentHealth;
   signal?: AbortSignal;
+  /** Monotonic by default; tests pass virtual time. */
+  clock?: MonotonicClock;
 }
 
 /** The agent must stay healthy (same process, expected id) for the whole window. */
 export async function watchWindow(o: WatchOptions): Promise<ProbeResult> {
-  const end = performance.now() + o.windowMs;
+  const clock = o.clock ?? monotonicClock;
+  const end = clock.now() + o.windowMs;
   let failures = 0;
   let last = o.baseline;
-  for (let i = 0; i < 1_000_000 && performance.now() < end; i++) {
-    await pause(Math.min(o.intervalMs, Math.max(0, end - performance.now())), o.signal);
+  for (let i = 0; i < 1_000_000 && clock.now() < end; i++) {
+    await clock.pause(Math.min(o.intervalMs, Math.max(0, end - clock.now())), o.signal);
     if (o.signal?.aborted) return { ok: false, reason: String(o.signal.reason ?? 'aborted'), last };
     try {
       const h = await o.fetch();

@@ -4,7 +4,7 @@ import { z } from 'zod';
 import { UsageError } from '../../shared/cli.js';
 import { parseDuration } from '../../shared/duration.js';
 import { pause } from '../../shared/clock.js';
-import { AuditSchema, CertificateSchema, StatusSchema } from '../api.js';
+import { AuditSchema, CertificateViewSchema, FleetStatusSchema } from '../../shared/operator-api.js';
 import { printJson, printLine, printTable, relativeTime, shortId } from '../output.js';
 import { withSession, type CliIo } from '../session.js';
 
@@ -19,7 +19,7 @@ export function registerReadCommands(program: Command, io: CliIo): void {
       if (opts.role && !['agent', 'updater', 'operator', 'controller'].includes(opts.role)) throw new UsageError('--role must be agent, updater, operator or controller');
       const q = new URLSearchParams({ ...(opts.role ? { role: opts.role } : {}), ...(opts.name ? { name: opts.name } : {}), ...(opts.all ? { all: 'true' } : {}) });
       await withSession(cmd, io, async (s) => {
-        const certs = await s.call({ path: `/v1/certificates${q.size ? `?${q}` : ''}` }, z.array(CertificateSchema));
+        const certs = await s.call({ path: `/v1/certificates${q.size ? `?${q}` : ''}` }, z.array(CertificateViewSchema));
         if (s.options.json) return printJson(io.stdout, certs);
         const now = Date.now();
         printTable(io.stdout, ['ROLE', 'NAME', 'SERIAL', 'STATE', 'EXPIRES', 'REVOKED'], certs.map((c) => [c.role, c.name, c.serial, c.state, relativeTime(c.notAfter, now), c.revokedAt]));
@@ -30,7 +30,7 @@ export function registerReadCommands(program: Command, io: CliIo): void {
     .description('fleet summary: hosts online, health, releases, channels, certificates')
     .action(async (_opts: unknown, cmd: Command) => {
       await withSession(cmd, io, async (s) => {
-        const st = await s.call({ path: '/v1/status' }, StatusSchema);
+        const st = await s.call({ path: '/v1/status' }, FleetStatusSchema);
         if (s.options.json) return printJson(io.stdout, st);
         const o = io.stdout;
         printLine(o, `cluster ${st.cluster}`);

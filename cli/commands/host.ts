@@ -5,7 +5,10 @@ import { UsageError } from '../../shared/cli.js';
 import { parseDuration } from '../../shared/duration.js';
 import { LIMITS } from '../../shared/limits.js';
 import { parseSelector } from '../../shared/selector.js';
-import { AddHostResponseSchema, HostDetailSchema, HostViewSchema, RemoveResponseSchema } from '../api.js';
+import {
+  AddHostResponseSchema, HostDetailSchema, HostViewSchema, RemoveResponseSchema, RevokeTokensResponseSchema, TokenViewSchema,
+  type AddHostRequest, type LabelRequest, type SetAddressRequest,
+} from '../../shared/operator-api.js';
 import { printJson, printLine, printTable, relativeTime, shortId } from '../output.js';
 import { withSession, type CliIo } from '../session.js';
 
@@ -63,7 +66,7 @@ export function registerHostCommands(program: Command, io: CliIo): void {
       }
       const extra = { ...(opts.address ? { address: opts.address } : {}), ...(ttl !== undefined ? { tokenTtlMs: ttl } : {}) };
       await withSession(cmd, io, async (s) => {
-        const res = await s.call({ path: '/v1/hosts', method: 'POST', body: { name, ...extra, labels } }, AddHostResponseSchema);
+        const res = await s.call({ path: '/v1/hosts', method: 'POST', body: { name, ...extra, labels } satisfies AddHostRequest }, AddHostResponseSchema);
         const joinCommand = formatJoinCommand(s.options.controller, res.token, res.caHash);
         if (s.options.json) return printJson(io.stdout, { name: res.name, token: res.token, caHash: res.caHash, joinCommand, expiresAt: res.expiresAt });
         printLine(io.stdout, `host ${res.name} registered; its join token is valid once, until ${res.expiresAt}`);
@@ -114,7 +117,7 @@ export function registerHostCommands(program: Command, io: CliIo): void {
     .action(async (name: string, address: string, _opts: unknown, cmd: Command) => {
       if (address !== '-') checkAddress(address);
       await withSession(cmd, io, async (s) => {
-        const h = await s.call({ path: `/v1/hosts/${enc(name)}/address`, method: 'PATCH', body: { address: address === '-' ? null : address } }, HostViewSchema);
+        const h = await s.call({ path: `/v1/hosts/${enc(name)}/address`, method: 'PATCH', body: { address: address === '-' ? null : address } satisfies SetAddressRequest }, HostViewSchema);
         if (s.options.json) return printJson(io.stdout, h);
         printLine(io.stdout, `${h.name}: address ${h.address ?? '(none)'}`);
       });
@@ -160,7 +163,7 @@ export function registerHostCommands(program: Command, io: CliIo): void {
     .action(async (name: string, pairs: string[], _opts: unknown, cmd: Command) => {
       const body = parseLabels(pairs, true);
       await withSession(cmd, io, async (s) => {
-        const h = await s.call({ path: `/v1/hosts/${enc(name)}/labels`, method: 'PATCH', body }, HostViewSchema);
+        const h = await s.call({ path: `/v1/hosts/${enc(name)}/labels`, method: 'PATCH', body: body satisfies LabelRequest }, HostViewSchema);
         if (s.options.json) return printJson(io.stdout, h);
         printLine(io.stdout, `${h.name}: ${Object.entries(h.labels).map(([k, v]) => `${k}=${v}`).join(' ') || '(no labels)'}`);
       });
@@ -171,7 +174,7 @@ export function registerHostCommands(program: Command, io: CliIo): void {
     .description('pending join tokens: host and expiry (the secret is never stored, so never shown)')
     .action(async (_opts: unknown, cmd: Command) => {
       await withSession(cmd, io, async (s) => {
-        const tokens = await s.call({ path: '/v1/tokens' }, z.array(z.looseObject({ name: z.string(), createdAt: z.string(), expiresAt: z.string() })));
+        const tokens = await s.call({ path: '/v1/tokens' }, z.array(TokenViewSchema));
         if (s.options.json) return printJson(io.stdout, tokens);
         const now = Date.now();
         printTable(io.stdout, ['HOST', 'ISSUED', 'EXPIRES'], tokens.map((t) => [t.name, relativeTime(t.createdAt, now), relativeTime(t.expiresAt, now)]));
@@ -181,7 +184,7 @@ export function registerHostCommands(program: Command, io: CliIo): void {
     .description("revoke a host's pending join tokens (a leaked join command stops working; host add issues a new one)")
     .action(async (name: string, _opts: unknown, cmd: Command) => {
       await withSession(cmd, io, async (s) => {
-        const r = await s.call({ path: `/v1/tokens/${enc(name)}`, method: 'DELETE' }, z.looseObject({ name: z.string(), revoked: z.number() }));
+        const r = await s.call({ path: `/v1/tokens/${enc(name)}`, method: 'DELETE' }, RevokeTokensResponseSchema);
         if (s.options.json) return printJson(io.stdout, r);
         printLine(io.stdout, `revoked ${r.revoked} pending join token(s) of ${r.name}`);
       });

@@ -7,7 +7,7 @@ import { assertNoIdentity, writeIdentityFiles } from '../../pki/pki-dir.js';
 import { UsageError } from '../../shared/cli.js';
 import { remoteError } from '../../shared/remote-errors.js';
 import { checkTlsMaterial } from '../../shared/tls.js';
-import { OperatorIssuedSchema, RemoveResponseSchema } from '../api.js';
+import { OperatorIssuedSchema, RemoveResponseSchema, type AddOperatorRequest } from '../../shared/operator-api.js';
 import { cliError } from '../errors.js';
 import { printJson, printLine } from '../output.js';
 import { withSession, type CliIo } from '../session.js';
@@ -27,7 +27,7 @@ export function registerOperatorCommands(program: Command, io: CliIo): void {
       await withSession(cmd, io, async (s) => {
         const key = await generateKeyPair();
         const csr = createCsr({ keyPem: key.privateKeyPem, publicKeyPem: key.publicKeyPem, commonName: name });
-        const res = await s.call({ path: '/v1/operators', method: 'POST', body: { name, csr } }, OperatorIssuedSchema);
+        const res = await s.call({ path: '/v1/operators', method: 'POST', body: { name, csr } satisfies AddOperatorRequest }, OperatorIssuedSchema);
         // The new identity trusts the CA this session already trusts, never one the answer names.
         const m = checkTlsMaterial({ ca: s.material.ca, cert: res.cert, key: key.privateKeyPem }, `${out}/operator`, s.material.identity.cluster);
         if (m.identity.role !== 'operator' || m.identity.name !== name) {

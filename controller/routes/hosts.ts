@@ -2,7 +2,10 @@
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import { parseInput } from '../../shared/http.js';
-import { LIMITS } from '../../shared/limits.js';
+import {
+  AddHostRequestSchema, LabelRequestSchema, SetAddressRequestSchema,
+  type AddHostResponse, type HostDetail, type RemoveResponse, type RevokeTokensResponse, type TokenView,
+} from '../../shared/operator-api.js';
 import { checkNewHostName, NAME_PATTERN } from '../../shared/names.js';
 import { LABEL_KEY, LABEL_VALUE, matchesSelector, parseSelector } from '../../shared/selector.js';
 import { audit, revokeIdentities, type ControllerContext } from '../context.js';
@@ -11,24 +14,7 @@ import { listHostViews, viewHost } from '../fleet.js';
 import { viewCertificate } from '../host-view.js';
 import { generateJoinToken, hashJoinToken } from '../tokens.js';
 
-const ADDRESS = /^(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]{1,253})(:\d{1,5})?$/;
-/** HOST[:PORT] with a port from 1 to 65535 (a port past the range was stored and failed every push). */
-const AddressSchema = z.string().regex(ADDRESS, 'must be HOST[:PORT]').refine((a) => {
-  const port = /:(\d{1,5})$/.exec(a)?.[1];
-  return port === undefined || /^[0-9a-fA-F:]+$/.test(a) || (Number(port) >= 1 && Number(port) <= 65535);
-}, 'the port must be from 1 to 65535');
-
-const LabelsSchema = z.record(z.string().max(256), z.string().max(256));
-const AddHostSchema = z.object({
-  name: z.string(),
-  address: AddressSchema.optional(),
-  labels: LabelsSchema.optional(),
-  /** How long the join token lasts (default: the controller's, 15 minutes). */
-  tokenTtlMs: z.number().int().min(LIMITS['join.tokenTtlMin'].value).max(LIMITS['join.tokenTtlMax'].value).optional(),
-}).strict();
-const AddressBodySchema = z.object({ address: AddressSchema.nullable() }).strict();
 const NameParams = z.object({ name: z.string().regex(NAME_PATTERN, 'must be a host name') });
-const LabelSchema = z.object({ set: LabelsSchema.default({}), remove: z.array(z.string().max(256)).default([]) }).strict();
 
 /** Refuse a label that selectors could not address: SWARM_ERR_LABEL_INVALID naming it. */
 export function checkLabels(labels: Record<string, string>, removeKeys: readonly string[] = []): void {
@@ -55,7 +41,7 @@ export function hostRoutes(ctx: ControllerContext) {
     };
 
     app.post('/hosts', async (req, reply) => {
-      const body = parseInput(AddHostSchema, req.body, 'body');
+      const body = parseInput(AddHostRequestSchema, req.body, 'body');
       checkLabels(body.labels ?? {});
       const bad = checkNewHostName(body.name);
       if (bad) throw controllerError('SWARM_ERR_HOST_NAME_INVALID', bad);
@@ -69,7 +55,7 @@ export function hostRoutes(ctx: ControllerContext) {
         throw controllerError('SWARM_ERR_HOST_EXISTS', `host "${body.name}" is already enrolled; remove it first (swarmctl host remove ${body.name})`);
       }
       await audit(ctx, req, 'host.add', body.name, { address: record.address, labels: record.labels, expiresAt: new Date(expiresAt).toISOString() });
-      return reply.code(201).send({ name: body.name, token, caHash: ctx.issuer.ca.fingerprint, expiresAt: new Date(expiresAt).toISOString() });
+      return reply.code(201).send({ name: body.name, token, caHash: ctx.issuer.ca.fingerprint, expiresAt: new Date(expiresAt).toISOString() } satisfies AddHostResponse);
     });
 
     app.get('/hosts', async (req) => {
@@ -83,7 +69,7 @@ export function hostRoutes(ctx: ControllerContext) {
 
     app.patch('/hosts/:name/address', async (req) => {
       const { name } = parseInput(NameParams, req.params, 'params');
-      const body = parseInput(AddressBodySchema, req.body, 'body');
+      const body = parseInput(SetAddressRequestSchema, req.body, 'body');
       const host = await mustFind(name);
       const address = body.address === null ? null : normalizeAddress(body.address);
       await ctx.store.setHostAddress(name, address);
@@ -91,7 +77,7 @@ export function hostRoutes(ctx: ControllerContext) {
       return viewHost(ctx, { ...host, address });
     });
 
-    app.get('/tokens', async () => (await ctx.store.listPendingTokens(ctx.clock.now())).map((t) => ({
+    app.get('/tokens', async () => (await ctx.store.listPendingTokens(ctx.clock.now())).map((t): TokenView => ({
       name: t.hostName, createdAt: new Date(t.createdAt).toISOString(), expiresAt: new Date(t.expiresAt).toISOString(),
     })));
 
@@ -100,7 +86,7 @@ export function hostRoutes(ctx: ControllerContext) {
       const revoked = await ctx.store.deleteUnusedTokens(name);
       if (revoked === 0) throw controllerError('SWARM_ERR_TOKEN_NOT_FOUND', `no pending join token for "${name}"; see swarmctl token list`);
       await audit(ctx, req, 'token.revoke', name, { tokens: revoked });
-      return { name, revoked };
+      return { name, revoked } satisfies RevokeTokensResponse;
     });
 
     app.get('/hosts/:name', async (req) => {
@@ -112,12 +98,12 @@ export function hostRoutes(ctx: ControllerContext) {
         ...await viewHost(ctx, host, certs),
         certificates: certs.map((c) => viewCertificate(ctx.cluster, c, ctx.clock.now())),
         reports: { agent: reports?.agent?.report ?? null, updater: reports?.updater?.report ?? null },
-      };
+      } satisfies HostDetail;
     });
 
     app.patch('/hosts/:name/labels', async (req) => {
       const { name } = parseInput(NameParams, req.params, 'params');
-      const body = parseInput(LabelSchema, req.body, 'body');
+      const body = parseInput(LabelRequestSchema, req.body, 'body');
       checkLabels(body.set, body.remove);
       // Read, change and write in one store transaction: two concurrent edits must not lose one.
       const host = await ctx.store.changeHostLabels(name, { set: body.set, remove: body.remove });
@@ -133,7 +119,7 @@ export function hostRoutes(ctx: ControllerContext) {
       const revoked = await revokeIdentities(ctx, [{ role: 'updater', name }, { role: 'agent', name }]);
       ctx.reports.forget(name);
       await audit(ctx, req, 'host.remove', name, { revoked });
-      return { name, removed: true, revoked };
+      return { name, removed: true, revoked } satisfies RemoveResponse;
     });
   };
 }

@@ -3,6 +3,7 @@ import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import { verifyCsr } from '../../pki/index.js';
 import { parseInput } from '../../shared/http.js';
+import { AddOperatorRequestSchema, type AuditEntryView, type OperatorIssued, type RemoveResponse } from '../../shared/operator-api.js';
 import { isRole } from '../../shared/identity.js';
 import { NAME_PATTERN, RESERVED_NAMES } from '../../shared/names.js';
 import { audit, revokeIdentities, type ControllerContext } from '../context.js';
@@ -10,7 +11,6 @@ import { controllerError } from '../errors.js';
 import { fleetStatus } from '../fleet.js';
 import { currentCertificates, viewCertificate } from '../host-view.js';
 
-const AddOperatorSchema = z.object({ name: z.string(), csr: z.string().min(1).max(64 * 1024) }).strict();
 const NameParams = z.object({ name: z.string().regex(NAME_PATTERN, 'must be an operator name') });
 const CertQuery = z.object({ role: z.string().refine(isRole, 'must be a role').optional(), name: z.string().optional(), all: z.enum(['true', 'false']).optional() });
 const AuditQuery = z.object({
@@ -33,7 +33,7 @@ export function operatorRoutes(ctx: ControllerContext) {
     };
 
     app.post('/operators', async (req, reply) => {
-      const body = parseInput(AddOperatorSchema, req.body, 'body');
+      const body = parseInput(AddOperatorRequestSchema, req.body, 'body');
       if (!NAME_PATTERN.test(body.name) || (RESERVED_NAMES.has(body.name) && body.name !== 'admin')) {
         throw controllerError('SWARM_ERR_HOST_NAME_INVALID', `operator name "${body.name}" must be 1-63 lowercase letters, digits or '-' and not reserved`);
       }
@@ -44,7 +44,7 @@ export function operatorRoutes(ctx: ControllerContext) {
       if (!outcome.ok) throw operatorExists(body.name);
       const { issued } = outcome;
       await audit(ctx, req, 'operator.add', body.name, { serial: issued.serial });
-      return reply.code(201).send({ name: body.name, cert: issued.certPem, ca: ctx.issuer.ca.certPem, notAfter: new Date(issued.notAfter).toISOString() });
+      return reply.code(201).send({ name: body.name, cert: issued.certPem, ca: ctx.issuer.ca.certPem, notAfter: new Date(issued.notAfter).toISOString() } satisfies OperatorIssued);
     });
 
     app.delete('/operators/:name', async (req) => {
@@ -54,7 +54,7 @@ export function operatorRoutes(ctx: ControllerContext) {
       if (certs.length === 0) throw controllerError('SWARM_ERR_OPERATOR_NOT_FOUND', `no operator named "${name}" holds a certificate; see swarmctl cert list`);
       const revoked = await revokeIdentities(ctx, [{ role: 'operator', name }]);
       await audit(ctx, req, 'operator.remove', name, { revoked });
-      return { name, removed: true, revoked };
+      return { name, removed: true, revoked } satisfies RemoveResponse;
     });
 
     app.get('/certificates', async (req) => {
@@ -79,7 +79,7 @@ export function operatorRoutes(ctx: ControllerContext) {
         ...(q.limit !== undefined ? { limit: q.limit } : {}),
         ...(q.since !== undefined ? { sinceMs: Date.parse(q.since) } : {}),
       }))
-        .map((e) => ({ ...e, at: new Date(e.at).toISOString() }));
+        .map((e): AuditEntryView => ({ ...e, at: new Date(e.at).toISOString() }));
     });
   };
 }

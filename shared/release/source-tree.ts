@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { ManifestSchema, MANIFEST_FILE, SIDECAR_FILE, VersionSchema } from '../release-manifest.js';
 import { formatZodIssues } from '../validation.js';
 import { releaseBuildError } from './errors.js';
+import { checkLinkTarget, checkReleasePath, RELEASE_MAX_PATH_BYTES, type NameFault, type TargetFault } from './path-rule.js';
 
 export type SourceEntry =
   | { kind: 'directory'; path: string }
@@ -18,20 +19,43 @@ function compareBytes(a: string, b: string): number {
 
 /** A symlink target stays inside the tree when, resolved from the link's directory, it never climbs above the root. */
 export function symlinkStaysInside(linkPath: string, target: string): boolean {
-  if (target.length === 0 || target.startsWith('/') || target.includes('\0') || target.includes('\\')) return false;
-  let depth = linkPath.split('/').length - 1;
-  let seenName = false;
-  for (const part of target.split('/')) {
-    if (part === '' || part === '.') continue;
-    if (part === '..') {
-      // `..` after a name would be resolved through that name on disk (maybe a symlink): refuse.
-      if (seenName || depth === 0) return false;
-      depth -= 1;
-    } else {
-      seenName = true;
-    }
+  return checkLinkTarget(linkPath.split('/'), target).ok;
+}
+
+function show(path: string): string {
+  return JSON.stringify(path.length > 200 ? `${path.slice(0, 200)}...` : path);
+}
+
+/** Why an updater would refuse this name, said to the person building (the path rule is the installer's own). */
+function describeNameFault(fault: NameFault, path: string): string {
+  switch (fault) {
+    case 'too-long':
+      return `${show(path)} is ${Buffer.byteLength(path)} bytes long; updaters refuse release paths longer than ${RELEASE_MAX_PATH_BYTES} bytes (limits.maxPathBytes): shorten it`;
+    case 'control':
+    case 'nul':
+      return `${show(path)} has a control character in its name, which updaters refuse: rename it`;
+    case 'backslash':
+      return `${show(path)} has a backslash in its name, which updaters refuse: rename it`;
+    case 'empty':
+    case 'absolute':
+    case 'traversal':
+      return `${show(path)} is not a name inside the release`;
   }
-  return true;
+}
+
+/** Why an updater would refuse this symlink. */
+function describeTargetFault(fault: TargetFault, path: string, target: string): string {
+  switch (fault) {
+    case 'too-long':
+      return `symlink ${show(path)} has a target longer than ${RELEASE_MAX_PATH_BYTES} bytes, which updaters refuse (limits.maxPathBytes): shorten it`;
+    case 'bad-char':
+      return `symlink ${show(path)} has a target with a control character or backslash, which updaters refuse: change it`;
+    case 'empty':
+    case 'absolute':
+    case 'after-name':
+    case 'above-root':
+      return `symlink ${path} -> ${target} leaves the release directory (or climbs through a name); make it relative and inside`;
+  }
 }
 
 async function readManifest(dir: string, version: string | undefined): Promise<Buffer> {
@@ -71,6 +95,9 @@ export async function collectSourceEntries(dir: string, options: { version?: str
     for (const name of names) {
       const path = rel === '' ? name : `${rel}/${name}`;
       if (path === SIDECAR_FILE) continue;
+      // The installer's own rule: a release every updater would refuse is never built.
+      const verdict = checkReleasePath(path);
+      if (!verdict.ok) throw releaseBuildError('SWARM_ERR_RELEASE_BUILD_SOURCE', describeNameFault(verdict.fault, path));
       if (path === MANIFEST_FILE) {
         out.push({ kind: 'manifest', path, content: manifest });
         continue;
@@ -84,9 +111,8 @@ export async function collectSourceEntries(dir: string, options: { version?: str
         out.push({ kind: 'file', path, absPath: abs, size: st.size, mode: st.mode & 0o111 ? 0o755 : 0o644 });
       } else if (st.isSymbolicLink()) {
         const target = await readlink(abs);
-        if (!symlinkStaysInside(path, target)) {
-          throw releaseBuildError('SWARM_ERR_RELEASE_BUILD_SOURCE', `symlink ${path} -> ${target} leaves the release directory (or climbs through a name); make it relative and inside`);
-        }
+        const link = checkLinkTarget(verdict.parts, target);
+        if (!link.ok) throw releaseBuildError('SWARM_ERR_RELEASE_BUILD_SOURCE', describeTargetFault(link.fault, path, target));
         out.push({ kind: 'symlink', path, target });
       } else {
         throw releaseBuildError('SWARM_ERR_RELEASE_BUILD_SOURCE', `${path} is not a regular file, directory or symlink; a release cannot carry it`);

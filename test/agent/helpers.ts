@@ -6,7 +6,9 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { request, type Dispatcher } from 'undici';
 import { buildDispatcher } from '../../shared/dispatcher.js';
+import type { RestartPolicy } from '../../shared/wire.js';
 import { mintIdentity, tempDir, writeIdentity, type TestIdentity } from '../helpers/pki.js';
+import { pollUntil } from '../helpers/wait.js';
 
 /** The built bin next to this test (works from any build dir). */
 export const AGENT_MAIN = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'agent', 'main.js');
@@ -33,7 +35,7 @@ export async function makeFixture(host = 'h1'): Promise<Fixture> {
 export interface ServiceDef {
   name: string;
   command: string[];
-  restart?: 'always' | 'on-failure' | 'never';
+  restart?: RestartPolicy;
   required?: boolean;
   env?: Record<string, string>;
 }
@@ -159,9 +161,5 @@ export { isProcessAlive as isAlive } from '../../shared/process.js';
 
 /** Poll a condition every 10 ms, bounded in time (for outcomes no event announces, like pipe drains). */
 export async function until(what: string, check: () => boolean | Promise<boolean>, timeoutMs = 5_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`${what}: not within ${timeoutMs} ms`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
+  await pollUntil(what, async () => ((await check()) ? true : undefined), { timeoutMs, everyMs: 10 });
 }

@@ -10,6 +10,7 @@ import type { AgentHealth, UpdaterStatus } from '../../shared/wire.js';
 import { silentLogger } from '../../shared/logger.js';
 import { checkServerIdentity, type TlsMaterial } from '../../shared/tls.js';
 import { mintIdentity, tempDir, testCa } from '../helpers/pki.js';
+import { pollUntil } from '../helpers/wait.js';
 
 /** The build root (dist/ or .build/<name>/): bins are found from here, never from dist/. */
 export const BUILD_ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -174,14 +175,8 @@ export function updaterStatus(release = 'a'.repeat(64), version = '1.2.3'): Upda
 }
 
 /** Wait for a condition, polling with a bound in count and time (for state observed through an API). */
-export async function waitFor<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 10_000, everyMs = 50): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (let i = 0; Date.now() < deadline && i < timeoutMs / everyMs + 10; i++) {
-    const v = await probe();
-    if (v !== undefined) return v;
-    await new Promise((r) => setTimeout(r, everyMs));
-  }
-  throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+export function waitFor<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 10_000, everyMs = 50): Promise<T> {
+  return pollUntil(what, probe, { timeoutMs, everyMs });
 }
 
 /** Register `name` as an enrolled host directly in a store (tests that are not about enrollment). */

@@ -1,8 +1,10 @@
 // Every error code is unique, well-formed and documented in docs/errors.md with its HTTP status.
 import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { promisify } from 'node:util';
 import { defineErrors, listErrorCodes, SwarmError } from '../../shared/errors.js';
 
 /** The build root (dist/ or .build/<name>/) and the repository root above it. */
@@ -56,5 +58,26 @@ describe('error catalogue', () => {
     const err = new SwarmError('SWARM_ERR_NOT_FOUND', 'no such host h1');
     assert.equal(err.status, 404);
     assert.deepEqual(err.toJSON(), { code: 'SWARM_ERR_NOT_FOUND', message: 'no such host h1' });
+  });
+
+  it('gives an error built before its catalogue loads the catalogue\'s status, and logs it', async () => {
+    // A fresh process: in this one every catalogue is loaded already.
+    const url = (p: string): string => pathToFileURL(join(root, p)).href;
+    const script = `
+      const { SwarmError } = await import(${JSON.stringify(url('shared/errors.js'))});
+      const early = new SwarmError('SWARM_ERR_INSTALL_TOO_LARGE', 'too big');
+      await import(${JSON.stringify(url('updater/install/errors.js'))});
+      process.stdout.write(JSON.stringify({ status: early.status, logged: { ...early }.status }));`;
+    const { stdout } = await promisify(execFile)(process.execPath, ['--input-type=module', '-e', script], { timeout: 10_000 });
+    assert.deepEqual(JSON.parse(stdout), { status: 413, logged: 413 });
+  });
+
+  it('keeps a remote answer\'s code, and the status it was answered with when the code is not known here', async () => {
+    const { remoteAnswerError } = await import('../../shared/remote-errors.js');
+    const known = remoteAnswerError({ code: 'SWARM_ERR_NOT_FOUND', message: 'no such host h1' }, 404);
+    assert.deepEqual([known.code, known.status, known.message], ['SWARM_ERR_NOT_FOUND', 404, 'no such host h1']);
+    const newer = remoteAnswerError({ code: 'SWARM_ERR_FROM_A_NEWER_CONTROLLER', message: 'x' }, 409);
+    assert.deepEqual([newer.code, newer.status], ['SWARM_ERR_FROM_A_NEWER_CONTROLLER', 409]);
+    assert.equal(remoteAnswerError({ code: 'SWARM_ERR_UPDATER_BUSY', message: 'busy' }).status, 409);
   });
 });

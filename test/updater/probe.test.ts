@@ -1,5 +1,6 @@
 // Probe judgement and the watch window with a scripted health source (the integration tests use real agents).
 import assert from 'node:assert/strict';
+import { monotonicClock, type MonotonicClock } from '../../shared/clock.js';
 import type { AgentHealth } from '../../shared/wire.js';
 import { judgeHealth, waitHealthy, watchWindow } from '../../updater/probe.js';
 
@@ -59,18 +60,14 @@ describe('probe', () => {
   });
 });
 
-describe('probe: clock jumps', () => {
-  /** Turn the wall clock back a day after the first probe (NTP step, RTC reset); restored afterwards. */
-  function jumpBackAfterFirst(answers: Array<AgentHealth | Error>): { fetch: () => Promise<AgentHealth>; restore: () => void } {
-    const realNow = Date.now;
-    const inner = scripted(answers);
+describe('probe: clock seam', () => {
+  /** Virtual monotonic time: a pause advances it at once, so no test waits, and the wall clock plays no part. */
+  function virtualClock(): MonotonicClock {
+    let t = 0;
     return {
-      fetch: async () => {
-        Date.now = () => realNow() - 86_400_000;
-        return inner();
-      },
-      restore: () => {
-        Date.now = realNow;
+      now: () => t,
+      pause: async (ms, signal) => {
+        if (!signal?.aborted) t += Math.max(0, ms);
       },
     };
   }
@@ -82,25 +79,23 @@ describe('probe: clock jumps', () => {
     return r;
   }
 
-  it('ends the probe deadline on time when the wall clock steps back', async () => {
-    const j = jumpBackAfterFirst([new Error('ECONNREFUSED')]);
-    try {
-      const r = await within(3_000, waitHealthy({ fetch: j.fetch, expectId: ID, deadlineMs: 200, intervalMs: 10, backoffMaxMs: 20 }));
-      assert.notEqual(r, 'timed out', 'the deadline must not stretch by the clock step');
-      assert.equal(r !== 'timed out' && r.ok, false);
-    } finally {
-      j.restore();
-    }
+  it('times deadlines and windows on a monotonic clock by default (a wall-clock step cannot stretch them)', () => {
+    assert.ok(Math.abs(monotonicClock.now() - performance.now()) < 1_000);
   });
 
-  it('ends the watch window on time when the wall clock steps back', async () => {
-    const j = jumpBackAfterFirst([health()]);
-    try {
-      const r = await within(3_000, watchWindow({ fetch: j.fetch, expectId: ID, windowMs: 200, intervalMs: 10, maxFailures: 3, baseline: health() }));
-      assert.notEqual(r, 'timed out', 'the window must not stretch by the clock step (the operation lock is held meanwhile)');
-      assert.equal(r !== 'timed out' && r.ok, true);
-    } finally {
-      j.restore();
-    }
+  it('ends the probe deadline on time, by its clock', async () => {
+    const clock = virtualClock();
+    const r = await within(3_000, waitHealthy({ fetch: scripted([new Error('ECONNREFUSED')]), expectId: ID, deadlineMs: 200, intervalMs: 10, backoffMaxMs: 20, clock }));
+    assert.notEqual(r, 'timed out', 'the deadline must not stretch by the clock step');
+    assert.equal(r !== 'timed out' && r.ok, false);
+    assert.equal(clock.now(), 200, 'it gives up exactly at its deadline');
+  });
+
+  it('ends the watch window on time, by its clock', async () => {
+    const clock = virtualClock();
+    const r = await within(3_000, watchWindow({ fetch: scripted([health()]), expectId: ID, windowMs: 200, intervalMs: 10, maxFailures: 3, baseline: health(), clock }));
+    assert.notEqual(r, 'timed out', 'the window must not stretch by the clock step (the operation lock is held meanwhile)');
+    assert.equal(r !== 'timed out' && r.ok, true);
+    assert.equal(clock.now(), 200, 'the window lasts exactly its length');
   });
 });

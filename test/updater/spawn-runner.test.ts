@@ -7,6 +7,7 @@ import type { AgentEvent } from '../../updater/agent-runner.js';
 import { SpawnAgentRunner } from '../../updater/spawn-runner.js';
 import { tempDir } from '../helpers/pki.js';
 import { writeReleaseTree } from '../helpers/releases.js';
+import { pollUntil } from '../helpers/wait.js';
 
 /** The next event matching `pick`, or a rejection after `ms`. */
 function nextEvent(runner: SpawnAgentRunner, pick: (e: AgentEvent) => boolean, ms: number): Promise<AgentEvent> {
@@ -91,11 +92,9 @@ async function isRunning(pid: number): Promise<boolean> {
 }
 
 /** A file another process writes (bounded wait). */
-async function eventuallyRead(path: string, notThis = ''): Promise<string> {
-  for (let i = 0; i < 200; i++) {
+function eventuallyRead(path: string, notThis = ''): Promise<string> {
+  return pollUntil(`${path} to be written`, async () => {
     const text = (await readFile(path, 'utf8').catch(() => '')).trim();
-    if (text && text !== notThis) return text;
-    await new Promise((r) => setTimeout(r, 25));
-  }
-  throw new Error(`${path} was not written within 5 s`);
+    return text && text !== notThis ? text : undefined;
+  }, { timeoutMs: 5_000, everyMs: 25 });
 }

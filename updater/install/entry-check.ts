@@ -1,7 +1,9 @@
 // The tar-entry safety check: a pure decision (entry header + what was extracted so far -> write it, or refuse with a code).
+// Names and link targets are judged by the release path rule the builder shares (shared/release/path-rule.ts).
 import type { InstallLimits } from './limits.js';
 import type { InstallErrorCode } from './errors.js';
 import { SIDECAR_FILE } from '../../shared/release-manifest.js';
+import { checkLinkTarget, checkReleasePath, type NameFault, type TargetFault } from '../../shared/release/index.js';
 
 /** The fields of a tar-stream header the check reads (after tar-stream applied PAX and GNU long names). */
 export interface TarEntryHeader {
@@ -50,53 +52,46 @@ function refuse(code: InstallErrorCode, message: string): EntryDecision {
   return { ok: false, code, message };
 }
 
-// eslint-disable-next-line no-control-regex
-const CONTROL = /[\u0000-\u001f\u007f]/;
-
 function show(name: string): string {
   return JSON.stringify(name.length > 200 ? `${name.slice(0, 200)}...` : name);
 }
 
-/**
- * Split a name into components, refusing anything that could land outside the release root.
- * Returns the components (empty for the root itself) or a refusal.
- */
-function splitName(name: string): string[] | EntryDecision {
-  if (name.length === 0) return refuse('SWARM_ERR_TAR_BAD_NAME', 'a tar entry has an empty name');
-  if (name.includes('\0')) return refuse('SWARM_ERR_TAR_BAD_NAME', `tar entry ${show(name)} contains a NUL byte`);
-  if (name.includes('\\')) return refuse('SWARM_ERR_TAR_BAD_NAME', `tar entry ${show(name)} contains a backslash; use "/" separators`);
-  if (CONTROL.test(name)) return refuse('SWARM_ERR_TAR_BAD_NAME', `tar entry ${show(name)} contains a control character`);
-  if (name.startsWith('/')) return refuse('SWARM_ERR_TAR_ABSOLUTE_PATH', `tar entry ${show(name)} is an absolute path; entries must be relative to the release root`);
-  const parts: string[] = [];
-  for (const part of name.split('/')) {
-    if (part === '' || part === '.') continue;
-    if (part === '..') return refuse('SWARM_ERR_TAR_PATH_TRAVERSAL', `tar entry ${show(name)} contains "..": it would be written outside the release`);
-    parts.push(part);
+/** The shared path rule's verdict on a name, as this installer's refusal. */
+function refuseName(fault: NameFault, name: string, limits: InstallLimits): EntryDecision {
+  switch (fault) {
+    case 'too-long':
+      return refuse('SWARM_ERR_TAR_PATH_TOO_LONG', `tar entry ${show(name)} is ${Buffer.byteLength(name)} bytes long; the limit is ${limits.maxPathBytes} (limits.maxPathBytes)`);
+    case 'empty':
+      return refuse('SWARM_ERR_TAR_BAD_NAME', 'a tar entry has an empty name');
+    case 'nul':
+      return refuse('SWARM_ERR_TAR_BAD_NAME', `tar entry ${show(name)} contains a NUL byte`);
+    case 'backslash':
+      return refuse('SWARM_ERR_TAR_BAD_NAME', `tar entry ${show(name)} contains a backslash; use "/" separators`);
+    case 'control':
+      return refuse('SWARM_ERR_TAR_BAD_NAME', `tar entry ${show(name)} contains a control character`);
+    case 'absolute':
+      return refuse('SWARM_ERR_TAR_ABSOLUTE_PATH', `tar entry ${show(name)} is an absolute path; entries must be relative to the release root`);
+    case 'traversal':
+      return refuse('SWARM_ERR_TAR_PATH_TRAVERSAL', `tar entry ${show(name)} contains "..": it would be written outside the release`);
   }
-  return parts;
 }
 
-/** A symlink whose raw target, resolved from its own (real) directory, stays inside the release. */
-function checkLinkTarget(parts: string[], target: string, name: string): EntryDecision | undefined {
-  if (target.length === 0) return refuse('SWARM_ERR_TAR_LINK_ESCAPE', `symlink ${show(name)} has an empty target`);
-  if (target.includes('\0') || target.includes('\\') || CONTROL.test(target)) {
-    return refuse('SWARM_ERR_TAR_LINK_ESCAPE', `symlink ${show(name)} has a target with a NUL byte, backslash or control character`);
+/** The shared path rule's verdict on a symlink target, as this installer's refusal. */
+function refuseTarget(fault: TargetFault, name: string, target: string, limits: InstallLimits): EntryDecision {
+  switch (fault) {
+    case 'too-long':
+      return refuse('SWARM_ERR_TAR_PATH_TOO_LONG', `symlink ${show(name)} has a target longer than ${limits.maxPathBytes} bytes (limits.maxPathBytes)`);
+    case 'empty':
+      return refuse('SWARM_ERR_TAR_LINK_ESCAPE', `symlink ${show(name)} has an empty target`);
+    case 'bad-char':
+      return refuse('SWARM_ERR_TAR_LINK_ESCAPE', `symlink ${show(name)} has a target with a NUL byte, backslash or control character`);
+    case 'absolute':
+      return refuse('SWARM_ERR_TAR_LINK_ESCAPE', `symlink ${show(name)} -> ${show(target)} is absolute: it would point outside the release`);
+    case 'after-name':
+      return refuse('SWARM_ERR_TAR_LINK_ESCAPE', `symlink ${show(name)} -> ${show(target)} uses ".." after a name; write the target without it`);
+    case 'above-root':
+      return refuse('SWARM_ERR_TAR_LINK_ESCAPE', `symlink ${show(name)} -> ${show(target)} climbs above the release root`);
   }
-  if (target.startsWith('/')) return refuse('SWARM_ERR_TAR_LINK_ESCAPE', `symlink ${show(name)} -> ${show(target)} is absolute: it would point outside the release`);
-  let depth = parts.length - 1;
-  let seenName = false;
-  for (const part of target.split('/')) {
-    if (part === '' || part === '.') continue;
-    if (part === '..') {
-      // The kernel resolves `x/..` through x, which may itself be a symlink: only leading `..` are predictable.
-      if (seenName) return refuse('SWARM_ERR_TAR_LINK_ESCAPE', `symlink ${show(name)} -> ${show(target)} uses ".." after a name; write the target without it`);
-      if (depth === 0) return refuse('SWARM_ERR_TAR_LINK_ESCAPE', `symlink ${show(name)} -> ${show(target)} climbs above the release root`);
-      depth -= 1;
-    } else {
-      seenName = true;
-    }
-  }
-  return undefined;
 }
 
 /** Decide what to do with one tar entry. Pure: reads the header, the state and the limits only. */
@@ -105,12 +100,9 @@ export function checkTarEntry(header: TarEntryHeader, state: ExtractionState, li
   if (state.entryCount + 1 > limits.maxEntries) {
     return refuse('SWARM_ERR_TAR_TOO_MANY_ENTRIES', `the release has more than ${limits.maxEntries} entries (limits.maxEntries)`);
   }
-  if (Buffer.byteLength(name) > limits.maxPathBytes) {
-    return refuse('SWARM_ERR_TAR_PATH_TOO_LONG', `tar entry ${show(name)} is ${Buffer.byteLength(name)} bytes long; the limit is ${limits.maxPathBytes} (limits.maxPathBytes)`);
-  }
-  const split = splitName(name);
-  if (!Array.isArray(split)) return split;
-  const parts = split;
+  const verdict = checkReleasePath(name, limits.maxPathBytes);
+  if (!verdict.ok) return refuseName(verdict.fault, name, limits);
+  const parts = verdict.parts;
   const type = header.type ?? null;
   const mode = header.mode ?? 0;
   switch (type) {
@@ -163,11 +155,8 @@ export function checkTarEntry(header: TarEntryHeader, state: ExtractionState, li
   }
   if (type === 'symlink') {
     const target = header.linkname ?? '';
-    if (Buffer.byteLength(target) > limits.maxPathBytes) {
-      return refuse('SWARM_ERR_TAR_PATH_TOO_LONG', `symlink ${show(name)} has a target longer than ${limits.maxPathBytes} bytes (limits.maxPathBytes)`);
-    }
-    const bad = checkLinkTarget(parts, target, name);
-    if (bad) return bad;
+    const link = checkLinkTarget(parts, target, limits.maxPathBytes);
+    if (!link.ok) return refuseTarget(link.fault, name, target, limits);
     return { ok: true, action: 'symlink', path, parents, mode: 0o777, size: 0, target };
   }
   if (type === 'directory') return { ok: true, action: 'directory', path, parents, mode: 0o755, size: 0 };

@@ -6,6 +6,8 @@ import { join } from 'node:path';
 import { Readable, Transform, type TransformCallback } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { createGunzip } from 'node:zlib';
+// Pinned exactly in package.json (no ^): watchEndOfArchive and refuseEarlyEnd below patch tar-stream's private
+// Extract._consumeHeader and _final, which any release may change; bump it only with the tar tests green.
 import { extract as tarExtract, type Header } from 'tar-stream';
 
 /** The body of one tar entry (a streamx Readable). */

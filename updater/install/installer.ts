@@ -13,7 +13,7 @@ import { installError } from './errors.js';
 import type { InstallLimits } from './limits.js';
 import { findReleaseById, readInstalledRelease, type InstalledRelease } from './release-dir.js';
 import { removeTree } from './remove-tree.js';
-import { fsyncDirs, syncFilesystem } from './sync-queue.js';
+import { fsyncDirs } from './sync-queue.js';
 
 export interface InstallRequest {
   /** the raw gzip'd tarball, streamed (never buffered whole) */
@@ -35,6 +35,8 @@ export interface InstallContext {
   isBad(id: string): Promise<boolean>;
   logger: Logger;
   now(): Date;
+  /** syncfs of the filesystem holding a path (sync-queue.ts); false: fsync each path instead. */
+  syncFilesystem(path: string): Promise<boolean>;
 }
 
 /** Refusals that need no body: id format, bad mark, signature. */
@@ -127,7 +129,7 @@ async function installChecked(ctx: InstallContext, req: InstallRequest): Promise
     const dirName = releaseDirName(manifest.version, req.expectedId);
     await writeSidecar(staged, `${JSON.stringify({ id: req.expectedId, version: manifest.version, installedAt: ctx.now().toISOString() })}\n`);
     const extracted = Date.now();
-    if (!(await syncFilesystem(staged))) {
+    if (!(await ctx.syncFilesystem(staged))) {
       await out.syncs.drain();
       await fsyncDirs(out.dirs);
     }

@@ -1,5 +1,6 @@
 // Install limits (size, entries, path length, gzip ratio) with safe defaults, validated for the updater config.
 import { z } from 'zod';
+import { RELEASE_MAX_PATH_BYTES } from '../../shared/release/index.js';
 
 export interface InstallLimits {
   maxUnpackedBytes: number;
@@ -15,7 +16,7 @@ const GiB = 1024 ** 3;
 export const DEFAULT_INSTALL_LIMITS: Readonly<InstallLimits> = Object.freeze({
   maxUnpackedBytes: GiB,
   maxEntries: 100_000,
-  maxPathBytes: 4096,
+  maxPathBytes: RELEASE_MAX_PATH_BYTES,
   maxCompressionRatio: 100,
   maxCompressedBytes: GiB,
 });

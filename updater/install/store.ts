@@ -9,6 +9,7 @@ import { installRelease, type InstallRequest } from './installer.js';
 import { pointLink, readLinkTarget, removeStaleLinkTemps } from './links.js';
 import { findReleaseById, readAllReleases, readInstalledRelease, type InstalledRelease } from './release-dir.js';
 import { removeTree } from './remove-tree.js';
+import { syncFilesystem } from './sync-queue.js';
 import { fsyncDir, makeDirs } from '../../shared/files.js';
 
 export interface ReleaseStoreOptions {
@@ -21,6 +22,8 @@ export interface ReleaseStoreOptions {
   logger?: Logger;
   /** clock seam for installedAt and bad marks */
   now?: () => Date;
+  /** Makes a staged release durable (syncfs); false sends the installer to fsync each path. Tests record it. */
+  syncFilesystem?: (path: string) => Promise<boolean>;
 }
 
 export type ListedRelease = InstalledRelease & { active: boolean; prev: boolean; bad: boolean };
@@ -33,6 +36,7 @@ export class ReleaseStore {
   private readonly logger: Logger;
   private readonly now: () => Date;
   private readonly bad: BadMarks;
+  private readonly syncFilesystem: (path: string) => Promise<boolean>;
 
   constructor(options: ReleaseStoreOptions) {
     this.root = options.root;
@@ -42,6 +46,7 @@ export class ReleaseStore {
     this.logger = options.logger ?? silentLogger();
     this.now = options.now ?? (() => new Date());
     this.bad = new BadMarks(options.stateDir, this.now);
+    this.syncFilesystem = options.syncFilesystem ?? ((path) => syncFilesystem(path));
   }
 
   /** mkdir -p releases, staging, state; empty staging; drop temp links a crash left. */
@@ -61,7 +66,7 @@ export class ReleaseStore {
 
   install(req: InstallRequest): Promise<InstalledRelease> {
     return installRelease(
-      { releasesDir: this.releasesDir, stagingDir: this.stagingDir, isBad: (id) => this.isBad(id), logger: this.logger, now: this.now },
+      { releasesDir: this.releasesDir, stagingDir: this.stagingDir, isBad: (id) => this.isBad(id), logger: this.logger, now: this.now, syncFilesystem: this.syncFilesystem },
       req,
     );
   }

@@ -5,14 +5,18 @@ import { join } from 'node:path';
 import { buildRelease } from '../../../shared/release/index.js';
 import { writeReleaseTree } from '../../helpers/releases.js';
 
-/** good | exit at start | never listen | report another id | report failing | die after N seconds. */
+/**
+ * good | exit at start | never listen | report another id | report failing | die inside the watch window: it
+ * answers its first health request healthy (the probe succeeds with it) and exits when the next one comes, which
+ * only the watch window sends. No timer: on any runner, it dies after the probe and inside the window.
+ */
 export type AgentBehaviour =
   | { mode: 'good' }
   | { mode: 'exit' }
   | { mode: 'no-listen' }
   | { mode: 'other-id' }
   | { mode: 'failing' }
-  | { mode: 'die-after'; seconds: number };
+  | { mode: 'die-when-watched' };
 
 /** The agent: reads its release id from .swarm-release.json in its cwd, serves /v1/health over mTLS. */
 export const AGENT_SCRIPT = `
@@ -28,6 +32,7 @@ const b = JSON.parse(fs.readFileSync(path.join(process.cwd(), 'behaviour.json'),
 const startedAt = new Date().toISOString();
 if (b.mode === 'exit') process.exit(3);
 let server;
+let answered = 0;
 if (b.mode === 'no-listen') {
   setInterval(() => {}, 1000);
 } else {
@@ -35,13 +40,13 @@ if (b.mode === 'no-listen') {
     ca: fs.readFileSync(path.join(pki, 'ca.crt')), cert: fs.readFileSync(path.join(pki, 'agent.crt')), key: fs.readFileSync(path.join(pki, 'agent.key')),
     requestCert: true, rejectUnauthorized: true,
   }, (req, res) => {
+    if (b.mode === 'die-when-watched' && ++answered > 1) process.exit(4);
     const body = { status: b.mode === 'failing' ? 'failing' : 'ok', release: b.mode === 'other-id' ? '0'.repeat(64) : sidecar.id,
       version: sidecar.version, pid: process.pid, startedAt, services: [] };
     res.writeHead(200, { 'content-type': 'application/json' });
     res.end(JSON.stringify(body));
   });
   server.listen(port, host);
-  if (b.mode === 'die-after') setTimeout(() => process.exit(4), b.seconds * 1000);
 }
 process.on('SIGTERM', () => { if (server) server.close(); server?.closeAllConnections?.(); process.exit(0); });
 `;

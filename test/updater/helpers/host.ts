@@ -1,13 +1,14 @@
 // A test host: install dir, one PKI dir with updater/h1 and agent/h1, a short-deadline config, and the real bin.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { readFile, writeFile } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { request, type Dispatcher } from 'undici';
 import { buildDispatcher } from '../../../shared/dispatcher.js';
 import type { AgentHealth } from '../../../shared/wire.js';
+import { freePort } from '../../helpers/ports.js';
 import { mintIdentity, tempDir, writeIdentity, type TestIdentity } from '../../helpers/pki.js';
+import { pollUntil } from '../../helpers/wait.js';
 
 export const UPDATER_MAIN = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..', 'updater', 'main.js');
 
@@ -19,16 +20,7 @@ export const TEST_CONFIG = {
   selfUpdate: { deadlineMs: 8_000 },
 };
 
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const a = s.address();
-      s.close(() => resolve(typeof a === 'object' && a ? a.port : 0));
-    });
-  });
-}
+export { freePort } from '../../helpers/ports.js';
 
 export interface TestHost {
   root: string;
@@ -161,17 +153,6 @@ export async function agentHealth(host: TestHost): Promise<AgentHealth> {
 }
 
 /** Poll a condition (bounded): for outcomes that another process produces. */
-export async function eventually<T>(fn: () => Promise<T | undefined>, what: string, timeoutMs = 15_000): Promise<T> {
-  const end = Date.now() + timeoutMs;
-  let last: unknown;
-  while (Date.now() < end) {
-    try {
-      const v = await fn();
-      if (v !== undefined) return v;
-    } catch (err) {
-      last = err;
-    }
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  throw new Error(`timed out waiting for ${what}${last ? `: ${(last as Error).message}` : ''}`);
+export function eventually<T>(fn: () => Promise<T | undefined>, what: string, timeoutMs = 15_000): Promise<T> {
+  return pollUntil(what, fn, { timeoutMs, retryErrors: true });
 }
