@@ -1,9 +1,8 @@
 // The first step of a join: fetch the controller's CA over an unauthenticated connection and accept exactly the one pinned certificate.
+import { pkiError } from '../pki/index.js';
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { TLS_POLICY } from '../shared/tls-policy.js';
 import { Agent, request, type Dispatcher } from 'undici';
-// pki/ files imported directly (not pki/index.js): the index loads the CRL signer, which a joining host never needs.
-import { pkiError } from '../pki/errors.js';
 import { LIMITS } from '../shared/limits.js';
 import { parseSingleCertificate, type SingleCertificate } from '../shared/pem.js';
 import { describeRemoteFailure, remoteError } from '../shared/remote-errors.js';

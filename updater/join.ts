@@ -1,12 +1,7 @@
 // `swarm-updater join`: enroll this host with a join token, pinning the controller's CA by its hash.
+import { assertNoIdentity, createCsr, generateKeyPair, parseCaHash, pkiError, preparePkiDir, writeIdentityFiles } from '../pki/index.js';
 import { X509Certificate } from 'node:crypto';
 import { Agent } from 'undici';
-// pki/ files imported directly (not pki/index.js): the index loads the CRL signer, which a joining host never needs.
-import { createCsr } from '../pki/csr.js';
-import { pkiError } from '../pki/errors.js';
-import { parseCaHash } from '../pki/fingerprint.js';
-import { generateKeyPair } from '../pki/keys.js';
-import { assertNoIdentity, preparePkiDir, writeIdentityFiles } from '../pki/pki-dir.js';
 import { callController } from '../shared/controller-request.js';
 import { remoteError } from '../shared/remote-errors.js';
 import { EnrollResponseSchema, nameFromJoinToken } from '../shared/enroll-protocol.js';

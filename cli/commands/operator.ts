@@ -1,9 +1,7 @@
 // swarmctl operator add | remove: the new operator's key is generated here and never sent.
+import { assertNoIdentity, createCsr, generateKeyPair, writeIdentityFiles } from '../../pki/index.js';
 import type { Command } from 'commander';
 // pki/ files imported directly (not pki/index.js): the index loads the CRL signer (@peculiar/x509), ~0.2 s of every swarmctl start.
-import { createCsr } from '../../pki/csr.js';
-import { generateKeyPair } from '../../pki/keys.js';
-import { assertNoIdentity, writeIdentityFiles } from '../../pki/pki-dir.js';
 import { UsageError } from '../../shared/cli.js';
 import { remoteError } from '../../shared/remote-errors.js';
 import { checkTlsMaterial } from '../../shared/tls.js';
