@@ -27,7 +27,9 @@ export type FakeAction =
   /** Record the operation as running and never answer (until the fake closes). */
   | 'hang'
   /** Wait for the promise, then do what it says (a push held in flight until the test lets it go). */
-  | { gate: Promise<FakeAction> };
+  | { gate: Promise<FakeAction> }
+  /** The body arrives and the operation is recorded running; it commits when the promise resolves, whoever still listens. */
+  | { commitAfter: Promise<void> };
 
 export interface FakeUpdater {
   name: string;
@@ -109,6 +111,18 @@ export async function startFakeUpdater(name: string, options: { certName?: strin
       return reply.code(409).send({ code: 'SWARM_ERR_UPDATER_BUSY', message: `operation ${action.busy.running} is running`, details: { running: action.busy.running } });
     }
     await drain(body);
+    if (typeof action === 'object' && 'commitAfter' in action) {
+      const r = record('update', 'running', release);
+      hanging.add(reply);
+      await action.commitAfter;
+      hanging.delete(reply);
+      fake.updates.push(release);
+      Object.assign(r, { state: 'committed', endedAt: new Date().toISOString() });
+      fake.prev = fake.active;
+      fake.active = { id: release, version: '2.0.0' };
+      if (reply.raw.destroyed || req.raw.socket.destroyed) return reply;
+      return reply.code(200).send(r);
+    }
     if (action === 'hang') {
       record('update', 'running', release);
       hanging.add(reply);
