@@ -27,6 +27,11 @@ import { publicRoutes, type EnrollLimits } from './routes/public.js';
 import { renewRoutes, type RenewLimits } from './routes/renew.js';
 import type { Store } from './store/index.js';
 import { DEFAULT_JOIN_TOKEN_TTL_MS } from './tokens.js';
+import { createRolloutEngine } from './rollout/engine.js';
+import { controllerFleet } from './rollout/fleet-source.js';
+import type { ReleaseSource } from './rollout/updater-client.js';
+import { randomIds, type IdSource } from '../shared/ids.js';
+import { sharedError } from '../shared/errors.js';
 
 export interface ControllerDeps {
   /** The controller's own TLS identity (role controller). */
@@ -51,7 +56,21 @@ export interface ControllerDeps {
   connections?: Partial<ConnectionLimits>;
   /** How long a renewed-away certificate stays valid once its successor is used (default LIMITS renew.superseded-grace). */
   supersededGraceMs?: number;
+  /** Where rollouts read releases from (the release store); without one, rollouts refuse every release. */
+  releaseSource?: ReleaseSource;
+  /** Rollout ids (tests: sequential). */
+  ids?: IdSource;
 }
+
+/** Rollouts refuse every release when the controller has no release store. */
+const noReleases: ReleaseSource = {
+  resolve: async (ref) => {
+    throw sharedError('SWARM_ERR_NOT_FOUND', `no release ${ref}: this controller has no release store`);
+  },
+  open: async (id) => {
+    throw sharedError('SWARM_ERR_NOT_FOUND', `no release ${id}: this controller has no release store`);
+  },
+};
 
 export const DEFAULT_HEARTBEAT_MS = 10_000;
 
@@ -76,6 +95,13 @@ export async function buildControllerApp(deps: ControllerDeps): Promise<Controll
   const hub = new ChannelHub({ cluster, store: deps.store, reports, denylist, clock, logger: deps.logger, heartbeatMs, pingIntervalMs: settings.pingIntervalMs });
   const crl = new CrlPublisher(deps.ca, deps.store, clock);
   await crl.regenerate();
+  const rollouts = createRolloutEngine({
+    store: deps.store, releases: deps.releaseSource ?? noReleases, fleet: controllerFleet({ store: deps.store, reports, hub, clock, offlineTimeoutMs: settings.offlineTimeoutMs }),
+    material: () => deps.material, clock, ids: deps.ids ?? randomIds, logger: deps.logger,
+    audit: async (action, actor, target, details) => {
+      await deps.store.appendAudit({ at: clock.now(), actor, action, target, details });
+    },
+  });
   const ctx: ControllerContext = {
     cluster,
     store: deps.store,
@@ -94,6 +120,7 @@ export async function buildControllerApp(deps: ControllerDeps): Promise<Controll
       graceMs: deps.supersededGraceMs ?? LIMITS['renew.superseded-grace'].value,
       retire: (serials) => void retireSupersededSerials(ctx, serials).catch((err: unknown) => deps.logger.error({ err, serials }, 'retiring superseded certificates failed')),
     }),
+    rollouts,
   };
 
   // Enrollment has no client certificate, so the handshake lets it through; every other group checks identity.
@@ -113,9 +140,15 @@ export async function buildControllerApp(deps: ControllerDeps): Promise<Controll
   reports.start(deps.reportFlushMs ?? 2_000);
   const crlTimer = setInterval(() => void crl.regenerate().catch((err: unknown) => deps.logger.error({ err }, 'CRL regeneration failed')), 86_400_000);
   crlTimer.unref();
+  // Rollouts resume only once the controller serves (channels can report); they stop before the store closes.
+  app.addHook('onListen', async () => {
+    void rollouts.resumeUnsettled()
+      .catch((err: unknown) => deps.logger.error({ err, op: 'rollout.resume' }, 'resuming rollouts failed'));
+  });
   // Upgraded sockets are not HTTP connections fastify can force-close: end the channels before the server
   // closes, or close() would wait for them forever.
   app.addHook('preClose', async () => {
+    await ctx.rollouts.close();
     clearInterval(crlTimer);
     ctx.supersession.close();
     hub.close();

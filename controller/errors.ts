@@ -21,4 +21,11 @@ export const controllerError = defineErrors('controller', {
   SWARM_ERR_STATE_DIR_INVALID: { status: 500, summary: 'The controller state directory is missing files or holds unreadable ones; run swarm-controller init or restore it.' },
   SWARM_ERR_STATE_DIR_PERMISSIONS: { status: 500, summary: 'The state directory, a parent of it, pki/ or a file in it can be written by other users, belongs to another user, or exposes secrets (the database, keys) to them; the message names the path and the chmod or chown to run.' },
   SWARM_ERR_STORE: { status: 500, summary: 'The database could not be opened or migrated (locked, corrupt, newer schema), or the store was used after it was closed.' },
+  SWARM_ERR_ROLLOUT_NOT_FOUND: { status: 404, summary: 'No rollout has that id; see swarmctl rollout list.' },
+  SWARM_ERR_ROLLOUT_STATE: { status: 409, summary: 'The rollout is not in a state that allows this (pause a done rollout, resume one that is not paused); the message says its state.' },
+  SWARM_ERR_ROLLOUT_NO_HOSTS: { status: 400, summary: 'The rollout\'s targets (--all, --hosts, --selector) match no enrolled host.' },
+  SWARM_ERR_ROLLOUT_HOST_UNREACHABLE: { status: 503, summary: 'A host\'s updater could not be reached (its channel is down, it has no address, or the connection was refused or timed out) before anything was sent; nothing changed on it.' },
+  SWARM_ERR_ROLLOUT_PUSH_UNSETTLED: { status: 504, summary: 'The connection to an updater dropped (or a restart found the host pushing) and its operation records could not be read within the deadline; the host settles by itself, see swarmctl host show.' },
+  SWARM_ERR_ROLLOUT_PUSH_FAILED: { status: 502, summary: 'An updater answered a push or rollback with something the controller does not understand (no record, no error code); the message has the status.' },
+  SWARM_ERR_ROLLBACK_TARGET_MISMATCH: { status: 409, summary: 'rollback --rollout: the host no longer runs that rollout\'s release, or its previous release is not what it ran before the rollout (it was updated again since); it is not sent further back.' },
 });

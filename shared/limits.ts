@@ -78,6 +78,18 @@ export const LIMITS = {
     'After a renewed certificate is first used at the controller, the certificate it replaced stays valid this long, so the '
     + 'renewing process can move its other connections over; then it is revoked (superseded). Short, because until then a '
     + 'stolen copy of the old certificate still works.'),
+
+  // -- rollouts: pushes to updaters, settling, fleet rollback --
+  'rollout.connect-timeout': limit(10_000, 'ms', 'The controller\'s TCP+TLS connect to an updater (push, records, rollback). A host that cannot be reached this soon is unreachable for this push; a longer wait only holds a push slot.'),
+  'rollout.host-deadline': limit(300_000, 'ms', 'Default hostDeadlineMs of a rollout strategy: one host\'s whole push (upload, install, probe, watch window, a rollback) must end within it; the updater\'s own phases (probe, 30 s watch) fit well inside.'),
+  'rollout.body-idle': limit(60_000, 'ms', 'Once an updater\'s answer has begun (its headers came), silence this long between its bytes cuts it; the push is then settled from the records. The headers themselves may take the whole host deadline: the updater is silent during probe and watch.'),
+  'rollout.settle-grace': limit(60_000, 'ms', 'How long the controller keeps asking an updater for its records after a push\'s deadline (or after a restart found the host pushing) before it records the host failed as unsettled: long enough for an updater restart, bounded so a wave never waits forever.'),
+  'rollout.settle-poll-interval': limit(1_000, 'ms', 'Interval between reads of an updater\'s running operation record while settling a push whose connection dropped (or a busy updater); an operation ends in seconds to minutes.'),
+  'rollout.clock-skew': limit(300_000, 'ms', 'When settling from an updater\'s records, a record for the release counts as this push\'s if it started after the push started minus this much: host clocks may differ from the controller\'s.'),
+  'rollout.push-attempts': limit(3, 'count', 'Times one host\'s push is sent when the updater\'s records show it never arrived (or the updater was busy with another operation); always within the host deadline.'),
+  'rollout.records-bytes': limit(1_048_576, 'bytes', 'Largest answer the controller reads from an updater (an operation record or a list of five); a bigger one is refused, not buffered.'),
+  'rollback.parallel': limit(64, 'count', 'Hosts a fleet rollback contacts at once (POST /v1/rollback --parallel overrides): hundreds of hosts come back in a few rounds without the controller opening thousands of TLS connections at once.'),
+  'rollback.host-deadline': limit(180_000, 'ms', 'One host\'s rollback (restart, probe of the previous release) must answer within this; an updater that does not is reported failed, not waited for.'),
 } as const satisfies Record<string, Limit>;
 
 export type LimitName = keyof typeof LIMITS;

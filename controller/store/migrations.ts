@@ -53,4 +53,53 @@ export const MIGRATIONS: readonly string[] = [
   ALTER TABLE certificates ADD COLUMN key_sha256 TEXT;
   CREATE INDEX certificates_key ON certificates(key_sha256);
   `,
+  // 3: rollouts, their hosts and their event log (DESIGN.md §6): every transition is a row change here before it
+  // takes effect, so a restarted controller resumes from these alone.
+  `
+  CREATE TABLE rollouts (
+    id TEXT PRIMARY KEY,
+    release_id TEXT NOT NULL,
+    version TEXT NOT NULL,
+    kind TEXT NOT NULL CHECK (kind IN ('agent', 'updater')),
+    state TEXT NOT NULL CHECK (state IN ('pending', 'canary', 'rolling', 'paused', 'done', 'aborted')),
+    reason TEXT CHECK (reason IN ('canary-failed', 'budget-exceeded', 'operator', 'rollback')),
+    strategy TEXT NOT NULL,
+    budget INTEGER NOT NULL,
+    current_wave INTEGER NOT NULL,
+    wave_count INTEGER NOT NULL,
+    wave_ended_at INTEGER,
+    canary_accepted INTEGER NOT NULL DEFAULT 0,
+    created_by TEXT NOT NULL,
+    created_at INTEGER NOT NULL,
+    updated_at INTEGER NOT NULL,
+    ended_at INTEGER
+  );
+  CREATE INDEX rollouts_release ON rollouts(release_id);
+  CREATE INDEX rollouts_state ON rollouts(state);
+  CREATE TABLE rollout_hosts (
+    rollout_id TEXT NOT NULL REFERENCES rollouts(id) ON DELETE CASCADE,
+    name TEXT NOT NULL,
+    wave INTEGER NOT NULL,
+    state TEXT NOT NULL CHECK (state IN ('pending', 'pushing', 'succeeded', 'rolled-back', 'failed', 'unreachable', 'skipped')),
+    error TEXT,
+    from_release TEXT,
+    push_started_at INTEGER,
+    started_at INTEGER,
+    ended_at INTEGER,
+    PRIMARY KEY (rollout_id, name)
+  );
+  CREATE INDEX rollout_hosts_pushing ON rollout_hosts(state) WHERE state = 'pushing';
+  CREATE TABLE rollout_events (
+    rollout_id TEXT NOT NULL REFERENCES rollouts(id) ON DELETE CASCADE,
+    seq INTEGER NOT NULL,
+    at INTEGER NOT NULL,
+    type TEXT NOT NULL,
+    host TEXT,
+    wave INTEGER,
+    actor TEXT,
+    reason TEXT,
+    message TEXT NOT NULL,
+    PRIMARY KEY (rollout_id, seq)
+  );
+  `,
 ];

@@ -10,6 +10,7 @@ import { MIGRATIONS } from './migrations.js';
 import type {
   AuditEntry, CertificateRecord, ChannelReport, HostRecord, HostReportRecord, IssueGuard, IssueRefusal, JoinTokenRecord, LabelChange, Store, TokenRefusal,
 } from './store.js';
+import { openRolloutTables } from './sqlite-rollouts.js';
 
 interface HostRow { name: string; address: string | null; labels: string; created_at: number; enrolled_at: number | null; removed_at: number | null }
 interface CertRow { serial: string; role: Role; name: string; not_before: number; not_after: number; issued_at: number; revoked_at: number | null; key_sha256: string | null }
@@ -203,7 +204,10 @@ export function openSqliteStore(path: string): Store {
     if (closed) throw controllerError('SWARM_ERR_STORE', 'the store is closed');
   };
 
+  const rollouts = openRolloutTables(db);
+
   return {
+    ...rollouts.methods(open),
     insertHost: async (h) => {
       open();
       s.insertHost.run(h.name, h.address, JSON.stringify(h.labels), h.createdAt);

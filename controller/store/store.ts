@@ -1,5 +1,6 @@
 // The controller's storage contract: one interface, engines behind it (SQLite today), one contract test suite.
 import type { Role } from '../../shared/identity.js';
+import type { RolloutHostState, RolloutReason, RolloutState, Strategy } from '../rollout/model.js';
 
 export interface HostRecord {
   name: string;
@@ -86,6 +87,81 @@ export interface AuditEntry {
   details: Record<string, unknown>;
 }
 
+/** A rollout as stored (DESIGN.md §6): its strategy, where its waves are, and why it is paused or aborted. */
+export interface RolloutRecord {
+  id: string;
+  releaseId: string;
+  version: string;
+  kind: 'agent' | 'updater';
+  state: RolloutState;
+  reason: RolloutReason | null;
+  strategy: Strategy;
+  /** Failures allowed (resolved from the strategy; resume may replace it). */
+  budget: number;
+  currentWave: number;
+  waveCount: number;
+  waveEndedAt: number | null;
+  canaryAccepted: boolean;
+  createdBy: string;
+  createdAt: number;
+  updatedAt: number;
+  endedAt: number | null;
+}
+
+export interface RolloutHostError {
+  code: string;
+  message: string;
+  detail?: string;
+}
+
+/** One host of a rollout. */
+export interface RolloutHostRecord {
+  rolloutId: string;
+  name: string;
+  wave: number;
+  state: RolloutHostState;
+  error: RolloutHostError | null;
+  /** The release the host ran before this rollout changed it (what `rollback --rollout` returns it to). */
+  from: string | null;
+  /** When the push last started (settling compares the updater's records with it). */
+  pushStartedAt: number | null;
+  startedAt: number | null;
+  endedAt: number | null;
+}
+
+/** One entry of a rollout's event log; `seq` increases strictly per rollout. */
+export interface RolloutEventRecord {
+  rolloutId: string;
+  seq: number;
+  at: number;
+  type: string;
+  host: string | null;
+  wave: number | null;
+  actor: string | null;
+  reason: string | null;
+  message: string;
+}
+
+export type NewRolloutEvent = Omit<RolloutEventRecord, 'rolloutId' | 'seq'>;
+
+/**
+ * One transition of a rollout, applied in one transaction: every condition holds or nothing is written. The
+ * events are appended with the change they record. (A later fencing token for replicas is one more field here.)
+ */
+export interface RolloutChange {
+  rolloutId: string;
+  /** Change the rollout only while it is in one of `whenState` (any state when left out). */
+  rollout?: { whenState?: readonly RolloutState[]; set: Partial<Omit<RolloutRecord, 'id' | 'releaseId' | 'version' | 'kind' | 'createdBy' | 'createdAt'>> };
+  /** Change one host only while it is in one of `whenState`: `pending -> pushing` happens once, whoever asks. */
+  host?: { name: string; whenState: readonly RolloutHostState[]; set: Partial<Omit<RolloutHostRecord, 'rolloutId' | 'name' | 'wave'>> };
+  events: readonly NewRolloutEvent[];
+  at: number;
+}
+
+export type RolloutChangeResult =
+  | { ok: true; rollout: RolloutRecord; events: RolloutEventRecord[] }
+  | { ok: false; reason: 'not-found' | 'rollout-state' | 'host-state'; rollout?: RolloutRecord };
+
 /**
  * Every method returns a promise, so that a networked engine (PostgreSQL) can stand behind it; every method
  * rejects (never throws) on failure, and after `close()`. A method that checks and then writes does both in one
@@ -152,6 +228,19 @@ export interface Store {
   appendAudit(entry: Omit<AuditEntry, 'id'>): Promise<AuditEntry>;
   /** Oldest first unless `order: 'desc'`; `sinceMs` keeps entries at or after that time. */
   listAudit(options?: { limit?: number; afterId?: number; sinceMs?: number; order?: 'asc' | 'desc' }): Promise<AuditEntry[]>;
+
+  // rollouts
+  /** Write a new rollout, its hosts and its first events in one transaction. */
+  createRollout(rollout: RolloutRecord, hosts: readonly RolloutHostRecord[], events: readonly NewRolloutEvent[]): Promise<RolloutEventRecord[]>;
+  getRollout(id: string): Promise<RolloutRecord | undefined>;
+  /** Newest first; `unsettled`: not yet done or aborted, or with a host still pushing (what a restart resumes). */
+  listRollouts(filter?: { unsettled?: boolean; limit?: number }): Promise<RolloutRecord[]>;
+  /** A rollout's hosts, by wave then name. */
+  listRolloutHosts(rolloutId: string): Promise<RolloutHostRecord[]>;
+  /** Events with seq > afterSeq, in order. */
+  listRolloutEvents(rolloutId: string, options?: { afterSeq?: number; limit?: number }): Promise<RolloutEventRecord[]>;
+  /** Apply a conditional transition (see RolloutChange); nothing is written when a condition fails. */
+  changeRollout(change: RolloutChange): Promise<RolloutChangeResult>;
 
   /** A monotonic counter (CRL numbers). */
   nextCounter(name: string): Promise<number>;

@@ -1,6 +1,6 @@
 // The store contract: every engine must pass this suite (run it with a factory per engine).
 import assert from 'node:assert/strict';
-import type { Store } from '../../controller/store/index.js';
+import type { RolloutHostRecord, RolloutRecord, Store } from '../../controller/store/index.js';
 
 export interface StoreFactory {
   /** A fresh, empty store. */
@@ -11,6 +11,15 @@ export interface StoreFactory {
 }
 
 const T0 = 1_700_000_000_000;
+const STRATEGY = { canary: 1, batch: { count: 2 }, maxParallel: 2, maxFailures: { count: 1 }, pauseBetweenMs: 0, hostDeadlineMs: 60_000 };
+const rollout = (id: string): RolloutRecord => ({
+  id, releaseId: 'a'.repeat(64), version: '1.0.0', kind: 'agent', state: 'pending', reason: null, strategy: STRATEGY, budget: 1, currentWave: -1,
+  waveCount: 2, waveEndedAt: null, canaryAccepted: false, createdBy: 'spiffe://test/operator/admin', createdAt: T0, updatedAt: T0, endedAt: null,
+});
+const rolloutHost = (rolloutId: string, name: string, wave: number): RolloutHostRecord => ({
+  rolloutId, name, wave, state: 'pending', error: null, from: null, pushStartedAt: null, startedAt: null, endedAt: null,
+});
+const event = (type: string) => ({ at: T0, type, host: null, wave: null, actor: null, reason: null, message: 'm' });
 
 export function storeContract(engine: string, makeFactory: () => StoreFactory): void {
   describe(`store contract: ${engine}`, () => {
@@ -146,6 +155,12 @@ export function storeContract(engine: string, makeFactory: () => StoreFactory): 
         appendAudit: () => store.appendAudit({ at: T0, actor: 'a', action: 'x', target: 't', details: {} }),
         listAudit: () => store.listAudit(),
         nextCounter: () => store.nextCounter('crl'),
+        createRollout: () => store.createRollout(rollout('r0'), [], []),
+        getRollout: () => store.getRollout('r0'),
+        listRollouts: () => store.listRollouts(),
+        listRolloutHosts: () => store.listRolloutHosts('r0'),
+        listRolloutEvents: () => store.listRolloutEvents('r0'),
+        changeRollout: () => store.changeRollout({ rolloutId: 'r0', events: [], at: T0 }),
       };
       for (const [name, call] of Object.entries(calls)) {
         let pending: Promise<unknown> | undefined;
@@ -305,6 +320,51 @@ export function storeContract(engine: string, makeFactory: () => StoreFactory): 
       assert.equal(await store.nextCounter('crl'), 1);
       assert.equal(await store.nextCounter('crl'), 2);
       assert.equal(await store.nextCounter('other'), 1);
+    });
+
+    it('writes a rollout with its hosts and first events, and lists what a restart must resume', async () => {
+      const events = await store.createRollout(rollout('r1'), [rolloutHost('r1', 'h2', 1), rolloutHost('r1', 'h1', 0), { ...rolloutHost('r1', 'h3', 0), state: 'skipped' }], [event('started')]);
+      assert.deepEqual(events.map((e) => [e.rolloutId, e.seq, e.type]), [['r1', 1, 'started']]);
+      assert.deepEqual(await store.getRollout('r1'), rollout('r1'));
+      assert.equal(await store.getRollout('nope'), undefined);
+      assert.deepEqual((await store.listRolloutHosts('r1')).map((h) => [h.name, h.wave, h.state]), [['h1', 0, 'pending'], ['h3', 0, 'skipped'], ['h2', 1, 'pending']]);
+      assert.deepEqual((await store.listRolloutHosts('r1'))[0], rolloutHost('r1', 'h1', 0));
+      await store.createRollout({ ...rollout('r2'), createdAt: T0 + 1, state: 'done' }, [], []);
+      await store.createRollout({ ...rollout('r3'), createdAt: T0 + 2, state: 'aborted' }, [{ ...rolloutHost('r3', 'h1', 0), state: 'pushing' }], []);
+      assert.deepEqual((await store.listRollouts()).map((r) => r.id), ['r3', 'r2', 'r1'], 'newest first');
+      assert.deepEqual((await store.listRollouts({ limit: 1 })).map((r) => r.id), ['r3']);
+      assert.deepEqual((await store.listRollouts({ unsettled: true })).map((r) => r.id), ['r1', 'r3'], 'running, or aborted with a push in flight');
+      await assert.rejects(store.createRollout(rollout('r1'), [], []), 'ids are unique');
+    });
+
+    it('applies rollout transitions only while their conditions hold, with events numbered in order', async () => {
+      await store.createRollout(rollout('r1'), [rolloutHost('r1', 'h1', 0), rolloutHost('r1', 'h2', 0)], [event('started')]);
+      const started = await store.changeRollout({ rolloutId: 'r1', rollout: { whenState: ['pending'], set: { state: 'canary', currentWave: 0 } }, events: [event('wave-started')], at: T0 + 1 });
+      assert.ok(started.ok);
+      assert.equal(started.rollout.state, 'canary');
+      assert.equal(started.rollout.updatedAt, T0 + 1);
+      assert.deepEqual(started.events.map((e) => e.seq), [2]);
+      const again = await store.changeRollout({ rolloutId: 'r1', rollout: { whenState: ['pending'], set: { state: 'rolling' } }, events: [event('x')], at: T0 + 2 });
+      assert.deepEqual([again.ok, !again.ok && again.reason], [false, 'rollout-state']);
+      // Two drivers racing for one host: exactly one moves it from pending to pushing.
+      const push = (at: number) => store.changeRollout({ rolloutId: 'r1', host: { name: 'h1', whenState: ['pending'], set: { state: 'pushing', pushStartedAt: at, startedAt: at, from: 'b'.repeat(64) } }, events: [{ ...event('host-pushing'), host: 'h1' }], at });
+      const results = await Promise.all([push(T0 + 3), push(T0 + 4), push(T0 + 5)]);
+      assert.equal(results.filter((r) => r.ok).length, 1);
+      for (const r of results) if (!r.ok) assert.equal(r.reason, 'host-state');
+      const error = { code: 'SWARM_ERR_UPDATER_AGENT_UNHEALTHY', message: 'probe failed', detail: 'status failing' };
+      assert.ok((await store.changeRollout({ rolloutId: 'r1', host: { name: 'h1', whenState: ['pushing'], set: { state: 'rolled-back', error, endedAt: T0 + 9 } }, events: [event('host-rolled-back')], at: T0 + 9 })).ok);
+      const h1 = (await store.listRolloutHosts('r1')).find((h) => h.name === 'h1');
+      assert.deepEqual(h1, { rolloutId: 'r1', name: 'h1', wave: 0, state: 'rolled-back', error, from: 'b'.repeat(64), pushStartedAt: h1!.pushStartedAt, startedAt: h1!.startedAt, endedAt: T0 + 9 });
+      assert.equal((await store.changeRollout({ rolloutId: 'r1', host: { name: 'nope', whenState: ['pending'], set: {} }, events: [], at: T0 }) as { reason?: string }).reason, 'host-state');
+      assert.equal((await store.changeRollout({ rolloutId: 'nope', events: [], at: T0 }) as { reason?: string }).reason, 'not-found');
+      const paused = await store.changeRollout({ rolloutId: 'r1', rollout: { set: { state: 'paused', reason: 'canary-failed', canaryAccepted: true, budget: 3, strategy: { ...STRATEGY, maxFailures: { count: 3 } }, waveEndedAt: T0 + 10 } }, events: [event('paused'), event('note')], at: T0 + 10 });
+      assert.ok(paused.ok);
+      assert.deepEqual([paused.rollout.reason, paused.rollout.canaryAccepted, paused.rollout.budget, paused.rollout.strategy.maxFailures, paused.rollout.waveEndedAt], ['canary-failed', true, 3, { count: 3 }, T0 + 10]);
+      const all = await store.listRolloutEvents('r1');
+      assert.deepEqual(all.map((e) => [e.seq, e.type]), [[1, 'started'], [2, 'wave-started'], [3, 'host-pushing'], [4, 'host-rolled-back'], [5, 'paused'], [6, 'note']]);
+      assert.deepEqual(all[2], { rolloutId: 'r1', seq: 3, at: all[2]!.at, type: 'host-pushing', host: 'h1', wave: null, actor: null, reason: null, message: 'm' });
+      assert.deepEqual((await store.listRolloutEvents('r1', { afterSeq: 4 })).map((e) => e.seq), [5, 6]);
+      assert.deepEqual((await store.listRolloutEvents('r1', { afterSeq: 1, limit: 2 })).map((e) => e.seq), [2, 3]);
     });
 
     it('keeps everything across a reopen', async function () {

@@ -1,0 +1,31 @@
+// The engine's view of the fleet from the controller's own state: registry, latest reports, open updater channels.
+import type { UpdaterStatus, AgentHealth } from '../../shared/wire.js';
+import type { Clock } from '../../shared/clock.js';
+import type { ChannelHub } from '../channels.js';
+import type { ReportCache } from '../reports.js';
+import type { Store } from '../store/index.js';
+import type { FleetHost, FleetSource } from './targets.js';
+
+/**
+ * Enrolled, active hosts; `release` is the updater's active release (what `from` records), else the agent's.
+ * An updater is online with its channel open, or with a report younger than the offline timeout: right after a
+ * controller restart the channels are still reconnecting, and their hosts must not all turn unreachable.
+ * No certificate reads: the executor asks at every step.
+ */
+export function controllerFleet(parts: { store: Store; reports: ReportCache; hub: ChannelHub; clock: Clock; offlineTimeoutMs: number }): FleetSource {
+  return {
+    async list(): Promise<FleetHost[]> {
+      const now = parts.clock.now();
+      return (await parts.store.listHosts()).filter((h) => h.enrolledAt !== null).map((h) => {
+        const r = parts.reports.get(h.name);
+        const updater = r?.updater?.report as UpdaterStatus | undefined;
+        const agent = r?.agent?.report as AgentHealth | undefined;
+        return {
+          name: h.name, address: h.address, labels: h.labels,
+          release: updater?.active?.id ?? (agent && agent.release !== 'unknown' ? agent.release : null),
+          updaterOnline: parts.hub.isOpen('updater', h.name) || (r?.updater != null && now - r.updater.at < parts.offlineTimeoutMs),
+        };
+      });
+    },
+  };
+}

@@ -1,0 +1,150 @@
+// Pushes against fake updaters over real mTLS: every way an updater answers (or does not) maps to one host state,
+// and a dropped connection is settled from the updater's records, never guessed.
+import assert from 'node:assert/strict';
+import { createServer } from 'node:net';
+import { judgeUpdateAnswer, pickPushRecord } from '../../../controller/rollout/push-outcome.js';
+import { pushRelease, type PushDeps } from '../../../controller/rollout/push.js';
+import { systemClock } from '../../../shared/clock.js';
+import { silentLogger } from '../../../shared/logger.js';
+import type { OperationRecord } from '../../../shared/wire.js';
+import { DirectoryReleaseSource, startFakeUpdater, type FakeUpdater } from '../../helpers/fake-updater.js';
+import { mintIdentity, tempDir } from '../../helpers/pki.js';
+
+const REL = 'c'.repeat(64);
+const rec = (over: Partial<OperationRecord>): OperationRecord => ({
+  id: 'update-1', kind: 'update', state: 'committed', release: { id: REL, version: '2.0.0' }, from: null, to: null,
+  startedAt: '2026-01-01T00:00:10.000Z', endedAt: null, error: null, steps: [], ...over,
+});
+
+describe('push outcome (pure)', () => {
+  it('maps answers to host states', () => {
+    assert.equal((judgeUpdateAnswer(200, rec({})) as { state: string }).state, 'succeeded');
+    const rolled = judgeUpdateAnswer(409, { ...rec({ state: 'rolled-back', error: { code: 'SWARM_ERR_UPDATER_AGENT_UNHEALTHY', message: 'probe failed' }, steps: [{ at: 'x', step: 'probe', detail: 'status failing' }, { at: 'y', step: 'done' }] }), code: 'SWARM_ERR_UPDATER_AGENT_UNHEALTHY', message: 'probe failed' });
+    assert.deepEqual(rolled, { state: 'rolled-back', error: { code: 'SWARM_ERR_UPDATER_AGENT_UNHEALTHY', message: 'probe failed', detail: 'status failing' }, record: (rolled as { record: OperationRecord }).record });
+    assert.deepEqual(judgeUpdateAnswer(409, { code: 'SWARM_ERR_UPDATER_BUSY', message: 'm', details: { running: 'rollback-1' } }), { settle: 'busy', running: 'rollback-1' });
+    assert.deepEqual(judgeUpdateAnswer(400, { code: 'SWARM_ERR_TAR_UNSAFE_PATH', message: 'bad path' }), { state: 'failed', error: { code: 'SWARM_ERR_TAR_UNSAFE_PATH', message: 'bad path' } });
+    assert.deepEqual(judgeUpdateAnswer(202, rec({ kind: 'self-update', state: 'running' })), { settle: 'running', id: 'update-1' });
+    assert.equal((judgeUpdateAnswer(502, 'nonsense') as { error: { code: string } }).error.code, 'SWARM_ERR_ROLLOUT_PUSH_FAILED');
+    assert.equal((judgeUpdateAnswer(409, rec({})) as { error: { code: string } }).error.code, 'SWARM_ERR_ROLLOUT_PUSH_FAILED', 'committed but not 200: not understood');
+  });
+  it('picks the newest record of the release and kind that started after the push (minus skew)', () => {
+    const since = Date.parse('2026-01-01T00:00:05.000Z');
+    const older = rec({ id: 'update-0', startedAt: '2026-01-01T00:00:01.000Z' });
+    const other = rec({ id: 'update-2', release: { id: 'd'.repeat(64), version: null }, startedAt: '2026-01-01T00:00:20.000Z' });
+    const mine = rec({ id: 'update-3', startedAt: '2026-01-01T00:00:09.000Z' });
+    assert.equal(pickPushRecord([other, mine, older], REL, 'update', since)?.id, 'update-3');
+    assert.equal(pickPushRecord([older], REL, 'update', since), undefined);
+    assert.equal(pickPushRecord([mine], REL, 'self-update', since), undefined);
+  });
+});
+
+describe('push to an updater (real mTLS, fake updater)', function () {
+  this.timeout(20_000);
+  let dir: Awaited<ReturnType<typeof tempDir>>;
+  let releases: DirectoryReleaseSource;
+  let deps: PushDeps;
+  let release: string;
+  const fakes: FakeUpdater[] = [];
+  const fake = async (name: string, certName?: string): Promise<FakeUpdater> => {
+    const f = await startFakeUpdater(name, certName ? { certName } : {});
+    fakes.push(f);
+    return f;
+  };
+  const push = (f: { name: string; address: string | null }, over: { resume?: boolean; deadlineMs?: number; startedAt?: number } = {}) =>
+    pushRelease(deps, { host: f.name, address: f.address, releaseId: release, kind: 'agent', startedAt: over.startedAt ?? Date.now(), deadlineMs: over.deadlineMs ?? 10_000, signal: new AbortController().signal, ...(over.resume ? { resume: true } : {}) });
+
+  before(async () => {
+    dir = await tempDir('swarm-push-');
+    releases = new DirectoryReleaseSource(dir.path);
+    release = (await releases.add('2.0.0', Buffer.alloc(256 * 1024, 7))).id;
+    const controller = await mintIdentity('controller', 'controller');
+    deps = { material: () => controller.material, releases, clock: systemClock, logger: silentLogger(), timing: { settleGraceMs: 600, pollIntervalMs: 25 } };
+  });
+  after(async () => {
+    await Promise.all(fakes.map((f) => f.close()));
+    await dir.cleanup();
+  });
+
+  it('200: succeeded with the committed record', async () => {
+    const f = await fake('h1');
+    const out = await push(f);
+    assert.equal(out.state, 'succeeded');
+    assert.deepEqual(f.updates, [release]);
+  });
+
+  it('409 rolled back: rolled-back with the updater\'s code, message and probe detail', async () => {
+    const f = await fake('h2');
+    f.behave = () => ({ rollBack: { code: 'SWARM_ERR_UPDATER_AGENT_UNHEALTHY', message: 'the agent did not become healthy', detail: 'status failing: sensor crashed' } });
+    assert.deepEqual((await push(f) as { error: unknown }).error, { code: 'SWARM_ERR_UPDATER_AGENT_UNHEALTHY', message: 'the agent did not become healthy', detail: 'status failing: sensor crashed' });
+  });
+
+  it('409 busy: waits for the running operation, finds no record of its own, pushes again', async () => {
+    const f = await fake('h3');
+    f.behave = (_r, n) => (n === 1 ? { busy: { running: 'rollback-9', endsAfterReads: 2 } } : 'commit');
+    const out = await push(f);
+    assert.equal(out.state, 'succeeded');
+    assert.equal(f.pushes.length, 2);
+    assert.deepEqual(f.updates, [release], 'installed once');
+  });
+
+  it('4xx refusal: failed with the updater\'s code and message', async () => {
+    const f = await fake('h4');
+    f.behave = () => ({ refuse: { status: 400, code: 'SWARM_ERR_TAR_UNSAFE_PATH', message: 'entry ../x leaves the release' } });
+    const out = await push(f);
+    assert.deepEqual([out.state, (out as { error: unknown }).error], ['failed', { code: 'SWARM_ERR_TAR_UNSAFE_PATH', message: 'entry ../x leaves the release' }]);
+  });
+
+  it('a connection cut after the updater committed: settled from its records, not pushed again', async () => {
+    const f = await fake('h5');
+    f.behave = () => 'cut-after-commit';
+    const out = await push(f);
+    assert.equal(out.state, 'succeeded');
+    assert.equal(f.pushes.length, 1, 'pushed once');
+  });
+
+  it('a connection cut mid-body with no record: the push never arrived, so it is sent again', async () => {
+    const f = await fake('h6');
+    f.behave = (_r, n) => (n === 1 ? 'cut-mid-body' : 'commit');
+    const out = await push(f);
+    assert.equal(out.state, 'succeeded');
+    assert.deepEqual([f.pushes.length, f.updates.length], [2, 1]);
+  });
+
+  it('an updater that never answers: at the deadline the records say running, so the host is failed as unsettled', async () => {
+    const f = await fake('h7');
+    f.behave = () => 'hang';
+    const out = await push(f, { deadlineMs: 1000 });
+    assert.deepEqual([out.state, (out as { error: { code: string } }).error.code], ['failed', 'SWARM_ERR_ROLLOUT_PUSH_UNSETTLED']);
+    assert.equal(f.pushes.length, 1, 'never pushed blind again');
+  });
+
+  it('connection refused, no address, or a server that is not this host\'s updater: unreachable, nothing sent', async () => {
+    const port = await new Promise<number>((resolve) => {
+      const srv = createServer().listen(0, '127.0.0.1', () => {
+        const p = (srv.address() as { port: number }).port;
+        srv.close(() => resolve(p));
+      });
+    });
+    const refused = await push({ name: 'h8', address: `127.0.0.1:${port}` });
+    assert.deepEqual([refused.state, (refused as { error: { code: string } }).error.code], ['unreachable', 'SWARM_ERR_ROLLOUT_HOST_UNREACHABLE']);
+    assert.equal((await push({ name: 'h8', address: null })).state, 'unreachable');
+    const impostor = await fake('h9', 'someone-else');
+    const out = await push(impostor);
+    assert.equal(out.state, 'unreachable');
+    assert.match((out as { error: { message: string } }).error.message, /someone-else/);
+    assert.deepEqual(impostor.pushes, []);
+  });
+
+  it('resume: a committed record settles the host without a push; no record sends it', async () => {
+    const f = await fake('h10');
+    const startedAt = Date.now();
+    f.behave = () => 'cut-after-commit';
+    await push(f, { startedAt });
+    f.behave = () => 'commit';
+    assert.equal((await push(f, { resume: true, startedAt })).state, 'succeeded');
+    assert.equal(f.pushes.length, 1, 'settled from the record');
+    const g = await fake('h11');
+    assert.equal((await push(g, { resume: true })).state, 'succeeded');
+    assert.equal(g.pushes.length, 1);
+  });
+});
