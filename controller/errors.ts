@@ -20,5 +20,11 @@ export const controllerError = defineErrors('controller', {
   SWARM_ERR_STATE_DIR_EXISTS: { status: 409, summary: 'swarm-controller init found an existing state directory; refusing to overwrite it.' },
   SWARM_ERR_STATE_DIR_INVALID: { status: 500, summary: 'The controller state directory is missing files or holds unreadable ones; run swarm-controller init or restore it.' },
   SWARM_ERR_STATE_DIR_PERMISSIONS: { status: 500, summary: 'The state directory, a parent of it, pki/ or a file in it can be written by other users, belongs to another user, or exposes secrets (the database, keys) to them; the message names the path and the chmod or chown to run.' },
+  SWARM_ERR_ROLLOUT_NOT_FOUND: { status: 404, summary: 'No rollout has that id; see swarmctl rollout list.' },
+  SWARM_ERR_ROLLOUT_STATE: { status: 409, summary: 'The rollout is not in a state that allows this action (pause or resume of a done or aborted rollout, resume of one that is not paused); see swarmctl rollout status ID.' },
+  SWARM_ERR_RELEASE_NOT_FOUND: { status: 404, summary: 'No uploaded release matches that id, id prefix (8 hex or more) or version; see swarmctl release list.' },
+  SWARM_ERR_RELEASE_AMBIGUOUS: { status: 409, summary: 'The release reference matches several releases (a short prefix or a version uploaded twice); the message lists them: give the full id.' },
+  SWARM_ERR_ROLLOUT_TARGETS: { status: 400, summary: 'The rollout or rollback selects no host, or names hosts that are not registered; see swarmctl host list.' },
+  SWARM_ERR_ROLLOUTS_UNAVAILABLE: { status: 503, summary: 'This controller runs without a rollout engine (a build or configuration without one); rollouts and fleet rollback cannot be served.' },
   SWARM_ERR_STORE: { status: 500, summary: 'The database could not be opened or migrated (locked, corrupt, newer schema), or the store was used after it was closed.' },
 });
