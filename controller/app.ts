@@ -25,6 +25,8 @@ import { hostRoutes } from './routes/hosts.js';
 import { operatorRoutes } from './routes/operators.js';
 import { publicRoutes, type EnrollLimits } from './routes/public.js';
 import { renewRoutes, type RenewLimits } from './routes/renew.js';
+import { rolloutRoutes, type RolloutRouteOptions } from './routes/rollouts.js';
+import type { RolloutService } from './rollout/service.js';
 import type { Store } from './store/index.js';
 import { DEFAULT_JOIN_TOKEN_TTL_MS } from './tokens.js';
 
@@ -51,6 +53,10 @@ export interface ControllerDeps {
   connections?: Partial<ConnectionLimits>;
   /** How long a renewed-away certificate stays valid once its successor is used (default LIMITS renew.superseded-grace). */
   supersededGraceMs?: number;
+  /** The rollout engine behind /v1/rollouts and /v1/rollback (optional: without one those routes answer 503). */
+  rollouts?: RolloutService;
+  /** Event-stream heartbeat and per-client buffer (shared/limits.ts by default; tests shorten them). */
+  rolloutRoutes?: RolloutRouteOptions;
 }
 
 export const DEFAULT_HEARTBEAT_MS = 10_000;
@@ -94,6 +100,7 @@ export async function buildControllerApp(deps: ControllerDeps): Promise<Controll
       graceMs: deps.supersededGraceMs ?? LIMITS['renew.superseded-grace'].value,
       retire: (serials) => void retireSupersededSerials(ctx, serials).catch((err: unknown) => deps.logger.error({ err, serials }, 'retiring superseded certificates failed')),
     }),
+    ...(deps.rollouts ? { rollouts: deps.rollouts } : {}),
   };
 
   // Enrollment has no client certificate, so the handshake lets it through; every other group checks identity.
@@ -135,6 +142,7 @@ export async function buildControllerApp(deps: ControllerDeps): Promise<Controll
     scope.addHook('onRequest', identityGuard({ cluster, authorize: canOperate, isRevoked }));
     await scope.register(hostRoutes(ctx));
     await scope.register(operatorRoutes(ctx));
+    await scope.register(rolloutRoutes(ctx, deps.rolloutRoutes));
   }, { prefix: '/v1' });
   await app.register(async (scope) => {
     scope.addHook('onRequest', identityGuard({ cluster, authorize: canReadMetrics, isRevoked }));

@@ -7,6 +7,7 @@ import type { ChannelHub } from './channels.js';
 import type { CrlPublisher, Issuer } from './issuer.js';
 import type { Metrics } from './metrics.js';
 import type { ReportCache } from './reports.js';
+import type { RolloutService } from './rollout/service.js';
 import type { Denylist, SocketRegistry } from './revocation.js';
 import type { Store } from './store/index.js';
 import type { Supersession } from './supersede.js';
@@ -33,6 +34,8 @@ export interface ControllerContext {
   settings: ControllerSettings;
   /** Certificates replaced by a renewal, retired once the new one is in use. */
   supersession: Supersession;
+  /** Rollouts and fleet rollback (the engine); without one the rollout routes answer SWARM_ERR_ROLLOUTS_UNAVAILABLE. */
+  rollouts?: RolloutService;
 }
 
 /** Append an operator action to the audit log under the caller's identity. */
