@@ -240,10 +240,10 @@ export class FakeRolloutService implements RolloutService {
   async drive(id: string, outcomes: Record<string, HostState> = {}, errors: Record<string, { code: string; message: string }> = {}): Promise<void> {
     const r = this.#must(id);
     const tick = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
-    for (const h of r.hosts.filter((x) => x.state === 'pending').sort((a, b) => a.wave - b.wave)) {
+    for (const h of r.hosts.filter((x) => x.state === 'pending' || x.state === 'pushing').sort((a, b) => a.wave - b.wave)) {
       await tick();
       if (r.state === 'paused' || r.state === 'aborted') return;
-      this.setHost(id, h.name, 'pushing');
+      if (h.state !== 'pushing') this.setHost(id, h.name, 'pushing');
       await tick();
       const end = outcomes[h.name] ?? 'succeeded';
       this.setHost(id, h.name, end, FAILED.has(end) ? (errors[h.name] ?? { code: 'SWARM_ERR_UPDATER_PROBE_FAILED', message: `agent on ${h.name} did not become healthy` }) : null);
