@@ -6,6 +6,8 @@ import { registerReadCommands } from './commands/cert.js';
 import { registerCompletionCommand } from './commands/completion.js';
 import { registerHostCommands } from './commands/host.js';
 import { registerReleaseCommands } from './commands/release.js';
+import { registerRollbackCommand } from './commands/rollback.js';
+import { registerRolloutCommands } from './commands/rollout.js';
 import { registerOperatorCommands } from './commands/operator.js';
 import type { CliIo } from './session.js';
 
@@ -18,6 +20,8 @@ export function buildSwarmctl(io: CliIo = { stdout: process.stdout, stderr: proc
   registerOperatorCommands(program, io);
   registerReadCommands(program, io);
   registerReleaseCommands(program, io);
+  registerRolloutCommands(program, io);
+  registerRollbackCommand(program, io);
   registerCompletionCommand(program, io);
   addExamples(program, SWARMCTL_EXAMPLES);
   return program;

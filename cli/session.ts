@@ -78,6 +78,11 @@ export class Session {
     return callController({ ...req, baseUrl: this.options.controller, dispatcher: this.#dispatcher }, schema);
   }
 
+  /** The mTLS client, for calls that are not one JSON answer (event streams). */
+  get dispatcher(): Dispatcher {
+    return this.#dispatcher;
+  }
+
   async close(): Promise<void> {
     await this.#dispatcher.close();
   }

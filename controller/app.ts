@@ -25,6 +25,8 @@ import { hostRoutes } from './routes/hosts.js';
 import { operatorRoutes } from './routes/operators.js';
 import { publicRoutes, type EnrollLimits } from './routes/public.js';
 import { renewRoutes, type RenewLimits } from './routes/renew.js';
+import { rolloutRoutes, type RolloutRouteOptions } from './routes/rollouts.js';
+import type { RolloutService } from './rollout/service.js';
 import type { Store } from './store/index.js';
 import { DEFAULT_JOIN_TOKEN_TTL_MS } from './tokens.js';
 import { createRolloutEngine } from './rollout/engine.js';
@@ -60,6 +62,10 @@ export interface ControllerDeps {
   releaseSource?: ReleaseSource;
   /** Rollout ids (tests: sequential). */
   ids?: IdSource;
+  /** The rollout engine behind /v1/rollouts and /v1/rollback (optional: without one those routes answer 503). */
+  rollouts?: RolloutService;
+  /** Event-stream heartbeat and per-client buffer (shared/limits.ts by default; tests shorten them). */
+  rolloutRoutes?: RolloutRouteOptions;
 }
 
 /** Rollouts refuse every release when the controller has no release store. */
@@ -98,9 +104,7 @@ export async function buildControllerApp(deps: ControllerDeps): Promise<Controll
   const rollouts = createRolloutEngine({
     store: deps.store, releases: deps.releaseSource ?? noReleases, fleet: controllerFleet({ store: deps.store, reports, hub, clock, offlineTimeoutMs: settings.offlineTimeoutMs }),
     material: () => deps.material, clock, ids: deps.ids ?? randomIds, logger: deps.logger,
-    audit: async (action, actor, target, details) => {
-      await deps.store.appendAudit({ at: clock.now(), actor, action, target, details });
-    },
+    // The routes write the audit entries (they know the caller and the outcome), so the engine writes none.
   });
   const ctx: ControllerContext = {
     cluster,
@@ -121,6 +125,7 @@ export async function buildControllerApp(deps: ControllerDeps): Promise<Controll
       retire: (serials) => void retireSupersededSerials(ctx, serials).catch((err: unknown) => deps.logger.error({ err, serials }, 'retiring superseded certificates failed')),
     }),
     rollouts,
+    ...(deps.rollouts ? { rollouts: deps.rollouts } : {}),
   };
 
   // Enrollment has no client certificate, so the handshake lets it through; every other group checks identity.
@@ -168,6 +173,7 @@ export async function buildControllerApp(deps: ControllerDeps): Promise<Controll
     scope.addHook('onRequest', identityGuard({ cluster, authorize: canOperate, isRevoked }));
     await scope.register(hostRoutes(ctx));
     await scope.register(operatorRoutes(ctx));
+    await scope.register(rolloutRoutes(ctx, deps.rolloutRoutes));
   }, { prefix: '/v1' });
   await app.register(async (scope) => {
     scope.addHook('onRequest', identityGuard({ cluster, authorize: canReadMetrics, isRevoked }));

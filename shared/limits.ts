@@ -90,6 +90,16 @@ export const LIMITS = {
   'rollout.records-bytes': limit(1_048_576, 'bytes', 'Largest answer the controller reads from an updater (an operation record or a list of five); a bigger one is refused, not buffered.'),
   'rollback.parallel': limit(64, 'count', 'Hosts a fleet rollback contacts at once (POST /v1/rollback --parallel overrides): hundreds of hosts come back in a few rounds without the controller opening thousands of TLS connections at once.'),
   'rollback.host-deadline': limit(180_000, 'ms', 'One host\'s rollback (restart, probe of the previous release) must answer within this; an updater that does not is reported failed, not waited for.'),
+  // -- rollouts: the operator API and swarmctl's live view --
+  'rollout.default-host-deadline': limit(300_000, 'ms', 'One host\'s push (upload, install, probe, 30 s watch window) must end within this unless --host-deadline says otherwise: a sensor on a slow link installs in well under five minutes, and a hung host must not hold its wave for ever.'),
+  'rollouts.sse-heartbeat': limit(15_000, 'ms', 'A rollout event stream sends a comment line this often when nothing happens, so proxies and NAT keep the connection and a client can tell a quiet rollout from a dead connection.'),
+  'rollouts.sse-client-buffer': limit(1_048_576, 'bytes', 'Event bytes the controller holds for one stream client that does not read; past it the client is disconnected (it resumes with Last-Event-ID) rather than buffered without bound. Thousands of events fit.'),
+  'cli.rollback-timeout': limit(600_000, 'ms', 'How long swarmctl rollback waits for the controller\'s report: every selected host is rolled back (restart, probe) before it answers, and a fleet of thousands at the default parallelism takes minutes; past it the command fails but the rollback goes on.'),
+  'cli.watch-refresh-interval': limit(250, 'ms', 'swarmctl\'s live view re-reads the rollout at most this often however fast events come (fetches are coalesced): a person reads no faster, and a large rollout\'s document is not fetched per event.'),
+  'cli.watch-reconnects': limit(10, 'count', 'Consecutive failed reconnects of swarmctl\'s event stream before it gives up with an error; a successful reconnect starts the count again.'),
+  'cli.watch-backoff-base': limit(500, 'ms', 'First reconnect delay of swarmctl\'s event stream (exponential with full jitter up to cli.watch-backoff-max): a controller restart is usually back within seconds.'),
+  'cli.watch-backoff-max': limit(10_000, 'ms', 'Longest wait between reconnects of swarmctl\'s event stream: ten tries cover about a minute of controller outage.'),
+  'cli.watch-idle-timeout': limit(45_000, 'ms', 'A stream that delivers nothing, not even a heartbeat, for three heartbeats is taken as dropped and reconnected (a half-open connection after a network change would otherwise hang the view).'),
 } as const satisfies Record<string, Limit>;
 
 export type LimitName = keyof typeof LIMITS;

@@ -46,15 +46,5 @@ export function resolveAmount(amount: Amount, total: number): number {
   return 'count' in amount ? amount.count : Math.floor((amount.percent * total) / 100);
 }
 
-/** Parse "3" or "25%" (flags): undefined when it is neither. */
-export function parseAmount(text: string): Amount | undefined {
-  const m = /^(\d{1,7})(%?)$/.exec(text.trim());
-  if (!m) return undefined;
-  const n = Number(m[1]);
-  if (m[2] === '%') return n <= 100 ? { percent: n } : undefined;
-  return { count: n };
-}
-
-export function formatAmount(amount: Amount): string {
-  return 'count' in amount ? String(amount.count) : `${amount.percent}%`;
-}
+// The flag syntax lives in shared/ so swarmctl parses amounts the same way without importing the controller.
+export { formatAmount, parseAmount } from '../../shared/rollout-strategy.js';
