@@ -86,6 +86,27 @@ export interface AuditEntry {
   details: Record<string, unknown>;
 }
 
+/** A stored release (DESIGN.md §4): the tarball's id, what its manifest says, who uploaded it and when. */
+export interface ReleaseRecord {
+  /** Lowercase hex SHA-256 of the tarball bytes. */
+  id: string;
+  name: string;
+  version: string;
+  /** Bytes of the tarball. */
+  size: number;
+  /** base64 Ed25519 signature over the id, when one came with the upload. */
+  signature: string | null;
+  /** The uploader's SPIFFE URI. */
+  uploadedBy: string;
+  uploadedAt: number;
+}
+
+/** What a RELEASE reference (an id, a unique prefix of 8+ hex, or a version) resolved to. */
+export type ReleaseResolution =
+  | { ok: true; release: ReleaseRecord }
+  | { ok: false; reason: 'unknown' }
+  | { ok: false; reason: 'ambiguous'; candidates: ReleaseRecord[] };
+
 /**
  * Every method returns a promise, so that a networked engine (PostgreSQL) can stand behind it; every method
  * rejects (never throws) on failure, and after `close()`. A method that checks and then writes does both in one
@@ -152,6 +173,17 @@ export interface Store {
   appendAudit(entry: Omit<AuditEntry, 'id'>): Promise<AuditEntry>;
   /** Oldest first unless `order: 'desc'`; `sinceMs` keeps entries at or after that time. */
   listAudit(options?: { limit?: number; afterId?: number; sinceMs?: number; order?: 'asc' | 'desc' }): Promise<AuditEntry[]>;
+
+  // releases
+  /** Store a release once: a second insert of the same id changes nothing and answers the stored record (`created` false). */
+  insertRelease(release: ReleaseRecord): Promise<{ release: ReleaseRecord; created: boolean }>;
+  getRelease(id: string): Promise<ReleaseRecord | undefined>;
+  /** Newest upload first. */
+  listReleases(): Promise<ReleaseRecord[]>;
+  /** Resolve a RELEASE reference (`decideReleaseRef`): an exact id, else the one release matching an 8+ hex prefix or a version. */
+  resolveRelease(ref: string): Promise<ReleaseResolution>;
+  /** Rollouts that sent this release, newest first (empty until the rollouts table exists). */
+  rolloutsUsingRelease(id: string): Promise<Array<{ id: string; state: string; createdAt: number }>>;
 
   /** A monotonic counter (CRL numbers). */
   nextCounter(name: string): Promise<number>;
