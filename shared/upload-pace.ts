@@ -1,8 +1,7 @@
-// A release body's pace: a minimum rate per window and a total deadline, so a stalled client cannot hold the operation lock.
+// A release body's pace: a minimum rate per window and a total deadline, so a stalled client cannot hold a server's
+// work (the updater's operation lock, the controller's upload slot). Each server names the refusals in its own codes.
 import type { Readable } from 'node:stream';
-import type { SwarmError } from '../shared/errors.js';
-import { limitValue } from '../shared/limits.js';
-import { updaterError } from './errors.js';
+import type { SwarmError } from './errors.js';
 
 export interface UploadPace {
   minBytesPerSecond: number;
@@ -12,11 +11,11 @@ export interface UploadPace {
   deadlineMs: number;
 }
 
-export const DEFAULT_UPLOAD_PACE: Readonly<UploadPace> = Object.freeze({
-  minBytesPerSecond: limitValue('updater.upload.min-rate'),
-  windowMs: limitValue('updater.upload.rate-window'),
-  deadlineMs: limitValue('updater.upload.deadline'),
-});
+/** The caller's errors for a body that came too slowly over a window, or not whole by the deadline. */
+export interface PaceRefusals {
+  tooSlow(bytesPerSecond: number, pace: UploadPace): SwarmError;
+  deadline(received: number, pace: UploadPace): SwarmError;
+}
 
 export interface PacedBody {
   /** The body, counted as it is read; never destroyed by an early return (the caller still answers on its connection). */
@@ -26,11 +25,11 @@ export interface PacedBody {
 }
 
 /**
- * Count what the installer reads and call `cut` once with the reason when a window brings fewer than
- * minBytesPerSecond * window bytes or the deadline passes. Counting reads (not arrivals) is fine: the installer
- * reads far faster than the minimum rate, so only a slow sender can fall below it.
+ * Count what the consumer (installer, upload inspector) reads and call `cut` once with the reason when a window brings fewer than
+ * minBytesPerSecond * window bytes or the deadline passes. Counting reads (not arrivals) is fine: the consumers
+ * read far faster than the minimum rate, so only a slow sender can fall below it.
  */
-export function paceUpload(stream: Readable, pace: UploadPace, cut: (reason: SwarmError) => void): PacedBody {
+export function paceBody(stream: Readable, pace: UploadPace, refusals: PaceRefusals, cut: (reason: SwarmError) => void): PacedBody {
   let received = 0;
   let atWindowStart = 0;
   let done = false;
@@ -46,11 +45,11 @@ export function paceUpload(stream: Readable, pace: UploadPace, cut: (reason: Swa
     const got = received - atWindowStart;
     atWindowStart = received;
     if (got < perWindow) {
-      stop(updaterError('SWARM_ERR_UPDATER_UPLOAD_TOO_SLOW', `the release body arrived at ${Math.round((got * 1000) / pace.windowMs)} bytes/s over the last ${pace.windowMs} ms, below the minimum of ${pace.minBytesPerSecond} (upload.minBytesPerSecond); nothing was changed, resend over a working link`));
+      stop(refusals.tooSlow(Math.round((got * 1000) / pace.windowMs), pace));
     }
   }, pace.windowMs);
   const deadlineTimer = setTimeout(() => {
-    stop(updaterError('SWARM_ERR_UPDATER_UPLOAD_DEADLINE', `the release body did not arrive within ${pace.deadlineMs} ms (upload.deadlineMs; ${received} bytes came); nothing was changed, resend over a faster link`));
+    stop(refusals.deadline(received, pace));
   }, pace.deadlineMs);
   // A reset before the installer reads must not crash the process: the failure surfaces through the iterator.
   const ignore = (): void => undefined;
