@@ -23,7 +23,9 @@ import { Supersession } from './supersede.js';
 import { LIMITS } from '../shared/limits.js';
 import { hostRoutes } from './routes/hosts.js';
 import { operatorRoutes } from './routes/operators.js';
+import { DiskReleaseBlobs, releaseUploadLimits, type ReleaseUploadLimits } from './releases/index.js';
 import { publicRoutes, type EnrollLimits } from './routes/public.js';
+import { releaseRoutes } from './routes/releases.js';
 import { renewRoutes, type RenewLimits } from './routes/renew.js';
 import type { Store } from './store/index.js';
 import { DEFAULT_JOIN_TOKEN_TTL_MS } from './tokens.js';
@@ -51,6 +53,12 @@ export interface ControllerDeps {
   connections?: Partial<ConnectionLimits>;
   /** How long a renewed-away certificate stays valid once its successor is used (default LIMITS renew.superseded-grace). */
   supersededGraceMs?: number;
+  /** Where release blobs live (`<state-dir>/releases`); without it the release routes are not served. */
+  releasesDir?: string;
+  /** PEM of the Ed25519 public key uploads must be signed with (serve --release-signing-key); unsigned ones are refused. */
+  releaseSigningKeyPem?: string;
+  /** Upload sizes and pace (shared/limits.ts by default; tests shorten them). */
+  releaseLimits?: Partial<ReleaseUploadLimits>;
 }
 
 export const DEFAULT_HEARTBEAT_MS = 10_000;
@@ -94,6 +102,12 @@ export async function buildControllerApp(deps: ControllerDeps): Promise<Controll
       graceMs: deps.supersededGraceMs ?? LIMITS['renew.superseded-grace'].value,
       retire: (serials) => void retireSupersededSerials(ctx, serials).catch((err: unknown) => deps.logger.error({ err, serials }, 'retiring superseded certificates failed')),
     }),
+    ...(deps.releasesDir !== undefined ? {
+      releases: new DiskReleaseBlobs({
+        dir: deps.releasesDir, store: deps.store, limits: releaseUploadLimits(deps.releaseLimits),
+        ...(deps.releaseSigningKeyPem !== undefined ? { signingPublicKeyPem: deps.releaseSigningKeyPem } : {}),
+      }),
+    } : {}),
   };
 
   // Enrollment has no client certificate, so the handshake lets it through; every other group checks identity.
@@ -135,6 +149,7 @@ export async function buildControllerApp(deps: ControllerDeps): Promise<Controll
     scope.addHook('onRequest', identityGuard({ cluster, authorize: canOperate, isRevoked }));
     await scope.register(hostRoutes(ctx));
     await scope.register(operatorRoutes(ctx));
+    if (ctx.releases) await scope.register(releaseRoutes(ctx, ctx.releases));
   }, { prefix: '/v1' });
   await app.register(async (scope) => {
     scope.addHook('onRequest', identityGuard({ cluster, authorize: canReadMetrics, isRevoked }));

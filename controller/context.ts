@@ -6,6 +6,7 @@ import { spiffeUri, type Role } from '../shared/identity.js';
 import type { ChannelHub } from './channels.js';
 import type { CrlPublisher, Issuer } from './issuer.js';
 import type { Metrics } from './metrics.js';
+import type { DiskReleaseBlobs } from './releases/index.js';
 import type { ReportCache } from './reports.js';
 import type { Denylist, SocketRegistry } from './revocation.js';
 import type { Store } from './store/index.js';
@@ -33,6 +34,8 @@ export interface ControllerContext {
   settings: ControllerSettings;
   /** Certificates replaced by a renewal, retired once the new one is in use. */
   supersession: Supersession;
+  /** The release store (uploads, blobs the rollout engine streams to updaters); absent without a releases dir. */
+  releases?: DiskReleaseBlobs;
 }
 
 /** Append an operator action to the audit log under the caller's identity. */
