@@ -21,6 +21,9 @@ export const SWARMCTL_EXAMPLES: Readonly<Record<string, readonly string[]>> = {
   'operator remove': ['swarmctl operator remove carol        # revokes carol\'s certificates at once'],
   'cert list': ['swarmctl cert list', 'swarmctl cert list --role operator --all'],
   'release build': ['swarmctl release build ./sensor --version 1.4.0', 'swarmctl release build ./sensor --version 1.4.0 --sign-key ~/.swarm/release.key --out sensor-1.4.0.tar.gz'],
+  'release upload': ['swarmctl release upload sensor-1.4.0.tar.gz        # sends sensor-1.4.0.tar.gz.sig too when it exists', 'swarmctl --json release upload sensor-1.4.0.tar.gz | jq -r .id'],
+  'release list': ['swarmctl release list', 'swarmctl --json release list'],
+  'release show': ['swarmctl release show 1.4.0', 'swarmctl release show 3f2a9c1e        # a unique prefix of the id (8+ hex)'],
   'release keygen': ['swarmctl release keygen --out ~/.swarm/release.key        # then give release.key.pub to the updaters'],
   'rollout start': [
     'swarmctl rollout start 1.4.0 --all --wait',

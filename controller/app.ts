@@ -23,7 +23,9 @@ import { Supersession } from './supersede.js';
 import { LIMITS } from '../shared/limits.js';
 import { hostRoutes } from './routes/hosts.js';
 import { operatorRoutes } from './routes/operators.js';
+import { DiskReleaseBlobs, releaseUploadLimits, type ReleaseUploadLimits } from './releases/index.js';
 import { publicRoutes, type EnrollLimits } from './routes/public.js';
+import { releaseRoutes } from './routes/releases.js';
 import { renewRoutes, type RenewLimits } from './routes/renew.js';
 import { rolloutRoutes, type RolloutRouteOptions } from './routes/rollouts.js';
 import type { RolloutService } from './rollout/service.js';
@@ -66,6 +68,12 @@ export interface ControllerDeps {
   rollouts?: RolloutService;
   /** Event-stream heartbeat and per-client buffer (shared/limits.ts by default; tests shorten them). */
   rolloutRoutes?: RolloutRouteOptions;
+  /** Where release blobs live (`<state-dir>/releases`); without it the release routes are not served. */
+  releasesDir?: string;
+  /** PEM of the Ed25519 public key uploads must be signed with (serve --release-signing-key); unsigned ones are refused. */
+  releaseSigningKeyPem?: string;
+  /** Upload sizes and pace (shared/limits.ts by default; tests shorten them). */
+  releaseLimits?: Partial<ReleaseUploadLimits>;
 }
 
 /** Rollouts refuse every release when the controller has no release store. */
@@ -101,8 +109,12 @@ export async function buildControllerApp(deps: ControllerDeps): Promise<Controll
   const hub = new ChannelHub({ cluster, store: deps.store, reports, denylist, clock, logger: deps.logger, heartbeatMs, pingIntervalMs: settings.pingIntervalMs });
   const crl = new CrlPublisher(deps.ca, deps.store, clock);
   await crl.regenerate();
+  const releases = deps.releasesDir === undefined ? undefined : new DiskReleaseBlobs({
+    dir: deps.releasesDir, store: deps.store, limits: releaseUploadLimits(deps.releaseLimits),
+    ...(deps.releaseSigningKeyPem !== undefined ? { signingPublicKeyPem: deps.releaseSigningKeyPem } : {}),
+  });
   const rollouts = createRolloutEngine({
-    store: deps.store, releases: deps.releaseSource ?? noReleases, fleet: controllerFleet({ store: deps.store, reports, hub, clock, offlineTimeoutMs: settings.offlineTimeoutMs }),
+    store: deps.store, releases: deps.releaseSource ?? releases ?? noReleases, fleet: controllerFleet({ store: deps.store, reports, hub, clock, offlineTimeoutMs: settings.offlineTimeoutMs }),
     material: () => deps.material, clock, ids: deps.ids ?? randomIds, logger: deps.logger,
     // The routes write the audit entries (they know the caller and the outcome), so the engine writes none.
   });
@@ -126,6 +138,7 @@ export async function buildControllerApp(deps: ControllerDeps): Promise<Controll
     }),
     rollouts,
     ...(deps.rollouts ? { rollouts: deps.rollouts } : {}),
+    ...(releases ? { releases } : {}),
   };
 
   // Enrollment has no client certificate, so the handshake lets it through; every other group checks identity.
@@ -174,6 +187,7 @@ export async function buildControllerApp(deps: ControllerDeps): Promise<Controll
     await scope.register(hostRoutes(ctx));
     await scope.register(operatorRoutes(ctx));
     await scope.register(rolloutRoutes(ctx, deps.rolloutRoutes));
+    if (ctx.releases) await scope.register(releaseRoutes(ctx, ctx.releases));
   }, { prefix: '/v1' });
   await app.register(async (scope) => {
     scope.addHook('onRequest', identityGuard({ cluster, authorize: canReadMetrics, isRevoked }));

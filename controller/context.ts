@@ -6,6 +6,7 @@ import { spiffeUri, type Role } from '../shared/identity.js';
 import type { ChannelHub } from './channels.js';
 import type { CrlPublisher, Issuer } from './issuer.js';
 import type { Metrics } from './metrics.js';
+import type { DiskReleaseBlobs } from './releases/index.js';
 import type { ReportCache } from './reports.js';
 import type { RolloutService } from './rollout/service.js';
 import type { Denylist, SocketRegistry } from './revocation.js';
@@ -36,6 +37,8 @@ export interface ControllerContext {
   supersession: Supersession;
   /** Rollouts and fleet rollback (the engine resumes unsettled rollouts once the app listens). */
   rollouts: RolloutService;
+  /** The release store (uploads, blobs the rollout engine streams to updaters); absent without a releases dir. */
+  releases?: DiskReleaseBlobs;
 }
 
 /** Append an operator action to the audit log under the caller's identity. */

@@ -4,6 +4,7 @@ import { z } from 'zod';
 import { addExamples, createProgram, main, parseHostPort, parseOptions } from '../shared/cli.js';
 import { CLUSTER_PATTERN } from '../shared/identity.js';
 import { createLogger } from '../shared/logger.js';
+import { readReleaseSigningKey } from './releases/index.js';
 import { serveController, untilSignal } from './serve.js';
 import { initStateDir, issueOperatorLocally, rotateControllerIdentity } from './state-dir.js';
 import { NAME_PATTERN } from '../shared/names.js';
@@ -27,6 +28,7 @@ const ServeSchema = z.object({
   enrollRate: z.coerce.number().int().positive().default(LIMITS['enroll.per-source-per-minute'].value),
   enrollGlobalRate: z.coerce.number().int().positive().default(LIMITS['enroll.global-per-minute'].value),
   logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).optional(),
+  releaseSigningKey: z.string().min(1).optional(),
 });
 
 /** `--json` on a command: one JSON document on stdout instead of the sentence. */
@@ -58,8 +60,10 @@ export function buildProgram() {
     .option('--enroll-rate <n>', 'enrollment attempts per client IP per minute', String(LIMITS['enroll.per-source-per-minute'].value))
     .option('--enroll-global-rate <n>', 'enrollment attempts from all clients together per minute', String(LIMITS['enroll.global-per-minute'].value))
     .option('--log-level <level>', 'pino log level')
+    .option('--release-signing-key <file>', 'Ed25519 public key (swarmctl release keygen: FILE.pub); release uploads must be signed by it')
     .action(async (raw: unknown) => {
       const o = parseOptions(ServeSchema, raw);
+      const releaseSigningKeyPem = o.releaseSigningKey === undefined ? undefined : await readReleaseSigningKey(o.releaseSigningKey);
       const { host, port } = parseHostPort(o.listen, '--listen', '0.0.0.0:8770');
       const logger = createLogger({ name: 'swarm-controller', ...(o.logLevel ? { level: o.logLevel } : {}) });
       await serveController({
@@ -71,6 +75,7 @@ export function buildProgram() {
         ...(o.heartbeat ? { heartbeatMs: o.heartbeat * 1000 } : {}),
         ...(o.offlineTimeout ? { offlineTimeoutMs: o.offlineTimeout * 1000 } : {}),
         enrollLimits: { max: o.enrollRate, windowMs: 60_000, globalMax: o.enrollGlobalRate },
+        ...(releaseSigningKeyPem !== undefined ? { releaseSigningKeyPem } : {}),
         onListening: (url) => process.stdout.write(`listening ${url}\n`),
         until: untilSignal(),
       });
@@ -100,7 +105,7 @@ export function buildProgram() {
   addExamples(program, {
     '': ['swarm-controller init --state-dir /var/lib/swarm --cluster lab', 'swarm-controller serve --state-dir /var/lib/swarm'],
     init: ['swarm-controller init --state-dir /var/lib/swarm --cluster lab --san controller.example --san 10.0.0.5'],
-    serve: ['swarm-controller serve --state-dir /var/lib/swarm', 'swarm-controller serve --state-dir ./state --listen 127.0.0.1:8770 --log-level debug'],
+    serve: ['swarm-controller serve --state-dir /var/lib/swarm', 'swarm-controller serve --state-dir ./state --listen 127.0.0.1:8770 --log-level debug', 'swarm-controller serve --state-dir /var/lib/swarm --release-signing-key /etc/swarm/release.key.pub'],
     'rotate-identity': ['swarm-controller rotate-identity --state-dir /var/lib/swarm && systemctl restart swarm-controller'],
     'issue-operator': ['swarm-controller issue-operator --state-dir /var/lib/swarm --name alice --out ./alice-identity'],
   });

@@ -24,6 +24,8 @@ export interface ServeOptions {
   /** Time for the self-renewal check (tests move it); the check runs every renewCheckMs (default 1 h). */
   now?: () => number;
   renewCheckMs?: number;
+  /** PEM of the Ed25519 public key release uploads must be signed with. */
+  releaseSigningKeyPem?: string;
 }
 
 export async function serveController(options: ServeOptions): Promise<void> {
@@ -39,6 +41,8 @@ export async function serveController(options: ServeOptions): Promise<void> {
     ...(options.heartbeatMs ? { heartbeatMs: options.heartbeatMs } : {}),
     ...(options.offlineTimeoutMs ? { offlineTimeoutMs: options.offlineTimeoutMs } : {}),
     ...(options.enrollLimits ? { enrollLimits: options.enrollLimits } : {}),
+    releasesDir: statePaths(options.stateDir).releases,
+    ...(options.releaseSigningKeyPem !== undefined ? { releaseSigningKeyPem: options.releaseSigningKeyPem } : {}),
   });
   let material = state.material;
   let renewing = false;

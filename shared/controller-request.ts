@@ -1,4 +1,5 @@
 // One JSON call to the controller over undici, mapping network, TLS and `{ code, message }` answers to SwarmErrors.
+import type { Readable } from 'node:stream';
 import { request, type Dispatcher } from 'undici';
 import type { z } from 'zod';
 import { describeRemoteFailure, remoteAnswerError, remoteError } from './remote-errors.js';
@@ -11,6 +12,8 @@ export interface ControllerRequest {
   body?: unknown;
   dispatcher: Dispatcher;
   timeoutMs?: number;
+  /** A raw gzip body streamed as it is read (a release upload), with its own headers; never read whole. */
+  upload?: { body: Readable; headers: Record<string, string> };
 }
 
 /** Call the controller; a 2xx body is parsed with `schema` (or returned as text with schema undefined). */
@@ -25,10 +28,10 @@ export async function callController(req: ControllerRequest, schema?: z.ZodType)
   let res: Dispatcher.ResponseData;
   try {
     res = await request(url, {
-      method: req.method ?? (req.body === undefined ? 'GET' : 'POST'),
+      method: req.method ?? (req.body === undefined && req.upload === undefined ? 'GET' : 'POST'),
       dispatcher: req.dispatcher,
-      headers: req.body === undefined ? {} : { 'content-type': 'application/json' },
-      ...(req.body === undefined ? {} : { body: JSON.stringify(req.body) }),
+      headers: req.upload ? { 'content-type': 'application/gzip', ...req.upload.headers } : req.body === undefined ? {} : { 'content-type': 'application/json' },
+      ...(req.upload ? { body: req.upload.body } : req.body === undefined ? {} : { body: JSON.stringify(req.body) }),
       headersTimeout: req.timeoutMs ?? 30_000,
       bodyTimeout: req.timeoutMs ?? 30_000,
     });

@@ -36,6 +36,17 @@ export const LIMITS = {
   'updater.install.sync-timeout': limit(300_000, 'ms', 'The one `sync -f` that makes a staged release durable is killed after this; the installer then fsyncs each file itself. A hung disk must not hold the operation forever.'),
   'release.max-path-bytes': limit(4_096, 'bytes', 'Longest release entry name or symlink target: the updater\'s default limits.maxPathBytes (PATH_MAX), and what `release build` refuses beyond, so a built release is one every default updater installs.'),
 
+  // -- controller: release uploads (POST /v1/releases) --
+  'controller.release.max-bytes': limit(1024 ** 3, 'bytes', 'Largest release tarball the controller stores (compressed bytes, counted while streaming; SWARM_ERR_RELEASE_TOO_LARGE): the updaters\' own default, so nothing is stored that no host would take.'),
+  'controller.release.max-unpacked-bytes': limit(1024 ** 3, 'bytes', 'A stored release may unpack to at most this (the updaters\' default maxUnpackedBytes): the controller reads every entry header, so an archive no host would install is refused at upload.'),
+  'controller.release.max-entries': limit(100_000, 'count', 'Tar entries a stored release may have (the updaters\' default maxEntries).'),
+  'controller.release.max-path-bytes': limit(4_096, 'bytes', 'Longest tar entry name or link target in a stored release (the updaters\' default maxPathBytes).'),
+  'controller.release.max-ratio': limit(100, 'ratio', 'Unpacked / compressed bytes past the first MiB (the updaters\' default maxCompressionRatio): a gzip bomb is refused while streaming, before the controller inflates it.'),
+  'controller.release.manifest-bytes': limit(1024 * 1024, 'bytes', 'Largest swarm-release.json the controller reads from an upload (the installer\'s own cap); a bigger one is not a manifest.'),
+  'controller.release.min-rate': limit(1024, 'bytes-per-second', 'A release upload slower than this over a whole rate window is cut (SWARM_ERR_RELEASE_UPLOAD_TOO_SLOW) and its temp file removed: a stalled client would otherwise hold a connection and a file handle. Far below any working link.'),
+  'controller.release.rate-window': limit(30_000, 'ms', 'The upload rate is judged over consecutive windows this long, so a short network pause never cuts an upload; a stalled one is cut within two windows.'),
+  'controller.release.deadline': limit(1_800_000, 'ms', 'A whole release upload must arrive within 30 min (1 GiB at ~600 KB/s; SWARM_ERR_RELEASE_UPLOAD_DEADLINE); swarmctl release upload waits as long for the answer.'),
+
   // -- join: the CA answer (hardening item 1) --
   'join.tokenTtlMin': limit(60_000, 'ms', 'Shortest join token an operator may ask for (host add --token-ttl): shorter ones expire before a person can copy the command to the host.'),
   'join.tokenTtlMax': limit(7 * 86_400_000, 'ms', 'Longest join token: a token is a credential that enrolls a host; a week covers shipping a pre-provisioned sensor, longer would leave secrets lying around.'),

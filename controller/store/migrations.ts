@@ -102,4 +102,18 @@ export const MIGRATIONS: readonly string[] = [
     PRIMARY KEY (rollout_id, seq)
   );
   `,
+  // 4: releases, stored once by id (the SHA-256 of the tarball); the blob itself lives in <state-dir>/releases/.
+  `
+  CREATE TABLE releases (
+    id TEXT PRIMARY KEY,
+    name TEXT NOT NULL,
+    version TEXT NOT NULL,
+    size INTEGER NOT NULL,
+    signature TEXT,
+    uploaded_by TEXT NOT NULL,
+    uploaded_at INTEGER NOT NULL
+  );
+  CREATE INDEX releases_version ON releases(version);
+  CREATE INDEX releases_uploaded ON releases(uploaded_at);
+  `,
 ];

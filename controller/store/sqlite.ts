@@ -4,11 +4,12 @@ import Database from 'better-sqlite3';
 import { chmodSync, statSync } from 'node:fs';
 import type { Role } from '../../shared/identity.js';
 import { controllerError } from '../errors.js';
+import { decideReleaseRef, isReleasePrefix } from '../releases/ref.js';
 import { serialsRetiredByRenewal } from '../supersede.js';
 import { applyLabelChange } from './label-change.js';
 import { MIGRATIONS } from './migrations.js';
 import type {
-  AuditEntry, CertificateRecord, ChannelReport, HostRecord, HostReportRecord, IssueGuard, IssueRefusal, JoinTokenRecord, LabelChange, Store, TokenRefusal,
+  AuditEntry, CertificateRecord, ChannelReport, HostRecord, HostReportRecord, IssueGuard, IssueRefusal, JoinTokenRecord, LabelChange, ReleaseRecord, Store, TokenRefusal,
 } from './store.js';
 import { openRolloutTables } from './sqlite-rollouts.js';
 
@@ -17,6 +18,7 @@ interface CertRow { serial: string; role: Role; name: string; not_before: number
 interface TokenRow { hash: string; host_name: string; created_at: number; expires_at: number; used_at: number | null }
 interface ReportRow { host_name: string; last_contact: number | null; agent: string | null; updater: string | null }
 interface AuditRow { id: number; at: number; actor: string; action: string; target: string; details: string }
+interface ReleaseRow { id: string; name: string; version: string; size: number; signature: string | null; uploaded_by: string; uploaded_at: number }
 
 const toHost = (r: HostRow): HostRecord => ({
   name: r.name, address: r.address, labels: JSON.parse(r.labels) as Record<string, string>,
@@ -26,6 +28,9 @@ const toCert = (r: CertRow): CertificateRecord => ({
   serial: r.serial, role: r.role, name: r.name, notBefore: r.not_before, notAfter: r.not_after, issuedAt: r.issued_at, revokedAt: r.revoked_at, keySha256: r.key_sha256,
 });
 const toAudit = (r: AuditRow): AuditEntry => ({ id: r.id, at: r.at, actor: r.actor, action: r.action, target: r.target, details: JSON.parse(r.details) as Record<string, unknown> });
+const toRelease = (r: ReleaseRow): ReleaseRecord => ({
+  id: r.id, name: r.name, version: r.version, size: r.size, signature: r.signature, uploadedBy: r.uploaded_by, uploadedAt: r.uploaded_at,
+});
 const parseReport = (s: string | null): ChannelReport | null => (s === null ? null : (JSON.parse(s) as ChannelReport));
 
 /** Apply pending migrations in one transaction each; refuse a database from a newer controller. */
@@ -108,6 +113,12 @@ export function openSqliteStore(path: string): Store {
     appendAudit: db.prepare('INSERT INTO audit_log (at, actor, action, target, details) VALUES (?, ?, ?, ?, ?)'),
     listAudit: db.prepare<[number, number, number], AuditRow>('SELECT * FROM audit_log WHERE id > ? AND at >= ? ORDER BY id LIMIT ?'),
     listAuditDesc: db.prepare<[number, number, number], AuditRow>('SELECT * FROM audit_log WHERE id > ? AND at >= ? ORDER BY id DESC LIMIT ?'),
+    insertRelease: db.prepare('INSERT INTO releases (id, name, version, size, signature, uploaded_by, uploaded_at) VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT(id) DO NOTHING'),
+    getRelease: db.prepare<[string], ReleaseRow>('SELECT * FROM releases WHERE id = ?'),
+    listReleases: db.prepare<[], ReleaseRow>('SELECT * FROM releases ORDER BY uploaded_at DESC, id'),
+    releasesByVersion: db.prepare<[string], ReleaseRow>('SELECT * FROM releases WHERE version = ?'),
+    releasesByPrefix: db.prepare<[string, string], ReleaseRow>('SELECT * FROM releases WHERE substr(id, 1, length(?)) = ?'),
+    hasRolloutsTable: db.prepare<[], { n: number }>("SELECT count(*) AS n FROM sqlite_master WHERE type = 'table' AND name = 'rollouts'"),
     bumpCounter: db.prepare<[string], { value: number }>('INSERT INTO counters (name, value) VALUES (?, 1) ON CONFLICT(name) DO UPDATE SET value = value + 1 RETURNING value'),
   };
 
@@ -197,6 +208,23 @@ export function openSqliteStore(path: string): Store {
       s.upsertReport.run(r.hostName, r.lastContact, r.agent ? JSON.stringify(r.agent) : null, r.updater ? JSON.stringify(r.updater) : null);
     }
   });
+
+  const insertRelease = db.transaction((r: ReleaseRecord): { release: ReleaseRecord; created: boolean } => {
+    const created = s.insertRelease.run(r.id, r.name, r.version, r.size, r.signature, r.uploadedBy, r.uploadedAt).changes === 1;
+    return { release: toRelease(s.getRelease.get(r.id)!), created };
+  });
+
+  const resolveRelease = (ref: string) => {
+    const rows = [...s.releasesByVersion.all(ref), ...(isReleasePrefix(ref) ? s.releasesByPrefix.all(ref, ref) : [])];
+    return decideReleaseRef(ref, rows.map(toRelease));
+  };
+
+  // The rollouts table comes with the rollout engine's migration; until it exists no rollout used any release.
+  const rolloutsUsingRelease = (id: string): Array<{ id: string; state: string; createdAt: number }> => {
+    if (s.hasRolloutsTable.get()!.n === 0) return [];
+    return db.prepare<[string], { id: string; state: string; created_at: number }>('SELECT id, state, created_at FROM rollouts WHERE release_id = ? ORDER BY created_at DESC, id')
+      .all(id).map((r) => ({ id: r.id, state: r.state, createdAt: r.created_at }));
+  };
 
   let closed = false;
   /** Every method is async: an engine error or a use after close() is a rejection, never a synchronous throw. */
@@ -322,6 +350,27 @@ export function openSqliteStore(path: string): Store {
     listAudit: async (options = {}) => {
       open();
       return (options.order === 'desc' ? s.listAuditDesc : s.listAudit).all(options.afterId ?? 0, options.sinceMs ?? 0, options.limit ?? 1000).map(toAudit);
+    },
+    insertRelease: async (r) => {
+      open();
+      return insertRelease.immediate(r);
+    },
+    getRelease: async (id) => {
+      open();
+      const row = s.getRelease.get(id);
+      return row ? toRelease(row) : undefined;
+    },
+    listReleases: async () => {
+      open();
+      return s.listReleases.all().map(toRelease);
+    },
+    resolveRelease: async (ref) => {
+      open();
+      return resolveRelease(ref);
+    },
+    rolloutsUsingRelease: async (id) => {
+      open();
+      return rolloutsUsingRelease(id);
     },
     nextCounter: async (name) => {
       open();

@@ -161,6 +161,26 @@ export interface RolloutChange {
 export type RolloutChangeResult =
   | { ok: true; rollout: RolloutRecord; events: RolloutEventRecord[] }
   | { ok: false; reason: 'not-found' | 'rollout-state' | 'host-state'; rollout?: RolloutRecord };
+/** A stored release (DESIGN.md §4): the tarball's id, what its manifest says, who uploaded it and when. */
+export interface ReleaseRecord {
+  /** Lowercase hex SHA-256 of the tarball bytes. */
+  id: string;
+  name: string;
+  version: string;
+  /** Bytes of the tarball. */
+  size: number;
+  /** base64 Ed25519 signature over the id, when one came with the upload. */
+  signature: string | null;
+  /** The uploader's SPIFFE URI. */
+  uploadedBy: string;
+  uploadedAt: number;
+}
+
+/** What a RELEASE reference (an id, a unique prefix of 8+ hex, or a version) resolved to. */
+export type ReleaseResolution =
+  | { ok: true; release: ReleaseRecord }
+  | { ok: false; reason: 'unknown' }
+  | { ok: false; reason: 'ambiguous'; candidates: ReleaseRecord[] };
 
 /**
  * Every method returns a promise, so that a networked engine (PostgreSQL) can stand behind it; every method
@@ -241,6 +261,16 @@ export interface Store {
   listRolloutEvents(rolloutId: string, options?: { afterSeq?: number; limit?: number }): Promise<RolloutEventRecord[]>;
   /** Apply a conditional transition (see RolloutChange); nothing is written when a condition fails. */
   changeRollout(change: RolloutChange): Promise<RolloutChangeResult>;
+  // releases
+  /** Store a release once: a second insert of the same id changes nothing and answers the stored record (`created` false). */
+  insertRelease(release: ReleaseRecord): Promise<{ release: ReleaseRecord; created: boolean }>;
+  getRelease(id: string): Promise<ReleaseRecord | undefined>;
+  /** Newest upload first. */
+  listReleases(): Promise<ReleaseRecord[]>;
+  /** Resolve a RELEASE reference (`decideReleaseRef`): an exact id, else the one release matching an 8+ hex prefix or a version. */
+  resolveRelease(ref: string): Promise<ReleaseResolution>;
+  /** Rollouts that sent this release, newest first (empty until the rollouts table exists). */
+  rolloutsUsingRelease(id: string): Promise<Array<{ id: string; state: string; createdAt: number }>>;
 
   /** A monotonic counter (CRL numbers). */
   nextCounter(name: string): Promise<number>;

@@ -1,6 +1,7 @@
 // Test helpers for the controller: a real `serve` child process, swarmctl runs, an in-process app on loopback, sample reports.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
+import { mkdir } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Agent, request } from 'undici';
@@ -119,7 +120,9 @@ export async function startInProcessController(deps: Partial<ControllerDeps> = {
   const ca = await testCa('test');
   const controller = await mintIdentity('controller', 'controller', { sans: ['127.0.0.1'] });
   const store = deps.store ?? openSqliteStore(join(dir.path, 'swarm.db'));
-  const built = await buildControllerApp({ material: controller.material, ca, store, logger: silentLogger(), ...deps });
+  const releasesDir = join(dir.path, 'releases');
+  await mkdir(releasesDir, { mode: 0o750 });
+  const built = await buildControllerApp({ material: controller.material, ca, store, logger: silentLogger(), releasesDir, ...deps });
   await built.app.listen({ host: '127.0.0.1', port });
   const bound = (built.app.server.address() as { port: number }).port;
   return {

@@ -21,6 +21,14 @@ const rolloutHost = (rolloutId: string, name: string, wave: number): RolloutHost
 });
 const event = (type: string) => ({ at: T0, type, host: null, wave: null, actor: null, reason: null, message: 'm' });
 
+/** A release record whose id is `hex` repeated (or a full 64-hex id). */
+function release(hex: string, version: string, uploadedAt: number, extra: { signature?: string | null; name?: string } = {}) {
+  return {
+    id: hex.length === 64 ? hex : hex.repeat(64 / hex.length), name: extra.name ?? 'sensor', version, size: 1234,
+    signature: extra.signature ?? null, uploadedBy: 'spiffe://c/operator/admin', uploadedAt,
+  };
+}
+
 export function storeContract(engine: string, makeFactory: () => StoreFactory): void {
   describe(`store contract: ${engine}`, () => {
     let factory: StoreFactory;
@@ -161,6 +169,11 @@ export function storeContract(engine: string, makeFactory: () => StoreFactory): 
         listRolloutHosts: () => store.listRolloutHosts('r0'),
         listRolloutEvents: () => store.listRolloutEvents('r0'),
         changeRollout: () => store.changeRollout({ rolloutId: 'r0', events: [], at: T0 }),
+        insertRelease: () => store.insertRelease(release('a', '1.0.0', T0)),
+        getRelease: () => store.getRelease('a'.repeat(64)),
+        listReleases: () => store.listReleases(),
+        resolveRelease: () => store.resolveRelease('1.0.0'),
+        rolloutsUsingRelease: () => store.rolloutsUsingRelease('a'.repeat(64)),
       };
       for (const [name, call] of Object.entries(calls)) {
         let pending: Promise<unknown> | undefined;
@@ -365,6 +378,35 @@ export function storeContract(engine: string, makeFactory: () => StoreFactory): 
       assert.deepEqual(all[2], { rolloutId: 'r1', seq: 3, at: all[2]!.at, type: 'host-pushing', host: 'h1', wave: null, actor: null, reason: null, message: 'm' });
       assert.deepEqual((await store.listRolloutEvents('r1', { afterSeq: 4 })).map((e) => e.seq), [5, 6]);
       assert.deepEqual((await store.listRolloutEvents('r1', { afterSeq: 1, limit: 2 })).map((e) => e.seq), [2, 3]);
+    });
+
+    it('stores a release once: a second insert of the same id answers the first record', async () => {
+      const first = release('a', '1.0.0', T0, { signature: 'c2ln' });
+      assert.deepEqual(await store.insertRelease(first), { release: first, created: true });
+      const again = await store.insertRelease({ ...first, version: '9.9.9', signature: null, uploadedBy: 'spiffe://c/operator/bob', uploadedAt: T0 + 5 });
+      assert.deepEqual(again, { release: first, created: false });
+      assert.deepEqual(await store.getRelease(first.id), first);
+      assert.equal(await store.getRelease('b'.repeat(64)), undefined);
+      await store.insertRelease(release('b', '1.1.0', T0 + 10));
+      await store.insertRelease(release('c', '0.9.0', T0 + 5));
+      assert.deepEqual((await store.listReleases()).map((r) => r.version), ['1.1.0', '0.9.0', '1.0.0'], 'newest upload first');
+      assert.deepEqual(await store.rolloutsUsingRelease(first.id), []);
+    });
+
+    it('resolves a release reference: id, unique 8+ hex prefix, version; unknown and ambiguous ones say so', async () => {
+      const a = release(`abcdef01${'1'.repeat(56)}`, '1.0.0', T0);
+      const b = release(`abcdef01${'2'.repeat(56)}`, '1.1.0', T0 + 1);
+      const c = release(`12345678${'3'.repeat(56)}`, '1.1.0', T0 + 2, { name: 'other' });
+      for (const r of [a, b, c]) await store.insertRelease(r);
+      assert.deepEqual(await store.resolveRelease(a.id), { ok: true, release: a });
+      assert.deepEqual(await store.resolveRelease(`abcdef01${'1'.repeat(4)}`), { ok: true, release: a });
+      assert.deepEqual(await store.resolveRelease('1.0.0'), { ok: true, release: a });
+      assert.deepEqual(await store.resolveRelease('12345678'), { ok: true, release: c });
+      assert.deepEqual(await store.resolveRelease('abcdef01'), { ok: false, reason: 'ambiguous', candidates: [b, a] });
+      assert.deepEqual(await store.resolveRelease('1.1.0'), { ok: false, reason: 'ambiguous', candidates: [c, b] });
+      assert.deepEqual(await store.resolveRelease('abcdef0'), { ok: false, reason: 'unknown' }, 'seven hex digits are not a prefix');
+      assert.deepEqual(await store.resolveRelease('2.0.0'), { ok: false, reason: 'unknown' });
+      assert.deepEqual(await store.resolveRelease('ABCDEF01'), { ok: false, reason: 'unknown' }, 'ids are lowercase');
     });
 
     it('keeps everything across a reopen', async function () {
