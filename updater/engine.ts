@@ -8,7 +8,7 @@ import type { UpdaterConfig } from './config.js';
 import { updaterError } from './errors.js';
 import { faultPoint, type FaultPoint } from './fault.js';
 import { CommitHistory } from './history.js';
-import { JournalFile, type Journal } from './journal.js';
+import { JournalFile, type Journal, type RollingBackJournal, type SwitchingJournal } from './journal.js';
 import type { OperationKind, OperationStore } from './operations.js';
 import type { HostPaths } from './paths.js';
 import { choosePrevAfter, planRollback } from './plan.js';
@@ -94,7 +94,7 @@ export class Updater {
       if (this.d.agentManaged !== false && hasActive) await this.d.runner.ensureRunning().catch((err: unknown) => this.d.logger.error({ err }, 'agent did not start'));
       return;
     }
-    this.d.logger.warn({ op: j.op, phase: j.phase, from: j.from, to: j.to }, 'finishing an interrupted operation');
+    this.d.logger.warn({ op: j.op, phase: j.phase, ...(j.phase === 'switching' ? { previous: j.previous, next: j.next } : { leaving: j.leaving, target: j.target }) }, 'finishing an interrupted operation');
     void this.track(j.op, 'recovery', null, () => this.recover(j)).catch((err: unknown) => this.d.logger.error({ err }, 'recovery failed'));
   }
 
@@ -248,10 +248,7 @@ export class Updater {
       return ops.finish(record, 'committed', { from: refOf(installed) });
     }
     record.from = links.active ? refOf(links.active) : null;
-    const j: Journal = {
-      op: opId, kind: 'update', phase: 'switching', from: links.active?.dirName ?? null, to: installed.dirName,
-      prevBefore: links.prev?.dirName ?? null, prevAfter: null, failed: null, fallbacks: [], at: '',
-    };
+    const j: SwitchingJournal = { op: opId, phase: 'switching', previous: links.active?.dirName ?? null, next: installed.dirName, prevBefore: links.prev?.dirName ?? null, at: '' };
     try {
       preemption.enterSwitch();
     } catch (err) {
@@ -269,7 +266,7 @@ export class Updater {
       }
       await this.d.store.setLinks({ active: installed.dirName, prev: links.active?.dirName ?? null });
       this.fault('after-active-link');
-      log.info({ from: j.from, to: j.to }, 'switched; restarting the agent');
+      log.info({ from: j.previous, to: j.next }, 'switched; restarting the agent');
       await ops.step(record, 'switched');
       return await this.bringUp(record, j, preemption.signal);
     } finally {
@@ -278,9 +275,9 @@ export class Updater {
   }
 
   /** Restart on the new release, probe, watch; commit or roll back. `cut`: a rollback request ends the probe/watch as a failure. */
-  private async bringUp(record: OperationRecord, j: Journal, cut?: AbortSignal): Promise<OperationRecord> {
-    const target = await this.d.store.get(j.to);
-    const outcome: ProbeResult = target ? await this.restartAndProbe(target.id, 'update', cut) : { ok: false, reason: `release ${j.to} is not installed` };
+  private async bringUp(record: OperationRecord, j: SwitchingJournal, cut?: AbortSignal): Promise<OperationRecord> {
+    const target = await this.d.store.get(j.next);
+    const outcome: ProbeResult = target ? await this.restartAndProbe(target.id, 'update', cut) : { ok: false, reason: `release ${j.next} is not installed` };
     if (outcome.ok && target) {
       this.fault('before-commit');
       await this.recordHealthy(target.id, target.dirName);
@@ -295,13 +292,13 @@ export class Updater {
       return record;
     }
     if (cut?.aborted) {
-      const reason = `a rollback request ended the new release's probe/watch; rolling back to ${j.from ?? 'nothing'}`;
-      this.d.logger.warn({ op: record.id, release: j.to }, reason);
+      const reason = `a rollback request ended the new release's probe/watch; rolling back to ${j.previous ?? 'nothing'}`;
+      this.d.logger.warn({ op: record.id, release: j.next }, reason);
       await this.d.operations.step(record, 'preempted', { error: { code: 'SWARM_ERR_UPDATER_PREEMPTED', message: reason } }, reason);
       return this.rollBackAfterFailure(record, j, reason);
     }
     const reason = outcome.ok ? 'release vanished' : outcome.reason;
-    this.d.logger.warn({ op: record.id, release: j.to, reason }, 'new release unhealthy; rolling back');
+    this.d.logger.warn({ op: record.id, release: j.next, reason }, 'new release unhealthy; rolling back');
     await this.d.operations.step(record, 'unhealthy', { error: { code: 'SWARM_ERR_UPDATER_AGENT_UNHEALTHY', message: reason } }, reason);
     return this.rollBackAfterFailure(record, j, reason);
   }
@@ -311,17 +308,18 @@ export class Updater {
     return new Set(list.filter((r) => !r.bad).map((r) => r.dirName));
   }
 
-  private async rollBackAfterFailure(record: OperationRecord, j: Journal, reason: string): Promise<OperationRecord> {
-    const plan = planRollback({ failed: j.to, preferred: [j.from, j.prevBefore], history: await this.history.goodNewestFirst(), usable: await this.usableReleases() });
+  private async rollBackAfterFailure(record: OperationRecord, j: SwitchingJournal, reason: string): Promise<OperationRecord> {
+    const plan = planRollback({ failed: j.next, preferred: [j.previous, j.prevBefore], history: await this.history.goodNewestFirst(), usable: await this.usableReleases() });
     const first = plan.candidates[0];
     if (!first) {
-      await this.markBadDir(j.to, reason);
+      await this.markBadDir(j.next, reason);
       await this.d.operations.finish(record, 'failed', { error: { code: 'SWARM_ERR_UPDATER_AGENT_UNHEALTHY', message: `${reason}; no previous release to return to` } });
       await this.journal.clear();
       return record;
     }
-    const rj: Journal = {
-      ...j, phase: 'rolling-back', from: j.to, to: first, prevAfter: choosePrevAfter(first, plan.candidates, j.to), failed: j.to, fallbacks: plan.candidates.slice(1),
+    const rj: RollingBackJournal = {
+      op: j.op, phase: 'rolling-back', cause: 'failed', leaving: j.next, target: first, fallbacks: plan.candidates.slice(1),
+      prevAfter: choosePrevAfter(first, plan.candidates, j.next), prevBefore: j.prevBefore, reason: reason.slice(0, 500), at: '',
     };
     await this.writeRollbackJournal(rj);
     this.fault('rollback-after-journal');
@@ -329,22 +327,22 @@ export class Updater {
   }
 
   /** Point active at the journal's `to` (then its fallbacks) until an agent is healthy; mark the failed release bad. */
-  private async restore(record: OperationRecord, rj: Journal, reason: string): Promise<OperationRecord> {
-    const order = [rj.to, ...rj.fallbacks];
+  private async restore(record: OperationRecord, rj: RollingBackJournal, reason: string): Promise<OperationRecord> {
+    const order = [rj.target, ...rj.fallbacks];
     for (let i = 0; i < order.length; i++) {
       const dir = order[i]!;
       const rel = await this.d.store.get(dir);
       if (!rel) continue;
-      const prev = i === 0 ? rj.prevAfter : choosePrevAfter(dir, order.slice(i + 1), rj.failed);
-      if (i > 0) await this.writeRollbackJournal({ ...rj, to: dir, fallbacks: order.slice(i + 1), prevAfter: prev });
+      const prev = i === 0 ? rj.prevAfter : choosePrevAfter(dir, order.slice(i + 1), rj.leaving);
+      if (i > 0) await this.writeRollbackJournal({ ...rj, target: dir, fallbacks: order.slice(i + 1), prevAfter: prev });
       await this.pointLinks(dir, prev === dir ? null : prev);
       this.fault('rollback-after-active-link');
       await this.d.operations.step(record, 'rolling-back', {}, `active -> ${dir}`);
       const outcome = await this.restartAndProbe(rel.id, 'rollback');
       if (outcome.ok) {
         this.fault('rollback-before-commit');
-        const backToFailed = dir === rj.failed;
-        if (rj.failed && !backToFailed) await this.markBadDir(rj.failed, reason);
+        const backToFailed = dir === rj.leaving;
+        if (!backToFailed) await this.markBadDir(rj.leaving, reason);
         await this.d.operations.finish(record, backToFailed ? 'failed' : 'rolled-back', {
           to: refOf(rel),
           error: backToFailed
@@ -352,12 +350,12 @@ export class Updater {
             : (record.error ?? (record.kind === 'rollback' ? null : { code: 'SWARM_ERR_UPDATER_AGENT_UNHEALTHY', message: reason })),
         });
         await this.journal.clear();
-        this.d.logger.warn({ op: record.id, release: rel.id, failed: rj.failed }, 'rolled back');
+        this.d.logger.warn({ op: record.id, release: rel.id, failed: rj.leaving }, 'rolled back');
         return record;
       }
       await this.d.operations.step(record, 'rollback-target-unhealthy', {}, `${dir}: ${outcome.reason}`);
     }
-    if (rj.failed && record.kind !== 'rollback') await this.markBadDir(rj.failed, reason);
+    if (record.kind !== 'rollback') await this.markBadDir(rj.leaving, reason);
     await this.d.operations.finish(record, 'failed', { error: { code: 'SWARM_ERR_UPDATER_ROLLBACK_FAILED', message: `no installed release became healthy (${reason})` } });
     await this.journal.clear();
     this.d.logger.error({ op: record.id }, 'no release became healthy');
@@ -368,7 +366,7 @@ export class Updater {
    * Journal a rollback step. If it cannot be written (disk full), go on anyway: the switching journal still on disk
    * makes a restart return to `from` as well, and staying on a failed release because of a full disk is worse.
    */
-  private async writeRollbackJournal(rj: Journal): Promise<void> {
+  private async writeRollbackJournal(rj: RollingBackJournal): Promise<void> {
     try {
       await this.journal.write(rj);
     } catch (err) {
@@ -443,9 +441,9 @@ export class Updater {
       throw updaterError('SWARM_ERR_UPDATER_NO_ROLLBACK_TARGET', `no release to roll back to from ${active.dirName} (prev ${links.prev?.dirName ?? 'missing'}; bad or missing releases are skipped)`);
     }
     const record = await this.d.operations.create(opId, 'rollback', { id: active.id, version: active.version }, refOf(active));
-    const rj: Journal = {
-      op: opId, kind: 'rollback', phase: 'rolling-back', from: active.dirName, to: first, prevBefore: links.prev?.dirName ?? null,
-      prevAfter: choosePrevAfter(first, plan.candidates, active.dirName), failed: active.dirName, fallbacks: plan.candidates.slice(1), at: '',
+    const rj: RollingBackJournal = {
+      op: opId, phase: 'rolling-back', cause: 'requested', leaving: active.dirName, target: first, fallbacks: plan.candidates.slice(1),
+      prevAfter: choosePrevAfter(first, plan.candidates, active.dirName), prevBefore: links.prev?.dirName ?? null, reason: null, at: '',
     };
     this.d.runner.hold();
     try {
@@ -462,17 +460,18 @@ export class Updater {
     const ops = this.d.operations;
     const record = (await ops.get(j.op)) ?? (await ops.create(j.op, 'recovery', null));
     if (record.state !== 'running') Object.assign(record, { state: 'running', endedAt: null });
-    await ops.step(record, 'recovering', {}, `updater restarted during ${j.phase} ${j.from ?? '-'} -> ${j.to}`);
+    const [from, to] = j.phase === 'switching' ? [j.previous, j.next] : [j.leaving, j.target];
+    await ops.step(record, 'recovering', {}, `updater restarted during ${j.phase} ${from ?? '-'} -> ${to}`);
     this.d.runner.hold();
     try {
-      if (j.phase === 'rolling-back') return await this.restore(record, j, record.error?.message ?? 'rollback interrupted by an updater restart');
+      if (j.phase === 'rolling-back') return await this.restore(record, j, j.reason ?? record.error?.message ?? 'rollback interrupted by an updater restart');
       const links = await this.d.store.readLinks();
-      if (links.active?.dirName === j.to) return await this.bringUp(record, j);
+      if (links.active?.dirName === j.next) return await this.bringUp(record, j);
       // The switch never happened: put prev back, make sure the old agent runs.
-      if (j.from) await this.pointLinks(j.from, j.prevBefore === j.from ? null : j.prevBefore);
-      const from = j.from ? await this.d.store.get(j.from) : undefined;
-      if (from) {
-        const o = await this.restartAndProbe(from.id, 'rollback');
+      if (j.previous) await this.pointLinks(j.previous, j.prevBefore === j.previous ? null : j.prevBefore);
+      const previous = j.previous ? await this.d.store.get(j.previous) : undefined;
+      if (previous) {
+        const o = await this.restartAndProbe(previous.id, 'rollback');
         if (!o.ok) this.d.logger.error({ reason: o.reason }, 'the previous release is not healthy after recovery');
       }
       await ops.finish(record, 'failed', { error: { code: 'SWARM_ERR_UPDATER_INTERRUPTED', message: 'the updater stopped before switching releases; nothing changed, send the update again' } });

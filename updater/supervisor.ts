@@ -41,7 +41,7 @@ export async function runSupervisor(o: SupervisorOptions): Promise<number> {
       await restoreOldUpdater(o, store, journal, pending, 'the new updater did not confirm before it stopped');
       continue;
     }
-    if (pending?.phase === 'pending' && (await store.readLinks()).active?.dirName !== pending.to) {
+    if (pending?.phase === 'pending' && (await store.readLinks()).active?.dirName !== pending.next) {
       await restoreOldUpdater(o, store, journal, pending, 'the switch to the new updater never happened');
       continue;
     }
@@ -147,16 +147,16 @@ async function stopChild(child: ChildProcess, exited: Promise<number>): Promise<
 
 /** Flip updater/active back (or remove it: the packaged updater), mark the new one bad, close the record. */
 async function restoreOldUpdater(o: SupervisorOptions, store: ReleaseStore, journal: SelfUpdateJournalFile, j: SelfUpdateJournal, reason: string): Promise<void> {
-  o.logger.error({ op: j.op, to: j.to, from: j.from, reason }, 'self-update failed; restoring the previous updater');
-  if (j.from) {
-    const prev = j.prevBefore === j.from || !(j.prevBefore && (await store.get(j.prevBefore))) ? null : j.prevBefore;
-    await store.setLinks({ active: j.from, prev });
+  o.logger.error({ op: j.op, next: j.next, previous: j.previous, reason }, 'self-update failed; restoring the previous updater');
+  if (j.previous) {
+    const prev = j.prevBefore === j.previous || !(j.prevBefore && (await store.get(j.prevBefore))) ? null : j.prevBefore;
+    await store.setLinks({ active: j.previous, prev });
   } else {
     await unlink(join(o.paths.updaterRoot, 'active')).catch(() => undefined);
     await unlink(join(o.paths.updaterRoot, 'prev')).catch(() => undefined);
     await fsyncDir(o.paths.updaterRoot);
   }
-  const failed = await store.get(j.to);
+  const failed = await store.get(j.next);
   if (failed) await store.markBad(failed.id, reason);
   const ops = new OperationStore(o.paths.operations, randomIds, (err, record) => o.logger.error({ err, op: record.id }, 'operation record not written'));
   await ops.init();
