@@ -34,6 +34,7 @@ export const LIMITS = {
   'updater.upload.deadline': limit(1_800_000, 'ms', 'A whole release body must arrive within 30 min (1 GiB at ~600 KB/s): a client trickling just above the minimum rate cannot hold the lock for days. Config upload.deadlineMs.'),
   'updater.restart.systemctl-timeout': limit(120_000, 'ms', 'systemctl restart/start/stop of the agent unit is killed after this (a unit whose stop hangs); the restart then counts as failed and the update rolls back.'),
   'updater.install.sync-timeout': limit(300_000, 'ms', 'The one `sync -f` that makes a staged release durable is killed after this; the installer then fsyncs each file itself. A hung disk must not hold the operation forever.'),
+  'updater.plan.max-steps': limit(10_000, 'count', 'Steps the executor applies for one operation. A plan needs about three per rollback candidate and each candidate is tried once, so reaching this means the planner loops (a bug): the operation stops with SWARM_ERR_INTERNAL instead of spinning, and the journal still leads a restart.'),
 
   // -- join: the CA answer (hardening item 1) --
   'join.tokenTtlMin': limit(60_000, 'ms', 'Shortest join token an operator may ask for (host add --token-ttl): shorter ones expire before a person can copy the command to the host.'),

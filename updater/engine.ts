@@ -6,14 +6,15 @@ import type { AgentHealth, OperationRecord, UpdaterStatus } from '../shared/wire
 import type { AgentRunner } from './agent-runner.js';
 import type { UpdaterConfig } from './config.js';
 import { updaterError } from './errors.js';
-import { faultPoint, type FaultPoint } from './fault.js';
+import { Executor } from './executor.js';
+import { faultPoint } from './fault.js';
 import { CommitHistory } from './history.js';
-import { JournalFile, type Journal, type RollingBackJournal, type SwitchingJournal } from './journal.js';
+import { JournalFile, type Journal } from './journal.js';
 import type { OperationKind, OperationStore } from './operations.js';
 import type { HostPaths } from './paths.js';
-import { choosePrevAfter, planRollback } from './plan.js';
+import { beginRollback, beginUpdate } from './plan.js';
 import { Preemption } from './preemption.js';
-import { waitHealthy, watchWindow, type FetchHealth, type ProbeResult } from './probe.js';
+import type { FetchHealth } from './probe.js';
 import { refOf, type InstalledRelease, type ReleaseStoreLike } from './release-port.js';
 
 export interface UpdaterDeps {
@@ -52,13 +53,12 @@ interface Running {
   preemption?: Preemption;
 }
 
-type Phase = 'update' | 'rollback';
-
 export class Updater {
   readonly startedAt = new Date().toISOString();
   private running: Running | null = null;
   private readonly journal: JournalFile;
   private readonly history: CommitHistory;
+  private readonly executor: Executor;
   private lastAgent: AgentHealth | null = null;
   /** Work an operation leaves behind (pruning); the next operation starts after it. */
   private housekeeping: Promise<void> = Promise.resolve();
@@ -68,6 +68,11 @@ export class Updater {
   constructor(private readonly d: UpdaterDeps) {
     this.journal = d.journal ?? new JournalFile(d.paths.journal);
     this.history = new CommitHistory(d.paths.history);
+    this.executor = new Executor({
+      config: d.config, store: d.store, runner: d.runner, fetchHealth: d.fetchHealth, operations: d.operations, journal: this.journal, history: this.history,
+      logger: d.logger, ...(d.env ? { env: d.env } : {}), ...(d.agentManaged === false ? { agentManaged: false } : {}),
+      afterCommit: (work) => { this.housekeeping = work; },
+    });
   }
 
   get runningId(): string | null {
@@ -212,10 +217,6 @@ export class Updater {
     return done;
   }
 
-  private fault(step: FaultPoint): void {
-    faultPoint(step, this.d.env);
-  }
-
   private async runUpdate(opId: string, req: UpdateRequest, preemption: Preemption): Promise<OperationRecord> {
     const ops = this.d.operations;
     const prior = await ops.latestForRelease(req.id);
@@ -241,14 +242,14 @@ export class Updater {
       throw e;
     }
     await ops.step(record, 'installed', { release: { id: installed.id, version: installed.version }, to: refOf(installed) });
-    this.fault('after-staged');
+    faultPoint('after-staged', this.d.env);
     const links = await this.d.store.readLinks();
     if (links.active?.id === installed.id) {
-      await this.recordHealthy(installed.id, installed.dirName);
+      await this.history.append(installed.id, installed.dirName).catch((err: unknown) => this.d.logger.error({ err, release: installed.id }, 'could not record the release in the history'));
       return ops.finish(record, 'committed', { from: refOf(installed) });
     }
     record.from = links.active ? refOf(links.active) : null;
-    const j: SwitchingJournal = { op: opId, phase: 'switching', previous: links.active?.dirName ?? null, next: installed.dirName, prevBefore: links.prev?.dirName ?? null, at: '' };
+    const j = beginUpdate({ op: opId, active: links.active?.dirName ?? null, prev: links.prev?.dirName ?? null, next: installed.dirName });
     try {
       preemption.enterSwitch();
     } catch (err) {
@@ -258,174 +259,9 @@ export class Updater {
     }
     this.d.runner.hold();
     try {
-      await this.journal.write(j);
-      this.fault('after-journal');
-      if (links.active) {
-        await this.d.store.setLinks({ active: links.active.dirName, prev: links.active.dirName });
-        this.fault('after-prev-link');
-      }
-      await this.d.store.setLinks({ active: installed.dirName, prev: links.active?.dirName ?? null });
-      this.fault('after-active-link');
-      log.info({ from: j.previous, to: j.next }, 'switched; restarting the agent');
-      await ops.step(record, 'switched');
-      return await this.bringUp(record, j, preemption.signal);
+      return await this.executor.run(record, { ...j, at: '' }, { type: 'begin' }, preemption.signal);
     } finally {
       this.d.runner.release();
-    }
-  }
-
-  /** Restart on the new release, probe, watch; commit or roll back. `cut`: a rollback request ends the probe/watch as a failure. */
-  private async bringUp(record: OperationRecord, j: SwitchingJournal, cut?: AbortSignal): Promise<OperationRecord> {
-    const target = await this.d.store.get(j.next);
-    const outcome: ProbeResult = target ? await this.restartAndProbe(target.id, 'update', cut) : { ok: false, reason: `release ${j.next} is not installed` };
-    if (outcome.ok && target) {
-      this.fault('before-commit');
-      await this.recordHealthy(target.id, target.dirName);
-      await this.d.operations.finish(record, 'committed', { to: refOf(target), error: null });
-      await this.journal.clear();
-      this.d.logger.info({ op: record.id, release: target.id }, 'release committed');
-      // Pruning runs after the answer (deleting thousands of files takes a while) but before the next operation.
-      this.housekeeping = this.d.store.prune(this.d.config.keep).then(
-        (deleted) => void (deleted.length > 0 && this.d.logger.info({ deleted }, 'pruned old releases')),
-        (err: unknown) => this.d.logger.warn({ err }, 'prune failed'),
-      );
-      return record;
-    }
-    if (cut?.aborted) {
-      const reason = `a rollback request ended the new release's probe/watch; rolling back to ${j.previous ?? 'nothing'}`;
-      this.d.logger.warn({ op: record.id, release: j.next }, reason);
-      await this.d.operations.step(record, 'preempted', { error: { code: 'SWARM_ERR_UPDATER_PREEMPTED', message: reason } }, reason);
-      return this.rollBackAfterFailure(record, j, reason);
-    }
-    const reason = outcome.ok ? 'release vanished' : outcome.reason;
-    this.d.logger.warn({ op: record.id, release: j.next, reason }, 'new release unhealthy; rolling back');
-    await this.d.operations.step(record, 'unhealthy', { error: { code: 'SWARM_ERR_UPDATER_AGENT_UNHEALTHY', message: reason } }, reason);
-    return this.rollBackAfterFailure(record, j, reason);
-  }
-
-  private async usableReleases(): Promise<Set<string>> {
-    const list = await this.d.store.list();
-    return new Set(list.filter((r) => !r.bad).map((r) => r.dirName));
-  }
-
-  private async rollBackAfterFailure(record: OperationRecord, j: SwitchingJournal, reason: string): Promise<OperationRecord> {
-    const plan = planRollback({ failed: j.next, preferred: [j.previous, j.prevBefore], history: await this.history.goodNewestFirst(), usable: await this.usableReleases() });
-    const first = plan.candidates[0];
-    if (!first) {
-      await this.markBadDir(j.next, reason);
-      await this.d.operations.finish(record, 'failed', { error: { code: 'SWARM_ERR_UPDATER_AGENT_UNHEALTHY', message: `${reason}; no previous release to return to` } });
-      await this.journal.clear();
-      return record;
-    }
-    const rj: RollingBackJournal = {
-      op: j.op, phase: 'rolling-back', cause: 'failed', leaving: j.next, target: first, fallbacks: plan.candidates.slice(1),
-      prevAfter: choosePrevAfter(first, plan.candidates, j.next), prevBefore: j.prevBefore, reason: reason.slice(0, 500), at: '',
-    };
-    await this.writeRollbackJournal(rj);
-    this.fault('rollback-after-journal');
-    return this.restore(record, rj, reason);
-  }
-
-  /** Point active at the journal's `to` (then its fallbacks) until an agent is healthy; mark the failed release bad. */
-  private async restore(record: OperationRecord, rj: RollingBackJournal, reason: string): Promise<OperationRecord> {
-    const order = [rj.target, ...rj.fallbacks];
-    for (let i = 0; i < order.length; i++) {
-      const dir = order[i]!;
-      const rel = await this.d.store.get(dir);
-      if (!rel) continue;
-      const prev = i === 0 ? rj.prevAfter : choosePrevAfter(dir, order.slice(i + 1), rj.leaving);
-      if (i > 0) await this.writeRollbackJournal({ ...rj, target: dir, fallbacks: order.slice(i + 1), prevAfter: prev });
-      await this.pointLinks(dir, prev === dir ? null : prev);
-      this.fault('rollback-after-active-link');
-      await this.d.operations.step(record, 'rolling-back', {}, `active -> ${dir}`);
-      const outcome = await this.restartAndProbe(rel.id, 'rollback');
-      if (outcome.ok) {
-        this.fault('rollback-before-commit');
-        const backToFailed = dir === rj.leaving;
-        if (!backToFailed) await this.markBadDir(rj.leaving, reason);
-        await this.d.operations.finish(record, backToFailed ? 'failed' : 'rolled-back', {
-          to: refOf(rel),
-          error: backToFailed
-            ? { code: 'SWARM_ERR_UPDATER_NO_ROLLBACK_TARGET', message: `no older release became healthy; returned to ${dir}` }
-            : (record.error ?? (record.kind === 'rollback' ? null : { code: 'SWARM_ERR_UPDATER_AGENT_UNHEALTHY', message: reason })),
-        });
-        await this.journal.clear();
-        this.d.logger.warn({ op: record.id, release: rel.id, failed: rj.leaving }, 'rolled back');
-        return record;
-      }
-      await this.d.operations.step(record, 'rollback-target-unhealthy', {}, `${dir}: ${outcome.reason}`);
-    }
-    if (record.kind !== 'rollback') await this.markBadDir(rj.leaving, reason);
-    await this.d.operations.finish(record, 'failed', { error: { code: 'SWARM_ERR_UPDATER_ROLLBACK_FAILED', message: `no installed release became healthy (${reason})` } });
-    await this.journal.clear();
-    this.d.logger.error({ op: record.id }, 'no release became healthy');
-    return record;
-  }
-
-  /**
-   * Journal a rollback step. If it cannot be written (disk full), go on anyway: the switching journal still on disk
-   * makes a restart return to `from` as well, and staying on a failed release because of a full disk is worse.
-   */
-  private async writeRollbackJournal(rj: RollingBackJournal): Promise<void> {
-    try {
-      await this.journal.write(rj);
-    } catch (err) {
-      this.d.logger.error({ err, op: rj.op }, 'rollback journal not written (disk full?); rolling back anyway');
-    }
-  }
-
-  /** Move the links; a prev that vanished (removed by hand) is dropped rather than blocking a rollback. */
-  private async pointLinks(active: string, prev: string | null): Promise<void> {
-    try {
-      await this.d.store.setLinks({ active, prev });
-    } catch (err) {
-      if (prev === null || !(await this.d.store.get(active)) || (await this.d.store.get(prev))) throw err;
-      this.d.logger.warn({ prev }, 'prev release is gone; leaving prev unset');
-      await this.d.store.setLinks({ active, prev: null });
-    }
-  }
-
-  /** Best effort: the history only orders rollback candidates; failing to write it must not fail a healthy commit. */
-  private async recordHealthy(id: string, dirName: string): Promise<void> {
-    await this.history.append(id, dirName).catch((err: unknown) => this.d.logger.error({ err, release: id }, 'could not record the release in the history'));
-  }
-
-  /** Best effort: a mark that cannot be written (disk full) must not undo a rollback that already succeeded. */
-  private async markBadDir(dir: string, reason: string): Promise<void> {
-    try {
-      const rel = await this.d.store.get(dir);
-      if (rel) await this.d.store.markBad(rel.id, reason.slice(0, 500));
-    } catch (err) {
-      this.d.logger.error({ err, dir }, 'could not mark the release bad');
-    }
-  }
-
-  private async restartAndProbe(expectId: string, phase: Phase, cut?: AbortSignal): Promise<ProbeResult> {
-    if (this.d.agentManaged === false) return { ok: true, health: unknownHealth(expectId) };
-    const ac = new AbortController();
-    const off = this.d.runner.onEvent((e) => {
-      if (e.type === 'exited' && !e.expected) ac.abort(`agent exited (code ${e.code}, signal ${e.signal})`);
-    });
-    const onCut = (): void => ac.abort('a rollback was requested');
-    if (cut?.aborted) onCut();
-    else cut?.addEventListener('abort', onCut, { once: true });
-    try {
-      try {
-        await this.d.runner.restart();
-      } catch (err) {
-        return { ok: false, reason: (err as Error).message };
-      }
-      this.fault(phase === 'update' ? 'after-restart' : 'rollback-after-restart');
-      const p = this.d.config.probe;
-      const probe = await waitHealthy({ fetch: this.d.fetchHealth, expectId, deadlineMs: p.deadlineMs, intervalMs: p.intervalMs, backoffMaxMs: p.backoffMaxMs, signal: ac.signal });
-      if (!probe.ok || phase === 'rollback') return probe;
-      this.fault('after-probe');
-      const w = this.d.config.watch;
-      if (w.windowMs === 0) return probe;
-      return await watchWindow({ fetch: this.d.fetchHealth, expectId, windowMs: w.windowMs, intervalMs: w.intervalMs, maxFailures: w.maxFailures, baseline: probe.health, signal: ac.signal });
-    } finally {
-      off();
-      cut?.removeEventListener('abort', onCut);
     }
   }
 
@@ -433,23 +269,20 @@ export class Updater {
     const links = await this.d.store.readLinks();
     const active = links.active;
     if (!active) throw updaterError('SWARM_ERR_UPDATER_NOT_INSTALLED', 'nothing is installed here: there is no active release to roll back from');
-    const plan = planRollback({
-      failed: active.dirName, preferred: [links.prev?.dirName ?? null], history: await this.history.goodNewestFirst(), usable: await this.usableReleases(), returnTo: active.dirName,
+    const list = await this.d.store.list();
+    const rj = beginRollback({
+      op: opId, active: active.dirName, prev: links.prev?.dirName ?? null,
+      history: await this.history.goodNewestFirst(), usable: new Set(list.filter((r) => !r.bad).map((r) => r.dirName)),
     });
-    const first = plan.candidates[0];
-    if (!first || first === active.dirName) {
+    if (!rj) {
       throw updaterError('SWARM_ERR_UPDATER_NO_ROLLBACK_TARGET', `no release to roll back to from ${active.dirName} (prev ${links.prev?.dirName ?? 'missing'}; bad or missing releases are skipped)`);
     }
     const record = await this.d.operations.create(opId, 'rollback', { id: active.id, version: active.version }, refOf(active));
-    const rj: RollingBackJournal = {
-      op: opId, phase: 'rolling-back', cause: 'requested', leaving: active.dirName, target: first, fallbacks: plan.candidates.slice(1),
-      prevAfter: choosePrevAfter(first, plan.candidates, active.dirName), prevBefore: links.prev?.dirName ?? null, reason: null, at: '',
-    };
     this.d.runner.hold();
     try {
       await this.journal.write(rj);
-      this.fault('rollback-after-journal');
-      return await this.restore(record, rj, `rolled back on request from ${active.dirName}`);
+      faultPoint('rollback-after-journal', this.d.env);
+      return await this.executor.run(record, { ...rj, at: '' }, { type: 'begin' });
     } finally {
       this.d.runner.release();
     }
@@ -462,21 +295,11 @@ export class Updater {
     if (record.state !== 'running') Object.assign(record, { state: 'running', endedAt: null });
     const [from, to] = j.phase === 'switching' ? [j.previous, j.next] : [j.leaving, j.target];
     await ops.step(record, 'recovering', {}, `updater restarted during ${j.phase} ${from ?? '-'} -> ${to}`);
+    // A journal from before reasons were journaled: the record has it.
+    const journal = j.phase === 'rolling-back' && j.reason === null && record.error ? { ...j, reason: record.error.message } : j;
     this.d.runner.hold();
     try {
-      if (j.phase === 'rolling-back') return await this.restore(record, j, j.reason ?? record.error?.message ?? 'rollback interrupted by an updater restart');
-      const links = await this.d.store.readLinks();
-      if (links.active?.dirName === j.next) return await this.bringUp(record, j);
-      // The switch never happened: put prev back, make sure the old agent runs.
-      if (j.previous) await this.pointLinks(j.previous, j.prevBefore === j.previous ? null : j.prevBefore);
-      const previous = j.previous ? await this.d.store.get(j.previous) : undefined;
-      if (previous) {
-        const o = await this.restartAndProbe(previous.id, 'rollback');
-        if (!o.ok) this.d.logger.error({ reason: o.reason }, 'the previous release is not healthy after recovery');
-      }
-      await ops.finish(record, 'failed', { error: { code: 'SWARM_ERR_UPDATER_INTERRUPTED', message: 'the updater stopped before switching releases; nothing changed, send the update again' } });
-      await this.journal.clear();
-      return record;
+      return await this.executor.run(record, journal, { type: 'resumed', active: (await this.d.store.readLinks()).active?.dirName ?? null });
     } finally {
       this.d.runner.release();
     }
@@ -496,8 +319,4 @@ export class Updater {
 
 async function fileExists(path: string): Promise<boolean> {
   return access(path).then(() => true, () => false);
-}
-
-function unknownHealth(id: string): AgentHealth {
-  return { status: 'ok', release: id, version: 'unknown', pid: 0, startedAt: new Date(0).toISOString(), services: [] };
 }

@@ -10,6 +10,7 @@ import { randomIds } from '../shared/ids.js';
 import { ManifestSchema, MANIFEST_FILE } from '../shared/release-manifest.js';
 import { ReleaseStore } from './install/index.js';
 import { OperationStore } from './operations.js';
+import { nextSupervisorStep } from './plan.js';
 import type { HostPaths } from './paths.js';
 import { SelfUpdateJournalFile, type SelfUpdateJournal } from './self-update-journal.js';
 
@@ -36,21 +37,19 @@ export async function runSupervisor(o: SupervisorOptions): Promise<number> {
   let failures = 0;
   for (let round = 0; round < Number.MAX_SAFE_INTEGER; round++) {
     if (o.stopSignal?.aborted) return 0;
-    const pending = await journal.read();
-    if (pending?.phase === 'pending' && pending.attempts >= 1) {
-      await restoreOldUpdater(o, store, journal, pending, 'the new updater did not confirm before it stopped');
+    const found = await journal.read();
+    const decision = nextSupervisorStep(found, found?.phase === 'pending' ? ((await store.readLinks()).active?.dirName ?? null) : null);
+    if (decision.do === 'restore' && found) {
+      await restoreOldUpdater(o, store, journal, found, decision.reason);
       continue;
     }
-    if (pending?.phase === 'pending' && (await store.readLinks()).active?.dirName !== pending.next) {
-      await restoreOldUpdater(o, store, journal, pending, 'the switch to the new updater never happened');
-      continue;
-    }
-    if (pending?.phase === 'pending') await journal.write({ ...pending, attempts: pending.attempts + 1 });
+    const pending = decision.do === 'trial' ? decision.journal : null;
+    if (pending) await journal.write(pending);
     const child = await startWorker(o, store);
     const exited = new Promise<number>((resolve) => child.once('exit', (code, signal) => resolve(code ?? (signal ? 128 : 1))));
     const onStop = (): void => void child.kill('SIGTERM');
     o.stopSignal?.addEventListener('abort', onStop, { once: true });
-    if (pending?.phase === 'pending') {
+    if (pending) {
       const verdict = await awaitConfirmation(journal, exited, o.deadlineMs, o.stopSignal);
       if (verdict !== 'confirmed') {
         await stopChild(child, exited);
