@@ -15,6 +15,7 @@ import type { HostPaths } from './paths.js';
 import { beginRollback, beginUpdate } from './plan.js';
 import { Preemption } from './preemption.js';
 import type { FetchHealth } from './probe.js';
+import { findMark, type BadMark } from './install/index.js';
 import { refOf, type InstalledRelease, type ReleaseStoreLike } from './release-port.js';
 
 export interface UpdaterDeps {
@@ -34,6 +35,12 @@ export interface UpdaterDeps {
   onOperationEnd?: () => void;
   /** The journal (default: paths.journal); a seam for tests of write failures. */
   journal?: JournalFile;
+}
+
+/** Who asks for a rollback (`local`, or the caller's SPIFFE identity) and, optionally, why. */
+export interface RollbackRequest {
+  requestedBy: string;
+  reason?: string;
 }
 
 export interface UpdateRequest {
@@ -134,13 +141,13 @@ export class Updater {
    * stopped (staging discarded, active untouched) and the rollback runs at once; an update that has switched has its
    * probe or watch window ended as a failure, so it rolls itself back to where it came from, and that is the answer.
    */
-  rollback(): Promise<OperationRecord> {
+  rollback(request: RollbackRequest): Promise<OperationRecord> {
     if (this.preempting) return this.preempting;
     const r = this.running;
     if (r?.preemption && (r.kind === 'update' || !r.preemption.hasSwitched)) {
       const before = r.preemption.preempt(updaterError('SWARM_ERR_UPDATER_PREEMPTED', `${r.kind} ${r.id} was pre-empted by a rollback request before it switched releases: staging was discarded and active was never touched; send it again after the incident`));
       this.d.logger.warn({ op: r.id, kind: r.kind, beforeSwitch: before }, before ? 'rollback requested: stopping the operation in flight' : 'rollback requested: ending the new release\'s probe/watch as a failure');
-      const then = (rec?: OperationRecord): Promise<OperationRecord> => (rec?.state === 'rolled-back' ? Promise.resolve(rec) : this.startRollback());
+      const then = (rec?: OperationRecord): Promise<OperationRecord> => (rec?.state === 'rolled-back' ? Promise.resolve(rec) : this.startRollback(request));
       const waiting = r.done.then(then, () => then());
       this.preempting = waiting;
       const clear = (): void => {
@@ -150,13 +157,13 @@ export class Updater {
       return waiting;
     }
     if (r) return Promise.reject(this.busy());
-    return this.startRollback();
+    return this.startRollback(request);
   }
 
-  private startRollback(): Promise<OperationRecord> {
+  private startRollback(request: RollbackRequest): Promise<OperationRecord> {
     if (this.running) return Promise.reject(this.busy());
     const id = this.d.operations.nextId();
-    return this.track(id, 'rollback', null, () => this.runRollback(id));
+    return this.track(id, 'rollback', null, () => this.runRollback(id, request));
   }
 
   /** Run something else under the one-operation lock (self-update); a rollback request may pre-empt it before it switches. */
@@ -168,6 +175,21 @@ export class Updater {
     const id = this.d.operations.nextId();
     const preemption = new Preemption();
     return this.track(id, kind, releaseId, () => fn(id, preemption), preemption);
+  }
+
+  /**
+   * Clear a bad mark (id or a unique prefix of >= 8 hex): the installer accepts the release again. Not an operation:
+   * it moves no link and needs no lock; who asked is logged.
+   */
+  async unmarkBad(query: string, requestedBy: string): Promise<BadMark> {
+    const found = findMark(await this.d.store.listBad(), query);
+    if ('none' in found) throw updaterError('SWARM_ERR_UPDATER_NOT_MARKED_BAD', `no release marked bad on this host matches ${query}`);
+    if ('ambiguous' in found) {
+      throw updaterError('SWARM_ERR_UPDATER_RELEASE_AMBIGUOUS', `${query} matches ${found.ambiguous.length} marked releases (${found.ambiguous.map((id) => id.slice(0, 16)).join(', ')}); give more of the id`);
+    }
+    if (!(await this.d.store.unmarkBad(found.mark.id))) throw updaterError('SWARM_ERR_UPDATER_NOT_MARKED_BAD', `release ${found.mark.id} is no longer marked bad`);
+    this.d.logger.warn({ release: found.mark.id, requestedBy, was: found.mark.reason }, 'bad mark cleared');
+    return found.mark;
   }
 
   async status(): Promise<UpdaterStatus> {
@@ -220,7 +242,8 @@ export class Updater {
   private async runUpdate(opId: string, req: UpdateRequest, preemption: Preemption): Promise<OperationRecord> {
     const ops = this.d.operations;
     const prior = await ops.latestForRelease(req.id);
-    if (prior?.state === 'rolled-back') return prior;
+    // The same outcome again, unless an operator cleared the release's bad mark since (unmark-bad): then it is a new try.
+    if (prior?.state === 'rolled-back' && (await this.d.store.isBad(req.id).catch(() => true))) return prior;
     if (prior?.state === 'committed' && (await this.d.store.readLinks()).active?.id === req.id) return prior;
     const record = await ops.create(opId, 'update', { id: req.id, version: null });
     const log = this.d.logger.child({ op: opId, release: req.id });
@@ -265,7 +288,7 @@ export class Updater {
     }
   }
 
-  private async runRollback(opId: string): Promise<OperationRecord> {
+  private async runRollback(opId: string, request: RollbackRequest): Promise<OperationRecord> {
     const links = await this.d.store.readLinks();
     const active = links.active;
     if (!active) throw updaterError('SWARM_ERR_UPDATER_NOT_INSTALLED', 'nothing is installed here: there is no active release to roll back from');
@@ -277,7 +300,9 @@ export class Updater {
     if (!rj) {
       throw updaterError('SWARM_ERR_UPDATER_NO_ROLLBACK_TARGET', `no release to roll back to from ${active.dirName} (prev ${links.prev?.dirName ?? 'missing'}; bad or missing releases are skipped)`);
     }
-    const record = await this.d.operations.create(opId, 'rollback', { id: active.id, version: active.version }, refOf(active));
+    const asked = { requestedBy: request.requestedBy, ...(request.reason ? { reason: request.reason } : {}) };
+    const record = await this.d.operations.create(opId, 'rollback', { id: active.id, version: active.version }, refOf(active), asked);
+    this.d.logger.warn({ op: opId, from: active.dirName, to: rj.target, ...asked }, 'rollback requested');
     this.d.runner.hold();
     try {
       await this.journal.write(rj);

@@ -12,7 +12,8 @@ export interface RollbackPlan {
 /**
  * Candidates: the preferred ones first (the release that was active, then prev), then releases that were healthy
  * here (newest first); never the failed one, never twice, only usable ones (installed, not marked bad).
- * `returnTo` (the release an asked-for rollback leaves) goes last: if nothing older is healthy we go back to it.
+ * `returnTo` (the release an asked-for rollback leaves) goes last: if nothing older is healthy we go back to it;
+ * a rollback goes back, so releases that committed here after it are not candidates (it is not marked bad).
  */
 export function planRollback(input: {
   failed: string | null;
@@ -23,7 +24,8 @@ export function planRollback(input: {
 }): RollbackPlan {
   const seen = new Set<string>();
   const candidates: string[] = [];
-  for (const c of [...input.preferred, ...input.history]) {
+  const left = input.returnTo ? input.history.indexOf(input.returnTo) : -1;
+  for (const c of [...input.preferred, ...input.history.slice(left + 1)]) {
     if (!c || c === input.failed || seen.has(c) || !input.usable.has(c)) continue;
     seen.add(c);
     candidates.push(c);
@@ -216,7 +218,8 @@ function finishRollback(j: RollingBackJournal): Step {
     };
   }
   return {
-    do: 'finish', state: 'rolled-back', to: j.target, markBad: { release: j.leaving, reason: reasonOf(j) }, commit: false, note: null,
+    // Only a release that failed is marked bad: an asked-for rollback (a drill) must not burn a good release.
+    do: 'finish', state: 'rolled-back', to: j.target, markBad: failed ? { release: j.leaving, reason: reasonOf(j) } : null, commit: false, note: null,
     ...(failed ? { errorIfNone: { code: 'SWARM_ERR_UPDATER_AGENT_UNHEALTHY', message: reasonOf(j) } } : {}),
   };
 }

@@ -28,6 +28,11 @@ describe('rollback plan', () => {
     assert.equal(choosePrevAfter('v2', p.candidates, 'v3'), 'v1');
   });
 
+  it('an asked-for rollback goes back only: releases committed after the one it leaves are not candidates', () => {
+    const p = planRollback({ failed: 'v2', preferred: [null], history: ['v3', 'v2', 'v1'], usable, returnTo: 'v2' });
+    assert.deepEqual(p.candidates, ['v1', 'v2']);
+  });
+
   it('has nothing to offer on a first install', () => {
     assert.deepEqual(planRollback({ failed: 'v1', preferred: [null, null], history: [], usable }).candidates, []);
   });
@@ -99,6 +104,9 @@ const TABLE: Array<[string, SwitchingJournal | RollingBackJournal, Observation, 
   ['a legacy journal without a reason: the mark says the rollback was interrupted', { ...RB, reason: null, fallbacks: [] }, { type: 'missing' }, {
     do: 'finish', state: 'failed', to: null, markBad: { release: 'v3', reason: UNKNOWN_ROLLBACK_REASON }, commit: false, note: null,
     error: { code: 'SWARM_ERR_UPDATER_ROLLBACK_FAILED', message: `no installed release became healthy (${UNKNOWN_ROLLBACK_REASON})` },
+  }],
+  ['asked for, target healthy: rolled back, the release it left is NOT marked bad (a drill must not burn it), no error', ASKED, { type: 'healthy' }, {
+    do: 'finish', state: 'rolled-back', to: 'v2', markBad: null, commit: false, note: null,
   }],
   ['asked for, nothing older healthy: back on the release it left, which is not marked bad', { ...ASKED, target: 'v3', fallbacks: [] }, { type: 'healthy' }, {
     do: 'finish', state: 'failed', to: 'v3', markBad: null, commit: false, note: null,
