@@ -67,6 +67,7 @@ export class Updater {
   private readonly history: CommitHistory;
   private readonly executor: Executor;
   private lastAgent: AgentHealth | null = null;
+  private lastAgentError: string | null = null;
   /** Work an operation leaves behind (pruning); the next operation starts after it. */
   private housekeeping: Promise<void> = Promise.resolve();
   /** A rollback waiting for the operation it pre-empted; further rollback requests join it. */
@@ -110,9 +111,9 @@ export class Updater {
     void this.track(j.op, 'recovery', null, () => this.recover(j)).catch((err: unknown) => this.d.logger.error({ err }, 'recovery failed'));
   }
 
-  /** Load records only (local commands: no staging cleanup, no recovery, no agent start). */
+  /** Load records only (local commands: no staging cleanup, no recovery, no agent start, no directory created). */
   async load(): Promise<void> {
-    await this.d.operations.init();
+    await this.d.operations.load();
   }
 
   /** The interrupted operation the journal names, if any. */
@@ -194,7 +195,13 @@ export class Updater {
 
   async status(): Promise<UpdaterStatus> {
     const links = await this.d.store.readLinks().catch(() => ({ active: null, prev: null }));
-    const agent = await this.d.fetchHealth().catch(() => null);
+    const agent = await this.d.fetchHealth().then((h) => {
+      this.lastAgentError = null;
+      return h;
+    }, (err: unknown) => {
+      this.lastAgentError = describeFetchError(err);
+      return null;
+    });
     this.lastAgent = agent;
     const healthy = agent !== null && agent.status === 'ok' && agent.release === links.active?.id;
     return {
@@ -213,6 +220,11 @@ export class Updater {
 
   get lastAgentHealth(): AgentHealth | null {
     return this.lastAgent;
+  }
+
+  /** Why the last status() got no answer from the agent (null when it answered). */
+  get lastAgentProblem(): string | null {
+    return this.lastAgentError;
   }
 
   private busy(): SwarmError {
@@ -340,6 +352,12 @@ export class Updater {
       else await this.d.operations.finish(r, 'failed', { error: { code: 'SWARM_ERR_UPDATER_INTERRUPTED', message: 'the updater stopped before switching releases; nothing changed, send it again' } });
     }
   }
+}
+
+/** undici says "fetch failed" and keeps the errno in `cause`: name what an operator can act on. */
+function describeFetchError(err: unknown): string {
+  const e = err as { message?: string; code?: string; cause?: { code?: string; message?: string } };
+  return e.cause?.code ?? e.code ?? e.cause?.message ?? e.message ?? String(err);
 }
 
 async function fileExists(path: string): Promise<boolean> {

@@ -8,9 +8,15 @@ import { hostPaths } from './paths.js';
 import { detectRestartMode } from './systemd-runner.js';
 import { buildHostParts } from './wiring.js';
 
-/** What the host runs: links, last operation, bad releases, and the agent's own answer (probed over mTLS). */
-export async function readLocalStatus(config: UpdaterConfig, logger: Logger): Promise<UpdaterStatus> {
-  const parts = await buildHostParts(config, logger, { agentManaged: false });
+/** The local status, and where the agent was asked (a port other than the default is easy to get wrong). */
+export interface LocalStatus {
+  status: UpdaterStatus;
+  agentProbe: { address: string; error: string | null };
+}
+
+/** What the host runs: links, last operation, bad releases, and the agent's own answer (probed over mTLS). Creates nothing. */
+export async function readLocalStatus(config: UpdaterConfig, logger: Logger): Promise<LocalStatus> {
+  const parts = await buildHostParts(config, logger, { agentManaged: false, readOnly: true });
   try {
     await parts.updater.load();
     const status = await parts.updater.status();
@@ -18,10 +24,13 @@ export async function readLocalStatus(config: UpdaterConfig, logger: Logger): Pr
     const journal = await parts.updater.pendingJournal();
     const latest = status.lastOperation;
     return {
-      ...status,
-      pid: daemon?.pid ?? process.pid,
-      running: journal?.op ?? (latest?.state === 'running' ? latest.id : null),
-      status: journal || latest?.state === 'running' ? 'busy' : status.status,
+      status: {
+        ...status,
+        pid: daemon?.pid ?? process.pid,
+        running: journal?.op ?? (latest?.state === 'running' ? latest.id : null),
+        status: journal || latest?.state === 'running' ? 'busy' : status.status,
+      },
+      agentProbe: { address: `127.0.0.1:${config.agentPort}`, error: parts.updater.lastAgentProblem },
     };
   } finally {
     await parts.dispatcher.close();

@@ -88,12 +88,13 @@ export function buildProgram(argv: readonly string[], setExitCode: (code: number
     });
 
   addLocalOptions(program.command('status').description('show active and prev releases, the last operation and agent health (local)'))
+    .option('--agent-port <n>', 'port of the local agent, as given to run (default: the config file\'s, else 8765)')
     .action(async (raw: unknown) => {
-      const o = parseOptions(CommonSchema, raw);
+      const o = parseOptions(CommonSchema.extend({ agentPort: RunSchema.shape.agentPort }), raw);
       const config = await loadUpdaterConfig(o.config, flagsOf(o));
       const { readLocalStatus } = await import('./local.js');
-      const status = await readLocalStatus(config, createLogger({ name: 'swarm-updater', level: 'warn' }));
-      process.stdout.write(o.json ? `${JSON.stringify(status, null, 2)}\n` : formatStatus(status));
+      const local = await readLocalStatus(config, createLogger({ name: 'swarm-updater', level: 'warn' }));
+      process.stdout.write(o.json ? `${JSON.stringify(local.status, null, 2)}\n` : formatStatus(local.status, local.agentProbe));
     });
 
   addLocalOptions(program.command('rollback').description('roll this host back to its previous good release (local, controller down); the release left is not marked bad'))
@@ -150,7 +151,7 @@ const UPDATER_EXAMPLES: Record<string, readonly string[]> = {
     'swarm-updater run --supervise        # under systemd (the unit does this)',
     'swarm-updater run --install-dir ./opt --pki-dir ./pki --restart spawn --controller https://127.0.0.1:8770',
   ],
-  status: ['swarm-updater status', 'swarm-updater status --json --install-dir /opt/swarm'],
+  status: ['swarm-updater status', 'swarm-updater status --json --install-dir /opt/swarm', 'swarm-updater status --agent-port 9765   # the agent port run was given'],
   'unmark-bad': ['sudo swarm-updater unmark-bad 3f2a9c41        # the release can be sent again'],
   rollback: [
     'sudo swarm-updater rollback        # back to prev, on the host, with the controller down',
@@ -158,10 +159,11 @@ const UPDATER_EXAMPLES: Record<string, readonly string[]> = {
   ],
 };
 
-function formatStatus(s: UpdaterStatus): string {
+function formatStatus(s: UpdaterStatus, probe: { address: string; error: string | null }): string {
   const ref = (r: UpdaterStatus['active']): string => (r ? `${r.dir} (${r.id})` : '-');
   const op = s.lastOperation;
-  const agent = s.agent ? `${s.agent.status}, release ${s.agent.release.slice(0, 12)}, pid ${s.agent.pid}` : 'not answering';
+  // Name the address tried: a healthy agent on another port than the one status was given looks dead otherwise.
+  const agent = s.agent ? `${s.agent.status}, release ${s.agent.release.slice(0, 12)}, pid ${s.agent.pid}` : `agent not answering on ${probe.address} (${probe.error ?? 'no answer'})`;
   return [
     `status:  ${s.status}${s.running ? ` (operation ${s.running} running)` : ''}`,
     `active:  ${ref(s.active)}`,

@@ -27,6 +27,11 @@ export class OperationStore {
     await this.loadAll();
   }
 
+  /** Read the records only (read-only commands): a missing directory is no records, and is not created. */
+  async load(): Promise<void> {
+    await this.loadAll();
+  }
+
   /** A fresh operation id (taken before the record exists, so a busy answer can name it at once). */
   nextId(): string {
     return this.ids.next('op');

@@ -2,12 +2,12 @@
 // stopped), and rollback handed to a running updater.
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { readlink } from 'node:fs/promises';
+import { access, readlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Dispatcher } from 'undici';
 import type { UpdaterStatus } from '../../shared/wire.js';
 import { buildAgentRelease, type BuiltRelease } from './helpers/agent-release.js';
-import { agentHealth, eventually, makeHost, sendRelease, startUpdater, UPDATER_MAIN, updaterClient, type TestHost } from './helpers/host.js';
+import { agentHealth, eventually, freePort, makeHost, sendRelease, startUpdater, TEST_CONFIG, UPDATER_MAIN, updaterClient, type TestHost } from './helpers/host.js';
 
 function cli(host: TestHost, args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
@@ -105,6 +105,48 @@ describe('updater: local status and rollback (controller down)', function () {
       assert.equal(h.status, 'ok');
     } finally {
       await u.stop();
+    }
+  });
+});
+
+describe('updater: local status is read-only and names the agent port it tried', function () {
+  this.timeout(60_000);
+  let host: TestHost;
+
+  before(async () => {
+    host = await makeHost();
+  });
+  after(async () => {
+    await host?.cleanup();
+  });
+
+  it('creates no directory on a host where nothing is installed yet', async () => {
+    const r = await cli(host, ['status', '--json']);
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal((JSON.parse(r.stdout) as UpdaterStatus).active, null);
+    await assert.rejects(access(host.installDir), { code: 'ENOENT' }, 'status made no directory');
+  });
+
+  it('takes --agent-port like run, and says which address did not answer', async () => {
+    // run gets the agent port as a flag; the config file (which status reads) names another port, where nothing listens.
+    const closed = await freePort();
+    await writeFile(host.configFile, JSON.stringify({ ...TEST_CONFIG, agentPort: closed }));
+    const client = (await updaterClient()).dispatcher;
+    const u = await startUpdater(host);
+    try {
+      const v1 = await buildAgentRelease('1.0.0');
+      assert.equal((await sendRelease(client, u.port, v1)).status, 200);
+      const wrong = await cli(host, ['status']);
+      assert.equal(wrong.code, 0, wrong.stderr);
+      assert.match(wrong.stdout, new RegExp(`agent not answering on 127\\.0\\.0\\.1:${closed} \\(ECONNREFUSED\\)`));
+      const right = await cli(host, ['status', '--agent-port', String(host.agentPort), '--json']);
+      assert.equal(right.code, 0, right.stderr);
+      const s = JSON.parse(right.stdout) as UpdaterStatus;
+      assert.equal(s.agent?.release, v1.id);
+      assert.equal(s.agent?.status, 'ok');
+    } finally {
+      await u.stop();
+      await client.close();
     }
   });
 });
