@@ -46,6 +46,8 @@ export const LIMITS = {
   'controller.release.min-rate': limit(1024, 'bytes-per-second', 'A release upload slower than this over a whole rate window is cut (SWARM_ERR_RELEASE_UPLOAD_TOO_SLOW) and its temp file removed: a stalled client would otherwise hold a connection and a file handle. Far below any working link.'),
   'controller.release.rate-window': limit(30_000, 'ms', 'The upload rate is judged over consecutive windows this long, so a short network pause never cuts an upload; a stalled one is cut within two windows.'),
   'controller.release.deadline': limit(1_800_000, 'ms', 'A whole release upload must arrive within 30 min (1 GiB at ~600 KB/s; SWARM_ERR_RELEASE_UPLOAD_DEADLINE); swarmctl release upload waits as long for the answer.'),
+  'updater.rollback.reason-chars': limit(200, 'chars', 'The reason an operator gives for a rollback (POST /v1/rollback {"reason"}, swarm-updater rollback --reason): one line in the operation record, printable; it travels in the updater report, so it is cut below the report text cap.'),
+  'updater.plan.max-steps': limit(10_000, 'count', 'Steps the executor applies for one operation. A plan needs about three per rollback candidate and each candidate is tried once, so reaching this means the planner loops (a bug): the operation stops with SWARM_ERR_INTERNAL instead of spinning, and the journal still leads a restart.'),
 
   // -- join: the CA answer (hardening item 1) --
   'join.tokenTtlMin': limit(60_000, 'ms', 'Shortest join token an operator may ask for (host add --token-ttl): shorter ones expire before a person can copy the command to the host.'),
@@ -55,7 +57,7 @@ export const LIMITS = {
   'join.tokenFileBytes': limit(4096, 'bytes', 'A join token is ~50 characters; reading --token-file (or stdin) stops here, so a wrong path such as a device or a huge file fails at once.'),
 
   // -- channels: messages and reports (hardening items 6, 8) --
-  'channels.message-bytes': limit(65_536, 'bytes', 'Largest channel message either side accepts (ws closes a larger one with 1009). The largest valid report (an updater status carrying 64 services, 64 bad releases, 32 steps, every string at its cap in 3-byte characters; test/helpers/reports.ts) weighs 46,374 bytes; 256 KiB let one host make the controller parse 187 KB per message.'),
+  'channels.message-bytes': limit(65_536, 'bytes', 'Largest channel message either side accepts (ws closes a larger one with 1009). The largest valid report (an updater status carrying 64 services, 64 bad releases, 32 steps, who asked for the operation and why, every string at its cap in 3-byte characters; test/helpers/reports.ts) weighs 47,939 bytes; 256 KiB let one host make the controller parse 187 KB per message.'),
   'channels.report-services': limit(64, 'count', 'Services one agent report may list: the manifest allows 64 per release, so an honest agent never has more.'),
   'channels.report-text-chars': limit(256, 'chars', 'Free text a host reports (operation error messages, step details, ids): enough for one actionable line; the updater escapes and cuts its own text to fit before sending.'),
   'channels.report-steps': limit(32, 'count', 'Steps of the last operation an updater report carries (the newest ones); a real operation has about ten, the full record stays on the host.'),

@@ -65,6 +65,10 @@ export const OperationRecordSchema = z.object({
   endedAt: z.string().nullable(),
   error: z.object({ code: z.string(), message: z.string() }).nullable(),
   steps: z.array(z.object({ at: z.string(), step: z.string(), detail: z.string().optional() })),
+  /** Who asked for the operation (an asked-for rollback): `local` or the caller's SPIFFE identity. */
+  requestedBy: z.string().optional(),
+  /** Why, in the caller's words (bounded by updater.rollback.reason-chars). */
+  reason: z.string().optional(),
 });
 export type OperationRecord = z.output<typeof OperationRecordSchema>;
 
@@ -83,6 +87,8 @@ export const ReportedOperationSchema = z.object({
   endedAt: IsoTimeSchema.nullable(),
   error: z.object({ code: printableString(64), message: ReportTextSchema }).nullable(),
   steps: z.array(z.object({ at: IsoTimeSchema, step: printableString(64), detail: ReportTextSchema.optional() })).max(LIMITS['channels.report-steps'].value),
+  requestedBy: ReportTextSchema.optional(),
+  reason: ReportTextSchema.optional(),
 });
 
 /** What the updater reports (`GET /v1/health` of the updater, `swarm-updater status`, its channel). */

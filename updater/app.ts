@@ -3,6 +3,9 @@ import type { FastifyInstance, FastifyReply } from 'fastify';
 import type { Readable } from 'node:stream';
 import { z } from 'zod';
 import { identityGuard, parseInput } from '../shared/http.js';
+import { spiffeUri } from '../shared/identity.js';
+import { LIMITS } from '../shared/limits.js';
+import { printableString } from '../shared/printable.js';
 import { createHttpsApp } from '../shared/server.js';
 import type { TlsMaterial } from '../shared/tls.js';
 import type { Logger } from '../shared/logger.js';
@@ -10,6 +13,7 @@ import { OperationKindSchema, type OperationRecord } from '../shared/wire.js';
 import { authorizeUpdaterRoute } from './authorize.js';
 import type { Updater, UpdateRequest } from './engine.js';
 import { updaterError } from './errors.js';
+import { RELEASE_QUERY } from './install/index.js';
 import type { ReleaseStoreLike } from './release-port.js';
 import { DEFAULT_UPLOAD_PACE, paceUpload, type UploadPace } from './upload-pace.js';
 
@@ -45,6 +49,10 @@ const OperationsQuerySchema = z.object({
   release: z.string().regex(/^[0-9a-f]{64}$/, { message: 'must be a release id (64 lowercase hex)' }).optional(),
   kind: OperationKindSchema.optional(),
 }).strict();
+/** The optional body of POST /v1/rollback: why, in the caller's words (recorded, reported, shown to operators). */
+export const RollbackBodySchema = z.object({ reason: printableString(LIMITS['updater.rollback.reason-chars'].value).min(1).optional() }).strict();
+
+const ReleaseQueryParamsSchema = z.object({ id: z.string().regex(RELEASE_QUERY, { message: 'must be a release id or a prefix of at least 8 lowercase hex digits' }) });
 
 const OperationParamsSchema = z.object({ id: z.string().regex(/^[a-z-]+-[0-9a-z]+$/, { message: 'is not an operation id' }).max(100) });
 
@@ -95,8 +103,9 @@ export async function buildUpdaterApp(deps: UpdaterAppDeps): Promise<FastifyInst
     });
 
     // A rollback is 200 once the host is back on an older release, also when it was an update cut short by this request.
-    api.post('/v1/rollback', async (_req, reply) => {
-      const record = await deps.updater.rollback();
+    api.post('/v1/rollback', async (req, reply) => {
+      const { reason } = parseInput(RollbackBodySchema, req.body ?? {}, 'body');
+      const record = await deps.updater.rollback({ requestedBy: spiffeUri(req.peer!.identity), ...(reason ? { reason } : {}) });
       return record.state === 'rolled-back' ? reply.code(200).send(record) : sendOutcome(reply, record);
     });
 
@@ -108,6 +117,13 @@ export async function buildUpdaterApp(deps: UpdaterAppDeps): Promise<FastifyInst
     api.get('/v1/operations', async (req) => {
       const q = parseInput(OperationsQuerySchema, req.query, 'query');
       return deps.operations.list({ limit: q.limit, ...(q.release ? { releaseId: q.release } : {}), ...(q.kind ? { kind: q.kind } : {}) });
+    });
+
+    // Clear a bad mark (the release becomes installable again); 404 when none matches, 409 when the prefix is ambiguous.
+    api.delete('/v1/releases/:id/bad', async (req) => {
+      const { id } = parseInput(ReleaseQueryParamsSchema, req.params, 'params');
+      const mark = await deps.updater.unmarkBad(id, spiffeUri(req.peer!.identity));
+      return { id: mark.id, bad: false };
     });
 
     api.get('/v1/operations/latest', async () => {

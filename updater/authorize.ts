@@ -8,6 +8,7 @@ export const UPDATER_ROUTE_ROLES: Readonly<Record<string, readonly Role[]>> = Ob
   'POST /v1/self-update': ['controller'],
   'GET /v1/releases': ['controller'],
   'GET /v1/operations': ['controller'],
+  'DELETE /v1/releases/:id/bad': ['controller'],
   'GET /v1/operations/latest': ['controller'],
   'GET /v1/operations/:id': ['controller'],
   'GET /v1/health': ['controller', 'operator'],

@@ -28,6 +28,8 @@ export function boundUpdaterStatus(s: UpdaterStatus): UpdaterStatus {
         from: ref(op.from),
         to: ref(op.to),
         error: op.error ? { code: boundText(op.error.code, ID), message: boundText(op.error.message, TEXT) } : null,
+        ...(op.requestedBy === undefined ? {} : { requestedBy: boundText(op.requestedBy, TEXT) }),
+        ...(op.reason === undefined ? {} : { reason: boundText(op.reason, TEXT) }),
         steps: op.steps.slice(-LIMITS['channels.report-steps'].value).map((st) => ({
           at: st.at, step: boundText(st.step, ID), ...(st.detail === undefined ? {} : { detail: boundText(st.detail, TEXT) }),
         })),

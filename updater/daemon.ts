@@ -59,7 +59,10 @@ export async function runDaemon(config: UpdaterConfig, logger: Logger, env: Node
     resolveExit(code);
   }
   const onTerm = (): void => void shutdown(0);
-  const onUsr2 = (): void => void serveLocalRequests(paths.requests, () => updater.rollback()).catch((err: unknown) => logger.error({ err }, 'local request failed'));
+  const onUsr2 = (): void => void serveLocalRequests(paths.requests, {
+    rollback: (r) => updater.rollback({ requestedBy: 'local', ...(r.reason ? { reason: r.reason } : {}) }),
+    unmarkBad: (release) => updater.unmarkBad(release, 'local'),
+  }).catch((err: unknown) => logger.error({ err }, 'local request failed'));
   process.on('SIGTERM', onTerm);
   process.on('SIGINT', onTerm);
   process.on('SIGUSR2', onUsr2);

@@ -6,14 +6,16 @@ import type { AgentHealth, OperationRecord, UpdaterStatus } from '../shared/wire
 import type { AgentRunner } from './agent-runner.js';
 import type { UpdaterConfig } from './config.js';
 import { updaterError } from './errors.js';
-import { faultPoint, type FaultPoint } from './fault.js';
+import { Executor } from './executor.js';
+import { faultPoint } from './fault.js';
 import { CommitHistory } from './history.js';
 import { JournalFile, type Journal } from './journal.js';
 import type { OperationKind, OperationStore } from './operations.js';
 import type { HostPaths } from './paths.js';
-import { choosePrevAfter, planRollback } from './plan.js';
+import { beginRollback, beginUpdate } from './plan.js';
 import { Preemption } from './preemption.js';
-import { waitHealthy, watchWindow, type FetchHealth, type ProbeResult } from './probe.js';
+import type { FetchHealth } from './probe.js';
+import { findMark, type BadMark } from './install/index.js';
 import { refOf, type InstalledRelease, type ReleaseStoreLike } from './release-port.js';
 
 export interface UpdaterDeps {
@@ -35,6 +37,12 @@ export interface UpdaterDeps {
   journal?: JournalFile;
 }
 
+/** Who asks for a rollback (`local`, or the caller's SPIFFE identity) and, optionally, why. */
+export interface RollbackRequest {
+  requestedBy: string;
+  reason?: string;
+}
+
 export interface UpdateRequest {
   body: NodeJS.ReadableStream | AsyncIterable<Uint8Array>;
   id: string;
@@ -52,14 +60,14 @@ interface Running {
   preemption?: Preemption;
 }
 
-type Phase = 'update' | 'rollback';
-
 export class Updater {
   readonly startedAt = new Date().toISOString();
   private running: Running | null = null;
   private readonly journal: JournalFile;
   private readonly history: CommitHistory;
+  private readonly executor: Executor;
   private lastAgent: AgentHealth | null = null;
+  private lastAgentError: string | null = null;
   /** Work an operation leaves behind (pruning); the next operation starts after it. */
   private housekeeping: Promise<void> = Promise.resolve();
   /** A rollback waiting for the operation it pre-empted; further rollback requests join it. */
@@ -68,6 +76,11 @@ export class Updater {
   constructor(private readonly d: UpdaterDeps) {
     this.journal = d.journal ?? new JournalFile(d.paths.journal);
     this.history = new CommitHistory(d.paths.history);
+    this.executor = new Executor({
+      config: d.config, store: d.store, runner: d.runner, fetchHealth: d.fetchHealth, operations: d.operations, journal: this.journal, history: this.history,
+      logger: d.logger, ...(d.env ? { env: d.env } : {}), ...(d.agentManaged === false ? { agentManaged: false } : {}),
+      afterCommit: (work) => { this.housekeeping = work; },
+    });
   }
 
   get runningId(): string | null {
@@ -94,13 +107,13 @@ export class Updater {
       if (this.d.agentManaged !== false && hasActive) await this.d.runner.ensureRunning().catch((err: unknown) => this.d.logger.error({ err }, 'agent did not start'));
       return;
     }
-    this.d.logger.warn({ op: j.op, phase: j.phase, from: j.from, to: j.to }, 'finishing an interrupted operation');
+    this.d.logger.warn({ op: j.op, phase: j.phase, ...(j.phase === 'switching' ? { previous: j.previous, next: j.next } : { leaving: j.leaving, target: j.target }) }, 'finishing an interrupted operation');
     void this.track(j.op, 'recovery', null, () => this.recover(j)).catch((err: unknown) => this.d.logger.error({ err }, 'recovery failed'));
   }
 
-  /** Load records only (local commands: no staging cleanup, no recovery, no agent start). */
+  /** Load records only (local commands: no staging cleanup, no recovery, no agent start, no directory created). */
   async load(): Promise<void> {
-    await this.d.operations.init();
+    await this.d.operations.load();
   }
 
   /** The interrupted operation the journal names, if any. */
@@ -129,13 +142,13 @@ export class Updater {
    * stopped (staging discarded, active untouched) and the rollback runs at once; an update that has switched has its
    * probe or watch window ended as a failure, so it rolls itself back to where it came from, and that is the answer.
    */
-  rollback(): Promise<OperationRecord> {
+  rollback(request: RollbackRequest): Promise<OperationRecord> {
     if (this.preempting) return this.preempting;
     const r = this.running;
     if (r?.preemption && (r.kind === 'update' || !r.preemption.hasSwitched)) {
       const before = r.preemption.preempt(updaterError('SWARM_ERR_UPDATER_PREEMPTED', `${r.kind} ${r.id} was pre-empted by a rollback request before it switched releases: staging was discarded and active was never touched; send it again after the incident`));
       this.d.logger.warn({ op: r.id, kind: r.kind, beforeSwitch: before }, before ? 'rollback requested: stopping the operation in flight' : 'rollback requested: ending the new release\'s probe/watch as a failure');
-      const then = (rec?: OperationRecord): Promise<OperationRecord> => (rec?.state === 'rolled-back' ? Promise.resolve(rec) : this.startRollback());
+      const then = (rec?: OperationRecord): Promise<OperationRecord> => (rec?.state === 'rolled-back' ? Promise.resolve(rec) : this.startRollback(request));
       const waiting = r.done.then(then, () => then());
       this.preempting = waiting;
       const clear = (): void => {
@@ -145,13 +158,13 @@ export class Updater {
       return waiting;
     }
     if (r) return Promise.reject(this.busy());
-    return this.startRollback();
+    return this.startRollback(request);
   }
 
-  private startRollback(): Promise<OperationRecord> {
+  private startRollback(request: RollbackRequest): Promise<OperationRecord> {
     if (this.running) return Promise.reject(this.busy());
     const id = this.d.operations.nextId();
-    return this.track(id, 'rollback', null, () => this.runRollback(id));
+    return this.track(id, 'rollback', null, () => this.runRollback(id, request));
   }
 
   /** Run something else under the one-operation lock (self-update); a rollback request may pre-empt it before it switches. */
@@ -165,9 +178,30 @@ export class Updater {
     return this.track(id, kind, releaseId, () => fn(id, preemption), preemption);
   }
 
+  /**
+   * Clear a bad mark (id or a unique prefix of >= 8 hex): the installer accepts the release again. Not an operation:
+   * it moves no link and needs no lock; who asked is logged.
+   */
+  async unmarkBad(query: string, requestedBy: string): Promise<BadMark> {
+    const found = findMark(await this.d.store.listBad(), query);
+    if ('none' in found) throw updaterError('SWARM_ERR_UPDATER_NOT_MARKED_BAD', `no release marked bad on this host matches ${query}`);
+    if ('ambiguous' in found) {
+      throw updaterError('SWARM_ERR_UPDATER_RELEASE_AMBIGUOUS', `${query} matches ${found.ambiguous.length} marked releases (${found.ambiguous.map((id) => id.slice(0, 16)).join(', ')}); give more of the id`);
+    }
+    if (!(await this.d.store.unmarkBad(found.mark.id))) throw updaterError('SWARM_ERR_UPDATER_NOT_MARKED_BAD', `release ${found.mark.id} is no longer marked bad`);
+    this.d.logger.warn({ release: found.mark.id, requestedBy, was: found.mark.reason }, 'bad mark cleared');
+    return found.mark;
+  }
+
   async status(): Promise<UpdaterStatus> {
     const links = await this.d.store.readLinks().catch(() => ({ active: null, prev: null }));
-    const agent = await this.d.fetchHealth().catch(() => null);
+    const agent = await this.d.fetchHealth().then((h) => {
+      this.lastAgentError = null;
+      return h;
+    }, (err: unknown) => {
+      this.lastAgentError = describeFetchError(err);
+      return null;
+    });
     this.lastAgent = agent;
     const healthy = agent !== null && agent.status === 'ok' && agent.release === links.active?.id;
     return {
@@ -186,6 +220,11 @@ export class Updater {
 
   get lastAgentHealth(): AgentHealth | null {
     return this.lastAgent;
+  }
+
+  /** Why the last status() got no answer from the agent (null when it answered). */
+  get lastAgentProblem(): string | null {
+    return this.lastAgentError;
   }
 
   private busy(): SwarmError {
@@ -212,14 +251,11 @@ export class Updater {
     return done;
   }
 
-  private fault(step: FaultPoint): void {
-    faultPoint(step, this.d.env);
-  }
-
   private async runUpdate(opId: string, req: UpdateRequest, preemption: Preemption): Promise<OperationRecord> {
     const ops = this.d.operations;
     const prior = await ops.latestForRelease(req.id);
-    if (prior?.state === 'rolled-back') return prior;
+    // The same outcome again, unless an operator cleared the release's bad mark since (unmark-bad): then it is a new try.
+    if (prior?.state === 'rolled-back' && (await this.d.store.isBad(req.id).catch(() => true))) return prior;
     if (prior?.state === 'committed' && (await this.d.store.readLinks()).active?.id === req.id) return prior;
     const record = await ops.create(opId, 'update', { id: req.id, version: null });
     const log = this.d.logger.child({ op: opId, release: req.id });
@@ -241,17 +277,14 @@ export class Updater {
       throw e;
     }
     await ops.step(record, 'installed', { release: { id: installed.id, version: installed.version }, to: refOf(installed) });
-    this.fault('after-staged');
+    faultPoint('after-staged', this.d.env);
     const links = await this.d.store.readLinks();
     if (links.active?.id === installed.id) {
-      await this.recordHealthy(installed.id, installed.dirName);
+      await this.history.append(installed.id, installed.dirName).catch((err: unknown) => this.d.logger.error({ err, release: installed.id }, 'could not record the release in the history'));
       return ops.finish(record, 'committed', { from: refOf(installed) });
     }
     record.from = links.active ? refOf(links.active) : null;
-    const j: Journal = {
-      op: opId, kind: 'update', phase: 'switching', from: links.active?.dirName ?? null, to: installed.dirName,
-      prevBefore: links.prev?.dirName ?? null, prevAfter: null, failed: null, fallbacks: [], at: '',
-    };
+    const j = beginUpdate({ op: opId, active: links.active?.dirName ?? null, prev: links.prev?.dirName ?? null, next: installed.dirName });
     try {
       preemption.enterSwitch();
     } catch (err) {
@@ -261,197 +294,32 @@ export class Updater {
     }
     this.d.runner.hold();
     try {
-      await this.journal.write(j);
-      this.fault('after-journal');
-      if (links.active) {
-        await this.d.store.setLinks({ active: links.active.dirName, prev: links.active.dirName });
-        this.fault('after-prev-link');
-      }
-      await this.d.store.setLinks({ active: installed.dirName, prev: links.active?.dirName ?? null });
-      this.fault('after-active-link');
-      log.info({ from: j.from, to: j.to }, 'switched; restarting the agent');
-      await ops.step(record, 'switched');
-      return await this.bringUp(record, j, preemption.signal);
+      return await this.executor.run(record, { ...j, at: '' }, { type: 'begin' }, preemption.signal);
     } finally {
       this.d.runner.release();
     }
   }
 
-  /** Restart on the new release, probe, watch; commit or roll back. `cut`: a rollback request ends the probe/watch as a failure. */
-  private async bringUp(record: OperationRecord, j: Journal, cut?: AbortSignal): Promise<OperationRecord> {
-    const target = await this.d.store.get(j.to);
-    const outcome: ProbeResult = target ? await this.restartAndProbe(target.id, 'update', cut) : { ok: false, reason: `release ${j.to} is not installed` };
-    if (outcome.ok && target) {
-      this.fault('before-commit');
-      await this.recordHealthy(target.id, target.dirName);
-      await this.d.operations.finish(record, 'committed', { to: refOf(target), error: null });
-      await this.journal.clear();
-      this.d.logger.info({ op: record.id, release: target.id }, 'release committed');
-      // Pruning runs after the answer (deleting thousands of files takes a while) but before the next operation.
-      this.housekeeping = this.d.store.prune(this.d.config.keep).then(
-        (deleted) => void (deleted.length > 0 && this.d.logger.info({ deleted }, 'pruned old releases')),
-        (err: unknown) => this.d.logger.warn({ err }, 'prune failed'),
-      );
-      return record;
-    }
-    if (cut?.aborted) {
-      const reason = `a rollback request ended the new release's probe/watch; rolling back to ${j.from ?? 'nothing'}`;
-      this.d.logger.warn({ op: record.id, release: j.to }, reason);
-      await this.d.operations.step(record, 'preempted', { error: { code: 'SWARM_ERR_UPDATER_PREEMPTED', message: reason } }, reason);
-      return this.rollBackAfterFailure(record, j, reason);
-    }
-    const reason = outcome.ok ? 'release vanished' : outcome.reason;
-    this.d.logger.warn({ op: record.id, release: j.to, reason }, 'new release unhealthy; rolling back');
-    await this.d.operations.step(record, 'unhealthy', { error: { code: 'SWARM_ERR_UPDATER_AGENT_UNHEALTHY', message: reason } }, reason);
-    return this.rollBackAfterFailure(record, j, reason);
-  }
-
-  private async usableReleases(): Promise<Set<string>> {
-    const list = await this.d.store.list();
-    return new Set(list.filter((r) => !r.bad).map((r) => r.dirName));
-  }
-
-  private async rollBackAfterFailure(record: OperationRecord, j: Journal, reason: string): Promise<OperationRecord> {
-    const plan = planRollback({ failed: j.to, preferred: [j.from, j.prevBefore], history: await this.history.goodNewestFirst(), usable: await this.usableReleases() });
-    const first = plan.candidates[0];
-    if (!first) {
-      await this.markBadDir(j.to, reason);
-      await this.d.operations.finish(record, 'failed', { error: { code: 'SWARM_ERR_UPDATER_AGENT_UNHEALTHY', message: `${reason}; no previous release to return to` } });
-      await this.journal.clear();
-      return record;
-    }
-    const rj: Journal = {
-      ...j, phase: 'rolling-back', from: j.to, to: first, prevAfter: choosePrevAfter(first, plan.candidates, j.to), failed: j.to, fallbacks: plan.candidates.slice(1),
-    };
-    await this.writeRollbackJournal(rj);
-    this.fault('rollback-after-journal');
-    return this.restore(record, rj, reason);
-  }
-
-  /** Point active at the journal's `to` (then its fallbacks) until an agent is healthy; mark the failed release bad. */
-  private async restore(record: OperationRecord, rj: Journal, reason: string): Promise<OperationRecord> {
-    const order = [rj.to, ...rj.fallbacks];
-    for (let i = 0; i < order.length; i++) {
-      const dir = order[i]!;
-      const rel = await this.d.store.get(dir);
-      if (!rel) continue;
-      const prev = i === 0 ? rj.prevAfter : choosePrevAfter(dir, order.slice(i + 1), rj.failed);
-      if (i > 0) await this.writeRollbackJournal({ ...rj, to: dir, fallbacks: order.slice(i + 1), prevAfter: prev });
-      await this.pointLinks(dir, prev === dir ? null : prev);
-      this.fault('rollback-after-active-link');
-      await this.d.operations.step(record, 'rolling-back', {}, `active -> ${dir}`);
-      const outcome = await this.restartAndProbe(rel.id, 'rollback');
-      if (outcome.ok) {
-        this.fault('rollback-before-commit');
-        const backToFailed = dir === rj.failed;
-        if (rj.failed && !backToFailed) await this.markBadDir(rj.failed, reason);
-        await this.d.operations.finish(record, backToFailed ? 'failed' : 'rolled-back', {
-          to: refOf(rel),
-          error: backToFailed
-            ? { code: 'SWARM_ERR_UPDATER_NO_ROLLBACK_TARGET', message: `no older release became healthy; returned to ${dir}` }
-            : (record.error ?? (record.kind === 'rollback' ? null : { code: 'SWARM_ERR_UPDATER_AGENT_UNHEALTHY', message: reason })),
-        });
-        await this.journal.clear();
-        this.d.logger.warn({ op: record.id, release: rel.id, failed: rj.failed }, 'rolled back');
-        return record;
-      }
-      await this.d.operations.step(record, 'rollback-target-unhealthy', {}, `${dir}: ${outcome.reason}`);
-    }
-    if (rj.failed && record.kind !== 'rollback') await this.markBadDir(rj.failed, reason);
-    await this.d.operations.finish(record, 'failed', { error: { code: 'SWARM_ERR_UPDATER_ROLLBACK_FAILED', message: `no installed release became healthy (${reason})` } });
-    await this.journal.clear();
-    this.d.logger.error({ op: record.id }, 'no release became healthy');
-    return record;
-  }
-
-  /**
-   * Journal a rollback step. If it cannot be written (disk full), go on anyway: the switching journal still on disk
-   * makes a restart return to `from` as well, and staying on a failed release because of a full disk is worse.
-   */
-  private async writeRollbackJournal(rj: Journal): Promise<void> {
-    try {
-      await this.journal.write(rj);
-    } catch (err) {
-      this.d.logger.error({ err, op: rj.op }, 'rollback journal not written (disk full?); rolling back anyway');
-    }
-  }
-
-  /** Move the links; a prev that vanished (removed by hand) is dropped rather than blocking a rollback. */
-  private async pointLinks(active: string, prev: string | null): Promise<void> {
-    try {
-      await this.d.store.setLinks({ active, prev });
-    } catch (err) {
-      if (prev === null || !(await this.d.store.get(active)) || (await this.d.store.get(prev))) throw err;
-      this.d.logger.warn({ prev }, 'prev release is gone; leaving prev unset');
-      await this.d.store.setLinks({ active, prev: null });
-    }
-  }
-
-  /** Best effort: the history only orders rollback candidates; failing to write it must not fail a healthy commit. */
-  private async recordHealthy(id: string, dirName: string): Promise<void> {
-    await this.history.append(id, dirName).catch((err: unknown) => this.d.logger.error({ err, release: id }, 'could not record the release in the history'));
-  }
-
-  /** Best effort: a mark that cannot be written (disk full) must not undo a rollback that already succeeded. */
-  private async markBadDir(dir: string, reason: string): Promise<void> {
-    try {
-      const rel = await this.d.store.get(dir);
-      if (rel) await this.d.store.markBad(rel.id, reason.slice(0, 500));
-    } catch (err) {
-      this.d.logger.error({ err, dir }, 'could not mark the release bad');
-    }
-  }
-
-  private async restartAndProbe(expectId: string, phase: Phase, cut?: AbortSignal): Promise<ProbeResult> {
-    if (this.d.agentManaged === false) return { ok: true, health: unknownHealth(expectId) };
-    const ac = new AbortController();
-    const off = this.d.runner.onEvent((e) => {
-      if (e.type === 'exited' && !e.expected) ac.abort(`agent exited (code ${e.code}, signal ${e.signal})`);
-    });
-    const onCut = (): void => ac.abort('a rollback was requested');
-    if (cut?.aborted) onCut();
-    else cut?.addEventListener('abort', onCut, { once: true });
-    try {
-      try {
-        await this.d.runner.restart();
-      } catch (err) {
-        return { ok: false, reason: (err as Error).message };
-      }
-      this.fault(phase === 'update' ? 'after-restart' : 'rollback-after-restart');
-      const p = this.d.config.probe;
-      const probe = await waitHealthy({ fetch: this.d.fetchHealth, expectId, deadlineMs: p.deadlineMs, intervalMs: p.intervalMs, backoffMaxMs: p.backoffMaxMs, signal: ac.signal });
-      if (!probe.ok || phase === 'rollback') return probe;
-      this.fault('after-probe');
-      const w = this.d.config.watch;
-      if (w.windowMs === 0) return probe;
-      return await watchWindow({ fetch: this.d.fetchHealth, expectId, windowMs: w.windowMs, intervalMs: w.intervalMs, maxFailures: w.maxFailures, baseline: probe.health, signal: ac.signal });
-    } finally {
-      off();
-      cut?.removeEventListener('abort', onCut);
-    }
-  }
-
-  private async runRollback(opId: string): Promise<OperationRecord> {
+  private async runRollback(opId: string, request: RollbackRequest): Promise<OperationRecord> {
     const links = await this.d.store.readLinks();
     const active = links.active;
     if (!active) throw updaterError('SWARM_ERR_UPDATER_NOT_INSTALLED', 'nothing is installed here: there is no active release to roll back from');
-    const plan = planRollback({
-      failed: active.dirName, preferred: [links.prev?.dirName ?? null], history: await this.history.goodNewestFirst(), usable: await this.usableReleases(), returnTo: active.dirName,
+    const list = await this.d.store.list();
+    const rj = beginRollback({
+      op: opId, active: active.dirName, prev: links.prev?.dirName ?? null,
+      history: await this.history.goodNewestFirst(), usable: new Set(list.filter((r) => !r.bad).map((r) => r.dirName)),
     });
-    const first = plan.candidates[0];
-    if (!first || first === active.dirName) {
+    if (!rj) {
       throw updaterError('SWARM_ERR_UPDATER_NO_ROLLBACK_TARGET', `no release to roll back to from ${active.dirName} (prev ${links.prev?.dirName ?? 'missing'}; bad or missing releases are skipped)`);
     }
-    const record = await this.d.operations.create(opId, 'rollback', { id: active.id, version: active.version }, refOf(active));
-    const rj: Journal = {
-      op: opId, kind: 'rollback', phase: 'rolling-back', from: active.dirName, to: first, prevBefore: links.prev?.dirName ?? null,
-      prevAfter: choosePrevAfter(first, plan.candidates, active.dirName), failed: active.dirName, fallbacks: plan.candidates.slice(1), at: '',
-    };
+    const asked = { requestedBy: request.requestedBy, ...(request.reason ? { reason: request.reason } : {}) };
+    const record = await this.d.operations.create(opId, 'rollback', { id: active.id, version: active.version }, refOf(active), asked);
+    this.d.logger.warn({ op: opId, from: active.dirName, to: rj.target, ...asked }, 'rollback requested');
     this.d.runner.hold();
     try {
       await this.journal.write(rj);
-      this.fault('rollback-after-journal');
-      return await this.restore(record, rj, `rolled back on request from ${active.dirName}`);
+      faultPoint('rollback-after-journal', this.d.env);
+      return await this.executor.run(record, { ...rj, at: '' }, { type: 'begin' });
     } finally {
       this.d.runner.release();
     }
@@ -462,22 +330,13 @@ export class Updater {
     const ops = this.d.operations;
     const record = (await ops.get(j.op)) ?? (await ops.create(j.op, 'recovery', null));
     if (record.state !== 'running') Object.assign(record, { state: 'running', endedAt: null });
-    await ops.step(record, 'recovering', {}, `updater restarted during ${j.phase} ${j.from ?? '-'} -> ${j.to}`);
+    const [from, to] = j.phase === 'switching' ? [j.previous, j.next] : [j.leaving, j.target];
+    await ops.step(record, 'recovering', {}, `updater restarted during ${j.phase} ${from ?? '-'} -> ${to}`);
+    // A journal from before reasons were journaled: the record has it.
+    const journal = j.phase === 'rolling-back' && j.reason === null && record.error ? { ...j, reason: record.error.message } : j;
     this.d.runner.hold();
     try {
-      if (j.phase === 'rolling-back') return await this.restore(record, j, record.error?.message ?? 'rollback interrupted by an updater restart');
-      const links = await this.d.store.readLinks();
-      if (links.active?.dirName === j.to) return await this.bringUp(record, j);
-      // The switch never happened: put prev back, make sure the old agent runs.
-      if (j.from) await this.pointLinks(j.from, j.prevBefore === j.from ? null : j.prevBefore);
-      const from = j.from ? await this.d.store.get(j.from) : undefined;
-      if (from) {
-        const o = await this.restartAndProbe(from.id, 'rollback');
-        if (!o.ok) this.d.logger.error({ reason: o.reason }, 'the previous release is not healthy after recovery');
-      }
-      await ops.finish(record, 'failed', { error: { code: 'SWARM_ERR_UPDATER_INTERRUPTED', message: 'the updater stopped before switching releases; nothing changed, send the update again' } });
-      await this.journal.clear();
-      return record;
+      return await this.executor.run(record, journal, { type: 'resumed', active: (await this.d.store.readLinks()).active?.dirName ?? null });
     } finally {
       this.d.runner.release();
     }
@@ -495,10 +354,12 @@ export class Updater {
   }
 }
 
-async function fileExists(path: string): Promise<boolean> {
-  return access(path).then(() => true, () => false);
+/** undici says "fetch failed" and keeps the errno in `cause`: name what an operator can act on. */
+function describeFetchError(err: unknown): string {
+  const e = err as { message?: string; code?: string; cause?: { code?: string; message?: string } };
+  return e.cause?.code ?? e.code ?? e.cause?.message ?? e.message ?? String(err);
 }
 
-function unknownHealth(id: string): AgentHealth {
-  return { status: 'ok', release: id, version: 'unknown', pid: 0, startedAt: new Date(0).toISOString(), services: [] };
+async function fileExists(path: string): Promise<boolean> {
+  return access(path).then(() => true, () => false);
 }

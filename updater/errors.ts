@@ -18,6 +18,8 @@ export const updaterError = defineErrors('updater', {
   SWARM_ERR_UPDATER_NOT_INSTALLED: { status: 404, summary: 'This host has no active release yet (nothing installed under <install-dir>/active).' },
   SWARM_ERR_UPDATER_UPLOAD_TOO_SLOW: { status: 408, summary: 'The release body arrived slower than upload.minBytesPerSecond over a whole window (a stalled or trickling client); it was cut and nothing changed. Resend.' },
   SWARM_ERR_UPDATER_UPLOAD_DEADLINE: { status: 408, summary: 'The whole release body did not arrive within upload.deadlineMs; it was cut and nothing changed. Resend over a faster link.' },
+  SWARM_ERR_UPDATER_NOT_MARKED_BAD: { status: 404, summary: 'No bad mark on this host matches that release id or prefix; GET /v1/releases (or swarm-updater status) lists the marked ones.' },
+  SWARM_ERR_UPDATER_RELEASE_AMBIGUOUS: { status: 409, summary: 'That prefix matches more than one marked release; give more hex digits or the whole 64-hex id.' },
   SWARM_ERR_UPDATER_PREEMPTED: { status: 409, summary: 'A rollback request pre-empted this update before it switched releases: staging was discarded and active was never touched.' },
 });
 

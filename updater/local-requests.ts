@@ -9,9 +9,16 @@ import { OperationRecordSchema, type OperationRecord } from '../shared/wire.js';
 import { updaterError } from './errors.js';
 import { processStartTime } from './spawn-runner.js';
 
-const RequestSchema = z.object({ kind: z.literal('rollback'), at: z.string() });
+/** What `swarm-updater rollback` (older CLIs send no reason) and `swarm-updater unmark-bad` ask. */
+const RequestSchema = z.discriminatedUnion('kind', [
+  z.object({ kind: z.literal('rollback'), at: z.string(), reason: z.string().optional() }),
+  z.object({ kind: z.literal('unmark-bad'), at: z.string(), release: z.string() }),
+]);
+export type LocalRequest = z.output<typeof RequestSchema>;
+type Ask = { kind: 'rollback'; reason?: string } | { kind: 'unmark-bad'; release: string };
 export const RequestResultSchema = z.union([
   z.object({ ok: z.literal(true), record: OperationRecordSchema }),
+  z.object({ ok: z.literal(true), unmarked: z.object({ id: z.string(), reason: z.string() }) }),
   z.object({ ok: z.literal(false), error: z.object({ code: z.string(), message: z.string() }) }),
 ]);
 export type RequestResult = z.output<typeof RequestResultSchema>;
@@ -33,8 +40,13 @@ export async function findRunningUpdater(pidFile: string): Promise<z.output<type
   }
 }
 
+export interface LocalHandlers {
+  rollback(request: Extract<LocalRequest, { kind: 'rollback' }>): Promise<OperationRecord>;
+  unmarkBad(release: string): Promise<{ id: string; reason: string }>;
+}
+
 /** Daemon side: answer every pending request file. */
-export async function serveLocalRequests(dir: string, rollback: () => Promise<OperationRecord>): Promise<void> {
+export async function serveLocalRequests(dir: string, handlers: LocalHandlers): Promise<void> {
   const names = (await readdir(dir).catch(() => [] as string[])).filter((n) => /^[0-9a-f]{16}\.json$/.test(n));
   for (const name of names) {
     // Claimed by rename (atomic): two handlers running at once (start and a signal) never serve one request twice.
@@ -54,7 +66,8 @@ export async function serveLocalRequests(dir: string, rollback: () => Promise<Op
     if (!parsed?.success) continue;
     let result: RequestResult;
     try {
-      result = { ok: true, record: await rollback() };
+      const r = parsed.data;
+      result = r.kind === 'rollback' ? { ok: true, record: await handlers.rollback(r) } : { ok: true, unmarked: await handlers.unmarkBad(r.release) };
     } catch (err) {
       result = { ok: false, error: isSwarmError(err) ? errorAnswer(err) : errorAnswer(sharedError('SWARM_ERR_INTERNAL', (err as Error).message)) };
     }
@@ -63,9 +76,10 @@ export async function serveLocalRequests(dir: string, rollback: () => Promise<Op
 }
 
 /** CLI side: drop a request, signal the updater, wait for its answer (bounded). */
-export async function askRunningUpdater(dir: string, pid: number, timeoutMs: number): Promise<RequestResult> {
+export async function askRunningUpdater(dir: string, pid: number, timeoutMs: number, ask: Ask = { kind: 'rollback' }): Promise<RequestResult> {
   const rid = randomBytes(8).toString('hex');
-  await writeFileAtomic(join(dir, `${rid}.json`), JSON.stringify({ kind: 'rollback', at: new Date().toISOString() }), 0o644);
+  const request: LocalRequest = { ...ask, at: new Date().toISOString() };
+  await writeFileAtomic(join(dir, `${rid}.json`), JSON.stringify(request), 0o644);
   process.kill(pid, 'SIGUSR2');
   const end = performance.now() + timeoutMs;
   const resultPath = join(dir, `${rid}.result`);

@@ -2,11 +2,13 @@
 // swarm-updater: run (the host's updater daemon), status and rollback (local, controller down), join (enrollment).
 import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
-import { addExamples, createProgram, exitQuietlyOnClosedPipe, parseHostPort, parseOptions, runCli, type Command } from '../shared/cli.js';
+import { addExamples, createProgram, exitQuietlyOnClosedPipe, parseHostPort, parseOptions, runCli, UsageError, type Command } from '../shared/cli.js';
 import { createLogger } from '../shared/logger.js';
-import { escapeUnsafeChars } from '../shared/printable.js';
+import { LIMITS } from '../shared/limits.js';
+import { escapeUnsafeChars, printableString } from '../shared/printable.js';
 import type { UpdaterStatus } from '../shared/wire.js';
 import { loadUpdaterConfig, type ConfigFlags } from './config.js';
+import { RELEASE_QUERY } from './install/bad-marks.js';
 import { hostPaths } from './paths.js';
 // Each command loads only what it needs (the daemon's memory is a budget; `join` pulls in the CSR code).
 
@@ -86,24 +88,40 @@ export function buildProgram(argv: readonly string[], setExitCode: (code: number
     });
 
   addLocalOptions(program.command('status').description('show active and prev releases, the last operation and agent health (local)'))
+    .option('--agent-port <n>', 'port of the local agent, as given to run (default: the config file\'s, else 8765)')
     .action(async (raw: unknown) => {
-      const o = parseOptions(CommonSchema, raw);
+      const o = parseOptions(CommonSchema.extend({ agentPort: RunSchema.shape.agentPort }), raw);
       const config = await loadUpdaterConfig(o.config, flagsOf(o));
       const { readLocalStatus } = await import('./local.js');
-      const status = await readLocalStatus(config, createLogger({ name: 'swarm-updater', level: 'warn' }));
-      process.stdout.write(o.json ? `${JSON.stringify(status, null, 2)}\n` : formatStatus(status));
+      const local = await readLocalStatus(config, createLogger({ name: 'swarm-updater', level: 'warn' }));
+      process.stdout.write(o.json ? `${JSON.stringify(local.status, null, 2)}\n` : formatStatus(local.status, local.agentProbe));
     });
 
-  addLocalOptions(program.command('rollback').description('roll this host back to its previous good release (local, controller down)'))
+  addLocalOptions(program.command('rollback').description('roll this host back to its previous good release (local, controller down); the release left is not marked bad'))
     .option('--restart <mode>', 'systemd or spawn (default: detect)')
+    .option('--reason <text>', 'why (a drill, an incident): kept in the operation record, one printable line')
     .action(async (raw: unknown) => {
-      const o = parseOptions(CommonSchema.extend({ restart: z.enum(['systemd', 'spawn']).optional() }), raw);
+      const o = parseOptions(CommonSchema.extend({
+        restart: z.enum(['systemd', 'spawn']).optional(),
+        reason: printableString(LIMITS['updater.rollback.reason-chars'].value).min(1).optional(),
+      }), raw);
       const config = await loadUpdaterConfig(o.config, { ...flagsOf(o), ...(o.restart ? { restart: o.restart } : {}) });
       const { rollbackLocally } = await import('./local.js');
-      const record = await rollbackLocally(config, createLogger({ name: 'swarm-updater', level: 'warn' }));
+      const record = await rollbackLocally(config, createLogger({ name: 'swarm-updater', level: 'warn' }), process.env, o.reason ? { reason: o.reason } : {});
       if (o.json) process.stdout.write(`${JSON.stringify(record, null, 2)}\n`);
       else process.stdout.write(`rollback ${record.id}: ${record.state}; active ${record.to?.dir ?? '-'} (was ${record.from?.dir ?? '-'})${record.error ? ` (${record.error.message})` : ''}\n`);
       if (record.state !== 'rolled-back') setExitCode(1);
+    });
+
+  addLocalOptions(program.command('unmark-bad').description('clear the bad mark of a release on this host, so it can be installed again (local)'))
+    .argument('<release>', 'the release id, or a unique prefix of at least 8 hex digits')
+    .action(async (release: string, raw: unknown) => {
+      const o = parseOptions(CommonSchema, raw);
+      if (!RELEASE_QUERY.test(release)) throw new UsageError(`RELEASE must be a release id or a prefix of at least 8 lowercase hex digits (got ${JSON.stringify(escapeUnsafeChars(release))})`);
+      const config = await loadUpdaterConfig(o.config, flagsOf(o));
+      const { unmarkBadLocally } = await import('./local.js');
+      const mark = await unmarkBadLocally(config, createLogger({ name: 'swarm-updater', level: 'warn' }), release);
+      process.stdout.write(o.json ? `${JSON.stringify({ id: mark.id, bad: false }, null, 2)}\n` : `${escapeUnsafeChars(`release ${mark.id} is no longer marked bad (it was: ${mark.reason})`)}\n`);
     });
 
   program.command('join').description('enroll this host with a join token (as root: it writes /etc/swarm/pki)')
@@ -135,14 +153,19 @@ const UPDATER_EXAMPLES: Record<string, readonly string[]> = {
     'swarm-updater run --supervise        # under systemd (the unit does this)',
     'swarm-updater run --install-dir ./opt --pki-dir ./pki --restart spawn --controller https://127.0.0.1:8770',
   ],
-  status: ['swarm-updater status', 'swarm-updater status --json --install-dir /opt/swarm'],
-  rollback: ['sudo swarm-updater rollback        # back to prev, on the host, with the controller down'],
+  status: ['swarm-updater status', 'swarm-updater status --json --install-dir /opt/swarm', 'swarm-updater status --agent-port 9765   # the agent port run was given'],
+  'unmark-bad': ['sudo swarm-updater unmark-bad 3f2a9c41        # the release can be sent again'],
+  rollback: [
+    'sudo swarm-updater rollback        # back to prev, on the host, with the controller down',
+    'sudo swarm-updater rollback --reason "drill 2024-Q3"',
+  ],
 };
 
-function formatStatus(s: UpdaterStatus): string {
+function formatStatus(s: UpdaterStatus, probe: { address: string; error: string | null }): string {
   const ref = (r: UpdaterStatus['active']): string => (r ? `${r.dir} (${r.id})` : '-');
   const op = s.lastOperation;
-  const agent = s.agent ? `${s.agent.status}, release ${s.agent.release.slice(0, 12)}, pid ${s.agent.pid}` : 'not answering';
+  // Name the address tried: a healthy agent on another port than the one status was given looks dead otherwise.
+  const agent = s.agent ? `${s.agent.status}, release ${s.agent.release.slice(0, 12)}, pid ${s.agent.pid}` : `agent not answering on ${probe.address} (${probe.error ?? 'no answer'})`;
   return [
     `status:  ${s.status}${s.running ? ` (operation ${s.running} running)` : ''}`,
     `active:  ${ref(s.active)}`,

@@ -27,16 +27,22 @@ export class OperationStore {
     await this.loadAll();
   }
 
+  /** Read the records only (read-only commands): a missing directory is no records, and is not created. */
+  async load(): Promise<void> {
+    await this.loadAll();
+  }
+
   /** A fresh operation id (taken before the record exists, so a busy answer can name it at once). */
   nextId(): string {
     return this.ids.next('op');
   }
 
-  async create(id: string, kind: OperationKind, release: OperationRecord['release'], from: ReleaseRef | null = null): Promise<OperationRecord> {
+  /** `asked`: who asked for it and why (an asked-for rollback). */
+  async create(id: string, kind: OperationKind, release: OperationRecord['release'], from: ReleaseRef | null = null, asked: Pick<OperationRecord, 'requestedBy' | 'reason'> = {}): Promise<OperationRecord> {
     const now = new Date().toISOString();
     const record: OperationRecord = {
       id, kind, state: 'running', release, from, to: null,
-      startedAt: now, endedAt: null, error: null, steps: [{ at: now, step: 'started' }],
+      startedAt: now, endedAt: null, error: null, steps: [{ at: now, step: 'started' }], ...asked,
     };
     await this.save(record);
     return record;

@@ -2,7 +2,7 @@
 import type { InstalledRelease, ReleaseStore } from './install/index.js';
 import type { ReleaseRef } from '../shared/wire.js';
 
-export type ReleaseStoreLike = Pick<ReleaseStore, 'init' | 'install' | 'get' | 'list' | 'readLinks' | 'setLinks' | 'markBad' | 'isBad' | 'listBad' | 'prune'>;
+export type ReleaseStoreLike = Pick<ReleaseStore, 'init' | 'install' | 'get' | 'list' | 'readLinks' | 'setLinks' | 'markBad' | 'unmarkBad' | 'isBad' | 'listBad' | 'prune'>;
 export type { InstalledRelease };
 
 /** The wire reference of an installed release (`dir` is the release dir name). */

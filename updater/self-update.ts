@@ -58,7 +58,7 @@ export class SelfUpdater {
       await ops.finish(record, 'failed', { error: { code: e.code, message: e.message } });
       throw err;
     }
-    await this.d.journal.write({ op: opId, phase: 'pending', from: links.active?.dirName ?? null, to: installed.dirName, prevBefore: links.prev?.dirName ?? null, attempts: 0 });
+    await this.d.journal.write({ op: opId, phase: 'pending', previous: links.active?.dirName ?? null, next: installed.dirName, prevBefore: links.prev?.dirName ?? null, attempts: 0 });
     faultPoint('self-update-after-journal', this.d.env);
     await this.d.store.setLinks({ active: installed.dirName, prev: links.active?.dirName ?? null });
     faultPoint('self-update-after-links', this.d.env);
@@ -75,7 +75,7 @@ export class SelfUpdater {
   async confirmIfOnTrial(myDirName: string | undefined): Promise<void> {
     const j = await this.d.journal.read();
     // `confirmed` too: a worker killed between confirming and recording the outcome finishes it now.
-    if (!j || j.to !== myDirName) return;
+    if (!j || j.next !== myDirName) return;
     const record = await this.d.operations.get(j.op);
     if (j.phase === 'pending') await this.d.journal.write({ ...j, phase: 'confirmed' });
     if (record && record.state === 'running') await this.d.operations.finish(record, 'committed');

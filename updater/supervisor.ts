@@ -10,6 +10,7 @@ import { randomIds } from '../shared/ids.js';
 import { ManifestSchema, MANIFEST_FILE } from '../shared/release-manifest.js';
 import { ReleaseStore } from './install/index.js';
 import { OperationStore } from './operations.js';
+import { nextSupervisorStep } from './plan.js';
 import type { HostPaths } from './paths.js';
 import { SelfUpdateJournalFile, type SelfUpdateJournal } from './self-update-journal.js';
 
@@ -36,21 +37,19 @@ export async function runSupervisor(o: SupervisorOptions): Promise<number> {
   let failures = 0;
   for (let round = 0; round < Number.MAX_SAFE_INTEGER; round++) {
     if (o.stopSignal?.aborted) return 0;
-    const pending = await journal.read();
-    if (pending?.phase === 'pending' && pending.attempts >= 1) {
-      await restoreOldUpdater(o, store, journal, pending, 'the new updater did not confirm before it stopped');
+    const found = await journal.read();
+    const decision = nextSupervisorStep(found, found?.phase === 'pending' ? ((await store.readLinks()).active?.dirName ?? null) : null);
+    if (decision.do === 'restore' && found) {
+      await restoreOldUpdater(o, store, journal, found, decision.reason);
       continue;
     }
-    if (pending?.phase === 'pending' && (await store.readLinks()).active?.dirName !== pending.to) {
-      await restoreOldUpdater(o, store, journal, pending, 'the switch to the new updater never happened');
-      continue;
-    }
-    if (pending?.phase === 'pending') await journal.write({ ...pending, attempts: pending.attempts + 1 });
+    const pending = decision.do === 'trial' ? decision.journal : null;
+    if (pending) await journal.write(pending);
     const child = await startWorker(o, store);
     const exited = new Promise<number>((resolve) => child.once('exit', (code, signal) => resolve(code ?? (signal ? 128 : 1))));
     const onStop = (): void => void child.kill('SIGTERM');
     o.stopSignal?.addEventListener('abort', onStop, { once: true });
-    if (pending?.phase === 'pending') {
+    if (pending) {
       const verdict = await awaitConfirmation(journal, exited, o.deadlineMs, o.stopSignal);
       if (verdict !== 'confirmed') {
         await stopChild(child, exited);
@@ -147,16 +146,16 @@ async function stopChild(child: ChildProcess, exited: Promise<number>): Promise<
 
 /** Flip updater/active back (or remove it: the packaged updater), mark the new one bad, close the record. */
 async function restoreOldUpdater(o: SupervisorOptions, store: ReleaseStore, journal: SelfUpdateJournalFile, j: SelfUpdateJournal, reason: string): Promise<void> {
-  o.logger.error({ op: j.op, to: j.to, from: j.from, reason }, 'self-update failed; restoring the previous updater');
-  if (j.from) {
-    const prev = j.prevBefore === j.from || !(j.prevBefore && (await store.get(j.prevBefore))) ? null : j.prevBefore;
-    await store.setLinks({ active: j.from, prev });
+  o.logger.error({ op: j.op, next: j.next, previous: j.previous, reason }, 'self-update failed; restoring the previous updater');
+  if (j.previous) {
+    const prev = j.prevBefore === j.previous || !(j.prevBefore && (await store.get(j.prevBefore))) ? null : j.prevBefore;
+    await store.setLinks({ active: j.previous, prev });
   } else {
     await unlink(join(o.paths.updaterRoot, 'active')).catch(() => undefined);
     await unlink(join(o.paths.updaterRoot, 'prev')).catch(() => undefined);
     await fsyncDir(o.paths.updaterRoot);
   }
-  const failed = await store.get(j.to);
+  const failed = await store.get(j.next);
   if (failed) await store.markBad(failed.id, reason);
   const ops = new OperationStore(o.paths.operations, randomIds, (err, record) => o.logger.error({ err, op: record.id }, 'operation record not written'));
   await ops.init();

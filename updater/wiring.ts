@@ -35,11 +35,14 @@ export interface HostParts {
   reloadMaterial(material: TlsMaterial): Promise<void>;
 }
 
-export async function buildHostParts(config: UpdaterConfig, logger: Logger, options: { agentManaged?: boolean; env?: NodeJS.ProcessEnv; onOperationEnd?: () => void } = {}): Promise<HostParts> {
+/** `readOnly`: for `status`, which must not create directories on the host it inspects. */
+export async function buildHostParts(config: UpdaterConfig, logger: Logger, options: { agentManaged?: boolean; env?: NodeJS.ProcessEnv; onOperationEnd?: () => void; readOnly?: boolean } = {}): Promise<HostParts> {
   const env = options.env ?? process.env;
   const paths = hostPaths(config.installDir);
-  await makeDirs(paths.operations, 0o755);
-  await makeDirs(paths.requests, 0o755);
+  if (!options.readOnly) {
+    await makeDirs(paths.operations, 0o755);
+    await makeDirs(paths.requests, 0o755);
+  }
   const material = await loadTlsMaterial(config.pkiDir, 'updater');
   const signingPublicKeyPem = config.signingPublicKeyPath ? await readFile(config.signingPublicKeyPath, 'utf8') : undefined;
   const store = new ReleaseStore({ root: config.installDir, stagingDir: paths.staging, stateDir: paths.state, logger });

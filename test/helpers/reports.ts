@@ -26,6 +26,7 @@ export function maximalUpdaterStatus(): UpdaterStatus {
       id: 'o'.repeat(64), kind: 'self-update', state: 'rolled-back', release: { id: '€'.repeat(TEXT), version: '€'.repeat(TEXT) },
       from: ref, to: ref, startedAt: at, endedAt: at, error: { code: 'E'.repeat(64), message: '€'.repeat(TEXT) },
       steps: Array.from({ length: LIMITS['channels.report-steps'].value }, () => ({ at, step: 's'.repeat(64), detail: '€'.repeat(TEXT) })),
+      requestedBy: '€'.repeat(TEXT), reason: '€'.repeat(TEXT),
     },
     agent: maximalAgentHealth(),
     badReleases: Array.from({ length: LIMITS['channels.report-bad-releases'].value }, () => hex('c')),

@@ -60,12 +60,12 @@ describe('updater authorization over mTLS (controller, operator, agent, another 
     await host?.cleanup();
   });
 
-  const ROUTES: Array<[('GET' | 'POST'), string]> = [
-    ['POST', '/v1/update'], ['POST', '/v1/rollback'], ['POST', '/v1/self-update'], ['GET', '/v1/releases'],
+  const ROUTES: Array<[('GET' | 'POST' | 'DELETE'), string]> = [
+    ['POST', '/v1/update'], ['POST', '/v1/rollback'], ['POST', '/v1/self-update'], ['GET', '/v1/releases'], ['DELETE', `/v1/releases/${'a'.repeat(64)}/bad`],
     ['GET', '/v1/operations/latest'], ['GET', '/v1/operations/op-1'], ['GET', '/v1/health'],
   ];
 
-  async function statusOf(who: string, method: 'GET' | 'POST', path: string): Promise<number | 'refused'> {
+  async function statusOf(who: string, method: 'GET' | 'POST' | 'DELETE', path: string): Promise<number | 'refused'> {
     try {
       const res = await request(`https://127.0.0.1:${updater.port}${path}`, { method, dispatcher: clients[who]!, signal: AbortSignal.timeout(5_000) });
       await res.body.text();

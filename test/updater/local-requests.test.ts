@@ -22,7 +22,8 @@ describe('local requests', () => {
         if (calls > 1) throw Object.assign(new Error('operation op-one is running on this host'), { code: 'SWARM_ERR_UPDATER_BUSY' });
         return record;
       };
-      await Promise.all([serveLocalRequests(dir, rollback), serveLocalRequests(dir, rollback)]);
+      const handlers = { rollback, unmarkBad: () => Promise.reject(new Error('not asked')) };
+      await Promise.all([serveLocalRequests(dir, handlers), serveLocalRequests(dir, handlers)]);
       assert.equal(calls, 1, 'one request, one rollback');
       assert.deepEqual(await readdir(dir), ['0123456789abcdef.result']);
       const result = JSON.parse(await readFile(join(dir, '0123456789abcdef.result'), 'utf8')) as { ok: boolean; record?: { id: string } };

@@ -2,12 +2,12 @@
 // stopped), and rollback handed to a running updater.
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { readlink } from 'node:fs/promises';
+import { access, readlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Dispatcher } from 'undici';
 import type { UpdaterStatus } from '../../shared/wire.js';
 import { buildAgentRelease, type BuiltRelease } from './helpers/agent-release.js';
-import { agentHealth, eventually, makeHost, sendRelease, startUpdater, UPDATER_MAIN, updaterClient, type TestHost } from './helpers/host.js';
+import { agentHealth, eventually, freePort, makeHost, sendRelease, startUpdater, TEST_CONFIG, UPDATER_MAIN, updaterClient, type TestHost } from './helpers/host.js';
 
 function cli(host: TestHost, args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
@@ -53,11 +53,12 @@ describe('updater: local status and rollback (controller down)', function () {
     assert.match(human.stdout, new RegExp(`active: +${v2.dirName}`));
   });
 
-  it('rollback with nothing running moves active back to prev and marks the release bad; the agent starts on it', async () => {
-    const r = await cli(host, ['rollback', '--json', '--restart', 'spawn']);
+  it('rollback with nothing running moves active back to prev, records who asked and why, and does not mark the release bad; the agent starts on it', async () => {
+    const r = await cli(host, ['rollback', '--json', '--restart', 'spawn', '--reason', 'drill 7']);
     assert.equal(r.code, 0, r.stderr);
-    const record = JSON.parse(r.stdout) as { state: string; to: { id: string } };
+    const record = JSON.parse(r.stdout) as { state: string; to: { id: string }; requestedBy?: string; reason?: string };
     assert.equal(record.state, 'rolled-back');
+    assert.deepEqual([record.requestedBy, record.reason], ['local', 'drill 7']);
     assert.equal(await readlink(join(host.installDir, 'active')), `releases/${v1.dirName}`);
     const u = await startUpdater(host);
     try {
@@ -65,7 +66,8 @@ describe('updater: local status and rollback (controller down)', function () {
       assert.ok(h);
       const s = JSON.parse((await cli(host, ['status', '--json'])).stdout) as UpdaterStatus;
       assert.equal(s.agent?.release, v1.id);
-      assert.ok(s.badReleases.includes(v2.id));
+      // An asked-for rollback (a drill) must not burn the release it leaves: only a failed probe/watch marks one bad.
+      assert.ok(!s.badReleases.includes(v2.id), 'the release rolled back from is not marked bad');
       // Asked again: nothing older is healthy and unmarked: exit 1, one line.
       const again = await cli(host, ['rollback']);
       assert.equal(again.code, 1);
@@ -76,18 +78,75 @@ describe('updater: local status and rollback (controller down)', function () {
     }
   });
 
+  it('unmark-bad clears a mark by a unique prefix (usage error for a short one, exit 1 when none matches)', async () => {
+    const { ReleaseStore } = await import('../../updater/install/index.js');
+    const store = new ReleaseStore({ root: host.installDir, stagingDir: join(host.installDir, 'staging'), stateDir: join(host.installDir, 'state') });
+    await store.markBad(v3.id, 'test');
+    assert.equal((await cli(host, ['unmark-bad', 'abc'])).code, 2);
+    const none = await cli(host, ['unmark-bad', '00000000']);
+    assert.equal(none.code, 1);
+    assert.match(none.stderr, /SWARM_ERR_UPDATER_NOT_MARKED_BAD/);
+    const r = await cli(host, ['unmark-bad', v3.id.slice(0, 12)]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, new RegExp(`release ${v3.id} is no longer marked bad`));
+    assert.equal(await store.isBad(v3.id), false);
+  });
+
   it('rollback while the updater runs is done by the updater (it owns the agent)', async () => {
     const u = await startUpdater(host);
     try {
       assert.equal((await sendRelease(client, u.port, v3)).status, 200);
-      const r = await cli(host, ['rollback', '--json']);
+      const r = await cli(host, ['rollback', '--json', '--reason', 'incident 42']);
       assert.equal(r.code, 0, r.stderr);
+      assert.deepEqual((({ requestedBy, reason }) => [requestedBy, reason])(JSON.parse(r.stdout) as { requestedBy?: string; reason?: string }), ['local', 'incident 42']);
       assert.equal(await readlink(join(host.installDir, 'active')), `releases/${v1.dirName}`);
       const h = await agentHealth(host);
       assert.equal(h.release, v1.id);
       assert.equal(h.status, 'ok');
     } finally {
       await u.stop();
+    }
+  });
+});
+
+describe('updater: local status is read-only and names the agent port it tried', function () {
+  this.timeout(60_000);
+  let host: TestHost;
+
+  before(async () => {
+    host = await makeHost();
+  });
+  after(async () => {
+    await host?.cleanup();
+  });
+
+  it('creates no directory on a host where nothing is installed yet', async () => {
+    const r = await cli(host, ['status', '--json']);
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal((JSON.parse(r.stdout) as UpdaterStatus).active, null);
+    await assert.rejects(access(host.installDir), { code: 'ENOENT' }, 'status made no directory');
+  });
+
+  it('takes --agent-port like run, and says which address did not answer', async () => {
+    // run gets the agent port as a flag; the config file (which status reads) names another port, where nothing listens.
+    const closed = await freePort();
+    await writeFile(host.configFile, JSON.stringify({ ...TEST_CONFIG, agentPort: closed }));
+    const client = (await updaterClient()).dispatcher;
+    const u = await startUpdater(host);
+    try {
+      const v1 = await buildAgentRelease('1.0.0');
+      assert.equal((await sendRelease(client, u.port, v1)).status, 200);
+      const wrong = await cli(host, ['status']);
+      assert.equal(wrong.code, 0, wrong.stderr);
+      assert.match(wrong.stdout, new RegExp(`agent not answering on 127\\.0\\.0\\.1:${closed} \\(ECONNREFUSED\\)`));
+      const right = await cli(host, ['status', '--agent-port', String(host.agentPort), '--json']);
+      assert.equal(right.code, 0, right.stderr);
+      const s = JSON.parse(right.stdout) as UpdaterStatus;
+      assert.equal(s.agent?.release, v1.id);
+      assert.equal(s.agent?.status, 'ok');
+    } finally {
+      await u.stop();
+      await client.close();
     }
   });
 });

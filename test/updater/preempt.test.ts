@@ -36,7 +36,7 @@ describe('updater: a rollback pre-empts an update', function () {
     await h.store.bodyRead;
     const stalledOp = h.updater.runningId;
 
-    const rolled = await h.updater.rollback();
+    const rolled = await h.updater.rollback({ requestedBy: 'local' });
     assert.equal(rolled.kind, 'rollback');
     assert.equal(rolled.state, 'rolled-back');
     assert.equal((await h.store.readLinks()).active?.id, v1.id, 'active is back on prev');
@@ -62,7 +62,7 @@ describe('updater: a rollback pre-empts an update', function () {
     const update = send(v3);
     await started;
 
-    const answer = await h.updater.rollback();
+    const answer = await h.updater.rollback({ requestedBy: 'local' });
     const outcome = await update;
     assert.equal(answer.id, outcome.id, 'the rollback answers with the update that rolled itself back');
     assert.equal(answer.state, 'rolled-back');
@@ -79,7 +79,7 @@ describe('updater: a rollback pre-empts an update', function () {
     const stalled = h.updater.update({ body: stalledBody(v3.tarball), id: v3.id });
     stalled.catch(() => undefined);
     await h.store.bodyRead;
-    const [a, b] = await Promise.all([h.updater.rollback(), h.updater.rollback()]);
+    const [a, b] = await Promise.all([h.updater.rollback({ requestedBy: 'local' }), h.updater.rollback({ requestedBy: 'local' })]);
     assert.equal(a.id, b.id);
     assert.equal((await h.store.readLinks()).active?.id, v1.id, 'rolled back once, not twice');
   });

@@ -23,7 +23,7 @@ describe('self-update confirmation', () => {
       const journal = new SelfUpdateJournalFile(paths.selfUpdateJournal);
       const me = `2.0.0-${'a'.repeat(12)}`;
       // The worker on trial wrote `confirmed` and was killed before it recorded the outcome.
-      await journal.write({ op: record.id, phase: 'confirmed', from: null, to: me, prevBefore: null, attempts: 1 });
+      await journal.write({ op: record.id, phase: 'confirmed', previous: null, next: me, prevBefore: null, attempts: 1 });
       const store = new ReleaseStore({ root: paths.updaterRoot, stagingDir: paths.updaterStaging, stateDir: paths.updaterState });
       await store.init();
       const selfUpdater = new SelfUpdater({

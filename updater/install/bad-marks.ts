@@ -43,6 +43,19 @@ export class BadMarks {
     return (await this.list()).some((m) => m.id === id);
   }
 
+  /** Remove a mark (the release becomes installable again); false when it had none. Serialized with mark(). */
+  unmark(id: string): Promise<boolean> {
+    const run = this.chain.then(async () => {
+      const marks = await this.list();
+      const kept = marks.filter((m) => m.id !== id);
+      if (kept.length === marks.length) return false;
+      await writeFileAtomic(this.file, `${JSON.stringify({ version: 1, releases: kept }, null, 2)}\n`);
+      return true;
+    });
+    this.chain = run.catch(() => undefined);
+    return run;
+  }
+
   /** Add (or refresh) a mark; concurrent calls are applied one after another. */
   mark(id: string, reason: string): Promise<void> {
     if (!/^[0-9a-f]{64}$/.test(id)) return Promise.reject(installError('SWARM_ERR_INSTALL_ID_INVALID', `cannot mark ${JSON.stringify(id)} bad: a release id is 64 lowercase hex digits`));
@@ -54,4 +67,14 @@ export class BadMarks {
     this.chain = run.catch(() => undefined);
     return run;
   }
+}
+
+/** A release named by an operator: its whole id, or a prefix of at least 8 hex digits. */
+export const RELEASE_QUERY = /^[0-9a-f]{8,64}$/;
+
+/** The one mark a query names, or why it names none (pure: the caller reads the marks). */
+export function findMark(marks: readonly BadMark[], query: string): { mark: BadMark } | { none: true } | { ambiguous: string[] } {
+  const matches = marks.filter((m) => m.id.startsWith(query));
+  if (matches.length === 1) return { mark: matches[0]! };
+  return matches.length === 0 ? { none: true } : { ambiguous: matches.map((m) => m.id) };
 }

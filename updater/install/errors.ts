@@ -8,7 +8,7 @@ export const installError = defineErrors('updater-install', {
   SWARM_ERR_INSTALL_SHA256_MISMATCH: { status: 400, summary: 'The SHA-256 of the received body differs from the announced release id: the upload was corrupted or the id is wrong. Resend.' },
   SWARM_ERR_INSTALL_SIGNATURE_MISSING: { status: 400, summary: 'This host requires signed releases and none was sent; sign the release (swarmctl release build --sign-key) and resend.' },
   SWARM_ERR_INSTALL_SIGNATURE_INVALID: { status: 400, summary: 'The Ed25519 signature does not verify against the host\'s release-signing key (wrong key, corrupt base64, or another id).' },
-  SWARM_ERR_INSTALL_MARKED_BAD: { status: 422, summary: 'This release id was rolled back on this host and is marked bad; build and send a new release.' },
+  SWARM_ERR_INSTALL_MARKED_BAD: { status: 422, summary: 'This release id failed and was rolled back on this host, so it is marked bad; build and send a new release (or clear the mark: swarm-updater unmark-bad, DELETE /v1/releases/:id/bad).' },
   SWARM_ERR_INSTALL_TOO_LARGE: { status: 413, summary: 'The compressed release is larger than limits.maxCompressedBytes; shrink it or raise the limit.' },
   SWARM_ERR_INSTALL_RATIO_EXCEEDED: { status: 413, summary: 'The release decompresses more than limits.maxCompressionRatio times its compressed size (a gzip bomb?); refused while streaming.' },
   SWARM_ERR_INSTALL_CORRUPT: { status: 400, summary: 'The body is not a complete gzip\'d tar (truncated, bad gzip data, bad tar header checksum).' },

@@ -4,7 +4,7 @@ export { DEFAULT_INSTALL_LIMITS, InstallLimitsSchema, RATIO_GRACE_BYTES, type In
 export { ReleaseStore, type ListedRelease, type ReleaseStoreOptions } from './store.js';
 export type { InstallRequest } from './installer.js';
 export type { InstalledRelease } from './release-dir.js';
-export type { BadMark } from './bad-marks.js';
+export { findMark, RELEASE_QUERY, type BadMark } from './bad-marks.js';
 export {
   checkTarEntry,
   createExtractionState,

@@ -114,6 +114,10 @@ export class ReleaseStore {
     return this.bad.mark(id, reason);
   }
 
+  unmarkBad(id: string): Promise<boolean> {
+    return this.bad.unmark(id);
+  }
+
   isBad(id: string): Promise<boolean> {
     return this.bad.has(id);
   }

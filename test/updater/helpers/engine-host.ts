@@ -62,6 +62,8 @@ export interface EngineHost {
   store: TappedStore;
   operations: OperationStore;
   runner: FakeRunner;
+  /** Release ids whose agent reports `failing` (their update rolls back). */
+  failing: Set<string>;
   updater: Updater;
   /** Replace the engine by one with another watch window, on the same disk (the config is frozen). */
   reopen(options: { watchMs: number }): Promise<Updater>;
@@ -76,9 +78,10 @@ export async function makeEngineHost(options: { watchMs?: number } = {}): Promis
   const store = new TappedStore({ root: installDir, stagingDir: paths.staging, stateDir: paths.state });
   const operations = new OperationStore(paths.operations, randomIds);
   const runner = new FakeRunner(installDir);
+  const failing = new Set<string>();
   const fetchHealth = async (): Promise<AgentHealth> => {
     if (!runner.running) throw new Error('ECONNREFUSED');
-    return { status: 'ok', release: runner.running, version: '1', pid: 1, startedAt: 't', services: [] };
+    return { status: failing.has(runner.running) ? 'failing' : 'ok', release: runner.running, version: '1', pid: 1, startedAt: 't', services: [] };
   };
   const open = async (watchMs: number): Promise<Updater> => {
     const config = defaultUpdaterConfig({
@@ -91,7 +94,7 @@ export async function makeEngineHost(options: { watchMs?: number } = {}): Promis
     return u;
   };
   const host: EngineHost = {
-    paths, store, operations, runner, updater: await open(options.watchMs ?? 0),
+    paths, store, operations, runner, failing, updater: await open(options.watchMs ?? 0),
     async reopen(o) {
       await host.updater.whenIdle();
       host.updater = await open(o.watchMs);
