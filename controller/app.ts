@@ -7,7 +7,7 @@ import type { CertificateAuthority } from '../pki/index.js';
 import { DEFAULT_LEAF_LIFETIME_MS } from '../pki/index.js';
 import { systemClock, type Clock } from '../shared/clock.js';
 import type { ConnectionLimits } from '../shared/connection-guard.js';
-import { identityGuard } from '../shared/http.js';
+import { identityGuard, tlsPeerResolver, type PeerResolver } from '../shared/http.js';
 import { createHttpsApp } from '../shared/server.js';
 import { getPeer, type TlsMaterial } from '../shared/tls.js';
 import { canOperate, canReadMetrics } from './authz.js';
@@ -51,6 +51,11 @@ export interface ControllerDeps {
   connections?: Partial<ConnectionLimits>;
   /** How long a renewed-away certificate stays valid once its successor is used (default LIMITS renew.superseded-grace). */
   supersededGraceMs?: number;
+  /**
+   * Who a request comes from (default: its verified TLS client certificate). A seam for route tests with
+   * `inject()`; `serve` never sets it, so a running controller only ever trusts the TLS handshake.
+   */
+  resolvePeer?: PeerResolver;
 }
 
 export const DEFAULT_HEARTBEAT_MS = 10_000;
@@ -127,16 +132,17 @@ export async function buildControllerApp(deps: ControllerDeps): Promise<Controll
 
   await app.register(rateLimit, { global: false });
   const isRevoked = (serial: string): boolean => denylist.has(serial);
+  const resolvePeer = deps.resolvePeer ?? tlsPeerResolver(cluster);
 
   await app.register(publicRoutes(ctx, deps.enrollLimits ?? { max: LIMITS['enroll.per-source-per-minute'].value, windowMs: 60_000 }));
   await app.register(renewRoutes(ctx, deps.renewLimits));
   await app.register(async (scope) => {
-    scope.addHook('onRequest', identityGuard({ cluster, authorize: canOperate, isRevoked }));
+    scope.addHook('onRequest', identityGuard({ cluster, authorize: canOperate, isRevoked, resolvePeer }));
     await scope.register(hostRoutes(ctx));
     await scope.register(operatorRoutes(ctx));
   }, { prefix: '/v1' });
   await app.register(async (scope) => {
-    scope.addHook('onRequest', identityGuard({ cluster, authorize: canReadMetrics, isRevoked }));
+    scope.addHook('onRequest', identityGuard({ cluster, authorize: canReadMetrics, isRevoked, resolvePeer }));
     scope.get('/metrics', async (_req, reply) => {
       const views = ctx.store.listHosts();
       const now = clock.now();
