@@ -25,6 +25,7 @@ import { hostRoutes } from './routes/hosts.js';
 import { operatorRoutes } from './routes/operators.js';
 import { publicRoutes, type EnrollLimits } from './routes/public.js';
 import { renewRoutes, type RenewLimits } from './routes/renew.js';
+import { channelRoutes, installChannelUpgrades } from './routes/channels.js';
 import type { Store } from './store/index.js';
 import { DEFAULT_JOIN_TOKEN_TTL_MS } from './tokens.js';
 
@@ -77,7 +78,7 @@ export async function buildControllerApp(deps: ControllerDeps): Promise<Controll
   };
   const denylist = new Denylist(deps.store.listRevoked().map((r) => r.serial));
   const reports = new ReportCache(deps.store, clock, deps.logger);
-  const hub = new ChannelHub({ cluster, store: deps.store, reports, denylist, clock, logger: deps.logger, heartbeatMs, pingIntervalMs: settings.pingIntervalMs });
+  const hub = new ChannelHub({ reports, denylist, clock, logger: deps.logger, heartbeatMs, pingIntervalMs: settings.pingIntervalMs });
   const crl = new CrlPublisher(deps.ca, deps.store, clock);
   await crl.regenerate();
   const ctx: ControllerContext = {
@@ -113,12 +114,12 @@ export async function buildControllerApp(deps: ControllerDeps): Promise<Controll
     if (peer) ctx.sockets.track(peer.serial, socket);
     if (peer) ctx.supersession.seen(peer.serial);
   });
-  hub.attach(app.server);
+  hub.start();
   reports.start(deps.reportFlushMs ?? 2_000);
   const crlTimer = setInterval(() => void crl.regenerate().catch((err: unknown) => deps.logger.error({ err }, 'CRL regeneration failed')), 86_400_000);
   crlTimer.unref();
   // Upgraded sockets are not HTTP connections fastify can force-close: end the channels before the server
-  // closes, or close() would wait for them forever.
+  // closes, or close() would wait for them forever (the websocket plugin's own preClose only stops upgrades).
   app.addHook('preClose', async () => {
     clearInterval(crlTimer);
     ctx.supersession.close();
@@ -130,12 +131,14 @@ export async function buildControllerApp(deps: ControllerDeps): Promise<Controll
     ctx.metrics.observeRequest(req.routeOptions.url ?? 'unmatched', reply.statusCode, reply.elapsedTime / 1000);
   });
 
+  await installChannelUpgrades(app);
   await app.register(rateLimit, { global: false });
   const isRevoked = (serial: string): boolean => denylist.has(serial);
   const resolvePeer = deps.resolvePeer ?? tlsPeerResolver(cluster);
 
   await app.register(publicRoutes(ctx, deps.enrollLimits ?? { max: LIMITS['enroll.per-source-per-minute'].value, windowMs: 60_000 }));
   await app.register(renewRoutes(ctx, deps.renewLimits));
+  await app.register(channelRoutes(ctx, resolvePeer));
   await app.register(async (scope) => {
     scope.addHook('onRequest', identityGuard({ cluster, authorize: canOperate, isRevoked, resolvePeer }));
     await scope.register(hostRoutes(ctx));
