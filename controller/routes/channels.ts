@@ -61,7 +61,8 @@ export function channelRoutes(ctx: ControllerContext, resolvePeer?: PeerResolver
       replies.set(req, reply);
     });
     for (const role of Object.keys(CHANNEL_PATHS) as ChannelRole[]) {
-      app.get(CHANNEL_PATHS[role], { websocket: true, config: { channel: role } }, (ws, req) => {
+      // No helmet: its headers are for pages, and neither a 101 nor a refusal of one is read by a browser.
+      app.get(CHANNEL_PATHS[role], { websocket: true, helmet: false, config: { channel: role } }, (ws, req) => {
         const elapsed = replies.get(req)?.elapsedTime ?? 0;
         ctx.metrics.observeRequest(req.routeOptions.url ?? CHANNEL_PATHS[role], 101, elapsed / 1000);
         try {
