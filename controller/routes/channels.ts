@@ -22,8 +22,8 @@ export async function installChannelUpgrades(app: FastifyInstance): Promise<void
   await app.register(websocket, {
     // Larger messages are closed with 1009 by ws; compression would let a small frame cost a large inflate.
     options: { maxPayload: MAX_CHANNEL_MESSAGE_BYTES, perMessageDeflate: false, clientTracking: false },
-    // A socket error is the peer's fault (a bad frame, a reset): ws closes the channel with the right code
-    // itself, and the hub logs it. The plugin's default would log an error and terminate before the close frame.
+    // A socket error is the peer's doing (a bad frame, a reset): ws closes the channel with the right code itself.
+    // The plugin's default logs each at error level, which a hostile host could use to flood the log.
     errorHandler: (err, _socket, req) => req.log.debug({ err }, 'channel socket error'),
   });
   // After the plugin's own onRequest hook, which sets req.ws.

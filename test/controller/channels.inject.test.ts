@@ -2,7 +2,7 @@
 import assert from 'node:assert/strict';
 import type { FastifyInstance } from 'fastify';
 import type { WebSocket } from 'ws';
-import { CLOSE_CODES } from '../../shared/channel-protocol.js';
+import { CLOSE_CODES, MAX_CHANNEL_MESSAGE_BYTES } from '../../shared/channel-protocol.js';
 import { agentHealth, enrollDirectly } from './helpers.js';
 import { as, buildInjectController, rawUpgrade, testSerial, type InjectController } from './inject.js';
 
@@ -113,6 +113,18 @@ describe('channel routes (injectWS, test peer resolver)', () => {
       assert.ok(body.message.length > 0);
     }
     assert.match((await rawUpgrade(app, '/v1/channel/agent', as('agent', 'ghost'))).body, /host ghost is not an enrolled host/);
+  });
+
+  it('never negotiates compression, and closes a channel sending a message past the size limit with 1009', async () => {
+    const offer = await rawUpgrade(app, '/v1/channel/agent', { ...as('agent', 'h1'), 'sec-websocket-extensions': 'permessage-deflate; client_max_window_bits' });
+    assert.equal(offer.status, 101);
+    assert.doesNotMatch(offer.headers, /sec-websocket-extensions/i);
+
+    const ch = await openChannel(app, '/v1/channel/agent', as('agent', 'h1'));
+    await ch.next();
+    ch.ws.send(JSON.stringify({ type: 'report', report: agentHealth(), certNotAfter: new Date().toISOString(), pad: 'x'.repeat(MAX_CHANNEL_MESSAGE_BYTES) }));
+    assert.equal(await ch.closed, 1009);
+    assert.equal(ctl.context.reports.get('h1'), undefined);
   });
 
   it('a plain GET of a channel path is no route, as before channels were routes', async () => {

@@ -63,15 +63,23 @@ export async function buildInjectController(deps: Partial<ControllerDeps> = {}):
 
 /**
  * Send an upgrade request through the app as the server would, and return the raw HTTP answer (status line,
- * headers, body). injectWS only reports the status of a refusal; this shows what the client reads.
+ * headers, body; for an accepted upgrade the 101 and its headers, then the socket is dropped). injectWS only
+ * reports the status of a refusal; this shows what the client reads.
  */
 export async function rawUpgrade(app: FastifyInstance, path: string, headers: Record<string, string>): Promise<{ status: number; headers: string; body: string }> {
   const toClient = new PassThrough();
   const toServer = new PassThrough();
   let text = '';
-  toClient.on('data', (d: Buffer) => (text += d.toString()));
   const socket = Duplex.from({ readable: toServer, writable: toClient });
   const done = new Promise<void>((resolve) => {
+    toClient.on('data', (d: Buffer) => {
+      text += d.toString();
+      // An accepted upgrade stays open: its answer is complete with the headers.
+      if (text.startsWith('HTTP/1.1 101') && text.includes('\r\n\r\n')) {
+        resolve();
+        socket.destroy();
+      }
+    });
     socket.once('close', () => resolve());
     toClient.once('finish', () => resolve());
   });
