@@ -7,7 +7,7 @@ import type { CertificateAuthority } from '../pki/index.js';
 import { DEFAULT_LEAF_LIFETIME_MS } from '../pki/index.js';
 import { systemClock, type Clock } from '../shared/clock.js';
 import type { ConnectionLimits } from '../shared/connection-guard.js';
-import { identityGuard } from '../shared/http.js';
+import { identityGuard, tlsPeerResolver, type PeerResolver } from '../shared/http.js';
 import { createHttpsApp } from '../shared/server.js';
 import { getPeer, type TlsMaterial } from '../shared/tls.js';
 import { canOperate, canReadMetrics } from './authz.js';
@@ -29,6 +29,7 @@ import { releaseRoutes } from './routes/releases.js';
 import { renewRoutes, type RenewLimits } from './routes/renew.js';
 import { rolloutRoutes, type RolloutRouteOptions } from './routes/rollouts.js';
 import type { RolloutService } from './rollout/service.js';
+import { channelRoutes, installChannelUpgrades } from './routes/channels.js';
 import type { Store } from './store/index.js';
 import { DEFAULT_JOIN_TOKEN_TTL_MS } from './tokens.js';
 import { createRolloutEngine } from './rollout/engine.js';
@@ -74,6 +75,11 @@ export interface ControllerDeps {
   releaseSigningKeyPem?: string;
   /** Upload sizes and pace (shared/limits.ts by default; tests shorten them). */
   releaseLimits?: Partial<ReleaseUploadLimits>;
+  /**
+   * Who a request comes from (default: its verified TLS client certificate). A seam for route tests with
+   * `inject()`; `serve` never sets it, so a running controller only ever trusts the TLS handshake.
+   */
+  resolvePeer?: PeerResolver;
 }
 
 /** Rollouts refuse every release when the controller has no release store. */
@@ -106,7 +112,7 @@ export async function buildControllerApp(deps: ControllerDeps): Promise<Controll
   // Before anything can connect: every serial revoked so far is refused from the first handshake on.
   const denylist = new Denylist((await deps.store.listRevoked()).map((r) => r.serial));
   const reports = await ReportCache.load(deps.store, clock, deps.logger);
-  const hub = new ChannelHub({ cluster, store: deps.store, reports, denylist, clock, logger: deps.logger, heartbeatMs, pingIntervalMs: settings.pingIntervalMs });
+  const hub = new ChannelHub({ reports, denylist, clock, logger: deps.logger, heartbeatMs, pingIntervalMs: settings.pingIntervalMs });
   const crl = new CrlPublisher(deps.ca, deps.store, clock);
   await crl.regenerate();
   const releases = deps.releasesDir === undefined ? undefined : new DiskReleaseBlobs({
@@ -154,7 +160,7 @@ export async function buildControllerApp(deps: ControllerDeps): Promise<Controll
     if (peer) ctx.sockets.track(peer.serial, socket);
     if (peer) ctx.supersession.seen(peer.serial);
   });
-  hub.attach(app.server);
+  hub.start();
   reports.start(deps.reportFlushMs ?? 2_000);
   const crlTimer = setInterval(() => void crl.regenerate().catch((err: unknown) => deps.logger.error({ err }, 'CRL regeneration failed')), 86_400_000);
   crlTimer.unref();
@@ -164,7 +170,7 @@ export async function buildControllerApp(deps: ControllerDeps): Promise<Controll
       .catch((err: unknown) => deps.logger.error({ err, op: 'rollout.resume' }, 'resuming rollouts failed'));
   });
   // Upgraded sockets are not HTTP connections fastify can force-close: end the channels before the server
-  // closes, or close() would wait for them forever.
+  // closes, or close() would wait for them forever (the websocket plugin's own preClose only stops upgrades).
   app.addHook('preClose', async () => {
     await ctx.rollouts.close();
     clearInterval(crlTimer);
@@ -177,20 +183,23 @@ export async function buildControllerApp(deps: ControllerDeps): Promise<Controll
     ctx.metrics.observeRequest(req.routeOptions.url ?? 'unmatched', reply.statusCode, reply.elapsedTime / 1000);
   });
 
+  await installChannelUpgrades(app);
   await app.register(rateLimit, { global: false });
   const isRevoked = (serial: string): boolean => denylist.has(serial);
+  const resolvePeer = deps.resolvePeer ?? tlsPeerResolver(cluster);
 
   await app.register(publicRoutes(ctx, deps.enrollLimits ?? { max: LIMITS['enroll.per-source-per-minute'].value, windowMs: 60_000 }));
   await app.register(renewRoutes(ctx, deps.renewLimits));
+  await app.register(channelRoutes(ctx, resolvePeer));
   await app.register(async (scope) => {
-    scope.addHook('onRequest', identityGuard({ cluster, authorize: canOperate, isRevoked }));
+    scope.addHook('onRequest', identityGuard({ cluster, authorize: canOperate, isRevoked, resolvePeer }));
     await scope.register(hostRoutes(ctx));
     await scope.register(operatorRoutes(ctx));
     await scope.register(rolloutRoutes(ctx, deps.rolloutRoutes));
     if (ctx.releases) await scope.register(releaseRoutes(ctx, ctx.releases));
   }, { prefix: '/v1' });
   await app.register(async (scope) => {
-    scope.addHook('onRequest', identityGuard({ cluster, authorize: canReadMetrics, isRevoked }));
+    scope.addHook('onRequest', identityGuard({ cluster, authorize: canReadMetrics, isRevoked, resolvePeer }));
     scope.get('/metrics', async (_req, reply) => {
       const views = await ctx.store.listHosts();
       const now = clock.now();

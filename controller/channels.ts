@@ -1,24 +1,18 @@
-// The agent and updater WebSocket channels: identity checked on the upgrade, every message validated, ping/pong.
-import type { IncomingMessage, Server } from 'node:http';
-import type { Duplex } from 'node:stream';
-import type { TLSSocket } from 'node:tls';
+// The agent and updater WebSocket channels once open: every message validated, the report budget, ping/pong, revocation.
+// Who may open one is decided before the upgrade, by the channel routes (routes/channels.ts).
 import type { Logger } from 'pino';
-import { WebSocketServer, type WebSocket } from 'ws';
-import { CHANNEL_PATHS, CLOSE_CODES, MAX_CHANNEL_MESSAGE_BYTES, reportSchemaFor, type ChannelRole, type RevokedMessage } from '../shared/channel-protocol.js';
+import type { WebSocket } from 'ws';
+import { CLOSE_CODES, reportSchemaFor, type ChannelRole, type RevokedMessage } from '../shared/channel-protocol.js';
 import { LIMITS } from '../shared/limits.js';
 import type { Clock } from '../shared/clock.js';
-import { spiffeUri, type Identity } from '../shared/identity.js';
-import { getPeer } from '../shared/tls.js';
+import type { Peer } from '../shared/http.js';
+import { spiffeUri } from '../shared/identity.js';
 import { formatZodIssues } from '../shared/validation.js';
-import { canOpenChannel } from './authz.js';
 import { defaultBudgetPolicy, freshBudget, spendReport, type ReportBudget, type ReportBudgetPolicy } from './channel-budget.js';
 import type { ReportCache } from './reports.js';
 import type { Denylist } from './revocation.js';
-import type { Store } from './store/index.js';
 
 export interface ChannelHubOptions {
-  cluster: string;
-  store: Store;
   reports: ReportCache;
   denylist: Denylist;
   clock: Clock;
@@ -40,19 +34,8 @@ interface Channel {
   closing: boolean;
 }
 
-const ROLE_BY_PATH = new Map<string, ChannelRole>(Object.entries(CHANNEL_PATHS).map(([role, path]) => [path, role as ChannelRole]));
-
-/** Refuse an upgrade with a plain HTTP answer in our error shape, then drop the socket. */
-function refuseUpgrade(socket: Duplex, status: number, code: string, message: string): void {
-  const body = JSON.stringify({ code, message });
-  const reason = status === 401 ? 'Unauthorized' : status === 403 ? 'Forbidden' : status === 404 ? 'Not Found' : 'Bad Request';
-  socket.end(`HTTP/1.1 ${status} ${reason}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`);
-  setTimeout(() => socket.destroy(), 100).unref();
-}
-
 export class ChannelHub {
   readonly #o: ChannelHubOptions;
-  readonly #wss: WebSocketServer;
   readonly #channels = new Map<string, Channel>(); // key: role/host
   readonly #budget: ReportBudgetPolicy;
   #pingTimer: NodeJS.Timeout | undefined;
@@ -60,18 +43,10 @@ export class ChannelHub {
   constructor(options: ChannelHubOptions) {
     this.#o = options;
     this.#budget = { ...defaultBudgetPolicy(options.heartbeatMs), ...options.reportBudget };
-    this.#wss = new WebSocketServer({ noServer: true, maxPayload: MAX_CHANNEL_MESSAGE_BYTES, perMessageDeflate: false, clientTracking: false });
   }
 
-  /** Take over the server's upgrade requests; the identity check runs before any WebSocket exists. */
-  attach(server: Server): void {
-    server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
-      this.#onUpgrade(req, socket, head).catch((err: unknown) => {
-        // The store failed (or closed under us): no channel without the host check; the host retries.
-        this.#o.logger.error({ err, op: 'channel.upgrade' }, 'channel upgrade failed');
-        socket.destroy();
-      });
-    });
+  /** Start pinging the open channels; a peer that misses a ping interval is cut. */
+  start(): void {
     const tick = (): void => {
       this.#pingAll();
       this.#pingTimer = this.#o.clock.setTimeout(tick, this.#o.pingIntervalMs);
@@ -127,39 +102,11 @@ export class ChannelHub {
     if (this.#pingTimer) this.#o.clock.clearTimeout(this.#pingTimer);
     for (const ch of this.#channels.values()) ch.ws.terminate();
     this.#channels.clear();
-    this.#wss.close();
   }
 
-  async #onUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): Promise<void> {
-    const role = ROLE_BY_PATH.get((req.url ?? '').split('?')[0]!);
-    if (!role) return refuseUpgrade(socket, 404, 'SWARM_ERR_NOT_FOUND', `no channel at ${req.url}`);
-    const peer = getPeer(socket as TLSSocket, this.#o.cluster);
-    if (!peer) return refuseUpgrade(socket, 401, 'SWARM_ERR_AUTH_NO_CLIENT_CERT', 'channels need a client certificate issued by this cluster\'s CA');
-    if (this.#o.denylist.has(peer.serial)) return refuseUpgrade(socket, 403, 'SWARM_ERR_AUTH_REVOKED', `certificate ${peer.serial} has been revoked`);
-    if (!canOpenChannel(peer.identity, role)) {
-      return refuseUpgrade(socket, 403, 'SWARM_ERR_AUTH_FORBIDDEN', `${peer.identity.role}/${peer.identity.name} may not open the ${role} channel`);
-    }
-    // An upgraded socket has no 'error' listener until ws takes it: one reset while the store answers would
-    // otherwise be an uncaught error.
-    const onError = (err: Error): void => this.#o.logger.debug({ err, host: peer.identity.name }, 'socket error during the channel upgrade');
-    socket.on('error', onError);
-    let host;
-    try {
-      host = await this.#o.store.getHost(peer.identity.name);
-    } finally {
-      socket.removeListener('error', onError);
-    }
-    if (socket.destroyed) return; // the client went away meanwhile
-    if (!host || host.removedAt !== null || host.enrolledAt === null) {
-      return refuseUpgrade(socket, 403, 'SWARM_ERR_AUTH_FORBIDDEN', `host ${peer.identity.name} is not an enrolled host`);
-    }
-    // Checked again after the store answered: a revocation (which denylists before it closes channels) may have
-    // run meanwhile, and from here to the open nothing else runs.
-    if (this.#o.denylist.has(peer.serial)) return refuseUpgrade(socket, 403, 'SWARM_ERR_AUTH_REVOKED', `certificate ${peer.serial} has been revoked`);
-    this.#wss.handleUpgrade(req, socket, head, (ws) => this.#onOpen(ws, role, peer.identity, peer.serial));
-  }
-
-  #onOpen(ws: WebSocket, role: ChannelRole, identity: Identity, serial: string): void {
+  /** Take over an upgraded channel of an identity the channel routes admitted; a newer channel replaces an older one. */
+  open(ws: WebSocket, role: ChannelRole, peer: Peer): void {
+    const { identity, serial } = peer;
     const key = `${role}/${identity.name}`;
     const previous = this.#channels.get(key);
     if (previous) {

@@ -7,10 +7,16 @@ import type { Identity } from './identity.js';
 import { getPeer } from './tls.js';
 import { formatZodIssues } from './validation.js';
 
+/** A verified caller: who it is and the serial of the certificate it presented. */
+export interface Peer {
+  identity: Identity;
+  serial: string;
+}
+
 declare module 'fastify' {
   interface FastifyRequest {
     /** The verified caller, set by the identity guard. */
-    peer?: { identity: Identity; serial: string };
+    peer?: Peer;
   }
 }
 
@@ -38,11 +44,27 @@ export function installErrorHandler(app: FastifyInstance): void {
 /** Decide whether an identity may call; pure, so the authorization table can be tested alone. */
 export type Authorize = (identity: Identity, req: FastifyRequest) => boolean;
 
+/** Who is calling, or undefined when the request carries no usable identity. */
+export type PeerResolver = (req: FastifyRequest) => Peer | undefined;
+
+/** The production resolver: the verified client certificate of the request's TLS socket. */
+export function tlsPeerResolver(cluster: string): PeerResolver {
+  return (req) => {
+    const socket = req.raw.socket as TLSSocket | undefined;
+    return socket ? getPeer(socket, cluster) : undefined;
+  };
+}
+
 export interface GuardOptions {
   cluster: string;
   authorize: Authorize;
   /** A denylist checked per request: revoked serials (lowercase hex). */
   isRevoked?: (serial: string) => boolean;
+  /**
+   * Where the caller's identity comes from (default: the TLS socket, tlsPeerResolver). A seam for route
+   * tests with `inject()`, which has no TLS socket; servers never set it.
+   */
+  resolvePeer?: PeerResolver;
 }
 
 /**
@@ -50,10 +72,10 @@ export interface GuardOptions {
  * certificate (401), revoked ones and callers the table does not allow (403).
  */
 export function identityGuard(options: GuardOptions) {
+  const resolvePeer = options.resolvePeer ?? tlsPeerResolver(options.cluster);
   return async function guard(req: FastifyRequest, _reply: FastifyReply): Promise<void> {
-    const socket = req.raw.socket as TLSSocket;
-    const peer = getPeer(socket, options.cluster);
-    if (!peer) throw sharedError('SWARM_ERR_AUTH_NO_CLIENT_CERT', describeMissingPeer(socket));
+    const peer = resolvePeer(req);
+    if (!peer) throw sharedError('SWARM_ERR_AUTH_NO_CLIENT_CERT', describeMissingPeer(req.raw.socket as TLSSocket | undefined));
     if (options.isRevoked?.(peer.serial)) throw sharedError('SWARM_ERR_AUTH_REVOKED', `certificate ${peer.serial} has been revoked`);
     if (!options.authorize(peer.identity, req)) {
       throw sharedError('SWARM_ERR_AUTH_FORBIDDEN', `${peer.identity.role}/${peer.identity.name} may not call ${req.method} ${req.routeOptions.url ?? req.url}`);
@@ -63,9 +85,10 @@ export function identityGuard(options: GuardOptions) {
 }
 
 /** Why a connection has no usable identity, in words a person can act on. */
-function describeMissingPeer(socket: TLSSocket): string {
-  const presented = typeof socket.getPeerCertificate === 'function' && Object.keys(socket.getPeerCertificate() ?? {}).length > 0;
-  if (!presented) return 'this route needs a client certificate issued by this cluster\'s CA; none was presented';
+function describeMissingPeer(socket: TLSSocket | undefined): string {
+  // An injected request has no TLS socket at all: nothing was presented.
+  const presented = typeof socket?.getPeerCertificate === 'function' && Object.keys(socket.getPeerCertificate() ?? {}).length > 0;
+  if (!presented || !socket) return 'this route needs a client certificate issued by this cluster\'s CA; none was presented';
   if (!socket.authorized) {
     const why = String(socket.authorizationError ?? 'not trusted');
     const hint = /EXPIRED/i.test(why) ? ': it has expired; renew it or get a new identity' : /NOT_YET_VALID/i.test(why) ? ': it is not valid yet; check the clock' : '';
