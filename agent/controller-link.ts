@@ -1,7 +1,7 @@
 // The agent's link to the controller (channel + certificate renewal), loaded only when a controller URL is set:
 // the channel and renewal modules pull in ws, node-forge and x509 code that a standalone agent's cold start does not need.
 import type { Clock } from '../shared/clock.js';
-import type { HostRevocation } from '../shared/host-revocation.js';
+import { loadControllerClient, type HostRevocation } from '../controller-client/index.js';
 import type { Logger } from '../shared/logger.js';
 import type { TlsMaterial } from '../shared/tls.js';
 import type { AgentHealth } from '../shared/wire.js';
@@ -27,9 +27,7 @@ export interface ControllerLink {
 
 /** Start the channel and renewal; a failure to start either is logged and the agent keeps serving its host. */
 export async function startControllerLink(deps: ControllerLinkDeps): Promise<ControllerLink> {
-  const [{ startChannelClient }, { startRenewal }, { startCrlRefresh }] = await Promise.all([
-    import('../shared/channel-client.js'), import('../shared/renewal.js'), import('../shared/crl-refresh.js'),
-  ]);
+  const { startChannelClient, startRenewal, startCrlRefresh } = await loadControllerClient();
   const { controllerUrl, logger, clock, revocation } = deps;
   let channel: ReturnType<typeof startChannelClient> | undefined;
   let renewal: ReturnType<typeof startRenewal> | undefined;

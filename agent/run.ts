@@ -4,7 +4,7 @@ import type { Server as HttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { systemClock, type Clock } from '../shared/clock.js';
 import { isSwarmError } from '../shared/errors.js';
-import { HostRevocation } from '../shared/host-revocation.js';
+import { HostRevocation } from '../controller-client/index.js';
 import { spiffeUri } from '../shared/identity.js';
 import type { Logger } from '../shared/logger.js';
 import { buildServerHttpsOptions, loadTlsMaterial, type TlsMaterial } from '../shared/tls.js';

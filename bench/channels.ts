@@ -12,7 +12,7 @@ import { fileURLToPath } from 'node:url';
 import { request } from 'undici';
 import { initStateDir, openSqliteStore, statePaths } from '../controller/index.js';
 import { CertificateAuthority, generateKeyPair } from '../pki/index.js';
-import { startChannelClient, type ChannelClient } from '../shared/channel-client.js';
+import { startChannelClient, type ChannelClient } from '../controller-client/channel-client.js';
 import { silentLogger } from '../shared/logger.js';
 import { checkTlsMaterial, loadTlsMaterial } from '../shared/tls.js';
 import { buildDispatcher } from '../shared/dispatcher.js';

@@ -2,9 +2,8 @@
 import type { Command } from 'commander';
 import type { Dispatcher } from 'undici';
 import { z } from 'zod';
-import { callController, type ControllerRequest } from '../shared/controller-request.js';
+import { loadControllerClient, type ControllerRequest } from '../controller-client/index.js';
 import { UsageError } from '../shared/cli.js';
-import { lifetimeLeft, renewIdentity } from '../shared/renewal.js';
 import { loadTlsMaterial, type TlsMaterial } from '../shared/tls.js';
 import { buildDispatcher } from '../shared/dispatcher.js';
 import { cliError } from './errors.js';
@@ -63,6 +62,7 @@ export class Session {
       // The controller would only say "no client certificate": name the real cause and the way out.
       throw cliError('SWARM_ERR_CLI_IDENTITY_EXPIRED', `operator certificate ${options.identity}/operator.crt (${material.identity.name}) expired at ${new Date(material.notAfter).toISOString()}; get a new identity from another operator (swarmctl operator add NAME --out DIR) or on the controller host (swarm-controller issue-operator)`);
     }
+    const { lifetimeLeft, renewIdentity } = await loadControllerClient();
     if (lifetimeLeft(material.cert, Date.now()) < 1 / 3) {
       try {
         material = await renewIdentity({ controllerUrl: options.controller, pkiDir: options.identity, base: 'operator', material });
@@ -74,7 +74,8 @@ export class Session {
     return new Session(options, material);
   }
 
-  call<S extends z.ZodType>(req: Omit<ControllerRequest, 'baseUrl' | 'dispatcher'>, schema: S): Promise<z.output<S>> {
+  async call<S extends z.ZodType>(req: Omit<ControllerRequest, 'baseUrl' | 'dispatcher'>, schema: S): Promise<z.output<S>> {
+    const { callController } = await loadControllerClient();
     return callController({ ...req, baseUrl: this.options.controller, dispatcher: this.#dispatcher }, schema);
   }
 

@@ -1,6 +1,6 @@
 // The updater's link to the controller (only with --controller): the status channel and certificate renewal.
 import type { Logger } from 'pino';
-import type { HostRevocation } from '../shared/host-revocation.js';
+import { loadControllerClient, type HostRevocation } from '../controller-client/index.js';
 import type { TlsMaterial } from '../shared/tls.js';
 import type { UpdaterStatus } from '../shared/wire.js';
 import { boundUpdaterStatus } from './channel-report.js';
@@ -27,9 +27,7 @@ export interface ControllerLink {
 
 /** Loaded lazily: a host without a controller URL never loads the WebSocket or renewal code. */
 export async function startControllerLink(d: ControllerLinkDeps): Promise<ControllerLink> {
-  const [{ startChannelClient }, { startRenewal }, { startCrlRefresh }] = await Promise.all([
-    import('../shared/channel-client.js'), import('../shared/renewal.js'), import('../shared/crl-refresh.js'),
-  ]);
+  const { startChannelClient, startRenewal, startCrlRefresh } = await loadControllerClient();
   const logger = d.logger.child({ link: 'controller' });
   let last: UpdaterStatus = boundUpdaterStatus(await d.status());
   const { revocation } = d;

@@ -2,7 +2,7 @@
 import type { Logger } from 'pino';
 import { writeFileAtomic } from '../shared/files.js';
 import type { Server as HttpsServer } from 'node:https';
-import { HostRevocation } from '../shared/host-revocation.js';
+import { HostRevocation } from '../controller-client/index.js';
 import { buildServerHttpsOptions } from '../shared/tls.js';
 import { buildUpdaterApp } from './app.js';
 import { startControllerLink, type ControllerLink } from './controller-link.js';

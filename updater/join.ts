@@ -2,7 +2,7 @@
 import { assertNoIdentity, createCsr, generateKeyPair, parseCaHash, pkiError, preparePkiDir, writeIdentityFiles } from '../pki/index.js';
 import { X509Certificate } from 'node:crypto';
 import { Agent } from 'undici';
-import { callController } from '../shared/controller-request.js';
+import { loadControllerClient } from '../controller-client/index.js';
 import { remoteError } from '../shared/remote-errors.js';
 import { EnrollResponseSchema, nameFromJoinToken } from '../shared/enroll-protocol.js';
 import { UsageError } from '../shared/cli.js';
@@ -71,6 +71,7 @@ export async function joinCluster(options: JoinOptions): Promise<JoinResult> {
   });
   let res;
   try {
+    const { callController } = await loadControllerClient();
     res = await callController({ baseUrl: options.controllerUrl, path: '/v1/enroll', body: { token: options.token, name, updaterCsr, agentCsr }, dispatcher: pinned }, EnrollResponseSchema);
   } finally {
     await pinned.close();

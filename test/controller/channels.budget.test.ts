@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { pino } from 'pino';
 import WebSocket from 'ws';
 import { defaultBudgetPolicy, freshBudget, spendReport, type BudgetVerdict } from '../../controller/channel-budget.js';
-import { startChannelClient } from '../../shared/channel-client.js';
+import { startChannelClient } from '../../controller-client/channel-client.js';
 import { CLOSE_CODES } from '../../shared/channel-protocol.js';
 import { checkServerIdentity } from '../../shared/tls.js';
 import { mintIdentity } from '../helpers/pki.js';

@@ -1,7 +1,7 @@
 // Channel liveness: clients reconnect by themselves after a controller restart; the controller drops peers that stop answering pings.
 import assert from 'node:assert/strict';
 import WebSocket from 'ws';
-import { startChannelClient } from '../../shared/channel-client.js';
+import { startChannelClient } from '../../controller-client/channel-client.js';
 import { silentLogger } from '../../shared/logger.js';
 import { checkServerIdentity } from '../../shared/tls.js';
 import { mintIdentity } from '../helpers/pki.js';

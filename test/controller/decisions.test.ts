@@ -2,7 +2,7 @@
 import assert from 'node:assert/strict';
 import { buildHostView, currentCertificates } from '../../controller/host-view.js';
 import { applyLabelChange } from '../../controller/store/index.js';
-import { renewalDelay } from '../../shared/renewal.js';
+import { renewalDelay } from '../../controller-client/renewal.js';
 import type { CertificateRecord } from '../../controller/store/index.js';
 import { agentHealth, updaterStatus } from './helpers.js';
 
@@ -48,7 +48,7 @@ describe('host view', () => {
 describe('renewal retries', () => {
   it('schedules at 2/3 of the lifetime and retries a failed renewal with exponential backoff and full jitter (clock seam)', async () => {
     const { mintIdentity } = await import('../helpers/pki.js');
-    const { startRenewal } = await import('../../shared/renewal.js');
+    const { startRenewal } = await import('../../controller-client/renewal.js');
     const { silentLogger } = await import('../../shared/logger.js');
     const id = await mintIdentity('agent', 'rt1', { lifetimeMs: 60_000 });
     const timers: number[] = [];

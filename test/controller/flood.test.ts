@@ -2,7 +2,7 @@
 import assert from 'node:assert/strict';
 import type { AddressInfo } from 'node:net';
 import { connect } from 'node:tls';
-import { startChannelClient } from '../../shared/channel-client.js';
+import { startChannelClient } from '../../controller-client/channel-client.js';
 import type { ConnectionLimits } from '../../shared/connection-guard.js';
 import { silentLogger } from '../../shared/logger.js';
 import { openFlood, type Flood, type FloodKind } from '../helpers/flood.js';

@@ -1,9 +1,9 @@
 // With a leaf lifetime of a few seconds, identities renew on their own and the channels stay up across renewals.
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
-import { startChannelClient, type ChannelClient } from '../../shared/channel-client.js';
+import { startChannelClient, type ChannelClient } from '../../controller-client/channel-client.js';
 import { silentLogger } from '../../shared/logger.js';
-import { startRenewal, type Renewal } from '../../shared/renewal.js';
+import { startRenewal, type Renewal } from '../../controller-client/renewal.js';
 import { loadTlsMaterial, type TlsMaterial } from '../../shared/tls.js';
 import { joinCluster } from '../../updater/join.js';
 import { agentHealth, startControllerProcess, updaterStatus, type ControllerProcess } from './helpers.js';

@@ -5,7 +5,7 @@ import { createServer as createHttpsServer, type Server as HttpsServer } from 'n
 import type { AddressInfo } from 'node:net';
 import { connect, type ConnectionOptions } from 'node:tls';
 import { request } from 'undici';
-import { startChannelClient } from '../../shared/channel-client.js';
+import { startChannelClient } from '../../controller-client/channel-client.js';
 import { buildDispatcher } from '../../shared/dispatcher.js';
 import { silentLogger } from '../../shared/logger.js';
 import { createHttpsApp } from '../../shared/server.js';

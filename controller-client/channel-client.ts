@@ -2,12 +2,12 @@
 import { createSecureContext, type PeerCertificate, type SecureContext } from 'node:tls';
 import type { Logger } from 'pino';
 import WebSocket from 'ws';
-import { CHANNEL_PATHS, MAX_CHANNEL_MESSAGE_BYTES, ServerMessageSchema } from './channel-protocol.js';
-import { backoffDelay, systemClock, type Clock } from './clock.js';
-import { LIMITS } from './limits.js';
-import { remoteError } from './remote-errors.js';
-import { checkServerIdentity, type TlsMaterial } from './tls.js';
-import { TLS_POLICY } from './tls-policy.js';
+import { CHANNEL_PATHS, MAX_CHANNEL_MESSAGE_BYTES, ServerMessageSchema } from '../shared/channel-protocol.js';
+import { backoffDelay, systemClock, type Clock } from '../shared/clock.js';
+import { LIMITS } from '../shared/limits.js';
+import { remoteError } from '../shared/remote-errors.js';
+import { checkServerIdentity, type TlsMaterial } from '../shared/tls.js';
+import { TLS_POLICY } from '../shared/tls-policy.js';
 
 export interface ChannelClientOptions {
   /** The controller's base URL, https://HOST:PORT. */

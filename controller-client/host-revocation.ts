@@ -4,12 +4,11 @@ import { readFile } from 'node:fs/promises';
 import type { Server } from 'node:net';
 import { z } from 'zod';
 import type { Logger } from 'pino';
-import { verifyCrl } from '../pki/crl-verify.js';
-import { pkiError } from '../pki/errors.js';
-import { SerialSchema } from './channel-protocol.js';
-import { writeFileAtomic } from './files.js';
-import { Denylist, SocketRegistry, trackClientSockets } from './revocation.js';
-import { formatZodIssues } from './validation.js';
+import { pkiError, verifyCrl } from '../pki/verify.js';
+import { SerialSchema } from '../shared/channel-protocol.js';
+import { writeFileAtomic } from '../shared/files.js';
+import { Denylist, SocketRegistry, trackClientSockets } from '../shared/revocation.js';
+import { formatZodIssues } from '../shared/validation.js';
 
 const StateFileSchema = z.strictObject({
   /** The highest CRL number applied: an older CRL (a replay) is refused. */

@@ -2,8 +2,8 @@
 import type { Readable } from 'node:stream';
 import { request, type Dispatcher } from 'undici';
 import type { z } from 'zod';
-import { describeRemoteFailure, remoteAnswerError, remoteError } from './remote-errors.js';
-import { formatZodIssues } from './validation.js';
+import { describeRemoteFailure, remoteAnswerError, remoteError } from '../shared/remote-errors.js';
+import { formatZodIssues } from '../shared/validation.js';
 
 export interface ControllerRequest {
   baseUrl: string;

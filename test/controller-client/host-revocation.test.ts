@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { CertificateAuthority, createCa, createCrl } from '../../pki/index.js';
-import { HostRevocation } from '../../shared/host-revocation.js';
+import { HostRevocation } from '../../controller-client/host-revocation.js';
 import { silentLogger } from '../../shared/logger.js';
 import { mintIdentity, tempDir, testCa } from '../helpers/pki.js';
 

@@ -2,12 +2,12 @@
 // The channel pushes revocations at once; this reaches a host whose channel is down (refused, cut, partitioned).
 import type { Logger } from 'pino';
 import { request } from 'undici';
-import { buildDispatcher } from './dispatcher.js';
-import { systemClock, type Clock } from './clock.js';
+import { buildDispatcher } from '../shared/dispatcher.js';
+import { systemClock, type Clock } from '../shared/clock.js';
 import type { HostRevocation } from './host-revocation.js';
-import { LIMITS } from './limits.js';
-import { remoteError } from './remote-errors.js';
-import type { TlsMaterial } from './tls.js';
+import { LIMITS } from '../shared/limits.js';
+import { remoteError } from '../shared/remote-errors.js';
+import type { TlsMaterial } from '../shared/tls.js';
 
 export interface CrlRefreshOptions {
   controllerUrl: string;

@@ -3,16 +3,16 @@ import { X509Certificate } from 'node:crypto';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
 // pki/ files imported directly (not pki/index.js): the index loads the CRL signer, which clients never need.
-import { NOT_BEFORE_SKEW_MS } from '../pki/ca.js';
-import { createCsr } from '../pki/csr.js';
-import { generateKeyPair } from '../pki/keys.js';
-import { backoffDelay, systemClock, type Clock } from './clock.js';
+import { NOT_BEFORE_SKEW_MS } from '../pki/index.js';
+import { createCsr } from '../pki/index.js';
+import { generateKeyPair } from '../pki/index.js';
+import { backoffDelay, systemClock, type Clock } from '../shared/clock.js';
 import { callController } from './controller-request.js';
-import { RenewResponseSchema } from './enroll-protocol.js';
-import { remoteError } from './remote-errors.js';
-import { writeFileAtomic, writePrivateKeyFile } from './files.js';
-import { checkTlsMaterial, type TlsMaterial } from './tls.js';
-import { buildDispatcher } from './dispatcher.js';
+import { RenewResponseSchema } from '../shared/enroll-protocol.js';
+import { remoteError } from '../shared/remote-errors.js';
+import { writeFileAtomic, writePrivateKeyFile } from '../shared/files.js';
+import { checkTlsMaterial, type TlsMaterial } from '../shared/tls.js';
+import { buildDispatcher } from '../shared/dispatcher.js';
 
 export interface RenewalOptions {
   controllerUrl: string;
