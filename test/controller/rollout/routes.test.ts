@@ -220,7 +220,7 @@ describe('rollout routes (fake service, real mTLS)', function () {
     assert.deepEqual((entry.details.hosts as Array<{ name: string }>).map((h) => h.name), ['h1', 'h2']);
   });
 
-  it('refuses non-operators (403) and answers 503 when the controller has no rollout engine', async () => {
+  it('refuses non-operators (403); a controller built without a fake serves its own engine (no release: 404)', async () => {
     const agent = await mintIdentity('agent', 'h1');
     const asAgent = clientFor(agent.ca, agent.material);
     try {
@@ -232,9 +232,12 @@ describe('rollout routes (fake service, real mTLS)', function () {
     }
     const bare = await startInProcessController();
     try {
-      const r = await call(op, `${bare.url}/v1/rollouts`);
-      assert.equal(r.status, 503);
-      assert.equal(r.body.code, 'SWARM_ERR_ROLLOUTS_UNAVAILABLE');
+      const list = await call(op, `${bare.url}/v1/rollouts`);
+      assert.equal(list.status, 200);
+      assert.deepEqual(list.body, []);
+      const r = await call(op, `${bare.url}/v1/rollouts`, 'POST', { release: '9.9.9', targets: { all: true } });
+      assert.equal(r.status, 404);
+      assert.equal(r.body.code, 'SWARM_ERR_RELEASE_NOT_FOUND');
     } finally {
       await bare.close();
     }
