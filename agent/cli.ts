@@ -1,5 +1,6 @@
 // The swarm-agent command line: `run` with flags or SWARM_* environment; signals drive stop and TLS reload.
 import { addExamples, createProgram, type Command } from '../shared/cli.js';
+import { AGENT_ENV_FILE, EXAMPLE_CONTROLLER_URL } from '../shared/defaults.js';
 import { createLogger } from '../shared/logger.js';
 import { runAgent } from './run.js';
 import { resolveAgentSettings, DEFAULT_LISTEN, DEFAULT_PKI_DIR, type AgentFlags } from './settings.js';
@@ -41,10 +42,10 @@ export function createAgentProgram(env: NodeJS.ProcessEnv = process.env): Comman
       await handle.stop(await signals.stop);
     });
   addExamples(program, {
-    '': ['swarm-agent run --pki-dir /etc/swarm/pki'],
+    '': [`swarm-agent run --pki-dir ${DEFAULT_PKI_DIR}`],
     run: [
-      'swarm-agent run        # under systemd: settings from /etc/swarm/agent.env',
-      'SWARM_PKI_DIR=/etc/swarm/pki SWARM_CONTROLLER=https://controller.example:8770 swarm-agent run',
+      `swarm-agent run        # under systemd: settings from ${AGENT_ENV_FILE}`,
+      `SWARM_PKI_DIR=${DEFAULT_PKI_DIR} SWARM_CONTROLLER=${EXAMPLE_CONTROLLER_URL} swarm-agent run`,
       'swarm-agent run --pki-dir ./pki --listen 127.0.0.1:9765',
     ],
   });

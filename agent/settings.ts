@@ -3,11 +3,13 @@ import { resolve } from 'node:path';
 import { z } from 'zod';
 import { UsageError, parseHostPort } from '../shared/cli.js';
 import { deepFreeze } from '../shared/config.js';
+import { DEFAULT_LISTEN as PINNED_LISTEN, DEFAULT_PKI_DIR, formatListen } from '../shared/defaults.js';
 import { LIMITS } from '../shared/limits.js';
 import type { SupervisorPolicy } from './health.js';
 
-export const DEFAULT_PKI_DIR = '/etc/swarm/pki';
-export const DEFAULT_LISTEN = '127.0.0.1:8765';
+/** Re-exported for agent/index.ts: the agent's flags and help name them. */
+export { DEFAULT_PKI_DIR };
+export const DEFAULT_LISTEN = formatListen(PINNED_LISTEN.agent);
 
 export interface AgentFlags {
   pkiDir?: string | undefined;
@@ -62,7 +64,7 @@ export function resolveAgentSettings(flags: AgentFlags, env: NodeJS.ProcessEnv):
   const pkiDir = check(PkiDirSchema, flags.pkiDir ?? env.SWARM_PKI_DIR ?? DEFAULT_PKI_DIR, pkiSource);
 
   const listenSource = flags.listen !== undefined ? '--listen' : 'SWARM_AGENT_LISTEN';
-  const listen = parseHostPort(flags.listen ?? env.SWARM_AGENT_LISTEN ?? DEFAULT_LISTEN, listenSource, '127.0.0.1:8765');
+  const listen = parseHostPort(flags.listen ?? env.SWARM_AGENT_LISTEN ?? DEFAULT_LISTEN, listenSource, DEFAULT_LISTEN);
 
   const controllerRaw = flags.controller ?? (env.SWARM_CONTROLLER === '' ? undefined : env.SWARM_CONTROLLER);
   const controller = controllerRaw === undefined

@@ -4,6 +4,7 @@ import type { Dispatcher } from 'undici';
 import { z } from 'zod';
 import { callController, type ControllerRequest } from '../shared/controller-request.js';
 import { UsageError } from '../shared/cli.js';
+import { DEFAULT_CONTROLLER_URL } from '../shared/defaults.js';
 import { lifetimeLeft, renewIdentity } from '../shared/renewal.js';
 import { loadTlsMaterial, type TlsMaterial } from '../shared/tls.js';
 import { buildDispatcher } from '../shared/dispatcher.js';
@@ -31,7 +32,7 @@ const GlobalSchema = z.object({
 export function globalOptions(cmd: Command, env: CliIo['env']): GlobalOptions {
   const o = cmd.optsWithGlobals<{ controller?: string; identity?: string; json?: boolean }>();
   const r = GlobalSchema.safeParse({
-    controller: o.controller ?? (env.SWARMCTL_CONTROLLER || 'https://127.0.0.1:8770'),
+    controller: o.controller ?? (env.SWARMCTL_CONTROLLER || DEFAULT_CONTROLLER_URL),
     identity: o.identity ?? (env.SWARMCTL_IDENTITY || undefined),
     json: o.json ?? false,
   });

@@ -7,6 +7,7 @@ export * from './ids.js';
 export * from './files.js';
 export * from './validation.js';
 export * from './config.js';
+export * from './defaults.js';
 export * from './logger.js';
 export * from './tls.js';
 export * from './tls-policy.js';

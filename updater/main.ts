@@ -3,6 +3,7 @@
 import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
 import { addExamples, createProgram, exitQuietlyOnClosedPipe, parseHostPort, parseOptions, runCli, type Command } from '../shared/cli.js';
+import { DEFAULT_CONTROLLER_URL, DEFAULT_INSTALL_DIR, DEFAULT_LISTEN, DEFAULT_PKI_DIR, DEFAULT_PORTS, EXAMPLE_CONTROLLER_URL, formatListen } from '../shared/defaults.js';
 import { createLogger } from '../shared/logger.js';
 import { escapeUnsafeChars } from '../shared/printable.js';
 import type { UpdaterStatus } from '../shared/wire.js';
@@ -49,8 +50,8 @@ function flagsOf(o: z.output<typeof RunSchema> | z.output<typeof CommonSchema>):
 
 function addLocalOptions(cmd: Command): Command {
   return cmd
-    .option('--install-dir <dir>', 'install directory (default /opt/swarm)')
-    .option('--pki-dir <dir>', 'PKI directory (default /etc/swarm/pki)')
+    .option('--install-dir <dir>', `install directory (default ${DEFAULT_INSTALL_DIR})`)
+    .option('--pki-dir <dir>', `PKI directory (default ${DEFAULT_PKI_DIR})`)
     .option('--config <file>', 'JSON config file (flags override it)')
     .option('--json', 'print one JSON document');
 }
@@ -59,8 +60,8 @@ export function buildProgram(argv: readonly string[], setExitCode: (code: number
   const program = createProgram('swarm-updater', 'Install, switch, probe and roll back releases on this host.');
 
   addLocalOptions(program.command('run').description('run the updater: HTTPS API (mTLS), agent supervision, recovery'))
-    .option('--listen <host:port>', 'listen address (default 0.0.0.0:8766)')
-    .option('--agent-port <n>', 'port of the local agent (default 8765)')
+    .option('--listen <host:port>', `listen address (default ${formatListen(DEFAULT_LISTEN.updater)})`)
+    .option('--agent-port <n>', `port of the local agent (default ${DEFAULT_PORTS.agent})`)
     .option('--restart <mode>', 'how to restart the agent: systemd or spawn (default: detect)')
     .option('--controller <url>', 'controller URL, passed to the agent')
     .option('--supervise', 'run as the supervisor of the updater worker (needed for self-update; the systemd unit uses it)')
@@ -106,19 +107,19 @@ export function buildProgram(argv: readonly string[], setExitCode: (code: number
       if (record.state !== 'rolled-back') setExitCode(1);
     });
 
-  program.command('join').description('enroll this host with a join token (as root: it writes /etc/swarm/pki)')
+  program.command('join').description(`enroll this host with a join token (as root: it writes ${DEFAULT_PKI_DIR})`)
     .requiredOption('--controller <url>', 'controller URL')
     .option('--token-file <file>', 'file holding the join token from `swarmctl host add`; - reads it from standard input')
     .option('--token <token>', 'the join token itself: every local user can read it in the process list while join runs; prefer --token-file - or SWARM_JOIN_TOKEN')
     .requiredOption('--ca-hash <sha256:hex>', 'pinned CA fingerprint')
-    .option('--pki-dir <dir>', 'PKI directory (default /etc/swarm/pki)')
+    .option('--pki-dir <dir>', `PKI directory (default ${DEFAULT_PKI_DIR})`)
     .addHelpText('after', '\nThe token may also come from the SWARM_JOIN_TOKEN environment variable (give it one way only).\nExample: echo TOKEN | sudo swarm-updater join --controller URL --ca-hash sha256:HEX --token-file -\n')
     .action(async (raw: unknown) => {
       const o = parseOptions(JoinSchema, raw);
       const { readJoinToken, JOIN_TOKEN_ENV } = await import('./join-token.js');
       const token = await readJoinToken({ token: o.token, tokenFile: o.tokenFile, env: process.env[JOIN_TOKEN_ENV], stdin: process.stdin });
       const { joinCluster } = await import('./join.js');
-      const r = await joinCluster({ controllerUrl: o.controller, token, caHash: o.caHash, pkiDir: o.pkiDir ?? '/etc/swarm/pki' });
+      const r = await joinCluster({ controllerUrl: o.controller, token, caHash: o.caHash, pkiDir: o.pkiDir ?? DEFAULT_PKI_DIR });
       process.stdout.write(`joined cluster ${r.cluster} as ${r.name}\n`);
     });
   addExamples(program, UPDATER_EXAMPLES);
@@ -128,12 +129,12 @@ export function buildProgram(argv: readonly string[], setExitCode: (code: number
 /** The Examples section of each command's help. */
 const UPDATER_EXAMPLES: Record<string, readonly string[]> = {
   '': ['swarm-updater status', 'swarm-updater run --supervise'],
-  join: ['sudo swarm-updater join --controller https://controller.example:8770 --token-file /root/sensor-a.token --ca-hash sha256:<64 hex>'],
+  join: [`sudo swarm-updater join --controller ${EXAMPLE_CONTROLLER_URL} --token-file /root/sensor-a.token --ca-hash sha256:<64 hex>`],
   run: [
     'swarm-updater run --supervise        # under systemd (the unit does this)',
-    'swarm-updater run --install-dir ./opt --pki-dir ./pki --restart spawn --controller https://127.0.0.1:8770',
+    `swarm-updater run --install-dir ./opt --pki-dir ./pki --restart spawn --controller ${DEFAULT_CONTROLLER_URL}`,
   ],
-  status: ['swarm-updater status', 'swarm-updater status --json --install-dir /opt/swarm'],
+  status: ['swarm-updater status', `swarm-updater status --json --install-dir ${DEFAULT_INSTALL_DIR}`],
   rollback: ['sudo swarm-updater rollback        # back to prev, on the host, with the controller down'],
 };
 
