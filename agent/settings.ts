@@ -4,6 +4,7 @@ import { z } from 'zod';
 import { UsageError, parseHostPort } from '../shared/cli.js';
 import { deepFreeze } from '../shared/config.js';
 import { DEFAULT_LISTEN as PINNED_LISTEN, DEFAULT_PKI_DIR, formatListen } from '../shared/defaults.js';
+import { HttpsUrlSchema } from '../shared/https-url.js';
 import { LIMITS } from '../shared/limits.js';
 import type { SupervisorPolicy } from './health.js';
 
@@ -29,14 +30,6 @@ export interface AgentSettings {
 }
 
 const PkiDirSchema = z.string().min(1, { message: 'must not be empty' }).max(4096).refine((p) => !p.includes('\0'), { message: 'must be a path' });
-const ControllerSchema = z.string().refine((u) => {
-  try {
-    const url = new URL(u);
-    return url.protocol === 'https:' && url.hostname !== '' && url.username === '' && url.password === '';
-  } catch {
-    return false;
-  }
-}, { message: 'must be an https:// URL, for example https://controller.example:8770' });
 
 const ms = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
 
@@ -69,7 +62,7 @@ export function resolveAgentSettings(flags: AgentFlags, env: NodeJS.ProcessEnv):
   const controllerRaw = flags.controller ?? (env.SWARM_CONTROLLER === '' ? undefined : env.SWARM_CONTROLLER);
   const controller = controllerRaw === undefined
     ? undefined
-    : check(ControllerSchema, controllerRaw, flags.controller !== undefined ? '--controller' : 'SWARM_CONTROLLER').replace(/\/+$/, '');
+    : check(HttpsUrlSchema, controllerRaw, flags.controller !== undefined ? '--controller' : 'SWARM_CONTROLLER');
 
   const tuningRaw = Object.fromEntries(Object.keys(TuningSchema.shape).filter((k) => env[k] !== undefined && env[k] !== '').map((k) => [k, env[k]]));
   const r = TuningSchema.safeParse(tuningRaw);

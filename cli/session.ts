@@ -5,6 +5,7 @@ import { z } from 'zod';
 import { callController, type ControllerRequest } from '../shared/controller-request.js';
 import { UsageError } from '../shared/cli.js';
 import { DEFAULT_CONTROLLER_URL } from '../shared/defaults.js';
+import { HttpsUrlSchema } from '../shared/https-url.js';
 import { lifetimeLeft, renewIdentity } from '../shared/renewal.js';
 import { loadTlsMaterial, type TlsMaterial } from '../shared/tls.js';
 import { buildDispatcher } from '../shared/dispatcher.js';
@@ -24,7 +25,7 @@ export interface GlobalOptions {
 }
 
 const GlobalSchema = z.object({
-  controller: z.string().url('must be a URL like https://controller:8770').refine((u) => u.startsWith('https://'), 'must be an https:// URL'),
+  controller: HttpsUrlSchema,
   identity: z.string().min(1).optional(),
   json: z.boolean(),
 });
@@ -37,7 +38,7 @@ export function globalOptions(cmd: Command, env: CliIo['env']): GlobalOptions {
     json: o.json ?? false,
   });
   if (!r.success) throw new UsageError(`--controller (or SWARMCTL_CONTROLLER): ${r.error.issues[0]?.message ?? 'invalid'}`);
-  return { controller: r.data.controller.replace(/\/+$/, ''), identity: r.data.identity, json: r.data.json };
+  return { controller: r.data.controller, identity: r.data.identity, json: r.data.json };
 }
 
 export class Session {

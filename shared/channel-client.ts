@@ -4,8 +4,8 @@ import type { Logger } from 'pino';
 import WebSocket from 'ws';
 import { CHANNEL_PATHS, MAX_CHANNEL_MESSAGE_BYTES, ServerMessageSchema } from './channel-protocol.js';
 import { backoffDelay, systemClock, type Clock } from './clock.js';
+import { requireHttpsController } from './https-url.js';
 import { LIMITS } from './limits.js';
-import { remoteError } from './remote-errors.js';
 import { checkServerIdentity, type TlsMaterial } from './tls.js';
 import { TLS_POLICY } from './tls-policy.js';
 
@@ -75,10 +75,9 @@ function secureContextOf(material: TlsMaterial): SecureContext {
 export function startChannelClient(options: ChannelClientOptions): ChannelClient {
   const clock = options.clock ?? systemClock;
   const log = options.logger.child({ channel: options.role });
-  const url = new URL(CHANNEL_PATHS[options.role], options.controllerUrl.replace(/^http/, 'ws'));
-  if (url.protocol !== 'wss:') {
-    throw remoteError('SWARM_ERR_CONTROLLER_UNTRUSTED', `controller URL ${options.controllerUrl} is not https://; channels are only opened over TLS`);
-  }
+  requireHttpsController(options.controllerUrl, 'open a channel');
+  const url = new URL(CHANNEL_PATHS[options.role], options.controllerUrl);
+  url.protocol = 'wss:';
   let ws: WebSocket | undefined;
   let open = false;
   let closed = false;

@@ -4,6 +4,7 @@ import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
 import { addExamples, createProgram, exitQuietlyOnClosedPipe, parseHostPort, parseOptions, runCli, type Command } from '../shared/cli.js';
 import { DEFAULT_CONTROLLER_URL, DEFAULT_INSTALL_DIR, DEFAULT_LISTEN, DEFAULT_PKI_DIR, DEFAULT_PORTS, EXAMPLE_CONTROLLER_URL, formatListen } from '../shared/defaults.js';
+import { HttpsUrlSchema, httpsUrl } from '../shared/https-url.js';
 import { createLogger } from '../shared/logger.js';
 import { escapeUnsafeChars } from '../shared/printable.js';
 import type { UpdaterStatus } from '../shared/wire.js';
@@ -23,13 +24,13 @@ const RunSchema = CommonSchema.extend({
   agentPort: z.string().regex(/^\d{1,5}$/, { message: 'must be a port number' }).optional(),
   restart: z.enum(['systemd', 'spawn']).optional(),
   // Checked here, like join's: a wrong scheme is bad usage (exit 2), not a failure found later.
-  controller: z.url({ protocol: /^https$/, error: 'must be an https:// URL, for example https://controller.example:8770' }).optional(),
+  controller: HttpsUrlSchema.optional(),
   supervise: z.boolean().optional(),
 });
 
 const JoinSchema = z.object({
   // https only: the join token must never travel in clear.
-  controller: z.url({ protocol: /^https$/, error: 'must be an https:// URL (the join token must not travel in clear)' }),
+  controller: httpsUrl('the join token must not travel in clear'),
   token: z.string().min(1).optional(),
   tokenFile: z.string().min(1).optional(),
   caHash: z.string().regex(/^sha256:[0-9a-fA-F]{64}$/, { message: 'must be sha256:<64 hex digits>' }),
