@@ -3,7 +3,8 @@ import { createSecureContext, type PeerCertificate, type SecureContext } from 'n
 import type { Logger } from 'pino';
 import WebSocket from 'ws';
 import { CHANNEL_PATHS, MAX_CHANNEL_MESSAGE_BYTES, ServerMessageSchema } from './channel-protocol.js';
-import { backoffDelay, systemClock, type Clock } from './clock.js';
+import { backoffDelay } from './backoff.js';
+import { systemClock, type Clock } from './clock.js';
 import { requireHttpsController } from './https-url.js';
 import { LIMITS } from './limits.js';
 import { checkServerIdentity, type TlsMaterial } from './tls.js';
@@ -165,7 +166,7 @@ export function startChannelClient(options: ChannelClientOptions): ChannelClient
 
   const scheduleReconnect = (): void => {
     if (closed) return;
-    const delay = backoffDelay(attempt++, options.backoffBaseMs ?? 1000, options.backoffCapMs ?? DEFAULT_BACKOFF_CAP_MS, options.random);
+    const delay = backoffDelay(attempt++, { baseMs: options.backoffBaseMs ?? 1000, capMs: options.backoffCapMs ?? DEFAULT_BACKOFF_CAP_MS }, options.random);
     reconnectTimer = clock.setTimeout(connect, delay);
   };
 

@@ -6,7 +6,8 @@ import type { Logger } from 'pino';
 import { NOT_BEFORE_SKEW_MS } from '../pki/ca.js';
 import { createCsr } from '../pki/csr.js';
 import { generateKeyPair } from '../pki/keys.js';
-import { backoffDelay, systemClock, type Clock } from './clock.js';
+import { backoffDelay } from './backoff.js';
+import { systemClock, type Clock } from './clock.js';
 import { callController } from './controller-request.js';
 import { RenewResponseSchema } from './enroll-protocol.js';
 import { remoteError } from './remote-errors.js';
@@ -131,7 +132,7 @@ export function startRenewal(options: RenewalOptions): Renewal {
       } catch (err) {
         const left = current().notAfter - clock.now();
         const cap = Math.max(250, Math.min(options.retryCapMs ?? 300_000, left / 4));
-        const delay = Math.max(100, backoffDelay(failures++, options.retryBaseMs ?? 1000, cap, random));
+        const delay = Math.max(100, backoffDelay(failures++, { baseMs: options.retryBaseMs ?? 1000, capMs: cap }, random));
         log.warn({ err, retryInMs: delay }, 'certificate renewal failed; retrying');
         schedule(delay);
         throw err;

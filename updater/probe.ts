@@ -1,6 +1,7 @@
 // Probing the local agent over mTLS: healthy means status "ok" AND the expected release id; then the watch window.
 import { request, type Dispatcher } from 'undici';
 import { AgentHealthSchema, type AgentHealth } from '../shared/wire.js';
+import { backoffDelay } from '../shared/backoff.js';
 import { pause } from '../shared/clock.js';
 
 export type FetchHealth = () => Promise<AgentHealth>;
@@ -37,7 +38,6 @@ export interface WaitOptions {
 /** Probe until healthy with the expected id, with backoff, until the deadline (monotonic: a clock step moves no deadline). */
 export async function waitHealthy(o: WaitOptions): Promise<ProbeResult> {
   const deadline = performance.now() + o.deadlineMs;
-  let delay = o.intervalMs;
   let reason = 'no answer yet';
   let last: AgentHealth | undefined;
   for (let i = 0; i < 100_000; i++) {
@@ -54,8 +54,7 @@ export async function waitHealthy(o: WaitOptions): Promise<ProbeResult> {
     }
     const left = deadline - performance.now();
     if (left <= 0) break;
-    await pause(Math.min(delay, left), o.signal);
-    delay = Math.min(o.backoffMaxMs, delay * 2);
+    await pause(Math.min(backoffDelay(i, { baseMs: o.intervalMs, capMs: o.backoffMaxMs, jitter: 'none' }), left), o.signal);
   }
   return { ok: false, reason: `not healthy within ${o.deadlineMs} ms: ${reason}`, ...(last ? { last } : {}) };
 }

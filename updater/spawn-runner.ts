@@ -4,6 +4,7 @@ import { readdir, readFile, realpath, unlink } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import type { Logger } from 'pino';
 import { z } from 'zod';
+import { backoffDelay } from '../shared/backoff.js';
 import { isProcessAlive } from '../shared/process.js';
 import { writeFileAtomic } from '../shared/files.js';
 import { ManifestSchema, MANIFEST_FILE } from '../shared/release-manifest.js';
@@ -143,7 +144,8 @@ export class SpawnAgentRunner implements AgentRunner {
   private scheduleRestart(): void {
     if (this.restartTimer) return;
     if (performance.now() - this.startedAt > 10_000) this.attempt = 0;
-    const delayMs = Math.min(this.o.restartBackoffMaxMs, this.o.restartBackoffMs * 2 ** Math.min(this.attempt, 20));
+    // One agent per host: nothing to spread, so no jitter (and never a 0 ms restart loop).
+    const delayMs = backoffDelay(this.attempt, { baseMs: this.o.restartBackoffMs, capMs: this.o.restartBackoffMaxMs, jitter: 'none' });
     this.attempt += 1;
     this.emit({ type: 'restarting', attempt: this.attempt, delayMs });
     this.restartTimer = setTimeout(() => {
