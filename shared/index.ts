@@ -14,6 +14,7 @@ export * from './tls-policy.js';
 export * from './connection-guard.js';
 export * from './http.js';
 export * from './server.js';
+export * from './server-kit.js';
 export * from './cli.js';
 export * from './release-manifest.js';
 export * from './wire.js';

@@ -6,6 +6,7 @@ import { addExamples, createProgram, exitQuietlyOnClosedPipe, parseHostPort, par
 import { DEFAULT_CONTROLLER_URL, DEFAULT_INSTALL_DIR, DEFAULT_LISTEN, DEFAULT_PKI_DIR, DEFAULT_PORTS, EXAMPLE_CONTROLLER_URL, formatListen } from '../shared/defaults.js';
 import { HttpsUrlSchema, httpsUrl } from '../shared/https-url.js';
 import { createLogger } from '../shared/logger.js';
+import { trapSignals } from '../shared/server-kit.js';
 import { escapeUnsafeChars } from '../shared/printable.js';
 import type { UpdaterStatus } from '../shared/wire.js';
 import { loadUpdaterConfig, type ConfigFlags } from './config.js';
@@ -74,9 +75,8 @@ export function buildProgram(argv: readonly string[], setExitCode: (code: number
         const { runSupervisor } = await import('./supervisor.js');
         const at = argv.indexOf('run');
         const stop = new AbortController();
-        const onTerm = (): void => stop.abort();
-        process.once('SIGTERM', onTerm);
-        process.once('SIGINT', onTerm);
+        // The first SIGTERM/SIGINT stops the worker and then the supervisor; a second one quits at once.
+        void trapSignals({ afterStop: 'default' }).stopped.then(() => stop.abort());
         setExitCode(await runSupervisor({
           paths: hostPaths(config.installDir), baseCommand: [process.execPath, fileURLToPath(import.meta.url)],
           workerArgs: argv.slice(at + 1).filter((a) => a !== '--supervise'), deadlineMs: config.selfUpdate.deadlineMs, logger: logger.child({ role: 'supervisor' }), stopSignal: stop.signal,
