@@ -1,5 +1,6 @@
 // Children in their own process group: how to spawn them, signal the whole group, and stop it (SIGTERM, a grace, then SIGKILL).
 import { systemClock, type Clock } from './clock.js';
+import { limitValue } from './limits.js';
 
 /**
  * Spawn options that make the child the leader of a new process group, so a stop reaches whatever it started
@@ -38,7 +39,7 @@ export interface StopGroupOptions extends SignalOptions {
   exited?: Promise<unknown>;
   /** True once the leader is gone (checked before anything is sent, and polled when there is no `exited`). */
   gone?: () => boolean;
-  /** How long to wait after SIGKILL before giving up (default 5 s). */
+  /** How long to wait after SIGKILL before giving up (default LIMITS['process.kill-wait']). */
   killWaitMs?: number;
   clock?: Pick<Clock, 'setTimeout' | 'clearTimeout'>;
 }
@@ -55,7 +56,7 @@ export async function stopGroup(pid: number, o: StopGroupOptions): Promise<boole
   signalGroup(pid, 'SIGTERM', o);
   if (await waitGone(o, o.graceMs)) return true;
   signalGroup(pid, 'SIGKILL', o);
-  return waitGone(o, o.killWaitMs ?? 5_000);
+  return waitGone(o, o.killWaitMs ?? limitValue('process.kill-wait'));
 }
 
 /** Wait up to ms for `exited` (or for `gone()` to turn true); true when gone. */
