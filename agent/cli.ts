@@ -1,28 +1,10 @@
 // The swarm-agent command line: `run` with flags or SWARM_* environment; signals drive stop and TLS reload.
 import { addExamples, createProgram, type Command } from '../shared/cli.js';
+import { AGENT_ENV_FILE, EXAMPLE_CONTROLLER_URL } from '../shared/defaults.js';
 import { createLogger } from '../shared/logger.js';
+import { trapSignals } from '../shared/server-kit.js';
 import { runAgent } from './run.js';
 import { resolveAgentSettings, DEFAULT_LISTEN, DEFAULT_PKI_DIR, type AgentFlags } from './settings.js';
-
-/**
- * Trap SIGTERM/SIGINT from the very start (a stop during startup waits for startup, then stops what started,
- * so no service is orphaned) and SIGHUP (ignored until the agent can reload). Repeated signals are absorbed.
- */
-function trapSignals(): { stop: Promise<NodeJS.Signals>; onHup: (fn: () => void) => void } {
-  let resolveStop!: (s: NodeJS.Signals) => void;
-  const stop = new Promise<NodeJS.Signals>((resolve) => (resolveStop = resolve));
-  let hup: () => void = () => undefined;
-  let stopping = false;
-  const onStop = (signal: NodeJS.Signals): void => {
-    if (stopping) return;
-    stopping = true;
-    resolveStop(signal);
-  };
-  process.on('SIGTERM', onStop);
-  process.on('SIGINT', onStop);
-  process.on('SIGHUP', () => hup());
-  return { stop, onHup: (fn) => (hup = fn) };
-}
 
 export function createAgentProgram(env: NodeJS.ProcessEnv = process.env): Command {
   const program = createProgram('swarm-agent', 'The Swarm agent: supervises the release\'s services and reports health over mutual TLS.');
@@ -35,16 +17,18 @@ export function createAgentProgram(env: NodeJS.ProcessEnv = process.env): Comman
     .action(async (opts: AgentFlags) => {
       const settings = resolveAgentSettings(opts, env);
       const logger = createLogger({ name: 'swarm-agent' });
-      const signals = trapSignals();
+      // From the very start: a stop during startup waits for it, then stops what started (no service orphaned);
+      // SIGHUP is ignored until there is a server to reload; repeated stop signals are absorbed.
+      const signals = trapSignals({ handlers: { SIGHUP: () => undefined } });
       const handle = await runAgent({ settings, logger, env });
-      signals.onHup(() => void handle.reloadTls('SIGHUP'));
-      await handle.stop(await signals.stop);
+      signals.handle('SIGHUP', () => void handle.reloadTls('SIGHUP'));
+      await handle.stop(await signals.stopped);
     });
   addExamples(program, {
-    '': ['swarm-agent run --pki-dir /etc/swarm/pki'],
+    '': [`swarm-agent run --pki-dir ${DEFAULT_PKI_DIR}`],
     run: [
-      'swarm-agent run        # under systemd: settings from /etc/swarm/agent.env',
-      'SWARM_PKI_DIR=/etc/swarm/pki SWARM_CONTROLLER=https://controller.example:8770 swarm-agent run',
+      `swarm-agent run        # under systemd: settings from ${AGENT_ENV_FILE}`,
+      `SWARM_PKI_DIR=${DEFAULT_PKI_DIR} SWARM_CONTROLLER=${EXAMPLE_CONTROLLER_URL} swarm-agent run`,
       'swarm-agent run --pki-dir ./pki --listen 127.0.0.1:9765',
     ],
   });

@@ -1,4 +1,5 @@
 // Pure supervision decisions: restart or not, how long to back off, and what the agent's health is.
+import { backoffDelay } from '../shared/backoff.js';
 import type { HealthStatus, RestartPolicy, ServiceState } from '../shared/wire.js';
 
 export interface SupervisorPolicy {
@@ -54,8 +55,7 @@ export function isCrash(policy: RestartPolicy, code: number | null, signal: Node
  * equal jitter (half fixed, half random) so a crash loop never spins at 0 ms yet services do not restart in lockstep.
  */
 export function restartDelay(streak: number, policy: Pick<SupervisorPolicy, 'backoffBaseMs' | 'backoffCapMs'>, random: () => number = Math.random): number {
-  const ceiling = Math.min(policy.backoffCapMs, policy.backoffBaseMs * 2 ** Math.min(Math.max(streak - 1, 0), 30));
-  return Math.floor(ceiling / 2 + random() * (ceiling / 2));
+  return backoffDelay(streak - 1, { baseMs: policy.backoffBaseMs, capMs: policy.backoffCapMs, jitter: 'equal' }, random);
 }
 
 /** Crashes within the window ending at now. */

@@ -1,17 +1,15 @@
 // `swarm-agent run` as a library: load identity and release, listen, supervise, tell systemd, reload TLS, stop cleanly.
 import type { FastifyInstance } from 'fastify';
-import type { Server as HttpsServer } from 'node:https';
-import type { AddressInfo } from 'node:net';
 import { systemClock, type Clock } from '../shared/clock.js';
 import { isSwarmError } from '../shared/errors.js';
 import { HostRevocation } from '../controller-client/index.js';
 import { spiffeUri } from '../shared/identity.js';
 import type { Logger } from '../shared/logger.js';
-import { buildServerHttpsOptions, loadTlsMaterial, type TlsMaterial } from '../shared/tls.js';
+import { createSystemdNotifier, listenApp, swapTlsIdentity, type BoundAddress, type Notifier, type NotifyRunner } from '../shared/server-kit.js';
+import { loadTlsMaterial, type TlsMaterial } from '../shared/tls.js';
 import { buildAgentApp, type AgentView } from './app.js';
 import type { ControllerLink } from './controller-link.js';
 import { agentError } from './errors.js';
-import { createSystemdNotifier, type Notifier, type NotifyRunner } from '../shared/systemd-notify.js';
 import { loadRelease } from './release.js';
 import type { Spawner } from './service.js';
 import type { AgentSettings } from './settings.js';
@@ -58,9 +56,9 @@ export async function loadAgentMaterial(pkiDir: string): Promise<TlsMaterial> {
   return material;
 }
 
-async function listen(app: FastifyInstance, host: string, port: number): Promise<AddressInfo> {
+async function listen(app: FastifyInstance, host: string, port: number): Promise<BoundAddress> {
   try {
-    await app.listen({ host, port });
+    return await listenApp(app, { host, port });
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
     if (code === 'EADDRINUSE') {
@@ -68,7 +66,6 @@ async function listen(app: FastifyInstance, host: string, port: number): Promise
     }
     throw agentError('SWARM_ERR_AGENT_LISTEN_FAILED', `cannot listen on ${host}:${port} (${code ?? (err as Error).message}); set --listen / SWARM_AGENT_LISTEN to a local address`, { cause: err });
   }
-  return app.server.address() as AddressInfo;
 }
 
 /** Start the agent; resolves once it listens, its services started, and READY=1 is queued. */
@@ -103,12 +100,12 @@ export async function runAgent(deps: RunAgentDeps): Promise<AgentHandle> {
     pkiDir: settings.pkiDir,
     initial: material,
     load: () => loadAgentMaterial(settings.pkiDir),
-    install: (m) => (app.server as unknown as HttpsServer).setSecureContext(buildServerHttpsOptions(m, { clientCert: 'required' })),
+    install: (m) => swapTlsIdentity(app, m, { clientCert: 'required' }),
     logger,
     clock,
   });
 
-  let address: AddressInfo;
+  let address: BoundAddress;
   try {
     address = await listen(app, settings.listen.host, settings.listen.port);
   } catch (err) {
@@ -134,7 +131,7 @@ export async function runAgent(deps: RunAgentDeps): Promise<AgentHandle> {
   notifier.ready(supervisor.summary());
   const watchdogMs = notifier.startWatchdog();
   const cpu = process.cpuUsage();
-  logger.info({ startupMs: Math.round(process.uptime() * 1000), startupCpuMs: Math.round((cpu.user + cpu.system) / 1000), listen: `${address.address}:${address.port}`, services: release.services.length, version: release.version, watchdogMs, notify: notifier.enabled }, 'agent ready');
+  logger.info({ startupMs: Math.round(process.uptime() * 1000), startupCpuMs: Math.round((cpu.user + cpu.system) / 1000), listen: `${address.host}:${address.port}`, services: release.services.length, version: release.version, watchdogMs, notify: notifier.enabled }, 'agent ready');
 
   if (settings.controller !== undefined) {
     const { startControllerLink } = await import('./controller-link.js');
@@ -152,7 +149,7 @@ export async function runAgent(deps: RunAgentDeps): Promise<AgentHandle> {
     supervisor,
     reloader: tlsReloader,
     notifier,
-    address: { host: address.address, port: address.port },
+    address: { host: address.host, port: address.port },
     reloadTls: (reason) => tlsReloader.reload(reason),
     stop: (reason) => {
       stopRequested = true;

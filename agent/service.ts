@@ -2,6 +2,7 @@
 import { spawn, type ChildProcess, type SpawnOptions } from 'node:child_process';
 import { EventEmitter } from 'node:events';
 import type { Clock } from '../shared/clock.js';
+import { OWN_GROUP, signalGroup, stopGroup } from '../shared/process-group.js';
 import { isCrash, restartDelay, shouldRestart, type RestartPolicy, type ServiceFacts, type ServiceState, type SupervisorPolicy } from './health.js';
 import { OutputLog, type OutputLimits, type OutputLine } from './output-log.js';
 import type { ResolvedService } from './release.js';
@@ -75,7 +76,6 @@ export class SupervisedService extends EventEmitter {
   private startedAt: number | null = null;
   private restartTimer: NodeJS.Timeout | undefined;
   private stableTimer: NodeJS.Timeout | undefined;
-  private killTimer: NodeJS.Timeout | undefined;
   private stopWaiters: (() => void)[] = [];
   private firstSettled: Promise<void>;
   private settleFirst!: () => void;
@@ -142,8 +142,7 @@ export class SupervisedService extends EventEmitter {
         cwd: this.deps.releaseDir,
         env: buildServiceEnv(this.deps.env, this.spec, this.deps.releaseDir),
         stdio: ['ignore', 'pipe', 'pipe'],
-        detached: true, // its own process group, so a stop reaches the service's children too
-        shell: false,
+        ...OWN_GROUP, // a stop reaches the service's children too
       });
     } catch (err) {
       this.endRun(run, null, null, (err as Error).message);
@@ -178,7 +177,7 @@ export class SupervisedService extends EventEmitter {
   private endRun(run: number, code: number | null, signal: NodeJS.Signals | null, error: string | undefined): void {
     if (run !== this.run || this._state === 'stopped' || this._state === 'backoff' || this._state === 'exited' || this._state === 'failed') return;
     const pid = this.child?.pid;
-    if (pid !== undefined) killGroup(pid, 'SIGKILL'); // leftovers of the group die with their leader
+    if (pid !== undefined) signalGroup(pid, 'SIGKILL'); // leftovers of the group die with their leader
     this.clearTimers();
     const now = this.deps.clock.now();
     this.lastExit = { code, signal, at: new Date(now).toISOString(), ...(error !== undefined ? { error } : {}) };
@@ -214,8 +213,8 @@ export class SupervisedService extends EventEmitter {
   }
 
   private clearTimers(): void {
-    for (const t of [this.restartTimer, this.stableTimer, this.killTimer]) if (t !== undefined) this.deps.clock.clearTimeout(t);
-    this.restartTimer = this.stableTimer = this.killTimer = undefined;
+    for (const t of [this.restartTimer, this.stableTimer]) if (t !== undefined) this.deps.clock.clearTimeout(t);
+    this.restartTimer = this.stableTimer = undefined;
   }
 
   /** SIGTERM to the process group, SIGKILL after the grace period; resolves when the process is gone. */
@@ -232,28 +231,17 @@ export class SupervisedService extends EventEmitter {
     if (this._state === 'stopped') return Promise.resolve();
     const done = new Promise<void>((resolve) => this.stopWaiters.push(resolve));
     if (this._state !== 'stopping') {
-      const pid = this.child?.pid;
+      const child = this.child;
       this.setState('stopping');
-      if (pid === undefined) {
-        // not spawned yet: the 'spawn' or 'error' event follows; kill on spawn
-        this.child?.once('spawn', () => this.child?.pid !== undefined && killGroup(this.child.pid, 'SIGTERM'));
+      // Only the group, never the bare pid: after its exit the number may belong to another process.
+      const stopIt = (pid: number): void => void stopGroup(pid, { graceMs: this.deps.policy.stopGraceMs, exited: done, clock: this.deps.clock });
+      if (child?.pid === undefined) {
+        // not spawned yet: the 'spawn' or 'error' event follows; stop on spawn
+        child?.once('spawn', () => child.pid !== undefined && stopIt(child.pid));
       } else {
-        killGroup(pid, 'SIGTERM');
+        stopIt(child.pid);
       }
-      this.killTimer = this.deps.clock.setTimeout(() => {
-        const p = this.child?.pid;
-        if (p !== undefined) killGroup(p, 'SIGKILL');
-      }, this.deps.policy.stopGraceMs);
     }
     return done;
-  }
-}
-
-/** Signal a whole process group; a group already gone is fine. */
-export function killGroup(pid: number, signal: NodeJS.Signals): void {
-  try {
-    process.kill(-pid, signal);
-  } catch {
-    /* the group is gone (never signal the bare pid: after its exit the number may belong to another process) */
   }
 }

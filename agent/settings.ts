@@ -3,11 +3,14 @@ import { resolve } from 'node:path';
 import { z } from 'zod';
 import { UsageError, parseHostPort } from '../shared/cli.js';
 import { deepFreeze } from '../shared/config.js';
+import { DEFAULT_LISTEN as PINNED_LISTEN, DEFAULT_PKI_DIR, formatListen } from '../shared/defaults.js';
+import { HttpsUrlSchema } from '../shared/https-url.js';
 import { LIMITS } from '../shared/limits.js';
 import type { SupervisorPolicy } from './health.js';
 
-export const DEFAULT_PKI_DIR = '/etc/swarm/pki';
-export const DEFAULT_LISTEN = '127.0.0.1:8765';
+/** Re-exported for agent/index.ts: the agent's flags and help name them. */
+export { DEFAULT_PKI_DIR };
+export const DEFAULT_LISTEN = formatListen(PINNED_LISTEN.agent);
 
 export interface AgentFlags {
   pkiDir?: string | undefined;
@@ -27,14 +30,6 @@ export interface AgentSettings {
 }
 
 const PkiDirSchema = z.string().min(1, { message: 'must not be empty' }).max(4096).refine((p) => !p.includes('\0'), { message: 'must be a path' });
-const ControllerSchema = z.string().refine((u) => {
-  try {
-    const url = new URL(u);
-    return url.protocol === 'https:' && url.hostname !== '' && url.username === '' && url.password === '';
-  } catch {
-    return false;
-  }
-}, { message: 'must be an https:// URL, for example https://controller.example:8770' });
 
 const ms = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
 
@@ -62,12 +57,12 @@ export function resolveAgentSettings(flags: AgentFlags, env: NodeJS.ProcessEnv):
   const pkiDir = check(PkiDirSchema, flags.pkiDir ?? env.SWARM_PKI_DIR ?? DEFAULT_PKI_DIR, pkiSource);
 
   const listenSource = flags.listen !== undefined ? '--listen' : 'SWARM_AGENT_LISTEN';
-  const listen = parseHostPort(flags.listen ?? env.SWARM_AGENT_LISTEN ?? DEFAULT_LISTEN, listenSource, '127.0.0.1:8765');
+  const listen = parseHostPort(flags.listen ?? env.SWARM_AGENT_LISTEN ?? DEFAULT_LISTEN, listenSource, DEFAULT_LISTEN);
 
   const controllerRaw = flags.controller ?? (env.SWARM_CONTROLLER === '' ? undefined : env.SWARM_CONTROLLER);
   const controller = controllerRaw === undefined
     ? undefined
-    : check(ControllerSchema, controllerRaw, flags.controller !== undefined ? '--controller' : 'SWARM_CONTROLLER').replace(/\/+$/, '');
+    : check(HttpsUrlSchema, controllerRaw, flags.controller !== undefined ? '--controller' : 'SWARM_CONTROLLER');
 
   const tuningRaw = Object.fromEntries(Object.keys(TuningSchema.shape).filter((k) => env[k] !== undefined && env[k] !== '').map((k) => [k, env[k]]));
   const r = TuningSchema.safeParse(tuningRaw);

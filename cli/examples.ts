@@ -1,7 +1,9 @@
 // The Examples section of every swarmctl command's help, in one table so a reviewer sees them together.
+import { EXAMPLE_CONTROLLER_URL } from '../shared/defaults.js';
+
 export const SWARMCTL_EXAMPLES: Readonly<Record<string, readonly string[]>> = {
   '': [
-    'export SWARMCTL_CONTROLLER=https://controller.example:8770 SWARMCTL_IDENTITY=~/.swarm/admin',
+    `export SWARMCTL_CONTROLLER=${EXAMPLE_CONTROLLER_URL} SWARMCTL_IDENTITY=~/.swarm/admin`,
     'swarmctl host list',
     'swarmctl --json status',
   ],

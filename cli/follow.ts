@@ -1,7 +1,8 @@
 // Follow a rollout to a settled state: its SSE stream (reconnecting with Last-Event-ID, bounded, with backoff) for
 // events, and the rollout document re-read after events (coalesced) for the view.
 import { request, type Dispatcher } from 'undici';
-import { backoffDelay, pause } from '../shared/clock.js';
+import { backoffDelay } from '../shared/backoff.js';
+import { pause } from '../shared/clock.js';
 import { SwarmError } from '../shared/errors.js';
 import { LIMITS } from '../shared/limits.js';
 import { describeRemoteFailure } from '../shared/remote-errors.js';
@@ -115,7 +116,7 @@ export async function followRollout(s: Session, id: string, handlers: FollowHand
         if (failures > limits.reconnects) {
           throw cliError('SWARM_ERR_CLI_STREAM_LOST', `lost the event stream of rollout ${id} and could not reconnect ${limits.reconnects} times (${(err as Error).message}); the rollout goes on at the controller: swarmctl rollout watch ${id}`);
         }
-        await pause(Math.max(limits.backoffBaseMs / 2, backoffDelay(failures - 1, limits.backoffBaseMs, limits.backoffMaxMs)), stop);
+        await pause(Math.max(limits.backoffBaseMs / 2, backoffDelay(failures - 1, { baseMs: limits.backoffBaseMs, capMs: limits.backoffMaxMs })), stop);
         // It may have ended while we were away.
         current = await s.call({ path }, RolloutSchema).catch(() => current);
         fresh(current);
@@ -130,7 +131,7 @@ export async function followRollout(s: Session, id: string, handlers: FollowHand
       // The server ended the stream (a controller restart): come back after a short wait, as after an error.
       failures += 1;
       if (failures > limits.reconnects) throw cliError('SWARM_ERR_CLI_STREAM_LOST', `the event stream of rollout ${id} kept ending; the rollout goes on at the controller: swarmctl rollout watch ${id}`);
-      await pause(backoffDelay(failures - 1, limits.backoffBaseMs, limits.backoffMaxMs), stop);
+      await pause(backoffDelay(failures - 1, { baseMs: limits.backoffBaseMs, capMs: limits.backoffMaxMs }), stop);
     }
   }
   return current;

@@ -4,6 +4,8 @@ import type { Dispatcher } from 'undici';
 import { z } from 'zod';
 import { loadControllerClient, type ControllerRequest } from '../controller-client/index.js';
 import { UsageError } from '../shared/cli.js';
+import { DEFAULT_CONTROLLER_URL } from '../shared/defaults.js';
+import { HttpsUrlSchema } from '../shared/https-url.js';
 import { loadTlsMaterial, type TlsMaterial } from '../shared/tls.js';
 import { buildDispatcher } from '../shared/dispatcher.js';
 import { cliError } from './errors.js';
@@ -22,7 +24,7 @@ export interface GlobalOptions {
 }
 
 const GlobalSchema = z.object({
-  controller: z.string().url('must be a URL like https://controller:8770').refine((u) => u.startsWith('https://'), 'must be an https:// URL'),
+  controller: HttpsUrlSchema,
   identity: z.string().min(1).optional(),
   json: z.boolean(),
 });
@@ -30,12 +32,12 @@ const GlobalSchema = z.object({
 export function globalOptions(cmd: Command, env: CliIo['env']): GlobalOptions {
   const o = cmd.optsWithGlobals<{ controller?: string; identity?: string; json?: boolean }>();
   const r = GlobalSchema.safeParse({
-    controller: o.controller ?? (env.SWARMCTL_CONTROLLER || 'https://127.0.0.1:8770'),
+    controller: o.controller ?? (env.SWARMCTL_CONTROLLER || DEFAULT_CONTROLLER_URL),
     identity: o.identity ?? (env.SWARMCTL_IDENTITY || undefined),
     json: o.json ?? false,
   });
   if (!r.success) throw new UsageError(`--controller (or SWARMCTL_CONTROLLER): ${r.error.issues[0]?.message ?? 'invalid'}`);
-  return { controller: r.data.controller.replace(/\/+$/, ''), identity: r.data.identity, json: r.data.json };
+  return { controller: r.data.controller, identity: r.data.identity, json: r.data.json };
 }
 
 export class Session {

@@ -3,9 +3,10 @@ import { createSecureContext, type PeerCertificate, type SecureContext } from 'n
 import type { Logger } from 'pino';
 import WebSocket from 'ws';
 import { CHANNEL_PATHS, MAX_CHANNEL_MESSAGE_BYTES, ServerMessageSchema } from '../shared/channel-protocol.js';
-import { backoffDelay, systemClock, type Clock } from '../shared/clock.js';
+import { backoffDelay } from '../shared/backoff.js';
+import { systemClock, type Clock } from '../shared/clock.js';
+import { requireHttpsController } from '../shared/https-url.js';
 import { LIMITS } from '../shared/limits.js';
-import { remoteError } from '../shared/remote-errors.js';
 import { checkServerIdentity, type TlsMaterial } from '../shared/tls.js';
 import { TLS_POLICY } from '../shared/tls-policy.js';
 
@@ -75,10 +76,9 @@ function secureContextOf(material: TlsMaterial): SecureContext {
 export function startChannelClient(options: ChannelClientOptions): ChannelClient {
   const clock = options.clock ?? systemClock;
   const log = options.logger.child({ channel: options.role });
-  const url = new URL(CHANNEL_PATHS[options.role], options.controllerUrl.replace(/^http/, 'ws'));
-  if (url.protocol !== 'wss:') {
-    throw remoteError('SWARM_ERR_CONTROLLER_UNTRUSTED', `controller URL ${options.controllerUrl} is not https://; channels are only opened over TLS`);
-  }
+  requireHttpsController(options.controllerUrl, 'open a channel');
+  const url = new URL(CHANNEL_PATHS[options.role], options.controllerUrl);
+  url.protocol = 'wss:';
   let ws: WebSocket | undefined;
   let open = false;
   let closed = false;
@@ -166,7 +166,7 @@ export function startChannelClient(options: ChannelClientOptions): ChannelClient
 
   const scheduleReconnect = (): void => {
     if (closed) return;
-    const delay = backoffDelay(attempt++, options.backoffBaseMs ?? 1000, options.backoffCapMs ?? DEFAULT_BACKOFF_CAP_MS, options.random);
+    const delay = backoffDelay(attempt++, { baseMs: options.backoffBaseMs ?? 1000, capMs: options.backoffCapMs ?? DEFAULT_BACKOFF_CAP_MS }, options.random);
     reconnectTimer = clock.setTimeout(connect, delay);
   };
 

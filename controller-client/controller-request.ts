@@ -2,6 +2,7 @@
 import type { Readable } from 'node:stream';
 import { request, type Dispatcher } from 'undici';
 import type { z } from 'zod';
+import { requireHttpsController } from '../shared/https-url.js';
 import { describeRemoteFailure, remoteAnswerError, remoteError } from '../shared/remote-errors.js';
 import { formatZodIssues } from '../shared/validation.js';
 
@@ -20,11 +21,9 @@ export interface ControllerRequest {
 export async function callController<S extends z.ZodType>(req: ControllerRequest, schema: S): Promise<z.output<S>>;
 export async function callController(req: ControllerRequest, schema?: undefined): Promise<string>;
 export async function callController(req: ControllerRequest, schema?: z.ZodType): Promise<unknown> {
-  const url = new URL(req.path, req.baseUrl);
   // Every call carries an identity, a token or a CSR, and trusts only a verified controller: never in clear.
-  if (url.protocol !== 'https:') {
-    throw remoteError('SWARM_ERR_CONTROLLER_UNTRUSTED', `controller URL ${req.baseUrl} is not https://; refusing to talk to a controller without TLS`);
-  }
+  requireHttpsController(req.baseUrl, 'talk to a controller');
+  const url = new URL(req.path, req.baseUrl);
   let res: Dispatcher.ResponseData;
   try {
     res = await request(url, {

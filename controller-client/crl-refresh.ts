@@ -6,6 +6,7 @@ import { buildDispatcher } from '../shared/dispatcher.js';
 import { systemClock, type Clock } from '../shared/clock.js';
 import type { HostRevocation } from './host-revocation.js';
 import { LIMITS } from '../shared/limits.js';
+import { requireHttpsController } from '../shared/https-url.js';
 import { remoteError } from '../shared/remote-errors.js';
 import type { TlsMaterial } from '../shared/tls.js';
 
@@ -29,8 +30,8 @@ export interface CrlRefresh {
 export async function fetchCrl(controllerUrl: string, material: TlsMaterial, isRevoked: (serial: string) => boolean): Promise<string> {
   const timeoutMs = LIMITS['revocation.crlFetchTimeout'].value;
   const maxBytes = LIMITS['revocation.crlMaxBytes'].value;
+  requireHttpsController(controllerUrl, 'fetch the CRL');
   const url = new URL('/v1/pki/crl', controllerUrl);
-  if (url.protocol !== 'https:') throw remoteError('SWARM_ERR_CONTROLLER_UNTRUSTED', `controller URL ${controllerUrl} is not https://; refusing to fetch the CRL without TLS`);
   const dispatcher = buildDispatcher(material, { expect: { role: 'controller' }, connections: 1, connectTimeoutMs: timeoutMs, isRevoked });
   try {
     const res = await request(url, { dispatcher, signal: AbortSignal.timeout(timeoutMs), headersTimeout: timeoutMs, bodyTimeout: timeoutMs });

@@ -3,10 +3,9 @@ import { X509Certificate } from 'node:crypto';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
 // pki/ files imported directly (not pki/index.js): the index loads the CRL signer, which clients never need.
-import { NOT_BEFORE_SKEW_MS } from '../pki/index.js';
-import { createCsr } from '../pki/index.js';
-import { generateKeyPair } from '../pki/index.js';
-import { backoffDelay, systemClock, type Clock } from '../shared/clock.js';
+import { createCsr, generateKeyPair, NOT_BEFORE_SKEW_MS } from '../pki/index.js';
+import { backoffDelay } from '../shared/backoff.js';
+import { systemClock, type Clock } from '../shared/clock.js';
 import { callController } from './controller-request.js';
 import { RenewResponseSchema } from '../shared/enroll-protocol.js';
 import { remoteError } from '../shared/remote-errors.js';
@@ -131,7 +130,7 @@ export function startRenewal(options: RenewalOptions): Renewal {
       } catch (err) {
         const left = current().notAfter - clock.now();
         const cap = Math.max(250, Math.min(options.retryCapMs ?? 300_000, left / 4));
-        const delay = Math.max(100, backoffDelay(failures++, options.retryBaseMs ?? 1000, cap, random));
+        const delay = Math.max(100, backoffDelay(failures++, { baseMs: options.retryBaseMs ?? 1000, capMs: cap }, random));
         log.warn({ err, retryInMs: delay }, 'certificate renewal failed; retrying');
         schedule(delay);
         throw err;

@@ -2,6 +2,7 @@
 // The `swarm-controller` bin: init a state directory, serve the fleet.
 import { z } from 'zod';
 import { addExamples, createProgram, main, parseHostPort, parseOptions } from '../shared/cli.js';
+import { DEFAULT_LISTEN, formatListen } from '../shared/defaults.js';
 import { CLUSTER_PATTERN } from '../shared/identity.js';
 import { createLogger } from '../shared/logger.js';
 import { readReleaseSigningKey } from './releases/index.js';
@@ -21,7 +22,7 @@ const InitSchema = z.object({
 const seconds = z.coerce.number().positive().optional();
 const ServeSchema = z.object({
   stateDir: z.string().min(1),
-  listen: z.string().default('0.0.0.0:8770'),
+  listen: z.string().default(formatListen(DEFAULT_LISTEN.controller)),
   leafLifetime: seconds,
   heartbeat: seconds,
   offlineTimeout: seconds,
@@ -53,7 +54,7 @@ export function buildProgram() {
   program.command('serve')
     .description('serve the controller API and channels')
     .requiredOption('--state-dir <dir>', 'the state directory made by init')
-    .option('--listen <host:port>', 'address to listen on', '0.0.0.0:8770')
+    .option('--listen <host:port>', 'address to listen on', formatListen(DEFAULT_LISTEN.controller))
     .option('--leaf-lifetime <seconds>', 'lifetime of issued agent, updater and operator certificates (default 7 days)')
     .option('--heartbeat <seconds>', 'heartbeat expected from channels (default 10)')
     .option('--offline-timeout <seconds>', 'silence after which a host shows offline (default 3 heartbeats)')
@@ -64,7 +65,7 @@ export function buildProgram() {
     .action(async (raw: unknown) => {
       const o = parseOptions(ServeSchema, raw);
       const releaseSigningKeyPem = o.releaseSigningKey === undefined ? undefined : await readReleaseSigningKey(o.releaseSigningKey);
-      const { host, port } = parseHostPort(o.listen, '--listen', '0.0.0.0:8770');
+      const { host, port } = parseHostPort(o.listen, '--listen', formatListen(DEFAULT_LISTEN.controller));
       const logger = createLogger({ name: 'swarm-controller', ...(o.logLevel ? { level: o.logLevel } : {}) });
       await serveController({
         stateDir: o.stateDir,

@@ -1,9 +1,6 @@
 // `swarm-controller serve`: load the state directory, build the app, listen, keep the own certificate fresh, stop on signals.
-import { once } from 'node:events';
-import type { Server as HttpsServer } from 'node:https';
-import type { AddressInfo } from 'node:net';
 import type { Logger } from 'pino';
-import { buildServerHttpsOptions } from '../shared/tls.js';
+import { listenApp, swapTlsIdentity, trapSignals } from '../shared/server-kit.js';
 import { buildControllerApp } from './app.js';
 import type { EnrollLimits } from './routes/public.js';
 import { loadStateDir, renewControllerIfDue, statePaths } from './state-dir.js';
@@ -54,7 +51,7 @@ export async function serveController(options: ServeOptions): Promise<void> {
       if (!renewed) return;
       material = renewed;
       // New handshakes use the new certificate; existing connections keep theirs.
-      (app.server as unknown as HttpsServer).setSecureContext(buildServerHttpsOptions(renewed, { clientCert: 'optional' }));
+      swapTlsIdentity(app, renewed, { clientCert: 'optional' });
       options.logger.info({ op: 'controller.renew', serial: renewed.serial }, 'renewed the controller certificate');
     }, (err: unknown) => {
       renewing = false;
@@ -64,10 +61,7 @@ export async function serveController(options: ServeOptions): Promise<void> {
   renewTimer.unref();
   try {
     // A deep accept queue: after a restart the whole fleet reconnects within seconds.
-    await app.listen({ host: options.host, port: options.port, backlog: 4096 });
-    const addr = app.server.address() as AddressInfo;
-    const host = addr.family === 'IPv6' ? `[${addr.address}]` : addr.address;
-    const url = `https://${host}:${addr.port}`;
+    const { url } = await listenApp(app, { host: options.host, port: options.port, backlog: 4096 });
     options.logger.info({ op: 'listen', url, cluster: context.cluster }, 'controller listening');
     options.onListening?.(url);
     await options.until;
@@ -79,7 +73,7 @@ export async function serveController(options: ServeOptions): Promise<void> {
   }
 }
 
-/** A promise that resolves on the first SIGTERM or SIGINT. */
+/** A promise that resolves on the first SIGTERM or SIGINT; a second one quits at once. */
 export function untilSignal(): Promise<string> {
-  return Promise.race([once(process, 'SIGTERM').then(() => 'SIGTERM'), once(process, 'SIGINT').then(() => 'SIGINT')]);
+  return trapSignals({ afterStop: 'default' }).stopped;
 }

@@ -2,6 +2,7 @@
 import { Command, CommanderError, Help, Option } from 'commander';
 import type { z } from 'zod';
 import { SwarmError, sharedError } from './errors.js';
+import { DEFAULT_PORTS } from './defaults.js';
 import { packageVersion } from './package-version.js';
 import { describeSystemError } from './system-errors.js';
 import { escapeUnsafeChars } from './printable.js';
@@ -132,7 +133,7 @@ function allCommands(cmd: Command): Command[] {
 }
 
 /** Parse HOST:PORT (IPv6 in brackets); throws UsageError naming the flag. */
-export function parseHostPort(value: string, flag: string, example = '127.0.0.1:8766'): { host: string; port: number } {
+export function parseHostPort(value: string, flag: string, example = `127.0.0.1:${DEFAULT_PORTS.updater}`): { host: string; port: number } {
   const m = /^(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]+):(\d{1,5})$/.exec(value);
   const port = m ? Number(m[2]) : NaN;
   if (!m || !(port >= 0 && port <= 65535)) throw new UsageError(`${flag} "${value}" must be HOST:PORT, for example ${example}`);

@@ -51,8 +51,3 @@ export interface MonotonicClock {
 
 export const monotonicClock: MonotonicClock = Object.freeze({ now: () => performance.now(), pause });
 
-/** Exponential backoff with full jitter: random in [0, min(cap, base * 2^attempt)]. */
-export function backoffDelay(attempt: number, baseMs: number, capMs: number, random: () => number = Math.random): number {
-  const ceiling = Math.min(capMs, baseMs * 2 ** Math.min(attempt, 30));
-  return Math.floor(random() * ceiling);
-}

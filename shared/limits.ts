@@ -33,6 +33,7 @@ export const LIMITS = {
   'updater.upload.rate-window': limit(30_000, 'ms', 'The rate is judged over consecutive windows this long, so a short network pause never cuts an upload; a stalled client is cut within two windows. Config upload.rateWindowMs.'),
   'updater.upload.deadline': limit(1_800_000, 'ms', 'A whole release body must arrive within 30 min (1 GiB at ~600 KB/s): a client trickling just above the minimum rate cannot hold the lock for days. Config upload.deadlineMs.'),
   'updater.restart.systemctl-timeout': limit(120_000, 'ms', 'systemctl restart/start/stop of the agent unit is killed after this (a unit whose stop hangs); the restart then counts as failed and the update rolls back.'),
+  'process.kill-wait': limit(5_000, 'ms', 'After SIGKILL to a process group, how long a stop waits for its leader to be gone before moving on (a process stuck in uninterruptible sleep cannot be waited for forever); shared/process-group.ts.'),
   'updater.install.sync-timeout': limit(300_000, 'ms', 'The one `sync -f` that makes a staged release durable is killed after this; the installer then fsyncs each file itself. A hung disk must not hold the operation forever.'),
   'release.max-path-bytes': limit(4_096, 'bytes', 'Longest release entry name or symlink target: the updater\'s default limits.maxPathBytes (PATH_MAX), and what `release build` refuses beyond, so a built release is one every default updater installs.'),
 

@@ -1,11 +1,11 @@
 // A fastify HTTPS app with our defaults (helmet, error shape, bounded bodies, mTLS options, connection guard); never listens.
 import helmet from '@fastify/helmet';
 import Fastify, { LogController, type FastifyInstance } from 'fastify';
-import type { Server as TlsServer } from 'node:tls';
 import type { Logger } from 'pino';
 import { connectionLimits, guardConnections, type ConnectionGuard, type ConnectionLimits } from './connection-guard.js';
 import { installErrorHandler } from './http.js';
 import { LIMITS } from './limits.js';
+import { tlsServerOf } from './server-kit.js';
 import { buildServerHttpsOptions, type ServerTlsOptions, type TlsMaterial } from './tls.js';
 
 declare module 'fastify' {
@@ -46,9 +46,11 @@ export async function createHttpsApp(options: HttpsAppOptions): Promise<FastifyI
     return503OnClosing: true,
     forceCloseConnections: true,
     ...(options.maxRequestsPerSocket ? { maxRequestsPerSocket: options.maxRequestsPerSocket } : {}),
+  // The one place fastify's HTTPS instance type is erased: every app and plugin is typed for the default server;
+  // what needs the TLS server asks tlsServerOf (shared/server-kit.ts), which checks instead of casting.
   }) as unknown as FastifyInstance;
   app.server.headersTimeout = limits.headersTimeoutMs;
-  app.decorate('connectionGuard', guardConnections(app.server as unknown as TlsServer, { limits, cluster: options.material.identity.cluster, logger: options.logger }));
+  app.decorate('connectionGuard', guardConnections(tlsServerOf(app), { limits, cluster: options.material.identity.cluster, logger: options.logger }));
   await app.register(helmet, { global: true });
   installErrorHandler(app);
   return app;

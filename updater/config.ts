@@ -2,19 +2,21 @@
 import { dirname, resolve } from 'node:path';
 import { z } from 'zod';
 import { parseConfig, readConfigFile } from '../shared/config.js';
+import { DEFAULT_INSTALL_DIR, DEFAULT_LISTEN, DEFAULT_PKI_DIR, DEFAULT_PORTS, UNIT_NAMES } from '../shared/defaults.js';
+import { HttpsUrlSchema } from '../shared/https-url.js';
 import { LIMITS, limitValue } from '../shared/limits.js';
 import { DEFAULT_INSTALL_LIMITS, InstallLimitsSchema } from './install/index.js';
 
 const ms = (def: number, min = 1) => z.number().int().min(min).max(24 * 3600_000).default(def);
 
 export const UpdaterConfigSchema = z.strictObject({
-  installDir: z.string().min(1).default('/opt/swarm'),
-  pkiDir: z.string().min(1).default('/etc/swarm/pki'),
-  listen: z.strictObject({ host: z.string().min(1), port: z.number().int().min(0).max(65535) }).default({ host: '0.0.0.0', port: 8766 }),
-  agentPort: z.number().int().min(1).max(65535).default(8765),
+  installDir: z.string().min(1).default(DEFAULT_INSTALL_DIR),
+  pkiDir: z.string().min(1).default(DEFAULT_PKI_DIR),
+  listen: z.strictObject({ host: z.string().min(1), port: z.number().int().min(0).max(65535) }).default({ ...DEFAULT_LISTEN.updater }),
+  agentPort: z.number().int().min(1).max(65535).default(DEFAULT_PORTS.agent),
   /** auto: systemd when INVOCATION_ID is set and systemctl is on PATH, else spawn. */
   restart: z.enum(['auto', 'systemd', 'spawn']).default('auto'),
-  controller: z.url({ protocol: /^https$/ }).optional(),
+  controller: HttpsUrlSchema.optional(),
   keep: z.number().int().min(2).max(100).default(3),
   limits: InstallLimitsSchema.default(() => ({ ...DEFAULT_INSTALL_LIMITS })),
   /** PEM file with the Ed25519 release-signing public key; when set, unsigned releases are refused. */
@@ -33,12 +35,12 @@ export const UpdaterConfigSchema = z.strictObject({
     maxFailures: z.number().int().min(1).max(100).default(3),
   }).default({ windowMs: 30_000, intervalMs: 1_000, maxFailures: 3 }),
   agent: z.strictObject({
-    systemdUnit: z.string().regex(/^[A-Za-z0-9@._-]+\.service$/).default('swarm-agent.service'),
+    systemdUnit: z.string().regex(/^[A-Za-z0-9@._-]+\.service$/).default(UNIT_NAMES.agent),
     /** SIGTERM, then SIGKILL after this grace period (spawn mode). */
     stopGraceMs: ms(10_000),
     restartBackoffMs: ms(500),
     restartBackoffMaxMs: ms(30_000),
-  }).default({ systemdUnit: 'swarm-agent.service', stopGraceMs: 10_000, restartBackoffMs: 500, restartBackoffMaxMs: 30_000 }),
+  }).default({ systemdUnit: UNIT_NAMES.agent, stopGraceMs: 10_000, restartBackoffMs: 500, restartBackoffMaxMs: 30_000 }),
   revocation: z.strictObject({
     /** How often the CRL is fetched from the controller (the fallback when the channel is down). */
     crlRefreshMs: ms(LIMITS['revocation.crlRefreshInterval'].value, 100),

@@ -1,12 +1,10 @@
 // `swarm-updater run` (the worker): serve the API, finish an interrupted operation, keep the agent running.
 import type { Logger } from 'pino';
 import { writeFileAtomic } from '../shared/files.js';
-import type { Server as HttpsServer } from 'node:https';
 import { HostRevocation } from '../controller-client/index.js';
-import { buildServerHttpsOptions } from '../shared/tls.js';
+import { createSystemdNotifier, listenApp, swapTlsIdentity, trapSignals } from '../shared/server-kit.js';
 import { buildUpdaterApp } from './app.js';
 import { startControllerLink, type ControllerLink } from './controller-link.js';
-import { createSystemdNotifier } from '../shared/systemd-notify.js';
 import type { UpdaterConfig } from './config.js';
 import { ReleaseStore } from './install/index.js';
 import { serveLocalRequests } from './local-requests.js';
@@ -58,33 +56,29 @@ export async function runDaemon(config: UpdaterConfig, logger: Logger, env: Node
     await notifier.close();
     resolveExit(code);
   }
-  const onTerm = (): void => void shutdown(0);
   const onUsr2 = (): void => void serveLocalRequests(paths.requests, {
     rollback: (r) => updater.rollback({ requestedBy: 'local', ...(r.reason ? { reason: r.reason } : {}) }),
     unmarkBad: (release) => updater.unmarkBad(release, 'local'),
   }).catch((err: unknown) => logger.error({ err }, 'local request failed'));
-  process.on('SIGTERM', onTerm);
-  process.on('SIGINT', onTerm);
-  process.on('SIGUSR2', onUsr2);
+  const signals = trapSignals({ handlers: { SIGUSR2: onUsr2 } });
+  void signals.stopped.then(() => shutdown(0));
 
   await updater.start();
   revocation.attach(app.server);
-  await app.listen({ host: config.listen.host, port: config.listen.port });
+  const { port } = await listenApp(app, config.listen);
   let link: ControllerLink | undefined;
   if (config.controller) {
     link = await startControllerLink({
       controllerUrl: config.controller, pkiDir: config.pkiDir, material: parts.currentMaterial, status: () => updater.status(), logger,
       revocation, crlRefreshMs: config.revocation.crlRefreshMs,
       onRenewed: async (m) => {
-        (app.server as unknown as HttpsServer).setSecureContext(buildServerHttpsOptions(m, { clientCert: 'required' }));
+        swapTlsIdentity(app, m, { clientCert: 'required' });
         await parts.reloadMaterial(m);
         logger.info({ notAfter: new Date(m.notAfter).toISOString() }, 'updater certificate renewed');
       },
     });
     onOperationEnd = () => link?.refresh();
   }
-  const address = app.server.address();
-  const port = typeof address === 'object' && address ? address.port : config.listen.port;
   await writeFileAtomic(paths.updaterPid, JSON.stringify({ pid: process.pid, startTime: (await processStartTime(process.pid)) ?? '', port }), 0o644);
   const mem = process.memoryUsage();
   logger.info({ port, host: parts.material.identity.name, mode: runner.mode, version: parts.version, rssMB: Math.round(mem.rss / 1e6), heapMB: Math.round(mem.heapTotal / 1e6), externalMB: Math.round(mem.external / 1e6) }, 'updater listening');
@@ -94,8 +88,6 @@ export async function runDaemon(config: UpdaterConfig, logger: Logger, env: Node
   onUsr2();
 
   const code = await exited;
-  process.off('SIGTERM', onTerm);
-  process.off('SIGINT', onTerm);
-  process.off('SIGUSR2', onUsr2);
+  signals.dispose();
   return code;
 }

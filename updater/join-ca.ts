@@ -5,6 +5,7 @@ import { TLS_POLICY } from '../shared/tls-policy.js';
 import { Agent, request, type Dispatcher } from 'undici';
 import { LIMITS } from '../shared/limits.js';
 import { parseSingleCertificate, type SingleCertificate } from '../shared/pem.js';
+import { requireHttpsController } from '../shared/https-url.js';
 import { describeRemoteFailure, remoteError } from '../shared/remote-errors.js';
 
 export interface FetchCaOptions {
@@ -36,6 +37,9 @@ async function readCapped(body: Dispatcher.ResponseData['body'], maxBytes: numbe
  * CA plus another one (a bundle), or anything after it, is refused whole.
  */
 export async function fetchPinnedCa(options: FetchCaOptions): Promise<SingleCertificate> {
+  // Checked here too, not only by join's flag: the answer is read before anything is trusted, and in clear anyone on
+  // the path could also watch which host is joining.
+  requireHttpsController(options.controllerUrl, 'fetch the CA');
   const maxBytes = options.maxBytes ?? LIMITS['join.caAnswerBytes'].value;
   const timeoutMs = options.timeoutMs ?? LIMITS['join.caAnswerTimeout'].value;
   const where = `the controller at ${options.controllerUrl}`;

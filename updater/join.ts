@@ -6,6 +6,7 @@ import { loadControllerClient } from '../controller-client/index.js';
 import { remoteError } from '../shared/remote-errors.js';
 import { EnrollResponseSchema, nameFromJoinToken } from '../shared/enroll-protocol.js';
 import { UsageError } from '../shared/cli.js';
+import { checkHttpsUrl } from '../shared/https-url.js';
 import { checkServerIdentity, checkTlsMaterial } from '../shared/tls.js';
 import { TLS_POLICY } from '../shared/tls-policy.js';
 import { fetchPinnedCa } from './join-ca.js';
@@ -39,9 +40,11 @@ function clusterOfCa(caPem: string): string {
 export async function joinCluster(options: JoinOptions): Promise<JoinResult> {
   // Over plain http the token (and the CSRs) would travel in clear to whoever answers: anyone on the path
   // could enroll their own keys under this host's name.
-  if (!/^https:\/\//i.test(options.controllerUrl)) {
+  const checked = checkHttpsUrl(options.controllerUrl);
+  if (!checked.ok) {
     throw new UsageError(`--controller must be an https:// URL (the join token must not travel in clear), got ${options.controllerUrl}`);
   }
+  const controllerUrl = checked.url;
   const caHash = parseCaHash(options.caHash);
   const name = nameFromJoinToken(options.token);
   if (!name) throw new UsageError('the join token is malformed (expected NAME.SECRET, as printed by swarmctl host add)');
@@ -55,7 +58,7 @@ export async function joinCluster(options: JoinOptions): Promise<JoinResult> {
   const agentCsr = createCsr({ keyPem: agentKey.privateKeyPem, publicKeyPem: agentKey.publicKeyPem, commonName: name });
 
   // 2. The CA: exactly one certificate, the pinned one; from here on caPem is that certificate alone.
-  const ca = await fetchPinnedCa({ controllerUrl: options.controllerUrl, caHash, ...(options.maxCaAnswerBytes ? { maxBytes: options.maxCaAnswerBytes } : {}) });
+  const ca = await fetchPinnedCa({ controllerUrl, caHash, ...(options.maxCaAnswerBytes ? { maxBytes: options.maxCaAnswerBytes } : {}) });
   const caPem = ca.pem;
   const cluster = clusterOfCa(caPem);
 
@@ -72,7 +75,7 @@ export async function joinCluster(options: JoinOptions): Promise<JoinResult> {
   let res;
   try {
     const { callController } = await loadControllerClient();
-    res = await callController({ baseUrl: options.controllerUrl, path: '/v1/enroll', body: { token: options.token, name, updaterCsr, agentCsr }, dispatcher: pinned }, EnrollResponseSchema);
+    res = await callController({ baseUrl: controllerUrl, path: '/v1/enroll', body: { token: options.token, name, updaterCsr, agentCsr }, dispatcher: pinned }, EnrollResponseSchema);
   } finally {
     await pinned.close();
   }

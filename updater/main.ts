@@ -3,8 +3,11 @@
 import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
 import { addExamples, createProgram, exitQuietlyOnClosedPipe, parseHostPort, parseOptions, runCli, UsageError, type Command } from '../shared/cli.js';
+import { DEFAULT_CONTROLLER_URL, DEFAULT_INSTALL_DIR, DEFAULT_LISTEN, DEFAULT_PKI_DIR, DEFAULT_PORTS, EXAMPLE_CONTROLLER_URL, formatListen } from '../shared/defaults.js';
+import { HttpsUrlSchema, httpsUrl } from '../shared/https-url.js';
 import { createLogger } from '../shared/logger.js';
 import { LIMITS } from '../shared/limits.js';
+import { trapSignals } from '../shared/server-kit.js';
 import { escapeUnsafeChars, printableString } from '../shared/printable.js';
 import type { UpdaterStatus } from '../shared/wire.js';
 import { loadUpdaterConfig, type ConfigFlags } from './config.js';
@@ -24,13 +27,13 @@ const RunSchema = CommonSchema.extend({
   agentPort: z.string().regex(/^\d{1,5}$/, { message: 'must be a port number' }).optional(),
   restart: z.enum(['systemd', 'spawn']).optional(),
   // Checked here, like join's: a wrong scheme is bad usage (exit 2), not a failure found later.
-  controller: z.url({ protocol: /^https$/, error: 'must be an https:// URL, for example https://controller.example:8770' }).optional(),
+  controller: HttpsUrlSchema.optional(),
   supervise: z.boolean().optional(),
 });
 
 const JoinSchema = z.object({
   // https only: the join token must never travel in clear.
-  controller: z.url({ protocol: /^https$/, error: 'must be an https:// URL (the join token must not travel in clear)' }),
+  controller: httpsUrl('the join token must not travel in clear'),
   token: z.string().min(1).optional(),
   tokenFile: z.string().min(1).optional(),
   caHash: z.string().regex(/^sha256:[0-9a-fA-F]{64}$/, { message: 'must be sha256:<64 hex digits>' }),
@@ -51,8 +54,8 @@ function flagsOf(o: z.output<typeof RunSchema> | z.output<typeof CommonSchema>):
 
 function addLocalOptions(cmd: Command): Command {
   return cmd
-    .option('--install-dir <dir>', 'install directory (default /opt/swarm)')
-    .option('--pki-dir <dir>', 'PKI directory (default /etc/swarm/pki)')
+    .option('--install-dir <dir>', `install directory (default ${DEFAULT_INSTALL_DIR})`)
+    .option('--pki-dir <dir>', `PKI directory (default ${DEFAULT_PKI_DIR})`)
     .option('--config <file>', 'JSON config file (flags override it)')
     .option('--json', 'print one JSON document');
 }
@@ -61,8 +64,8 @@ export function buildProgram(argv: readonly string[], setExitCode: (code: number
   const program = createProgram('swarm-updater', 'Install, switch, probe and roll back releases on this host.');
 
   addLocalOptions(program.command('run').description('run the updater: HTTPS API (mTLS), agent supervision, recovery'))
-    .option('--listen <host:port>', 'listen address (default 0.0.0.0:8766)')
-    .option('--agent-port <n>', 'port of the local agent (default 8765)')
+    .option('--listen <host:port>', `listen address (default ${formatListen(DEFAULT_LISTEN.updater)})`)
+    .option('--agent-port <n>', `port of the local agent (default ${DEFAULT_PORTS.agent})`)
     .option('--restart <mode>', 'how to restart the agent: systemd or spawn (default: detect)')
     .option('--controller <url>', 'controller URL, passed to the agent')
     .option('--supervise', 'run as the supervisor of the updater worker (needed for self-update; the systemd unit uses it)')
@@ -74,9 +77,8 @@ export function buildProgram(argv: readonly string[], setExitCode: (code: number
         const { runSupervisor } = await import('./supervisor.js');
         const at = argv.indexOf('run');
         const stop = new AbortController();
-        const onTerm = (): void => stop.abort();
-        process.once('SIGTERM', onTerm);
-        process.once('SIGINT', onTerm);
+        // The first SIGTERM/SIGINT stops the worker and then the supervisor; a second one quits at once.
+        void trapSignals({ afterStop: 'default' }).stopped.then(() => stop.abort());
         setExitCode(await runSupervisor({
           paths: hostPaths(config.installDir), baseCommand: [process.execPath, fileURLToPath(import.meta.url)],
           workerArgs: argv.slice(at + 1).filter((a) => a !== '--supervise'), deadlineMs: config.selfUpdate.deadlineMs, logger: logger.child({ role: 'supervisor' }), stopSignal: stop.signal,
@@ -124,12 +126,12 @@ export function buildProgram(argv: readonly string[], setExitCode: (code: number
       process.stdout.write(o.json ? `${JSON.stringify({ id: mark.id, bad: false }, null, 2)}\n` : `${escapeUnsafeChars(`release ${mark.id} is no longer marked bad (it was: ${mark.reason})`)}\n`);
     });
 
-  program.command('join').description('enroll this host with a join token (as root: it writes /etc/swarm/pki)')
+  program.command('join').description(`enroll this host with a join token (as root: it writes ${DEFAULT_PKI_DIR})`)
     .requiredOption('--controller <url>', 'controller URL')
     .option('--token-file <file>', 'file holding the join token from `swarmctl host add`; - reads it from standard input')
     .option('--token <token>', 'the join token itself: every local user can read it in the process list while join runs; prefer --token-file - or SWARM_JOIN_TOKEN')
     .requiredOption('--ca-hash <sha256:hex>', 'pinned CA fingerprint')
-    .option('--pki-dir <dir>', 'PKI directory (default /etc/swarm/pki)')
+    .option('--pki-dir <dir>', `PKI directory (default ${DEFAULT_PKI_DIR})`)
     .addHelpText('after', '\nThe token may also come from the SWARM_JOIN_TOKEN environment variable (give it one way only).\nExample: echo TOKEN | sudo swarm-updater join --controller URL --ca-hash sha256:HEX --token-file -\n')
     .option('--json', 'print one JSON document')
     .action(async (raw: unknown) => {
@@ -137,7 +139,7 @@ export function buildProgram(argv: readonly string[], setExitCode: (code: number
       const { readJoinToken, JOIN_TOKEN_ENV } = await import('./join-token.js');
       const token = await readJoinToken({ token: o.token, tokenFile: o.tokenFile, env: process.env[JOIN_TOKEN_ENV], stdin: process.stdin });
       const { joinCluster } = await import('./join.js');
-      const r = await joinCluster({ controllerUrl: o.controller, token, caHash: o.caHash, pkiDir: o.pkiDir ?? '/etc/swarm/pki' });
+      const r = await joinCluster({ controllerUrl: o.controller, token, caHash: o.caHash, pkiDir: o.pkiDir ?? DEFAULT_PKI_DIR });
       if ((raw as { json?: unknown }).json === true) process.stdout.write(`${JSON.stringify({ cluster: r.cluster, name: r.name }, null, 2)}\n`);
       else process.stdout.write(`joined cluster ${r.cluster} as ${r.name}\n`);
     });
@@ -148,12 +150,12 @@ export function buildProgram(argv: readonly string[], setExitCode: (code: number
 /** The Examples section of each command's help. */
 const UPDATER_EXAMPLES: Record<string, readonly string[]> = {
   '': ['swarm-updater status', 'swarm-updater run --supervise'],
-  join: ['sudo swarm-updater join --controller https://controller.example:8770 --token-file /root/sensor-a.token --ca-hash sha256:<64 hex>'],
+  join: [`sudo swarm-updater join --controller ${EXAMPLE_CONTROLLER_URL} --token-file /root/sensor-a.token --ca-hash sha256:<64 hex>`],
   run: [
     'swarm-updater run --supervise        # under systemd (the unit does this)',
-    'swarm-updater run --install-dir ./opt --pki-dir ./pki --restart spawn --controller https://127.0.0.1:8770',
+    `swarm-updater run --install-dir ./opt --pki-dir ./pki --restart spawn --controller ${DEFAULT_CONTROLLER_URL}`,
   ],
-  status: ['swarm-updater status', 'swarm-updater status --json --install-dir /opt/swarm', 'swarm-updater status --agent-port 9765   # the agent port run was given'],
+  status: ['swarm-updater status', `swarm-updater status --json --install-dir ${DEFAULT_INSTALL_DIR}`, 'swarm-updater status --agent-port 9765   # the agent port run was given'],
   'unmark-bad': ['sudo swarm-updater unmark-bad 3f2a9c41        # the release can be sent again'],
   rollback: [
     'sudo swarm-updater rollback        # back to prev, on the host, with the controller down',

@@ -1,6 +1,7 @@
 // Probing the local agent over mTLS: healthy means status "ok" AND the expected release id; then the watch window.
 import { request, type Dispatcher } from 'undici';
 import { AgentHealthSchema, type AgentHealth } from '../shared/wire.js';
+import { backoffDelay } from '../shared/backoff.js';
 import { monotonicClock, type MonotonicClock } from '../shared/clock.js';
 
 export type FetchHealth = () => Promise<AgentHealth>;
@@ -40,7 +41,6 @@ export interface WaitOptions {
 export async function waitHealthy(o: WaitOptions): Promise<ProbeResult> {
   const clock = o.clock ?? monotonicClock;
   const deadline = clock.now() + o.deadlineMs;
-  let delay = o.intervalMs;
   let reason = 'no answer yet';
   let last: AgentHealth | undefined;
   for (let i = 0; i < 100_000; i++) {
@@ -57,8 +57,7 @@ export async function waitHealthy(o: WaitOptions): Promise<ProbeResult> {
     }
     const left = deadline - clock.now();
     if (left <= 0) break;
-    await clock.pause(Math.min(delay, left), o.signal);
-    delay = Math.min(o.backoffMaxMs, delay * 2);
+    await clock.pause(Math.min(backoffDelay(i, { baseMs: o.intervalMs, capMs: o.backoffMaxMs, jitter: 'none' }), left), o.signal);
   }
   return { ok: false, reason: `not healthy within ${o.deadlineMs} ms: ${reason}`, ...(last ? { last } : {}) };
 }

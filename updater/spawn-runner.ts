@@ -4,7 +4,9 @@ import { readdir, readFile, realpath, unlink } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import type { Logger } from 'pino';
 import { z } from 'zod';
+import { backoffDelay } from '../shared/backoff.js';
 import { isProcessAlive } from '../shared/process.js';
+import { OWN_GROUP, stopGroup } from '../shared/process-group.js';
 import { writeFileAtomic } from '../shared/files.js';
 import { ManifestSchema, MANIFEST_FILE } from '../shared/release-manifest.js';
 import type { AgentEvent, AgentRunner } from './agent-runner.js';
@@ -108,7 +110,7 @@ export class SpawnAgentRunner implements AgentRunner {
     env.SWARM_AGENT_LISTEN = `127.0.0.1:${this.o.agentPort}`;
     if (this.o.controller) env.SWARM_CONTROLLER = this.o.controller;
     else delete env.SWARM_CONTROLLER;
-    const child = spawn(join(dir, entry[0]!), entry.slice(1), { cwd: dir, env, detached: true, stdio: ['ignore', 'inherit', 'inherit'] });
+    const child = spawn(join(dir, entry[0]!), entry.slice(1), { cwd: dir, env, ...OWN_GROUP, stdio: ['ignore', 'inherit', 'inherit'] });
     const spawned = await new Promise<Error | null>((resolve) => {
       child.once('spawn', () => resolve(null));
       child.once('error', (err) => resolve(err));
@@ -143,7 +145,8 @@ export class SpawnAgentRunner implements AgentRunner {
   private scheduleRestart(): void {
     if (this.restartTimer) return;
     if (performance.now() - this.startedAt > 10_000) this.attempt = 0;
-    const delayMs = Math.min(this.o.restartBackoffMaxMs, this.o.restartBackoffMs * 2 ** Math.min(this.attempt, 20));
+    // One agent per host: nothing to spread, so no jitter (and never a 0 ms restart loop).
+    const delayMs = backoffDelay(this.attempt, { baseMs: this.o.restartBackoffMs, capMs: this.o.restartBackoffMaxMs, jitter: 'none' });
     this.attempt += 1;
     this.emit({ type: 'restarting', attempt: this.attempt, delayMs });
     this.restartTimer = setTimeout(() => {
@@ -194,13 +197,12 @@ export class SpawnAgentRunner implements AgentRunner {
     }
   }
 
-  /** SIGTERM the process group, SIGKILL after the grace period, until gone. */
+  /**
+   * SIGTERM the process group, SIGKILL after the grace period, until gone. The bare pid too when there is no
+   * group: a marked process need not lead one, and each caller checked who the pid is just before.
+   */
   private async terminate(pid: number, gone: () => boolean, exited: Promise<void> | undefined): Promise<void> {
-    if (gone()) return;
-    signalGroup(pid, 'SIGTERM');
-    if (await waitGone(gone, exited, this.o.stopGraceMs)) return;
-    signalGroup(pid, 'SIGKILL');
-    await waitGone(gone, exited, 5_000);
+    await stopGroup(pid, { graceMs: this.o.stopGraceMs, gone, ...(exited ? { exited } : {}), orPid: true });
   }
 
   private emit(event: AgentEvent): void {
@@ -208,33 +210,6 @@ export class SpawnAgentRunner implements AgentRunner {
   }
 }
 
-function signalGroup(pid: number, signal: NodeJS.Signals): void {
-  try {
-    process.kill(-pid, signal);
-  } catch {
-    try {
-      process.kill(pid, signal);
-    } catch {
-      // already gone
-    }
-  }
-}
-
-
-async function waitGone(gone: () => boolean, exited: Promise<void> | undefined, ms: number): Promise<boolean> {
-  const deadline = performance.now() + ms;
-  if (exited) {
-    let timer: NodeJS.Timeout | undefined;
-    await Promise.race([exited, new Promise<void>((r) => { timer = setTimeout(r, ms); })]);
-    clearTimeout(timer);
-    return gone();
-  }
-  while (performance.now() < deadline) {
-    if (gone()) return true;
-    await new Promise((r) => setTimeout(r, 20));
-  }
-  return gone();
-}
 
 /** Live processes whose environment holds `name=value` (those we may read: our own user's). */
 export async function findMarkedProcesses(name: string, value: string): Promise<number[]> {

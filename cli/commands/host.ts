@@ -2,6 +2,7 @@
 import type { Command } from 'commander';
 import { z } from 'zod';
 import { UsageError } from '../../shared/cli.js';
+import { DEFAULT_PKI_DIR, DEFAULT_PORTS } from '../../shared/defaults.js';
 import { parseDuration } from '../../shared/duration.js';
 import { LIMITS } from '../../shared/limits.js';
 import { parseSelector } from '../../shared/selector.js';
@@ -35,7 +36,7 @@ const enc = encodeURIComponent;
 /** HOST[:PORT] with a port from 1 to 65535, checked before anything is sent. */
 function checkAddress(address: string): void {
   const m = /^(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]{1,253})(?::(\d{1,5}))?$/.exec(address);
-  if (!m) throw new UsageError(`--address "${address}" must be HOST[:PORT], for example 10.0.4.21 or sensor-a.lab:8766`);
+  if (!m) throw new UsageError(`--address "${address}" must be HOST[:PORT], for example 10.0.4.21 or sensor-a.lab:${DEFAULT_PORTS.updater}`);
   if (m[2] !== undefined && !(Number(m[2]) >= 1 && Number(m[2]) <= 65535)) throw new UsageError(`--address "${address}": the port must be from 1 to 65535`);
 }
 
@@ -53,10 +54,10 @@ export function registerHostCommands(program: Command, io: CliIo): void {
 
   host.command('add <name>')
     .description('register a host and print its single-use join token, the CA hash and the join command')
-    .option('--address <host[:port]>', "the updater's address (port 8766 when left out)")
+    .option('--address <host[:port]>', `the updater's address (port ${DEFAULT_PORTS.updater} when left out)`)
     .option('--label <k=v>', 'a label (repeatable)', collect)
     .option('--token-ttl <duration>', 'how long the join token lasts, 1m to 7d (default: 15m)')
-    .addHelpText('after', '\nThe token enrolls the host once; `swarm-updater join` runs as root on the host (it writes /etc/swarm/pki).')
+    .addHelpText('after', `\nThe token enrolls the host once; \`swarm-updater join\` runs as root on the host (it writes ${DEFAULT_PKI_DIR}).`)
     .action(async (name: string, opts: { address?: string; label?: string[]; tokenTtl?: string }, cmd: Command) => {
       const labels = parseLabels(opts.label ?? [], false).set;
       if (opts.address !== undefined) checkAddress(opts.address);
@@ -113,7 +114,7 @@ export function registerHostCommands(program: Command, io: CliIo): void {
     });
 
   host.command('set-address <name> <address>')
-    .description("change the updater's address of a host (HOST[:PORT], port 8766 when left out; - clears it)")
+    .description(`change the updater's address of a host (HOST[:PORT], port ${DEFAULT_PORTS.updater} when left out; - clears it)`)
     .action(async (name: string, address: string, _opts: unknown, cmd: Command) => {
       if (address !== '-') checkAddress(address);
       await withSession(cmd, io, async (s) => {

@@ -1,6 +1,7 @@
 // Operator routes for the host registry: add (join token), list, show, label, remove (revocation).
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
+import { DEFAULT_PORTS } from '../../shared/defaults.js';
 import { parseInput } from '../../shared/http.js';
 import {
   AddHostRequestSchema, LabelRequestSchema, SetAddressRequestSchema,
@@ -26,9 +27,9 @@ export function checkLabels(labels: Record<string, string>, removeKeys: readonly
   for (const k of removeKeys) if (!LABEL_KEY.test(k)) throw controllerError('SWARM_ERR_LABEL_INVALID', `label key "${k}" is invalid`);
 }
 
-/** The updater's address with its default port (8766) when left out. */
+/** The updater's address with its default port (DEFAULT_PORTS.updater, 8766) when left out. */
 export function normalizeAddress(address: string): string {
-  return /:\d{1,5}$/.test(address) && !/^[0-9a-fA-F:]+$/.test(address) ? address : `${address}:8766`;
+  return /:\d{1,5}$/.test(address) && !/^[0-9a-fA-F:]+$/.test(address) ? address : `${address}:${DEFAULT_PORTS.updater}`;
 }
 
 export function hostRoutes(ctx: ControllerContext) {

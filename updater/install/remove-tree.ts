@@ -1,6 +1,7 @@
 // Delete a directory tree with a bounded number of filesystem calls in flight (fs.rm recursive starts one per entry at once).
 import { lstat, readdir, rmdir, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
+import { forEachLimited } from '../../shared/limit-concurrency.js';
 
 /** The filesystem calls removeTree makes (a seam for tests). */
 export interface RemoveTreeFs {
@@ -51,21 +52,17 @@ async function removeDirectory(dir: string, fs: RemoveTreeFs, concurrency: numbe
     throw err;
   }
   const subdirs: string[] = [];
-  let next = 0;
-  const worker = async (): Promise<void> => {
-    while (next < names.length) {
-      const child = join(dir, names[next++]!);
-      try {
-        await fs.unlink(child);
-      } catch (err) {
-        const code = (err as NodeJS.ErrnoException).code;
-        // unlink(2) on a directory: EISDIR on Linux, EPERM by POSIX
-        if (code === 'EISDIR' || code === 'EPERM') subdirs.push(child);
-        else if (code !== 'ENOENT') throw err;
-      }
+  await forEachLimited(names, concurrency, async (name) => {
+    const child = join(dir, name);
+    try {
+      await fs.unlink(child);
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      // unlink(2) on a directory: EISDIR on Linux, EPERM by POSIX
+      if (code === 'EISDIR' || code === 'EPERM') subdirs.push(child);
+      else if (code !== 'ENOENT') throw err;
     }
-  };
-  await Promise.all(Array.from({ length: Math.min(concurrency, names.length) }, worker));
+  });
   for (const sub of subdirs) await removeDirectory(sub, fs, concurrency);
   await fs.rmdir(dir).catch((err: unknown) => {
     if (!isMissing(err)) throw err;

@@ -1,6 +1,7 @@
 // Batched durability: files are closed as soon as written and made durable together at the end (syncfs, or fsync each).
 import { execFile } from 'node:child_process';
 import { constants as fsc } from 'node:fs';
+import { forEachLimited } from '../../shared/limit-concurrency.js';
 import { limitValue } from '../../shared/limits.js';
 import { closeFd, fsyncFd, openFd } from './fd.js';
 
@@ -22,19 +23,7 @@ async function syncPath(path: string, flags: number): Promise<void> {
 
 /** fsync paths, a bounded number at a time; throws the first failure after all settled. */
 export async function fsyncPaths(paths: Iterable<string>, flags: number, concurrency = SYNC_CONCURRENCY): Promise<void> {
-  const list = [...paths];
-  let next = 0;
-  let failure: unknown;
-  const worker = async (): Promise<void> => {
-    while (next < list.length && failure === undefined) {
-      const path = list[next++]!;
-      await syncPath(path, flags).catch((err: unknown) => {
-        failure ??= err;
-      });
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(concurrency, list.length) }, worker));
-  if (failure !== undefined) throw failure;
+  await forEachLimited([...paths], concurrency, (path) => syncPath(path, flags));
 }
 
 /** Files written during an extraction, to fsync before the release is published. */
