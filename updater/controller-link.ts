@@ -4,6 +4,7 @@ import { loadControllerClient, type HostRevocation } from '../controller-client/
 import type { TlsMaterial } from '../shared/tls.js';
 import type { UpdaterStatus } from '../shared/wire.js';
 import { boundUpdaterStatus } from './channel-report.js';
+import { LinkStateFile } from './link-state.js';
 
 export interface ControllerLinkDeps {
   controllerUrl: string;
@@ -17,6 +18,8 @@ export interface ControllerLinkDeps {
   revocation: HostRevocation;
   /** How often the CRL is fetched (default LIMITS['revocation.crlRefreshInterval']). */
   crlRefreshMs?: number;
+  /** Where the link's state is kept for `swarm-updater status` (<install-dir>/state/link.json). */
+  linkStatePath?: string;
 }
 
 export interface ControllerLink {
@@ -31,10 +34,14 @@ export async function startControllerLink(d: ControllerLinkDeps): Promise<Contro
   const logger = d.logger.child({ link: 'controller' });
   let last: UpdaterStatus = boundUpdaterStatus(await d.status());
   const { revocation } = d;
+  const link = d.linkStatePath ? new LinkStateFile(d.linkStatePath, d.controllerUrl, logger) : undefined;
   const channel = startChannelClient({
     controllerUrl: d.controllerUrl, role: 'updater', material: d.material, report: () => last, logger, ...(d.heartbeatMs ? { heartbeatMs: d.heartbeatMs } : {}),
     isRevoked: revocation.isRevoked,
     onRevoked: (serials) => void revocation.revoke(serials, 'channel'),
+    onConnect: () => link?.connected(),
+    onConnectError: (err) => link?.failed(err.message),
+    onDisconnect: (info) => link?.failed(`channel closed (${info.code}${info.reason ? `: ${info.reason}` : ''})`),
   });
   const renewal = startRenewal({ controllerUrl: d.controllerUrl, pkiDir: d.pkiDir, base: 'updater', material: d.material, onRenewed: d.onRenewed, logger, isRevoked: revocation.isRevoked });
   const crl = startCrlRefresh({ controllerUrl: d.controllerUrl, material: d.material, revocation, logger, ...(d.crlRefreshMs ? { intervalMs: d.crlRefreshMs } : {}) });

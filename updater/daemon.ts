@@ -70,7 +70,7 @@ export async function runDaemon(config: UpdaterConfig, logger: Logger, env: Node
   if (config.controller) {
     link = await startControllerLink({
       controllerUrl: config.controller, pkiDir: config.pkiDir, material: parts.currentMaterial, status: () => updater.status(), logger,
-      revocation, crlRefreshMs: config.revocation.crlRefreshMs,
+      revocation, crlRefreshMs: config.revocation.crlRefreshMs, linkStatePath: paths.link,
       onRenewed: async (m) => {
         swapTlsIdentity(app, m, { clientCert: 'required' });
         await parts.reloadMaterial(m);

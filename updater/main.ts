@@ -96,7 +96,9 @@ export function buildProgram(argv: readonly string[], setExitCode: (code: number
       const config = await loadUpdaterConfig(o.config, flagsOf(o));
       const { readLocalStatus } = await import('./local.js');
       const local = await readLocalStatus(config, createLogger({ name: 'swarm-updater', level: 'warn' }));
-      process.stdout.write(o.json ? `${JSON.stringify(local.status, null, 2)}\n` : formatStatus(local.status, local.agentProbe));
+      const { readLinkState } = await import('./link-state.js');
+      const link = await readLinkState(hostPaths(config.installDir).link);
+      process.stdout.write(o.json ? `${JSON.stringify({ ...local.status, link: link ?? null }, null, 2)}\n` : formatStatus(local.status, local.agentProbe) + formatLink(link));
     });
 
   addLocalOptions(program.command('rollback').description('roll this host back to its previous good release (local, controller down); the release left is not marked bad'))
@@ -162,6 +164,13 @@ const UPDATER_EXAMPLES: Record<string, readonly string[]> = {
     'sudo swarm-updater rollback --reason "drill 2024-Q3"',
   ],
 };
+
+/** The controller link line of `status`: connected since when, or the last error. */
+function formatLink(link: Awaited<ReturnType<typeof import('./link-state.js').readLinkState>>): string {
+  if (!link) return 'controller: - (run without --controller, or not running)\n';
+  const err = link.lastError ? `; last error ${link.lastError.at}: ${link.lastError.message}` : '';
+  return escapeUnsafeChars(`controller: ${link.controller} ${link.state} since ${link.since}${err}`) + '\n';
+}
 
 function formatStatus(s: UpdaterStatus, probe: { address: string; error: string | null }): string {
   const ref = (r: UpdaterStatus['active']): string => (r ? `${r.dir} (${r.id})` : '-');

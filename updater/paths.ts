@@ -14,6 +14,8 @@ export interface HostPaths {
   requests: string;
   /** Revoked serials this host refuses (pushed by the controller, merged from the CRL). */
   revoked: string;
+  /** The link to the controller as the running updater last saw it (swarm-updater status reads it). */
+  link: string;
   /** The updater's own code: a ReleaseStore rooted here. */
   updaterRoot: string;
   updaterStaging: string;
@@ -36,6 +38,7 @@ export function hostPaths(installDir: string): HostPaths {
     updaterPid: join(state, 'updater.pid'),
     requests: join(state, 'requests'),
     revoked: join(state, 'revoked.json'),
+    link: join(state, 'link.json'),
     updaterRoot,
     updaterStaging: join(updaterRoot, 'staging'),
     updaterState: join(updaterRoot, 'state'),

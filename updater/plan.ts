@@ -231,9 +231,11 @@ function reasonOf(j: RollingBackJournal): string {
 function fallBack(j: RollingBackJournal, note: Note | null): Step {
   const [next, ...rest] = j.fallbacks;
   if (next === undefined) {
+    // Nothing came up, old releases included: the fault is the host's (its identity, its config, a port), not the
+    // new release's, so it is not marked bad (it would be refused for good once the host is fixed).
     return {
-      do: 'finish', state: 'failed', to: null, markBad: j.cause === 'failed' ? { release: j.leaving, reason: reasonOf(j) } : null, commit: false, note,
-      error: { code: 'SWARM_ERR_UPDATER_ROLLBACK_FAILED', message: `no installed release became healthy (${reasonOf(j)})` },
+      do: 'finish', state: 'failed', to: null, markBad: null, commit: false, note,
+      error: { code: 'SWARM_ERR_UPDATER_ROLLBACK_FAILED', message: `no installed release became healthy (${reasonOf(j)}); the host itself is at fault, so ${j.leaving} is not marked bad` },
     };
   }
   const { at: _at, ...rest0 } = j;

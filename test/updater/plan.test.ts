@@ -97,13 +97,15 @@ const TABLE: Array<[string, SwitchingJournal | RollingBackJournal, Observation, 
   ['target gone (removed by hand): the next candidate, nothing to note', RB, { type: 'missing' }, {
     do: 'fall-back', note: null, journal: { ...rbEntry, target: 'v1', fallbacks: [], prevAfter: null },
   }],
-  ['last candidate unhealthy: failed, the failed release still marked bad', { ...RB, target: 'v1', fallbacks: [] }, unhealthy('failing'), {
-    do: 'finish', state: 'failed', to: null, markBad: { release: 'v3', reason: 'agent exited' }, commit: false, note: { step: 'rollback-target-unhealthy', detail: 'v1: failing' },
-    error: { code: 'SWARM_ERR_UPDATER_ROLLBACK_FAILED', message: 'no installed release became healthy (agent exited)' },
+  // When no release at all comes up (the agent cannot load its own identity, say), the host is at fault, not the new
+  // release: it is not marked bad (on the first main it was, and stayed refused after the host was fixed).
+  ['last candidate unhealthy: failed, and the failed release is NOT marked bad (the host is at fault)', { ...RB, target: 'v1', fallbacks: [] }, unhealthy('failing'), {
+    do: 'finish', state: 'failed', to: null, markBad: null, commit: false, note: { step: 'rollback-target-unhealthy', detail: 'v1: failing' },
+    error: { code: 'SWARM_ERR_UPDATER_ROLLBACK_FAILED', message: 'no installed release became healthy (agent exited); the host itself is at fault, so v3 is not marked bad' },
   }],
-  ['a legacy journal without a reason: the mark says the rollback was interrupted', { ...RB, reason: null, fallbacks: [] }, { type: 'missing' }, {
-    do: 'finish', state: 'failed', to: null, markBad: { release: 'v3', reason: UNKNOWN_ROLLBACK_REASON }, commit: false, note: null,
-    error: { code: 'SWARM_ERR_UPDATER_ROLLBACK_FAILED', message: `no installed release became healthy (${UNKNOWN_ROLLBACK_REASON})` },
+  ['a legacy journal without a reason, nothing healthy: failed, nothing marked', { ...RB, reason: null, fallbacks: [] }, { type: 'missing' }, {
+    do: 'finish', state: 'failed', to: null, markBad: null, commit: false, note: null,
+    error: { code: 'SWARM_ERR_UPDATER_ROLLBACK_FAILED', message: `no installed release became healthy (${UNKNOWN_ROLLBACK_REASON}); the host itself is at fault, so v3 is not marked bad` },
   }],
   ['asked for, target healthy: rolled back, the release it left is NOT marked bad (a drill must not burn it), no error', ASKED, { type: 'healthy' }, {
     do: 'finish', state: 'rolled-back', to: 'v2', markBad: null, commit: false, note: null,
@@ -114,7 +116,7 @@ const TABLE: Array<[string, SwitchingJournal | RollingBackJournal, Observation, 
   }],
   ['asked for, no candidate healthy at all: failed, nothing marked', { ...ASKED, target: 'v1', fallbacks: [] }, unhealthy('failing'), {
     do: 'finish', state: 'failed', to: null, markBad: null, commit: false, note: { step: 'rollback-target-unhealthy', detail: 'v1: failing' },
-    error: { code: 'SWARM_ERR_UPDATER_ROLLBACK_FAILED', message: 'no installed release became healthy (rolled back on request from v3)' },
+    error: { code: 'SWARM_ERR_UPDATER_ROLLBACK_FAILED', message: 'no installed release became healthy (rolled back on request from v3); the host itself is at fault, so v3 is not marked bad' },
   }],
 ];
 
