@@ -3,16 +3,8 @@ import assert from 'node:assert/strict';
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { repoRoot } from '../helpers/repo.js';
 
-function findRepoRoot(from: string): string {
-  let dir = from;
-  while (!existsSync(join(dir, 'package.json'))) {
-    const up = dirname(dir);
-    if (up === dir) throw new Error('repository root not found');
-    dir = up;
-  }
-  return dir;
-}
 
 /** Folders of the product and what each may import (besides itself, node: and npm packages). */
 export const ALLOWED: Readonly<Record<string, readonly string[]>> = {
@@ -70,7 +62,7 @@ export function boundaryViolations(edges: readonly ImportEdge[]): string[] {
 }
 
 describe('architecture boundaries', () => {
-  const root = findRepoRoot(dirname(fileURLToPath(import.meta.url)));
+  const root = repoRoot(dirname(fileURLToPath(import.meta.url)));
 
   it('keeps every import inside the allowed folders, through their doors', () => {
     assert.deepEqual(boundaryViolations(importEdges(root)), []);

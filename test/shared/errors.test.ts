@@ -6,19 +6,11 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { promisify } from 'node:util';
 import { defineErrors, listErrorCodes, SwarmError } from '../../shared/errors.js';
+import { repoRoot } from '../helpers/repo.js';
 
 /** The build root (dist/ or .build/<name>/) and the repository root above it. */
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
-function findRepoRoot(from: string): string {
-  let dir = from;
-  while (!existsSync(join(dir, 'package.json'))) {
-    const up = dirname(dir);
-    if (up === dir) throw new Error('repository root not found');
-    dir = up;
-  }
-  return dir;
-}
-const docsFile = join(findRepoRoot(root), 'docs', 'errors.md');
+const docsFile = join(repoRoot(root), 'docs', 'errors.md');
 /** Each package area keeps its catalogue in <area>/errors.js; load every one that exists. */
 const AREAS = ['pki', 'controller', 'agent', 'updater', 'cli'];
 

@@ -1,22 +1,14 @@
 // Every limit in shared/limits.ts is documented in docs/limits.md with the same value, and nothing else is.
 import assert from 'node:assert/strict';
-import { existsSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { LIMITS, type Limit } from '../../shared/limits.js';
+import { repoRoot } from '../helpers/repo.js';
 
-function findRepoRoot(from: string): string {
-  let dir = from;
-  while (!existsSync(join(dir, 'package.json'))) {
-    const up = dirname(dir);
-    if (up === dir) throw new Error('repository root not found');
-    dir = up;
-  }
-  return dir;
-}
 
 describe('limits', () => {
-  const doc = readFileSync(join(findRepoRoot(dirname(fileURLToPath(import.meta.url))), 'docs', 'limits.md'), 'utf8');
+  const doc = readFileSync(join(repoRoot(dirname(fileURLToPath(import.meta.url))), 'docs', 'limits.md'), 'utf8');
   const rows = new Map<string, { value: string; unit: string }>();
   for (const line of doc.split('\n')) {
     const m = /^\| `([a-z0-9.-]+)` \| ([^|]+) \| ([^|]+) \|/i.exec(line);

@@ -3,6 +3,7 @@
 import assert from 'node:assert/strict';
 import { parseAmount, type RolloutHostState, type Strategy } from '../../../controller/rollout/model.js';
 import { planRollout } from '../../../controller/rollout/plan.js';
+import { seededRandom } from '../../helpers/rng.js';
 import { countFailures, decideRollout, type HostView, type RolloutAction, type RolloutView } from '../../../controller/rollout/step.js';
 
 const strategy = (s: Partial<Strategy> = {}): Strategy => ({
@@ -64,22 +65,11 @@ describe('rollout step (table)', () => {
   for (const [name, r, h, o, expected] of cases) it(name, () => assert.deepEqual(decideRollout(r, h, o), expected));
 });
 
-/** mulberry32: a small seeded PRNG, so every random scenario can be replayed from its seed. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 describe('rollout step (property: random latencies and failures on a fake clock)', () => {
   it('never exceeds max-parallel, never pushes a host twice, honours the budget and the waves', () => {
     for (let seed = 1; seed <= 400; seed++) {
-      const rand = rng(seed);
+      const rand = seededRandom(seed);
       const n = 1 + Math.floor(rand() * 30);
       const s = strategy({
         canary: Math.floor(rand() * 3), batch: rand() < 0.3 ? { percent: 10 + Math.floor(rand() * 60) } : { count: Math.floor(rand() * 6) },

@@ -11,18 +11,8 @@ import { buildRelease } from '../../../shared/release/index.js';
 import { checkTarEntry, createExtractionState, DEFAULT_INSTALL_LIMITS, recordEntry } from '../../../updater/install/index.js';
 import { gzipTar, tarEntry, writeReleaseTree } from '../../helpers/releases.js';
 import { createSandbox, defaultLimits, type Sandbox } from './sandbox.js';
+import { seededRandom } from '../../helpers/rng.js';
 
-/** Seeded, so a failure names a tree that can be made again. */
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const ROUNDS = 40;
 const PLAIN = ['a', 'bin', 'lib', 'conf', '-x', '_', 'Z9', ' ', 'é', '日本', '🦀', '\u202e', '\ufeff', '\u00a0'];
@@ -132,7 +122,7 @@ describe('release build -> install: one path rule', () => {
 
   it('never builds what an updater refuses, and refuses only what an updater would (hostile names, links, long paths)', async function () {
     this.timeout(120_000);
-    const rng = mulberry32(0x5a4d);
+    const rng = seededRandom(0x5a4d);
     let built = 0;
     let refused = 0;
     for (let round = 0; round < ROUNDS; round += 1) {
