@@ -76,6 +76,14 @@ function unexpected(status: number): PushOutcome {
 }
 
 /**
+ * An upload the updater saw cut before the whole release arrived (a dropped connection mid-body): it refused it and
+ * changed nothing, so the record says the push never arrived, not that the release or the host failed.
+ */
+export function uploadNeverArrived(record: OperationRecord): boolean {
+  return record.state === 'refused' && record.error?.code === 'SWARM_ERR_UPDATER_UPLOAD_ABORTED';
+}
+
+/**
  * The record of this push among an updater's records (newest first): the newest one for the release and kind
  * that started at or after `sinceMs` (the push's start minus the allowed clock skew). None: the push never arrived.
  */

@@ -6,7 +6,7 @@ import { LIMITS } from '../../shared/limits.js';
 import type { TlsMaterial } from '../../shared/tls.js';
 import type { OperationRecord } from '../../shared/wire.js';
 import { controllerError } from '../errors.js';
-import { judgeRecord, judgeUpdateAnswer, pickPushRecord, type PushOutcome } from './push-outcome.js';
+import { judgeRecord, judgeUpdateAnswer, pickPushRecord, uploadNeverArrived, type PushOutcome } from './push-outcome.js';
 import { NotSentError, UpdaterClient, type ReleaseSource } from './updater-client.js';
 
 export interface PushDeps {
@@ -101,7 +101,9 @@ export async function pushRelease(deps: PushDeps, req: PushRequest): Promise<Pus
         const record = pickPushRecord(await client.listOperations(req.releaseId, opKind, 5, req.signal), req.releaseId, opKind, since);
         if (!record) return 'none';
         const judged = judgeRecord(record);
-        return judged === 'running' ? await follow(record.id, until) : judged;
+        const outcome = judged === 'running' ? await follow(record.id, until) : judged;
+        // A cut mid-body leaves a refused record on a real updater: the push did not arrive, so it is sent again.
+        return outcome.record && uploadNeverArrived(outcome.record) ? 'none' : outcome;
       } catch (err) {
         if (req.signal.aborted) throw err;
         log.warn({ err }, 'could not read the updater\'s operation records; retrying');

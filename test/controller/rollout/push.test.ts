@@ -2,7 +2,7 @@
 // and a dropped connection is settled from the updater's records, never guessed.
 import assert from 'node:assert/strict';
 import { createServer } from 'node:net';
-import { judgeUpdateAnswer, pickPushRecord } from '../../../controller/rollout/push-outcome.js';
+import { judgeUpdateAnswer, pickPushRecord, uploadNeverArrived } from '../../../controller/rollout/push-outcome.js';
 import { pushRelease, type PushDeps } from '../../../controller/rollout/push.js';
 import { systemClock } from '../../../shared/clock.js';
 import { silentLogger } from '../../../shared/logger.js';
@@ -35,6 +35,13 @@ describe('push outcome (pure)', () => {
     assert.equal(pickPushRecord([other, mine, older], REL, 'update', since)?.id, 'update-3');
     assert.equal(pickPushRecord([older], REL, 'update', since), undefined);
     assert.equal(pickPushRecord([mine], REL, 'self-update', since), undefined);
+  });
+  it('an upload the updater recorded as cut mid-body never arrived; every other ended record is an outcome', () => {
+    const aborted = { code: 'SWARM_ERR_UPDATER_UPLOAD_ABORTED', message: 'the client closed the connection before the whole release arrived' };
+    assert.equal(uploadNeverArrived(rec({ state: 'refused', error: aborted })), true);
+    assert.equal(uploadNeverArrived(rec({ state: 'refused', error: { code: 'SWARM_ERR_UPDATER_SIGNATURE_INVALID', message: 'bad signature' } })), false);
+    assert.equal(uploadNeverArrived(rec({ state: 'failed', error: aborted })), false);
+    assert.equal(uploadNeverArrived(rec({})), false);
   });
 });
 

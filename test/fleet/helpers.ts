@@ -1,0 +1,396 @@
+// A real fleet on loopback for the rollout tests: one controller process and N hosts (updater + agent processes).
+//
+// startFleet() runs `swarm-controller init` and `serve --heartbeat 1` on 127.0.0.1:0, then for each host
+// `swarmctl host add hN --address 127.0.0.1:PORT`, `swarm-updater join --token-file -` (the token on stdin) and
+// `swarm-updater run --restart spawn --controller URL` with its own install dir, PKI dir, updater and agent ports
+// (freePort: below the ephemeral range) and a config with a short watch window. Releases are trees of the real
+// swarm-agent of this build, made and stored with `swarmctl release build` and `release upload`; one variant's
+// entrypoint exits at start when the host's install dir holds a FAIL_MARKER file, so one release fails on chosen
+// hosts only. Rollouts and rollbacks go through swarmctl (--json); each updater's operation records are read with
+// the controller's own identity from the state dir (GET /v1/operations). The controller can be SIGKILLed and
+// restarted on the same state dir and port; a host's updater stopped and started again. Every wait is an awaited
+// event or a bounded poll (pollUntil); close() stops every process it started (updaters stop their agents).
+import { spawn, type ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
+import { chmod, mkdir, readFile, writeFile } from 'node:fs/promises';
+import { createServer, connect, type Server, type Socket } from 'node:net';
+import { join } from 'node:path';
+import { request, type Dispatcher } from 'undici';
+import { buildDispatcher } from '../../shared/dispatcher.js';
+import type { RolloutJson } from '../../shared/rollout-api.js';
+import { loadTlsMaterial, type TlsMaterial } from '../../shared/tls.js';
+import type { OperationRecord, UpdaterStatus } from '../../shared/wire.js';
+import { clientFor, runBin, spawnServe, CONTROLLER_BIN, SWARMCTL_BIN, BUILD_ROOT, type RunResult } from '../controller/helpers.js';
+import { tempDir } from '../helpers/pki.js';
+import { freePort } from '../helpers/ports.js';
+import { pollUntil } from '../helpers/wait.js';
+
+const UPDATER_BIN = join(BUILD_ROOT, 'updater', 'main.js');
+const AGENT_BIN = join(BUILD_ROOT, 'agent', 'main.js');
+/** A file in a host's install dir that makes the `failOnMarker` release's agent exit at start on that host. */
+export const FAIL_MARKER = 'fail-agent';
+
+/** Deadlines of the test hosts: short, so a failing agent rolls back in about a second. */
+export function hostConfig(overrides: { windowMs?: number; signingPublicKeyPath?: string } = {}): Record<string, unknown> {
+  return {
+    watch: { windowMs: overrides.windowMs ?? 1_000, intervalMs: 100, maxFailures: 3 },
+    probe: { deadlineMs: 15_000, intervalMs: 50, backoffMaxMs: 200, requestTimeoutMs: 2_000 },
+    agent: { stopGraceMs: 2_000, restartBackoffMs: 100, restartBackoffMaxMs: 1_000 },
+    ...(overrides.signingPublicKeyPath ? { signingPublicKeyPath: overrides.signingPublicKeyPath } : {}),
+  };
+}
+
+export interface FleetHost {
+  name: string;
+  dir: string;
+  installDir: string;
+  pkiDir: string;
+  configFile: string;
+  updaterPort: number;
+  agentPort: number;
+  updater: ChildProcess | null;
+  logs: string[];
+}
+
+export interface FleetRelease {
+  id: string;
+  version: string;
+  file: string;
+}
+
+export interface Fleet {
+  root: string;
+  stateDir: string;
+  url: string;
+  hosts: FleetHost[];
+  host(name: string): FleetHost;
+  swarmctl(args: string[]): Promise<RunResult>;
+  /** swarmctl --json ARGS, parsed; throws with stderr unless the exit code is one of `codes` (default 0). */
+  swarmctlJson<T>(args: string[], codes?: number[]): Promise<T>;
+  /** Write a release tree of the real agent, build it with swarmctl and upload it. */
+  release(version: string, options?: ReleaseOptions): Promise<FleetRelease>;
+  /** `rollout start --json` (no --wait): the rollout as created. */
+  startRollout(release: string, args: string[]): Promise<RolloutJson>;
+  rollout(id: string): Promise<RolloutJson>;
+  /** Poll `rollout status` until `check` holds (bounded). */
+  awaitRollout(id: string, what: string, check: (r: RolloutJson) => boolean, timeoutMs?: number): Promise<RolloutJson>;
+  /** The updater's operation records, newest first (GET /v1/operations as the controller). */
+  operations(name: string, query?: { release?: string; kind?: string; limit?: number }): Promise<OperationRecord[]>;
+  updaterHealth(name: string): Promise<UpdaterStatus>;
+  /** Install `release` on every host (rollout, canary 0, all in parallel) and wait for it to be done. */
+  installEverywhere(release: FleetRelease): Promise<RolloutJson>;
+  killController(): Promise<void>;
+  restartController(): Promise<void>;
+  stopUpdater(name: string): Promise<void>;
+  startUpdater(name: string): Promise<void>;
+  controllerLogs(): string;
+  close(): Promise<void>;
+}
+
+export interface ReleaseOptions {
+  /** The agent exits at start on hosts whose install dir holds FAIL_MARKER. */
+  failOnMarker?: boolean;
+  /** Incompressible filler, to make the tarball this big (a push that takes a while to stream). */
+  padBytes?: number;
+  /** `release build --sign-key FILE` (the .sig is uploaded with it). */
+  signKey?: string;
+  /** Distinguishes releases of the same version (different bytes). */
+  tag?: string;
+}
+
+export interface FleetOptions {
+  hosts?: number;
+  /** Per-host updater config overrides (by index). */
+  config?: (index: number) => Parameters<typeof hostConfig>[0];
+  /** Address to register for a host instead of its updater's (a proxy in front of it). */
+  address?: (index: number, updaterPort: number) => Promise<string> | string;
+}
+
+function parseJson<T>(r: RunResult, what: string): T {
+  try {
+    return JSON.parse(r.stdout) as T;
+  } catch {
+    throw new Error(`${what}: no JSON on stdout (exit ${r.code}): ${r.stderr}${r.stdout}`);
+  }
+}
+
+/** Spawn `swarm-updater run` for a host and wait (bounded) for its listening line. */
+async function spawnUpdater(h: FleetHost, controllerUrl: string): Promise<ChildProcess> {
+  const args = [UPDATER_BIN, 'run', '--install-dir', h.installDir, '--pki-dir', h.pkiDir, '--listen', `127.0.0.1:${h.updaterPort}`,
+    '--agent-port', String(h.agentPort), '--restart', 'spawn', '--controller', controllerUrl, '--config', h.configFile];
+  const child = spawn(process.execPath, args, { env: { ...process.env, SWARM_LOG_LEVEL: 'info' }, stdio: ['ignore', 'ignore', 'pipe'] });
+  let buffer = '';
+  const listening = new Promise<void>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`updater of ${h.name} did not listen within 20 s:\n${h.logs.slice(-20).join('\n')}`)), 20_000);
+    child.stderr!.setEncoding('utf8');
+    child.stderr!.on('data', (chunk: string) => {
+      buffer += chunk;
+      let nl;
+      while ((nl = buffer.indexOf('\n')) >= 0) {
+        const line = buffer.slice(0, nl);
+        buffer = buffer.slice(nl + 1);
+        h.logs.push(line);
+        if (h.logs.length > 2_000) h.logs.splice(0, 1_000);
+        if (process.env.FLEET_DEBUG) process.stderr.write(`[${h.name}] ${line}\n`);
+        if (line.includes('"msg":"updater listening"')) {
+          clearTimeout(timer);
+          resolve();
+        }
+      }
+    });
+    child.once('exit', (code, signal) => {
+      clearTimeout(timer);
+      reject(new Error(`updater of ${h.name} exited (${code ?? signal}) before listening:\n${h.logs.slice(-20).join('\n')}`));
+    });
+  });
+  await listening;
+  return child;
+}
+
+async function stopChild(child: ChildProcess | null, signal: NodeJS.Signals = 'SIGTERM'): Promise<void> {
+  if (!child || child.exitCode !== null || child.signalCode !== null) return;
+  const exited = once(child, 'exit');
+  child.kill(signal);
+  const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
+  await exited;
+  clearTimeout(timer);
+}
+
+/** Kill an agent left behind by an updater that did not stop it (SIGKILLed): tests clean up after themselves. */
+async function killStaleAgent(h: FleetHost): Promise<void> {
+  try {
+    const { pid } = JSON.parse(await readFile(join(h.installDir, 'state', 'agent.pid'), 'utf8')) as { pid: number };
+    process.kill(-pid, 'SIGKILL');
+  } catch {
+    // none
+  }
+}
+
+export async function startFleet(options: FleetOptions = {}): Promise<Fleet> {
+  const count = options.hosts ?? 5;
+  const t0 = performance.now();
+  const lap = (m: string): void => { if (process.env.FLEET_DEBUG) process.stderr.write(`[fleet] ${m} at ${Math.round(performance.now() - t0)} ms\n`); };
+  const t = await tempDir('swarm-fleet-');
+  const root = t.path;
+  const stateDir = join(root, 'controller');
+  const adminDir = join(stateDir, 'operators', 'admin');
+  const init = await runBin(CONTROLLER_BIN, ['init', '--state-dir', stateDir, '--cluster', 'fleet', '--san', '127.0.0.1']);
+  if (init.code !== 0) throw new Error(`controller init failed: ${init.stderr}`);
+  // A short heartbeat makes channels (and so online state) quick; the offline timeout outlasts a controller restart,
+  // as the default does in production, so reconnecting updaters are not taken for unreachable ones.
+  const serveArgs = ['--heartbeat', '1', '--offline-timeout', '30'];
+  lap('init');
+  let serve = await spawnServe(stateDir, serveArgs);
+  lap('serve');
+  const url = serve.url;
+  const port = Number(new URL(url).port);
+  let serveLogs = '';
+  const env = (): Record<string, string> => ({ SWARMCTL_CONTROLLER: url, SWARMCTL_IDENTITY: adminDir, NO_COLOR: '1' });
+  const swarmctl = (args: string[]): Promise<RunResult> => runBin(SWARMCTL_BIN, args, env(), 60_000);
+  const swarmctlJson = async <T>(args: string[], codes = [0]): Promise<T> => {
+    const r = await swarmctl(['--json', ...args]);
+    if (!codes.includes(r.code)) throw new Error(`swarmctl ${args.join(' ')} exited ${r.code}: ${r.stderr}${r.stdout}`);
+    return parseJson<T>(r, `swarmctl ${args.join(' ')}`);
+  };
+  const material: TlsMaterial = await loadTlsMaterial(join(stateDir, 'pki'), 'controller');
+  // Polls go straight to the API as the operator: a swarmctl process per poll would load the 2 shared cores.
+  const admin = await loadTlsMaterial(adminDir, 'operator');
+  const operator = clientFor(admin.ca, admin, 'fleet');
+  const api = async <T>(path: string): Promise<T> => {
+    const res = await request(`${url}${path}`, { dispatcher: operator, signal: AbortSignal.timeout(5_000) });
+    const body = await res.body.json();
+    if (res.statusCode !== 200) throw new Error(`GET ${path}: ${res.statusCode} ${JSON.stringify(body)}`);
+    return body as T;
+  };
+  const dispatchers = new Map<string, Dispatcher>();
+  const dispatcherFor = (name: string): Dispatcher => {
+    let d = dispatchers.get(name);
+    if (!d) dispatchers.set(name, (d = buildDispatcher(material, { expect: { role: 'updater', name } })));
+    return d;
+  };
+
+  const hosts: FleetHost[] = [];
+  const fleet: Fleet = {
+    root, stateDir, url, hosts,
+    host(name) {
+      const h = hosts.find((x) => x.name === name);
+      if (!h) throw new Error(`no host ${name}`);
+      return h;
+    },
+    swarmctl, swarmctlJson,
+    async release(version, o = {}) {
+      const src = join(root, 'src', `${version}${o.tag ? `-${o.tag}` : ''}`);
+      await mkdir(join(src, 'bin'), { recursive: true });
+      const manifest = { name: 'fleet-agent', version, entrypoint: ['bin/swarm-agent', 'run'], services: [], created: '2026-01-01T00:00:00Z' };
+      await writeFile(join(src, 'swarm-release.json'), `${JSON.stringify(manifest, null, 2)}\n`);
+      // The agent's cwd is its release dir, <install-dir>/releases/<dir>: the marker is two levels up.
+      const guard = o.failOnMarker ? `if [ -e "../../${FAIL_MARKER}" ]; then echo "sensor: capture device missing on this host" >&2; exit 3; fi\n` : '';
+      await writeFile(join(src, 'bin', 'swarm-agent'), `#!/bin/sh\n${guard}exec "${process.execPath}" "${AGENT_BIN}" "$@"\n`);
+      await chmod(join(src, 'bin', 'swarm-agent'), 0o755);
+      await writeFile(join(src, 'tag.txt'), `${version} ${o.tag ?? ''}\n`);
+      if (o.padBytes) {
+        const { randomBytes } = await import('node:crypto');
+        await writeFile(join(src, 'pad.bin'), randomBytes(o.padBytes));
+      }
+      const file = join(root, 'src', `${version}${o.tag ? `-${o.tag}` : ''}.tar.gz`);
+      const built = await swarmctlJson<{ id: string }>(['release', 'build', src, '--version', version, '--out', file, ...(o.signKey ? ['--sign-key', o.signKey] : [])]);
+      const up = await swarmctlJson<{ id: string; version: string }>(['release', 'upload', file]);
+      if (up.id !== built.id) throw new Error(`uploaded ${up.id}, built ${built.id}`);
+      return { id: built.id, version, file };
+    },
+    async startRollout(release, args) {
+      return swarmctlJson<RolloutJson>(['rollout', 'start', release, ...args]);
+    },
+    async rollout(id) {
+      return swarmctlJson<RolloutJson>(['rollout', 'status', id]);
+    },
+    awaitRollout(id, what, check, timeoutMs = 30_000) {
+      // Reads through the API (not swarmctl) for a tight poll: the same document `rollout status --json` prints.
+      return pollUntil(what, async () => {
+        const r = await api<RolloutJson>(`/v1/rollouts/${encodeURIComponent(id)}`);
+        return check(r) ? r : undefined;
+      }, { timeoutMs, everyMs: 100, retryErrors: true });
+    },
+    async operations(name, query = {}) {
+      const h = fleet.host(name);
+      const qs = new URLSearchParams({ limit: String(query.limit ?? 50), ...(query.release ? { release: query.release } : {}), ...(query.kind ? { kind: query.kind } : {}) });
+      const res = await request(`https://127.0.0.1:${h.updaterPort}/v1/operations?${qs}`, { dispatcher: dispatcherFor(name), signal: AbortSignal.timeout(5_000) });
+      const body = await res.body.json();
+      if (res.statusCode !== 200) throw new Error(`GET /v1/operations of ${name}: ${res.statusCode} ${JSON.stringify(body)}`);
+      return body as OperationRecord[];
+    },
+    async updaterHealth(name) {
+      const h = fleet.host(name);
+      const res = await request(`https://127.0.0.1:${h.updaterPort}/v1/health`, { dispatcher: dispatcherFor(name), signal: AbortSignal.timeout(5_000) });
+      return (await res.body.json()) as UpdaterStatus;
+    },
+    async installEverywhere(release) {
+      const r = await fleet.startRollout(release.id, ['--all', '--canary', '0', '--batch', '100%', '--max-parallel', String(hosts.length)]);
+      return fleet.awaitRollout(r.id, `${release.version} installed everywhere`, (x) => x.state === 'done' && x.hosts.every((h) => h.state === 'succeeded' || h.state === 'skipped'), 60_000);
+    },
+    async killController() {
+      serveLogs += serve.logs();
+      await stopChild(serve.child, 'SIGKILL');
+    },
+    async restartController() {
+      serve = await spawnServe(stateDir, serveArgs, `127.0.0.1:${port}`);
+    },
+    async stopUpdater(name) {
+      const h = fleet.host(name);
+      await stopChild(h.updater);
+      h.updater = null;
+    },
+    async startUpdater(name) {
+      const h = fleet.host(name);
+      h.updater = await spawnUpdater(h, url);
+    },
+    controllerLogs: () => serveLogs + serve.logs(),
+    async close() {
+      await Promise.all(hosts.map(async (h) => {
+        await stopChild(h.updater);
+        await killStaleAgent(h);
+      }));
+      await stopChild(serve.child);
+      await Promise.all([...dispatchers.values(), operator].map((d) => d.close()));
+      await t.cleanup();
+    },
+  };
+
+  try {
+    for (let i = 0; i < count; i++) {
+      const name = `h${i + 1}`;
+      const dir = join(root, name);
+      const h: FleetHost = { name, dir, installDir: join(dir, 'opt'), pkiDir: join(dir, 'pki'), configFile: join(dir, 'updater.json'),
+        updaterPort: await freePort(), agentPort: await freePort(), updater: null, logs: [] };
+      await mkdir(h.installDir, { recursive: true });
+      await writeFile(h.configFile, JSON.stringify(hostConfig(options.config?.(i))));
+      hosts.push(h);
+    }
+    // Enroll and start the hosts in parallel: each is its own machine.
+    await Promise.all(hosts.map(async (h, i) => {
+      const address = options.address ? await options.address(i, h.updaterPort) : `127.0.0.1:${h.updaterPort}`;
+      const added = await swarmctlJson<{ token: string; caHash: string }>(['host', 'add', h.name, '--address', address]);
+      lap(`${h.name} added`);
+      const join_ = spawn(process.execPath, [UPDATER_BIN, 'join', '--controller', url, '--token-file', '-', '--ca-hash', added.caHash, '--pki-dir', h.pkiDir],
+        { env: { ...process.env, SWARM_LOG_LEVEL: 'warn' }, stdio: ['pipe', 'pipe', 'pipe'] });
+      let err = '';
+      join_.stderr.on('data', (d: Buffer) => (err += d.toString()));
+      join_.stdout.resume();
+      join_.stdin.end(`${added.token}\n`);
+      const timer = setTimeout(() => join_.kill('SIGKILL'), 30_000);
+      const [code] = (await once(join_, 'close')) as [number | null];
+      clearTimeout(timer);
+      if (code !== 0) throw new Error(`join of ${h.name} failed (${code}): ${err}`);
+      lap(`${h.name} joined`);
+      h.updater = await spawnUpdater(h, url);
+      lap(`${h.name} listening`);
+    }));
+    // Online means the updater's channel is up: rollouts mark offline hosts unreachable.
+    await pollUntil('every updater online', async () => {
+      const list = await api<Array<{ name: string; channels: { updater: boolean } }>>('/v1/hosts');
+      return list.length === count && list.every((x) => x.channels.updater) ? true : undefined;
+    }, { timeoutMs: 30_000, everyMs: 200, retryErrors: true });
+    lap('online');
+  } catch (err) {
+    await fleet.close().catch(() => undefined);
+    throw err;
+  }
+  return fleet;
+}
+
+/** Update records of one release on a host (what a push leaves). */
+export async function updateRecords(fleet: Fleet, name: string, release: string): Promise<OperationRecord[]> {
+  return fleet.operations(name, { release, kind: 'update' });
+}
+
+/** A loopback TCP proxy to one updater that cuts the next `cuts` connections once `afterBytes` went upstream. */
+export async function startCuttingProxy(targetPort: number, afterBytes: number): Promise<{ port: number; cuts: number; cut: number; close(): Promise<void> }> {
+  const sockets = new Set<Socket>();
+  const state = { port: 0, cuts: 0, cut: 0, close: async () => undefined as void };
+  const server: Server = createServer((client) => {
+    const upstream = connect(targetPort, '127.0.0.1');
+    sockets.add(client).add(upstream);
+    let sent = 0;
+    const destroy = (): void => {
+      client.destroy();
+      upstream.destroy();
+    };
+    client.on('data', (chunk: Buffer) => {
+      sent += chunk.length;
+      if (state.cuts > 0 && sent > afterBytes) {
+        state.cuts--;
+        state.cut++;
+        destroy();
+        return;
+      }
+      if (!upstream.write(chunk)) client.pause();
+    });
+    upstream.on('drain', () => client.resume());
+    upstream.on('data', (chunk: Buffer) => client.write(chunk));
+    client.on('close', destroy).on('error', destroy);
+    upstream.on('close', destroy).on('error', destroy);
+    client.on('end', () => upstream.end());
+  });
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  state.port = (server.address() as { port: number }).port;
+  state.close = async () => {
+    for (const s of sockets) s.destroy();
+    await new Promise<void>((r) => server.close(() => r()));
+  };
+  return state;
+}
+
+
+/**
+ * That something does NOT happen: `check` must keep returning true for `forMs` (bounded). Only for absences (no
+ * push while paused), which no event can announce; what can be awaited is awaited.
+ */
+export async function assertHolds(what: string, check: () => Promise<boolean>, forMs: number): Promise<void> {
+  const end = performance.now() + forMs;
+  for (let i = 0; i < 1_000 && performance.now() < end; i++) {
+    if (!(await check())) throw new Error(`no longer true: ${what}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  if (!(await check())) throw new Error(`no longer true: ${what}`);
+}
