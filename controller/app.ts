@@ -119,7 +119,9 @@ export async function buildControllerApp(deps: ControllerDeps): Promise<Controll
     dir: deps.releasesDir, store: deps.store, limits: releaseUploadLimits(deps.releaseLimits),
     ...(deps.releaseSigningKeyPem !== undefined ? { signingPublicKeyPem: deps.releaseSigningKeyPem } : {}),
   });
+  const metrics = new Metrics();
   const rollouts = createRolloutEngine({
+    onSettled: (outcome, seconds) => metrics.observePush(outcome, seconds),
     store: deps.store, releases: deps.releaseSource ?? releases ?? noReleases, fleet: controllerFleet({ store: deps.store, reports, hub, clock, offlineTimeoutMs: settings.offlineTimeoutMs }),
     material: () => deps.material, clock, ids: deps.ids ?? randomIds, logger: deps.logger,
     // The routes write the audit entries (they know the caller and the outcome), so the engine writes none.
@@ -133,7 +135,7 @@ export async function buildControllerApp(deps: ControllerDeps): Promise<Controll
     sockets: new SocketRegistry(),
     hub,
     reports,
-    metrics: new Metrics(),
+    metrics,
     clock,
     logger: deps.logger,
     settings,
@@ -213,8 +215,16 @@ export async function buildControllerApp(deps: ControllerDeps): Promise<Controll
         channels: hub.counts(),
         certificatesExpiringSoon: await countExpiringSoon(ctx),
         revokedSerials: denylist.size,
+        rolloutsByState: countBy(await ctx.store.listRollouts({ limit: 100_000 }), (r) => r.state),
       }));
     });
   });
   return { app, context: ctx };
+}
+
+/** How many items fall in each group. */
+function countBy<T>(items: readonly T[], key: (item: T) => string): Record<string, number> {
+  const counts: Record<string, number> = {};
+  for (const item of items) counts[key(item)] = (counts[key(item)] ?? 0) + 1;
+  return counts;
 }

@@ -1,11 +1,25 @@
 // Prometheus text exposition for the controller: counters, gauges and one latency histogram, no dependency.
 
 const BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5];
+/** A push lasts an upload, an install, a restart, a probe and a watch window: seconds to minutes. */
+const PUSH_BUCKETS = [1, 2, 5, 10, 20, 30, 60, 120, 300, 600];
+const PUSH_OUTCOMES = ['succeeded', 'rolled-back', 'failed', 'unreachable'] as const;
+const ROLLOUT_STATES = ['pending', 'canary', 'rolling', 'paused', 'done', 'aborted'] as const;
 
 export class Metrics {
   readonly enrollments = { ok: 0, refused: 0 };
   readonly renewals = { ok: 0, refused: 0 };
   readonly #latency = new Map<string, { buckets: number[]; sum: number; count: number }>();
+  readonly #pushes = new Map<string, { buckets: number[]; sum: number; count: number }>(PUSH_OUTCOMES.map((o) => [o, { buckets: PUSH_BUCKETS.map(() => 0), sum: 0, count: 0 }]));
+
+  /** One host's push settled (rollouts): its outcome and how long it took. */
+  observePush(outcome: string, seconds: number): void {
+    const h = this.#pushes.get(outcome);
+    if (!h) return;
+    for (let i = 0; i < PUSH_BUCKETS.length; i++) if (seconds <= PUSH_BUCKETS[i]!) h.buckets[i]!++;
+    h.sum += seconds;
+    h.count++;
+  }
 
   /** Record one request's duration by route pattern and status class. */
   observeRequest(route: string, statusCode: number, seconds: number): void {
@@ -21,7 +35,11 @@ export class Metrics {
   }
 
   /** Render with the gauges computed at scrape time. */
-  render(gauges: { hostsTotal: number; hostsOnline: number; channels: { agent: number; updater: number }; certificatesExpiringSoon: number; revokedSerials: number }): string {
+  render(gauges: {
+    hostsTotal: number; hostsOnline: number; channels: { agent: number; updater: number }; certificatesExpiringSoon: number; revokedSerials: number;
+    /** Rollouts by state (the store's count at scrape time). */
+    rolloutsByState?: Readonly<Record<string, number>>;
+  }): string {
     const out: string[] = [];
     const gauge = (name: string, help: string, lines: string[]): void => {
       out.push(`# HELP ${name} ${help}`, `# TYPE ${name} gauge`, ...lines);
@@ -47,6 +65,17 @@ export class Metrics {
       `swarm_renewals_total{result="ok"} ${this.renewals.ok}`,
       `swarm_renewals_total{result="refused"} ${this.renewals.refused}`,
     ]);
+    gauge('swarm_rollouts', 'Rollouts by state.', ROLLOUT_STATES.map((st) => `swarm_rollouts{state="${st}"} ${gauges.rolloutsByState?.[st] ?? 0}`));
+    counter('swarm_rollout_hosts_total', 'Hosts settled by rollouts, by outcome (succeeded = updated; rolled-back, failed, unreachable count against budgets).',
+      PUSH_OUTCOMES.map((o) => `swarm_rollout_hosts_total{outcome="${o}"} ${this.#pushes.get(o)!.count}`));
+    out.push('# HELP swarm_rollout_push_duration_seconds One host\'s push, from its start to its outcome, by outcome.', '# TYPE swarm_rollout_push_duration_seconds histogram');
+    for (const [outcome, h] of this.#pushes) {
+      const labels = `outcome="${outcome}"`;
+      PUSH_BUCKETS.forEach((b, i) => out.push(`swarm_rollout_push_duration_seconds_bucket{${labels},le="${b}"} ${h.buckets[i]}`));
+      out.push(`swarm_rollout_push_duration_seconds_bucket{${labels},le="+Inf"} ${h.count}`);
+      out.push(`swarm_rollout_push_duration_seconds_sum{${labels}} ${h.sum}`);
+      out.push(`swarm_rollout_push_duration_seconds_count{${labels}} ${h.count}`);
+    }
     const mem = process.memoryUsage();
     gauge('swarm_process_memory_bytes', 'Controller memory by kind (rss, heap_used, heap_total, external, array_buffers).', [
       `swarm_process_memory_bytes{kind="rss"} ${mem.rss}`,

@@ -78,6 +78,15 @@ describe('controller routes (app.inject, test peer resolver)', () => {
       const res = await app.inject({ method: 'GET', url: '/metrics', headers: OPS });
       assert.match(res.body, /^swarm_hosts 1$/m);
       assert.match(res.body, /^swarm_http_request_duration_seconds_count\{route="\/metrics",status="4xx"\} 3$/m);
+      // Rollouts: by state (none yet), hosts settled by outcome, push durations.
+      assert.match(res.body, /^swarm_rollouts\{state="rolling"\} 0$/m);
+      assert.match(res.body, /^swarm_rollout_hosts_total\{outcome="succeeded"\} 0$/m);
+      ctl.context.metrics.observePush('succeeded', 12);
+      ctl.context.metrics.observePush('rolled-back', 40);
+      const after = (await app.inject({ method: 'GET', url: '/metrics', headers: OPS })).body;
+      assert.match(after, /^swarm_rollout_hosts_total\{outcome="succeeded"\} 1$/m);
+      assert.match(after, /^swarm_rollout_push_duration_seconds_bucket\{outcome="rolled-back",le="30"\} 0$/m);
+      assert.match(after, /^swarm_rollout_push_duration_seconds_bucket\{outcome="rolled-back",le="60"\} 1$/m);
     });
 
     it('public routes need no identity', async () => {
