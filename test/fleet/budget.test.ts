@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { FAIL_MARKER, startFleet, updateRecords, type Fleet } from './helpers.js';
 
 describe('fleet: the failure budget', function () {
-  this.timeout(120_000);
+  this.timeout(300_000);
   let fleet: Fleet;
 
   before(async () => {

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { FAIL_MARKER, startFleet, updateRecords, type Fleet, type FleetRelease } from './helpers.js';
 
 describe('fleet: a failing canary', function () {
-  this.timeout(120_000);
+  this.timeout(300_000);
   let fleet: Fleet;
   let v1: FleetRelease;
 

@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { startCuttingProxy, startFleet, updateRecords, type Fleet } from './helpers.js';
 
 describe('fleet: a push cut mid-body', function () {
-  this.timeout(120_000);
+  this.timeout(300_000);
   let fleet: Fleet;
   let proxy: Awaited<ReturnType<typeof startCuttingProxy>> | undefined;
 

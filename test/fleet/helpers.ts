@@ -121,7 +121,7 @@ async function spawnUpdater(h: FleetHost, controllerUrl: string): Promise<ChildP
   const child = spawn(process.execPath, args, { env: { ...process.env, SWARM_LOG_LEVEL: 'info' }, stdio: ['ignore', 'ignore', 'pipe'] });
   let buffer = '';
   const listening = new Promise<void>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`updater of ${h.name} did not listen within 20 s:\n${h.logs.slice(-20).join('\n')}`)), 20_000);
+    const timer = setTimeout(() => reject(new Error(`updater of ${h.name} did not listen within 60 s:\n${h.logs.slice(-20).join('\n')}`)), 60_000);
     child.stderr!.setEncoding('utf8');
     child.stderr!.on('data', (chunk: string) => {
       buffer += chunk;
@@ -197,7 +197,7 @@ export async function startFleet(options: FleetOptions = {}): Promise<Fleet> {
   const admin = await loadTlsMaterial(adminDir, 'operator');
   const operator = clientFor(admin.ca, admin, 'fleet');
   const api = async <T>(path: string): Promise<T> => {
-    const res = await request(`${url}${path}`, { dispatcher: operator, signal: AbortSignal.timeout(5_000) });
+    const res = await request(`${url}${path}`, { dispatcher: operator, signal: AbortSignal.timeout(15_000) });
     const body = await res.body.json();
     if (res.statusCode !== 200) throw new Error(`GET ${path}: ${res.statusCode} ${JSON.stringify(body)}`);
     return body as T;
@@ -244,7 +244,7 @@ export async function startFleet(options: FleetOptions = {}): Promise<Fleet> {
     async rollout(id) {
       return swarmctlJson<RolloutJson>(['rollout', 'status', id]);
     },
-    awaitRollout(id, what, check, timeoutMs = 30_000) {
+    awaitRollout(id, what, check, timeoutMs = 90_000) {
       // Reads through the API (not swarmctl) for a tight poll: the same document `rollout status --json` prints.
       return pollUntil(what, async () => {
         const r = await api<RolloutJson>(`/v1/rollouts/${encodeURIComponent(id)}`);
@@ -254,19 +254,19 @@ export async function startFleet(options: FleetOptions = {}): Promise<Fleet> {
     async operations(name, query = {}) {
       const h = fleet.host(name);
       const qs = new URLSearchParams({ limit: String(query.limit ?? 50), ...(query.release ? { release: query.release } : {}), ...(query.kind ? { kind: query.kind } : {}) });
-      const res = await request(`https://127.0.0.1:${h.updaterPort}/v1/operations?${qs}`, { dispatcher: dispatcherFor(name), signal: AbortSignal.timeout(5_000) });
+      const res = await request(`https://127.0.0.1:${h.updaterPort}/v1/operations?${qs}`, { dispatcher: dispatcherFor(name), signal: AbortSignal.timeout(15_000) });
       const body = await res.body.json();
       if (res.statusCode !== 200) throw new Error(`GET /v1/operations of ${name}: ${res.statusCode} ${JSON.stringify(body)}`);
       return body as OperationRecord[];
     },
     async updaterHealth(name) {
       const h = fleet.host(name);
-      const res = await request(`https://127.0.0.1:${h.updaterPort}/v1/health`, { dispatcher: dispatcherFor(name), signal: AbortSignal.timeout(5_000) });
+      const res = await request(`https://127.0.0.1:${h.updaterPort}/v1/health`, { dispatcher: dispatcherFor(name), signal: AbortSignal.timeout(15_000) });
       return (await res.body.json()) as UpdaterStatus;
     },
     async installEverywhere(release) {
       const r = await fleet.startRollout(release.id, ['--all', '--canary', '0', '--batch', '100%', '--max-parallel', String(hosts.length)]);
-      return fleet.awaitRollout(r.id, `${release.version} installed everywhere`, (x) => x.state === 'done' && x.hosts.every((h) => h.state === 'succeeded' || h.state === 'skipped'), 60_000);
+      return fleet.awaitRollout(r.id, `${release.version} installed everywhere`, (x) => x.state === 'done' && x.hosts.every((h) => h.state === 'succeeded' || h.state === 'skipped'), 120_000);
     },
     async killController() {
       serveLogs += serve.logs();

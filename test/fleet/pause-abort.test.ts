@@ -4,7 +4,7 @@ import { assertHolds, startFleet, updateRecords, type Fleet } from './helpers.js
 import type { RolloutJson } from '../../shared/rollout-api.js';
 
 describe('fleet: pause and abort', function () {
-  this.timeout(120_000);
+  this.timeout(300_000);
   let fleet: Fleet;
 
   before(async () => {

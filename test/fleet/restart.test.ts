@@ -5,7 +5,7 @@ import { startFleet, updateRecords, type Fleet } from './helpers.js';
 import { pollUntil } from '../helpers/wait.js';
 
 describe('fleet: the controller killed mid-wave', function () {
-  this.timeout(150_000);
+  this.timeout(300_000);
   let fleet: Fleet;
 
   before(async () => {

@@ -7,7 +7,7 @@ import { startFleet, updateRecords, type Fleet, type FleetRelease } from './help
 const ALL = ['h1', 'h2', 'h3', 'h4', 'h5'];
 
 describe('fleet: rollback', function () {
-  this.timeout(150_000);
+  this.timeout(300_000);
   let fleet: Fleet;
   let v1: FleetRelease;
   let v2: FleetRelease;

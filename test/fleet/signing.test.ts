@@ -8,7 +8,7 @@ import { tempDir } from '../helpers/pki.js';
 import { startFleet, updateRecords, type Fleet } from './helpers.js';
 
 describe('fleet: signed releases', function () {
-  this.timeout(120_000);
+  this.timeout(300_000);
   let fleet: Fleet;
   let keys: { path: string; cleanup(): Promise<void> };
 

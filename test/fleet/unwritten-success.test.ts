@@ -5,7 +5,7 @@ import { startFleet, updateRecords, type Fleet } from './helpers.js';
 import { pollUntil } from '../helpers/wait.js';
 
 describe('fleet: a success the controller did not live to write', function () {
-  this.timeout(120_000);
+  this.timeout(300_000);
   let fleet: Fleet;
 
   before(async () => {
