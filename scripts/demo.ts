@@ -287,18 +287,22 @@ async function stopAll(): Promise<void> {
   }
 }
 
-let stopping = false;
+let cleaning: Promise<void> | undefined;
+let interrupted = false;
 
-/** Stop every child and remove the temp dir (unless --keep on success); at most once. */
-async function cleanUp(removeDir: boolean): Promise<void> {
-  if (stopping) return;
-  stopping = true;
-  await stopAll();
-  if (removeDir && root !== '') await rm(root, { recursive: true, force: true });
+/** Stop every child and remove the temp dir (unless --keep on success); every caller awaits the one clean-up. */
+function cleanUp(removeDir: boolean): Promise<void> {
+  cleaning ??= (async () => {
+    await stopAll();
+    if (removeDir && root !== '') await rm(root, { recursive: true, force: true });
+  })();
+  return cleaning;
 }
 
 for (const signal of ['SIGINT', 'SIGTERM'] as const) {
   process.once(signal, () => {
+    // Ctrl-C reaches our children too (one process group): the step they were in then fails; that is not news.
+    interrupted = true;
     process.stderr.write(`\ndemo interrupted (${signal}) during "${stepName}": stopping the fleet and removing ${root}\n`);
     void cleanUp(true).finally(() => process.exit(signal === 'SIGINT' ? 130 : 143));
   });
@@ -310,6 +314,7 @@ main().then(
     process.exit(0);
   },
   async (err: unknown) => {
+    if (interrupted) return cleanUp(true);
     const detail = err instanceof StepFailed ? err.message : (err as Error).stack ?? String(err);
     process.stderr.write(`\n${painter(process.stderr)('red', 'demo failed')} at step "${stepName}": ${detail}\n`);
     await cleanUp(true);
