@@ -2,13 +2,13 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { chmod, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { RolloutJson } from '../shared/rollout-api.js';
 import type { HostView } from '../shared/operator-api.js';
 import { painter } from '../shared/terminal.js';
+import { freePort } from './ports.js';
 
 const BUILD_ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 const BIN: Record<string, string> = {
@@ -30,6 +30,8 @@ const HOST_CONFIG = {
 const paint = painter(process.stdout);
 const children = new Set<ChildProcess>();
 const installDirs: string[] = [];
+/** The last lines of each daemon's output (pino logs; the agent's too), shown when a step fails. */
+const daemonLogs = new Map<string, () => string>();
 let root = '';
 let env: NodeJS.ProcessEnv = { ...process.env, SWARM_LOG_LEVEL: process.env.SWARM_LOG_LEVEL ?? 'warn', NO_COLOR: '1' };
 let stepName = 'setup';
@@ -117,6 +119,7 @@ async function startDaemon(program: string, args: string[], ready: RegExp, what:
   let seen = '';
   let tail = '';
   let started = false;
+  daemonLogs.set(what, () => tail);
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => reject(new StepFailed(`${what} did not start within 20 s:\n${tail}`)), 20_000);
     // Both streams are read to the end (a full pipe would stall the child); the last lines are kept for a failure.
@@ -139,16 +142,6 @@ async function startDaemon(program: string, args: string[], ready: RegExp, what:
       reject(new StepFailed(`${what} exited (${code ?? signal}):\n${tail}`));
     });
   });
-}
-
-async function freePort(): Promise<number> {
-  const srv = createServer();
-  srv.listen(0, '127.0.0.1');
-  await once(srv, 'listening');
-  const port = (srv.address() as { port: number }).port;
-  srv.close();
-  await once(srv, 'close');
-  return port;
 }
 
 /** A release tree of this build's agent; a broken one's entrypoint exits at start, as an agent whose sensor cannot open its device. */
@@ -316,6 +309,7 @@ main().then(
   async (err: unknown) => {
     if (interrupted) return cleanUp(true);
     const detail = err instanceof StepFailed ? err.message : (err as Error).stack ?? String(err);
+    for (const [what, logs] of daemonLogs) process.stderr.write(`\n-- last output of ${what}:\n${logs().split('\n').slice(-12).join('\n')}\n`);
     process.stderr.write(`\n${painter(process.stderr)('red', 'demo failed')} at step "${stepName}": ${detail}\n`);
     await cleanUp(true);
     process.exit(1);
