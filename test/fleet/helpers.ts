@@ -64,7 +64,8 @@ export interface Fleet {
   url: string;
   hosts: FleetHost[];
   host(name: string): FleetHost;
-  swarmctl(args: string[]): Promise<RunResult>;
+  /** swarmctl ARGS as the admin operator; killed after `timeoutMs` (default 60 s). */
+  swarmctl(args: string[], timeoutMs?: number): Promise<RunResult>;
   /** swarmctl --json ARGS, parsed; throws with stderr unless the exit code is one of `codes` (default 0). */
   swarmctlJson<T>(args: string[], codes?: number[]): Promise<T>;
   /** Write a release tree of the real agent, build it with swarmctl and upload it. */
@@ -84,6 +85,8 @@ export interface Fleet {
   stopUpdater(name: string): Promise<void>;
   startUpdater(name: string): Promise<void>;
   controllerLogs(): string;
+  /** The pid of the running controller process (the rollout bench samples its memory). */
+  controllerPid(): number | undefined;
   close(): Promise<void>;
 }
 
@@ -186,7 +189,7 @@ export async function startFleet(options: FleetOptions = {}): Promise<Fleet> {
   const port = Number(new URL(url).port);
   let serveLogs = '';
   const env = (): Record<string, string> => ({ SWARMCTL_CONTROLLER: url, SWARMCTL_IDENTITY: adminDir, NO_COLOR: '1' });
-  const swarmctl = (args: string[]): Promise<RunResult> => runBin(SWARMCTL_BIN, args, env(), 60_000);
+  const swarmctl = (args: string[], timeoutMs = 60_000): Promise<RunResult> => runBin(SWARMCTL_BIN, args, env(), timeoutMs);
   const swarmctlJson = async <T>(args: string[], codes = [0]): Promise<T> => {
     const r = await swarmctl(['--json', ...args]);
     if (!codes.includes(r.code)) throw new Error(`swarmctl ${args.join(' ')} exited ${r.code}: ${r.stderr}${r.stdout}`);
@@ -285,6 +288,7 @@ export async function startFleet(options: FleetOptions = {}): Promise<Fleet> {
       h.updater = await spawnUpdater(h, url);
     },
     controllerLogs: () => serveLogs + serve.logs(),
+    controllerPid: () => serve.child.pid,
     async close() {
       await Promise.all(hosts.map(async (h) => {
         await stopChild(h.updater);
