@@ -124,7 +124,11 @@ async function spawnUpdater(h: FleetHost, controllerUrl: string): Promise<ChildP
   const child = spawn(process.execPath, args, { env: { ...process.env, SWARM_LOG_LEVEL: 'info' }, stdio: ['ignore', 'ignore', 'pipe'] });
   let buffer = '';
   const listening = new Promise<void>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`updater of ${h.name} did not listen within 20 s:\n${h.logs.slice(-20).join('\n')}`)), 20_000);
+    // Killed on timeout too: nobody else holds this child yet, and a fleet that failed to start must leave nothing behind.
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new Error(`updater of ${h.name} did not listen within 20 s:\n${h.logs.slice(-20).join('\n')}`));
+    }, 20_000);
     child.stderr!.setEncoding('utf8');
     child.stderr!.on('data', (chunk: string) => {
       buffer += chunk;
@@ -310,8 +314,9 @@ export async function startFleet(options: FleetOptions = {}): Promise<Fleet> {
       await writeFile(h.configFile, JSON.stringify(hostConfig(options.config?.(i))));
       hosts.push(h);
     }
-    // Enroll and start the hosts in parallel: each is its own machine.
-    await Promise.all(hosts.map(async (h, i) => {
+    // Enroll and start the hosts in parallel: each is its own machine. All settle before a failure is thrown, so
+    // close() (below) sees every updater that did start and none is started after it.
+    const starts = await Promise.allSettled(hosts.map(async (h, i) => {
       const address = options.address ? await options.address(i, h.updaterPort) : `127.0.0.1:${h.updaterPort}`;
       const added = await swarmctlJson<{ token: string; caHash: string }>(['host', 'add', h.name, '--address', address]);
       lap(`${h.name} added`);
@@ -329,6 +334,8 @@ export async function startFleet(options: FleetOptions = {}): Promise<Fleet> {
       h.updater = await spawnUpdater(h, url);
       lap(`${h.name} listening`);
     }));
+    const failed = starts.find((x): x is PromiseRejectedResult => x.status === 'rejected');
+    if (failed) throw failed.reason;
     // Online means the updater's channel is up: rollouts mark offline hosts unreachable.
     await pollUntil('every updater online', async () => {
       const list = await api<Array<{ name: string; channels: { updater: boolean } }>>('/v1/hosts');
