@@ -107,6 +107,8 @@ export interface FleetOptions {
   config?: (index: number) => Parameters<typeof hostConfig>[0];
   /** Address to register for a host instead of its updater's (a proxy in front of it). */
   address?: (index: number, updaterPort: number) => Promise<string> | string;
+  /** Hosts enrolled and started at once (default: all); a big fleet on 2 cores starts in bounded rounds. */
+  startConcurrency?: number;
 }
 
 function parseJson<T>(r: RunResult, what: string): T {
@@ -316,7 +318,7 @@ export async function startFleet(options: FleetOptions = {}): Promise<Fleet> {
     }
     // Enroll and start the hosts in parallel: each is its own machine. All settle before a failure is thrown, so
     // close() (below) sees every updater that did start and none is started after it.
-    const starts = await Promise.allSettled(hosts.map(async (h, i) => {
+    const startHost = async (h: FleetHost, i: number): Promise<void> => {
       const address = options.address ? await options.address(i, h.updaterPort) : `127.0.0.1:${h.updaterPort}`;
       const added = await swarmctlJson<{ token: string; caHash: string }>(['host', 'add', h.name, '--address', address]);
       lap(`${h.name} added`);
@@ -333,6 +335,10 @@ export async function startFleet(options: FleetOptions = {}): Promise<Fleet> {
       lap(`${h.name} joined`);
       h.updater = await spawnUpdater(h, url);
       lap(`${h.name} listening`);
+    };
+    const queue = hosts.map((h, i) => [h, i] as const);
+    const starts = await Promise.allSettled(Array.from({ length: Math.min(count, options.startConcurrency ?? count) }, async () => {
+      for (let next = queue.shift(); next; next = queue.shift()) await startHost(...next);
     }));
     const failed = starts.find((x): x is PromiseRejectedResult => x.status === 'rejected');
     if (failed) throw failed.reason;
