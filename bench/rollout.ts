@@ -21,6 +21,8 @@ const TLS_ROUNDS = 3;
 const RSS_SAMPLE_MS = 50;
 // Hosts started at once: 20 updaters starting together on 2 cores miss the harness's 20 s listen deadline.
 const START_CONCURRENCY = 4;
+// 40 agents starting at once on 2 loaded cores missed the tests' 15 s probe deadline (the agent, not the push).
+const PROBE_DEADLINE_MS = 60_000;
 
 const round = (x: number): number => Math.round(x * 10) / 10;
 const MB = 1024 * 1024;
@@ -204,7 +206,7 @@ export async function run(args: string[]): Promise<Record<string, unknown>> {
   const windowMs = arg(args, 'window-ms') ?? 1_000;
   const runs: Record<string, unknown>[] = [];
   for (const hosts of sizes) {
-    const fleet = await startFleet({ hosts, config: () => ({ windowMs }), startConcurrency: START_CONCURRENCY });
+    const fleet = await startFleet({ hosts, config: () => ({ windowMs, probeDeadlineMs: PROBE_DEADLINE_MS }), startConcurrency: START_CONCURRENCY });
     try {
       runs.push(await rolloutRollback(fleet, hosts, sizeBytes));
     } finally {

@@ -31,10 +31,10 @@ const AGENT_BIN = join(BUILD_ROOT, 'agent', 'main.js');
 export const FAIL_MARKER = 'fail-agent';
 
 /** Deadlines of the test hosts: short, so a failing agent rolls back in about a second. */
-export function hostConfig(overrides: { windowMs?: number; signingPublicKeyPath?: string } = {}): Record<string, unknown> {
+export function hostConfig(overrides: { windowMs?: number; probeDeadlineMs?: number; signingPublicKeyPath?: string } = {}): Record<string, unknown> {
   return {
     watch: { windowMs: overrides.windowMs ?? 1_000, intervalMs: 100, maxFailures: 3 },
-    probe: { deadlineMs: 15_000, intervalMs: 50, backoffMaxMs: 200, requestTimeoutMs: 2_000 },
+    probe: { deadlineMs: overrides.probeDeadlineMs ?? 15_000, intervalMs: 50, backoffMaxMs: 200, requestTimeoutMs: 2_000 },
     agent: { stopGraceMs: 2_000, restartBackoffMs: 100, restartBackoffMaxMs: 1_000 },
     ...(overrides.signingPublicKeyPath ? { signingPublicKeyPath: overrides.signingPublicKeyPath } : {}),
   };
