@@ -322,16 +322,22 @@ export async function startFleet(options: FleetOptions = {}): Promise<Fleet> {
       const address = options.address ? await options.address(i, h.updaterPort) : `127.0.0.1:${h.updaterPort}`;
       const added = await swarmctlJson<{ token: string; caHash: string }>(['host', 'add', h.name, '--address', address]);
       lap(`${h.name} added`);
-      const join_ = spawn(process.execPath, [UPDATER_BIN, 'join', '--controller', url, '--token-file', '-', '--ca-hash', added.caHash, '--pki-dir', h.pkiDir],
-        { env: { ...process.env, SWARM_LOG_LEVEL: 'warn' }, stdio: ['pipe', 'pipe', 'pipe'] });
-      let err = '';
-      join_.stderr.on('data', (d: Buffer) => (err += d.toString()));
-      join_.stdout.resume();
-      join_.stdin.end(`${added.token}\n`);
-      const timer = setTimeout(() => join_.kill('SIGKILL'), 30_000);
-      const [code] = (await once(join_, 'close')) as [number | null];
-      clearTimeout(timer);
-      if (code !== 0) throw new Error(`join of ${h.name} failed (${code}): ${err}`);
+      // Dozens of hosts joining from one address meet the controller's enrollment rate limit: wait as told, a few times.
+      for (let attempt = 1; ; attempt++) {
+        const join_ = spawn(process.execPath, [UPDATER_BIN, 'join', '--controller', url, '--token-file', '-', '--ca-hash', added.caHash, '--pki-dir', h.pkiDir],
+          { env: { ...process.env, SWARM_LOG_LEVEL: 'warn' }, stdio: ['pipe', 'pipe', 'pipe'] });
+        let err = '';
+        join_.stderr.on('data', (d: Buffer) => (err += d.toString()));
+        join_.stdout.resume();
+        join_.stdin.end(`${added.token}\n`);
+        const timer = setTimeout(() => join_.kill('SIGKILL'), 30_000);
+        const [code] = (await once(join_, 'close')) as [number | null];
+        clearTimeout(timer);
+        if (code === 0) break;
+        const retryS = /SWARM_ERR_RATE_LIMITED/.test(err) ? Number(/retry in (\d+) second/.exec(err)?.[1] ?? 5) : NaN;
+        if (attempt >= 5 || !(retryS <= 30)) throw new Error(`join of ${h.name} failed (${code}): ${err}`);
+        await new Promise((r) => setTimeout(r, retryS * 1_000 + 200));
+      }
       lap(`${h.name} joined`);
       h.updater = await spawnUpdater(h, url);
       lap(`${h.name} listening`);
