@@ -31,10 +31,10 @@ const AGENT_BIN = join(BUILD_ROOT, 'agent', 'main.js');
 export const FAIL_MARKER = 'fail-agent';
 
 /** Deadlines of the test hosts: short, so a failing agent rolls back in about a second. */
-export function hostConfig(overrides: { windowMs?: number; signingPublicKeyPath?: string } = {}): Record<string, unknown> {
+export function hostConfig(overrides: { windowMs?: number; probeDeadlineMs?: number; signingPublicKeyPath?: string } = {}): Record<string, unknown> {
   return {
     watch: { windowMs: overrides.windowMs ?? 1_000, intervalMs: 100, maxFailures: 3 },
-    probe: { deadlineMs: 15_000, intervalMs: 50, backoffMaxMs: 200, requestTimeoutMs: 2_000 },
+    probe: { deadlineMs: overrides.probeDeadlineMs ?? 15_000, intervalMs: 50, backoffMaxMs: 200, requestTimeoutMs: 2_000 },
     agent: { stopGraceMs: 2_000, restartBackoffMs: 100, restartBackoffMaxMs: 1_000 },
     ...(overrides.signingPublicKeyPath ? { signingPublicKeyPath: overrides.signingPublicKeyPath } : {}),
   };
@@ -64,7 +64,8 @@ export interface Fleet {
   url: string;
   hosts: FleetHost[];
   host(name: string): FleetHost;
-  swarmctl(args: string[]): Promise<RunResult>;
+  /** swarmctl ARGS as the admin operator; killed after `timeoutMs` (default 60 s). */
+  swarmctl(args: string[], timeoutMs?: number): Promise<RunResult>;
   /** swarmctl --json ARGS, parsed; throws with stderr unless the exit code is one of `codes` (default 0). */
   swarmctlJson<T>(args: string[], codes?: number[]): Promise<T>;
   /** Write a release tree of the real agent, build it with swarmctl and upload it. */
@@ -84,6 +85,8 @@ export interface Fleet {
   stopUpdater(name: string): Promise<void>;
   startUpdater(name: string): Promise<void>;
   controllerLogs(): string;
+  /** The pid of the running controller process (the rollout bench samples its memory). */
+  controllerPid(): number | undefined;
   close(): Promise<void>;
 }
 
@@ -104,6 +107,8 @@ export interface FleetOptions {
   config?: (index: number) => Parameters<typeof hostConfig>[0];
   /** Address to register for a host instead of its updater's (a proxy in front of it). */
   address?: (index: number, updaterPort: number) => Promise<string> | string;
+  /** Hosts enrolled and started at once (default: all); a big fleet on 2 cores starts in bounded rounds. */
+  startConcurrency?: number;
 }
 
 function parseJson<T>(r: RunResult, what: string): T {
@@ -121,7 +126,11 @@ async function spawnUpdater(h: FleetHost, controllerUrl: string): Promise<ChildP
   const child = spawn(process.execPath, args, { env: { ...process.env, SWARM_LOG_LEVEL: 'info' }, stdio: ['ignore', 'ignore', 'pipe'] });
   let buffer = '';
   const listening = new Promise<void>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`updater of ${h.name} did not listen within 60 s:\n${h.logs.slice(-20).join('\n')}`)), 60_000);
+    // Killed on timeout too: nobody else holds this child yet, and a fleet that failed to start must leave nothing behind.
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new Error(`updater of ${h.name} did not listen within 60 s:\n${h.logs.slice(-20).join('\n')}`));
+    }, 60_000);
     child.stderr!.setEncoding('utf8');
     child.stderr!.on('data', (chunk: string) => {
       buffer += chunk;
@@ -186,7 +195,7 @@ export async function startFleet(options: FleetOptions = {}): Promise<Fleet> {
   const port = Number(new URL(url).port);
   let serveLogs = '';
   const env = (): Record<string, string> => ({ SWARMCTL_CONTROLLER: url, SWARMCTL_IDENTITY: adminDir, NO_COLOR: '1' });
-  const swarmctl = (args: string[]): Promise<RunResult> => runBin(SWARMCTL_BIN, args, env(), 60_000);
+  const swarmctl = (args: string[], timeoutMs = 60_000): Promise<RunResult> => runBin(SWARMCTL_BIN, args, env(), timeoutMs);
   const swarmctlJson = async <T>(args: string[], codes = [0]): Promise<T> => {
     const r = await swarmctl(['--json', ...args]);
     if (!codes.includes(r.code)) throw new Error(`swarmctl ${args.join(' ')} exited ${r.code}: ${r.stderr}${r.stdout}`);
@@ -285,6 +294,7 @@ export async function startFleet(options: FleetOptions = {}): Promise<Fleet> {
       h.updater = await spawnUpdater(h, url);
     },
     controllerLogs: () => serveLogs + serve.logs(),
+    controllerPid: () => serve.child.pid,
     async close() {
       await Promise.all(hosts.map(async (h) => {
         await stopChild(h.updater);
@@ -306,25 +316,38 @@ export async function startFleet(options: FleetOptions = {}): Promise<Fleet> {
       await writeFile(h.configFile, JSON.stringify(hostConfig(options.config?.(i))));
       hosts.push(h);
     }
-    // Enroll and start the hosts in parallel: each is its own machine.
-    await Promise.all(hosts.map(async (h, i) => {
+    // Enroll and start the hosts in parallel: each is its own machine. All settle before a failure is thrown, so
+    // close() (below) sees every updater that did start and none is started after it.
+    const startHost = async (h: FleetHost, i: number): Promise<void> => {
       const address = options.address ? await options.address(i, h.updaterPort) : `127.0.0.1:${h.updaterPort}`;
       const added = await swarmctlJson<{ token: string; caHash: string }>(['host', 'add', h.name, '--address', address]);
       lap(`${h.name} added`);
-      const join_ = spawn(process.execPath, [UPDATER_BIN, 'join', '--controller', url, '--token-file', '-', '--ca-hash', added.caHash, '--pki-dir', h.pkiDir],
-        { env: { ...process.env, SWARM_LOG_LEVEL: 'warn' }, stdio: ['pipe', 'pipe', 'pipe'] });
-      let err = '';
-      join_.stderr.on('data', (d: Buffer) => (err += d.toString()));
-      join_.stdout.resume();
-      join_.stdin.end(`${added.token}\n`);
-      const timer = setTimeout(() => join_.kill('SIGKILL'), 30_000);
-      const [code] = (await once(join_, 'close')) as [number | null];
-      clearTimeout(timer);
-      if (code !== 0) throw new Error(`join of ${h.name} failed (${code}): ${err}`);
+      // Dozens of hosts joining from one address meet the controller's enrollment rate limit: wait as told, a few times.
+      for (let attempt = 1; ; attempt++) {
+        const join_ = spawn(process.execPath, [UPDATER_BIN, 'join', '--controller', url, '--token-file', '-', '--ca-hash', added.caHash, '--pki-dir', h.pkiDir],
+          { env: { ...process.env, SWARM_LOG_LEVEL: 'warn' }, stdio: ['pipe', 'pipe', 'pipe'] });
+        let err = '';
+        join_.stderr.on('data', (d: Buffer) => (err += d.toString()));
+        join_.stdout.resume();
+        join_.stdin.end(`${added.token}\n`);
+        const timer = setTimeout(() => join_.kill('SIGKILL'), 30_000);
+        const [code] = (await once(join_, 'close')) as [number | null];
+        clearTimeout(timer);
+        if (code === 0) break;
+        const retryS = /SWARM_ERR_RATE_LIMITED/.test(err) ? Number(/retry in (\d+) second/.exec(err)?.[1] ?? 5) : NaN;
+        if (attempt >= 5 || !(retryS <= 30)) throw new Error(`join of ${h.name} failed (${code}): ${err}`);
+        await new Promise((r) => setTimeout(r, retryS * 1_000 + 200));
+      }
       lap(`${h.name} joined`);
       h.updater = await spawnUpdater(h, url);
       lap(`${h.name} listening`);
+    };
+    const queue = hosts.map((h, i) => [h, i] as const);
+    const starts = await Promise.allSettled(Array.from({ length: Math.min(count, options.startConcurrency ?? count) }, async () => {
+      for (let next = queue.shift(); next; next = queue.shift()) await startHost(...next);
     }));
+    const failed = starts.find((x): x is PromiseRejectedResult => x.status === 'rejected');
+    if (failed) throw failed.reason;
     // Online means the updater's channel is up: rollouts mark offline hosts unreachable.
     await pollUntil('every updater online', async () => {
       const list = await api<Array<{ name: string; channels: { updater: boolean } }>>('/v1/hosts');
