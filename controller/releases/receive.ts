@@ -1,4 +1,5 @@
 // Receive one release upload: stream the body through SHA-256 and a tar inspection into a temp file, publish it only when whole and valid.
+import { RatioGuard } from '../../shared/release/ratio-guard.js';
 import { createHash, randomUUID } from 'node:crypto';
 import { open, rename, rm, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -15,8 +16,6 @@ import { controllerError } from '../errors.js';
 import type { ReleaseUploadLimits } from './limits.js';
 
 const CHUNK = 64 * 1024;
-/** The ratio is judged past this many unpacked bytes only: tar headers and padding compress far better than 100:1. */
-const RATIO_GRACE_BYTES = 1024 * 1024;
 
 export interface ReceiveRequest {
   /** The request body (already paced); read once, never buffered whole. */
@@ -140,19 +139,6 @@ async function writeAll(fh: FileHandle, chunk: Buffer): Promise<void> {
   while (off < chunk.byteLength) off += (await fh.write(chunk, off, chunk.byteLength - off)).bytesWritten;
 }
 
-class RatioGuard extends Transform {
-  private unpacked = 0;
-  constructor(private readonly compressed: StoreAndHash, private readonly maxRatio: number) {
-    super({ highWaterMark: CHUNK });
-  }
-  override _transform(chunk: Buffer, _enc: BufferEncoding, cb: TransformCallback): void {
-    this.unpacked += chunk.byteLength;
-    if (this.unpacked > RATIO_GRACE_BYTES && this.unpacked > this.maxRatio * Math.max(1, this.compressed.bytes)) {
-      return cb(tooLarge(`the release decompresses more than ${this.maxRatio} times its compressed size (controller.release.max-ratio)`));
-    }
-    cb(null, chunk);
-  }
-}
 
 /** The body as a stream whose pending read loses to the abort: a stalled client must not hold the pipeline. */
 async function* untilAborted(body: AsyncIterable<Uint8Array>, signal: AbortSignal): AsyncGenerator<Uint8Array> {
@@ -260,7 +246,7 @@ async function inspectInto(req: ReceiveRequest, fh: FileHandle, limits: ReleaseU
       Readable.from(untilAborted(req.body, req.signal), { objectMode: false, highWaterMark: CHUNK }),
       store,
       createGunzip({ chunkSize: CHUNK }),
-      new RatioGuard(store, limits.maxRatio),
+      new RatioGuard(() => store.bytes, limits.maxRatio, () => tooLarge(`the release decompresses more than ${limits.maxRatio} times its compressed size (controller.release.max-ratio)`)),
       tarSink(extract, () => failure),
       { signal: req.signal },
     );

@@ -9,7 +9,6 @@ import type { PushRequest } from './push.js';
 import type { PushOutcome } from './push-outcome.js';
 import { decideRollout, type RolloutAction } from './step.js';
 import type { FleetHost, FleetSource } from './targets.js';
-import { toStepView } from './view.js';
 
 export interface ExecutorDeps {
   store: Store;
@@ -125,7 +124,7 @@ export class RolloutExecutor {
       const f = fleet.get(h.name);
       return !f || !f.updaterOnline || f.address === null;
     }).map((h) => h.name));
-    const actions = decideRollout(toStepView(r), hosts, { now, offline });
+    const actions = decideRollout(r, hosts, { now, offline });
     let changed = false;
     for (const a of actions) {
       if (a.type === 'wait') {

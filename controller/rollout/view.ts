@@ -2,7 +2,7 @@
 import type { RolloutEvent, RolloutJson } from '../../shared/rollout-api.js';
 import type { RolloutEventRecord, RolloutHostRecord, RolloutRecord } from '../store/index.js';
 import type { RolloutState } from './model.js';
-import { countFailures, type RolloutView } from './step.js';
+import { countFailures } from './step.js';
 
 const iso = (ms: number | null): string | null => (ms === null ? null : new Date(ms).toISOString());
 
@@ -10,10 +10,6 @@ export function toEventJson(e: RolloutEventRecord): RolloutEvent {
   return { seq: e.seq, at: new Date(e.at).toISOString(), type: e.type, host: e.host, wave: e.wave, actor: e.actor, reason: e.reason, message: e.message };
 }
 
-/** The step function's view of a stored rollout. */
-export function toStepView(r: RolloutRecord): RolloutView {
-  return { state: r.state, strategy: r.strategy, budget: r.budget, currentWave: r.currentWave, waveCount: r.waveCount, waveEndedAt: r.waveEndedAt, canaryAccepted: r.canaryAccepted };
-}
 
 /** The release most hosts ran before: the one every changed host came from, or null when they differ or none is known. */
 export function commonFrom(hosts: readonly RolloutHostRecord[]): string | null {

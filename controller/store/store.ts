@@ -1,6 +1,7 @@
 // The controller's storage contract: one interface, engines behind it (SQLite today), one contract test suite.
+import type { RolloutView } from '../rollout/step.js';
 import type { Role } from '../../shared/identity.js';
-import type { RolloutHostState, RolloutReason, RolloutState, Strategy } from '../rollout/model.js';
+import type { RolloutHostState, RolloutReason, RolloutState } from '../rollout/model.js';
 
 export interface HostRecord {
   name: string;
@@ -87,21 +88,13 @@ export interface AuditEntry {
   details: Record<string, unknown>;
 }
 
-/** A rollout as stored (DESIGN.md §6): its strategy, where its waves are, and why it is paused or aborted. */
-export interface RolloutRecord {
+/** A rollout as stored: the step function's view of it (state, strategy, budget, waves) plus who and when. */
+export interface RolloutRecord extends RolloutView {
   id: string;
   releaseId: string;
   version: string;
   kind: 'agent' | 'updater';
-  state: RolloutState;
   reason: RolloutReason | null;
-  strategy: Strategy;
-  /** Failures allowed (resolved from the strategy; resume may replace it). */
-  budget: number;
-  currentWave: number;
-  waveCount: number;
-  waveEndedAt: number | null;
-  canaryAccepted: boolean;
   createdBy: string;
   createdAt: number;
   updatedAt: number;

@@ -16,7 +16,8 @@ import { MANIFEST_FILE } from '../../shared/release-manifest.js';
 import { isSwarmError } from '../../shared/errors.js';
 import { checkTarEntry, createExtractionState, recordEntry, recordSkipped, type ExtractionState } from './entry-check.js';
 import { installError } from './errors.js';
-import { RATIO_GRACE_BYTES, type InstallLimits } from './limits.js';
+import type { InstallLimits } from './limits.js';
+import { RatioGuard } from '../../shared/release/ratio-guard.js';
 import { SyncQueue } from './sync-queue.js';
 import { SMALL_FILE_BYTES, WritePool, writeNewFile } from './write-pool.js';
 
@@ -46,21 +47,6 @@ export class CompressedMeter extends Transform {
   }
 }
 
-/** Counts unpacked bytes as gunzip produces them and refuses a ratio past the limit at once. */
-class RatioGuard extends Transform {
-  private unpacked = 0;
-  constructor(private readonly meter: CompressedMeter, private readonly maxRatio: number) {
-    super({ highWaterMark: CHUNK });
-  }
-  override _transform(chunk: Buffer, _enc: BufferEncoding, cb: TransformCallback): void {
-    this.unpacked += chunk.byteLength;
-    if (this.unpacked > RATIO_GRACE_BYTES && this.unpacked > this.maxRatio * Math.max(1, this.meter.bytes)) {
-      cb(installError('SWARM_ERR_INSTALL_RATIO_EXCEEDED', `the release decompresses more than ${this.maxRatio} times its compressed size (limits.maxCompressionRatio): ${this.unpacked} bytes from ${this.meter.bytes}`));
-      return;
-    }
-    cb(null, chunk);
-  }
-}
 
 /** Turns the request body into a Node stream whose failures read as "the upload broke". */
 async function* readBody(body: NodeJS.ReadableStream | AsyncIterable<Uint8Array>, signal?: AbortSignal): AsyncGenerator<Uint8Array> {
@@ -284,7 +270,7 @@ export async function extractRelease(
       Readable.from(readBody(body, cancel), { objectMode: false, highWaterMark: CHUNK }),
       meter,
       createGunzip({ chunkSize: CHUNK }),
-      new RatioGuard(meter, limits.maxCompressionRatio),
+      new RatioGuard(() => meter.bytes, limits.maxCompressionRatio, (unpacked, compressed) => installError('SWARM_ERR_INSTALL_RATIO_EXCEEDED', `the release decompresses more than ${limits.maxCompressionRatio} times its compressed size (limits.maxCompressionRatio): ${unpacked} bytes from ${compressed}`)),
       feedTar,
       { signal: cancel },
     );

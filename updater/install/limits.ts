@@ -36,4 +36,4 @@ export const InstallLimitsSchema: z.ZodType<InstallLimits, Partial<InstallLimits
  * The ratio is only enforced past this many unpacked bytes: the first blocks of any tar (headers,
  * zero padding) compress far better than 100:1, and a megabyte is harmless.
  */
-export const RATIO_GRACE_BYTES = 1024 * 1024;
+export { RATIO_GRACE_BYTES } from '../../shared/release/ratio-guard.js';
