@@ -38,11 +38,16 @@ export class ChannelHub {
   readonly #o: ChannelHubOptions;
   readonly #channels = new Map<string, Channel>(); // key: role/host
   readonly #budget: ReportBudgetPolicy;
+  /** When each role/host channel last showed life (open, message, pong, close); kept after the channel closes. */
+  readonly #lastSeen = new Map<string, number>();
+  /** When this hub (the controller process) started: channels of a restarted controller are still reconnecting. */
+  readonly startedAt: number;
   #pingTimer: NodeJS.Timeout | undefined;
 
   constructor(options: ChannelHubOptions) {
     this.#o = options;
     this.#budget = { ...defaultBudgetPolicy(options.heartbeatMs), ...options.reportBudget };
+    this.startedAt = options.clock.now();
   }
 
   /** Start pinging the open channels; a peer that misses a ping interval is cut. */
@@ -70,6 +75,11 @@ export class ChannelHub {
     return this.#channels.has(`${role}/${host}`);
   }
 
+  /** When this process last heard from the host's channel of this role (undefined: not since it started). */
+  lastSeen(role: ChannelRole, host: string): number | undefined {
+    return this.#lastSeen.get(`${role}/${host}`);
+  }
+
   /** Close the channels of a removed host now: a close frame, then the socket within 250 ms. */
   closeHost(host: string, reason: 'revoked' = 'revoked'): number {
     let n = 0;
@@ -77,6 +87,7 @@ export class ChannelHub {
       const ch = this.#channels.get(`${role}/${host}`);
       if (!ch) continue;
       this.#channels.delete(`${role}/${host}`);
+      this.#lastSeen.delete(`${role}/${host}`);
       ch.ws.close(CLOSE_CODES.revoked, reason);
       setTimeout(() => ch.ws.terminate(), 250).unref();
       n++;
@@ -117,6 +128,10 @@ export class ChannelHub {
     }
     const ch: Channel = { ws, role, host: identity.name, serial, alive: true, budget: freshBudget(this.#budget, this.#o.clock.now()), closing: false };
     this.#channels.set(key, ch);
+    const seen = (): void => {
+      if (this.#channels.get(key) === ch) this.#lastSeen.set(key, this.#o.clock.now());
+    };
+    seen();
     const log = this.#o.logger.child({ host: identity.name, channel: role });
     log.debug('channel open');
     ws.send(JSON.stringify({ type: 'welcome', identity: spiffeUri(identity), heartbeatMs: this.#o.heartbeatMs, pingIntervalMs: this.#o.pingIntervalMs }));
@@ -125,12 +140,14 @@ export class ChannelHub {
     const schema = reportSchemaFor(role);
     ws.on('pong', () => {
       ch.alive = true;
+      seen();
     });
     ws.on('message', (data, isBinary) => {
       // A channel being closed (revoked, or replaced by a newer one) keeps delivering what was in flight:
       // none of it may count, or a removed host would reappear with its last words.
       if (this.#channels.get(key) !== ch || ch.closing) return;
       ch.alive = true;
+      seen();
       // Before parsing: parsing is the cost a flooding host imposes.
       if (!this.#spend(ch)) return;
       let parsed: unknown;
@@ -144,6 +161,7 @@ export class ChannelHub {
       this.#o.reports.record(identity.name, role, { report: r.data.report, at: this.#o.clock.now(), certNotAfter: Date.parse(r.data.certNotAfter) });
     });
     ws.on('close', () => {
+      seen();
       if (this.#channels.get(key) === ch) this.#channels.delete(key);
       log.debug('channel closed');
     });

@@ -44,6 +44,8 @@ export interface RolloutEngine extends RolloutService {
 }
 
 const RUNNING: RolloutState[] = ['pending', 'canary', 'rolling'];
+/** Worth a rollback attempt: the channel is up, or still expected back (the rollback goes to the updater directly). */
+const reachable = (h: FleetHost | undefined): boolean => h !== undefined && (h.updaterOnline || h.reconnectBy != null);
 
 export function createRolloutEngine(deps: RolloutEngineDeps): RolloutEngine {
   const live = new EventEmitter();
@@ -198,11 +200,11 @@ export function createRolloutEngine(deps: RolloutEngineDeps): RolloutEngine {
         await Promise.all((await deps.store.listRolloutHosts(rollout.id)).map((h) => executor.inFlight(rollout.id, h.name)));
         const changed = (await deps.store.listRolloutHosts(rollout.id)).filter((h: RolloutHostRecord) => h.state === 'succeeded');
         targets = changed.map((h) => ({
-          name: h.name, address: byName.get(h.name)?.address ?? null, updaterOnline: byName.get(h.name)?.updaterOnline ?? false,
+          name: h.name, address: byName.get(h.name)?.address ?? null, updaterOnline: reachable(byName.get(h.name)),
           expect: { release: rollout.releaseId, prev: h.from, rollout: rollout.id },
         }));
       } else {
-        targets = chosen.map((h) => ({ name: h.name, address: h.address, updaterOnline: h.updaterOnline }));
+        targets = chosen.map((h) => ({ name: h.name, address: h.address, updaterOnline: reachable(h) }));
       }
       const stop = new AbortController();
       const hosts = await rollbackHosts({

@@ -4,6 +4,7 @@
 import type { Logger } from 'pino';
 import type { Clock } from '../../shared/clock.js';
 import type { NewRolloutEvent, RolloutChange, RolloutEventRecord, RolloutRecord, Store } from '../store/index.js';
+import { LIMITS } from '../../shared/limits.js';
 import { controllerError } from '../errors.js';
 import type { PushRequest } from './push.js';
 import type { PushOutcome } from './push-outcome.js';
@@ -120,15 +121,21 @@ export class RolloutExecutor {
     if (!ACTIVE.includes(r.state)) return false;
     const fleet = await this.#fleetByName();
     const now = this.#d.clock.now();
-    const offline = new Set(hosts.filter((h) => {
+    const offline = new Set<string>();
+    const reconnecting = new Map<string, number>();
+    for (const h of hosts) {
       const f = fleet.get(h.name);
-      return !f || !f.updaterOnline || f.address === null;
-    }).map((h) => h.name));
-    const actions = decideRollout(r, hosts, { now, offline });
+      if (f && f.address !== null && !f.updaterOnline && f.reconnectBy != null) reconnecting.set(h.name, f.reconnectBy);
+      else if (!f || !f.updaterOnline || f.address === null) offline.add(h.name);
+    }
+    const actions = decideRollout(r, hosts, { now, offline, reconnecting });
     let changed = false;
     for (const a of actions) {
       if (a.type === 'wait') {
-        if (a.until !== null) this.#wakeAt(id, d, a.until);
+        // A channel coming back kicks nothing: while a host waits for it, look again every recheck interval.
+        const recheck = reconnecting.size > 0 ? now + LIMITS['rollout.reconnect-recheck'].value : null;
+        const until = a.until === null ? recheck : recheck === null ? a.until : Math.min(a.until, recheck);
+        if (until !== null) this.#wakeAt(id, d, until);
         continue;
       }
       const change = this.#transition(r, a, now, fleet, hosts.find((h) => 'host' in a && h.name === a.host)?.from ?? null);

@@ -8,9 +8,10 @@ import type { FleetHost, FleetSource } from './targets.js';
 
 /**
  * Enrolled, active hosts; `release` is the updater's active release (what `from` records), else the agent's.
- * An updater is online with its channel open, or with a report younger than the offline timeout: right after a
- * controller restart the channels are still reconnecting, and their hosts must not all turn unreachable.
- * No certificate reads: the executor asks at every step.
+ * An updater is online with its channel open. A closed channel is given the offline timeout to come back, counted
+ * from when this process last heard from it, or from the controller's start: right after a restart every channel is
+ * still reconnecting (with backoff), and its host must not turn unreachable for that. No certificate reads: the
+ * executor asks at every step.
  */
 export function controllerFleet(parts: { store: Store; reports: ReportCache; hub: ChannelHub; clock: Clock; offlineTimeoutMs: number }): FleetSource {
   return {
@@ -20,10 +21,13 @@ export function controllerFleet(parts: { store: Store; reports: ReportCache; hub
         const r = parts.reports.get(h.name);
         const updater = r?.updater?.report as UpdaterStatus | undefined;
         const agent = r?.agent?.report as AgentHealth | undefined;
+        const online = parts.hub.isOpen('updater', h.name);
+        const reconnectBy = (parts.hub.lastSeen('updater', h.name) ?? parts.hub.startedAt) + parts.offlineTimeoutMs;
         return {
           name: h.name, address: h.address, labels: h.labels,
           release: updater?.active?.id ?? (agent && agent.release !== 'unknown' ? agent.release : null),
-          updaterOnline: parts.hub.isOpen('updater', h.name) || (r?.updater != null && now - r.updater.at < parts.offlineTimeoutMs),
+          updaterOnline: online,
+          reconnectBy: !online && now < reconnectBy ? reconnectBy : null,
         };
       });
     },

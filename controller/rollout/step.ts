@@ -35,6 +35,11 @@ export interface Observation {
   now: number;
   /** Hosts whose channel is down now: at their turn they are `unreachable`, never pushed. */
   offline: ReadonlySet<string>;
+  /**
+   * Hosts whose channel is down but expected back by the given time (ms), e.g. right after a controller restart:
+   * at their turn they wait (no slot, no mark) until they are back or that time passes, when they are offline.
+   */
+  reconnecting?: ReadonlyMap<string, number>;
 }
 
 /** Failed, rolled-back and unreachable hosts: what the budget counts. */
@@ -70,10 +75,15 @@ export function decideRollout(r: RolloutView, hosts: readonly HostView[], obs: O
     let failed = failures;
     // An unreachable host is a failure now: once one would pause the rollout, nothing more starts in this step.
     const wouldPause = (): boolean => failed > r.budget || (inCanary && !r.canaryAccepted && failed > failures);
-    // A host's turn comes when a slot is free: an offline one is then unreachable (it takes no slot), never pushed.
+    let waitUntil: number | null = null;
+    // A host's turn comes when a slot is free: an offline one is then unreachable (it takes no slot), never pushed;
+    // a reconnecting one is passed over for now (the hosts after it go on) and waits for its channel.
     for (const h of pending) {
       if (slots <= 0 || wouldPause()) break;
-      if (obs.offline.has(h.name)) {
+      const back = obs.reconnecting?.get(h.name);
+      if (back !== undefined) {
+        waitUntil = waitUntil === null ? back : Math.min(waitUntil, back);
+      } else if (obs.offline.has(h.name)) {
         actions.push({ type: 'mark-unreachable', host: h.name });
         failed++;
       } else {
@@ -81,6 +91,7 @@ export function decideRollout(r: RolloutView, hosts: readonly HostView[], obs: O
         slots--;
       }
     }
+    if (waitUntil !== null) actions.push({ type: 'wait', until: waitUntil });
     return actions.length > 0 ? actions : [{ type: 'wait', until: null }];
   }
   if (wave.some((h) => h.state === 'pushing')) return [{ type: 'wait', until: null }];

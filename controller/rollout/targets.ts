@@ -15,7 +15,13 @@ export interface FleetHost {
   labels: Record<string, string>;
   /** The release the host runs now (its updater's active release, else its agent's). */
   release: string | null;
+  /** The updater's channel is open now. */
   updaterOnline: boolean;
+  /**
+   * Channel down but not yet taken for offline: the time (ms) by which it is expected back (a restarted controller's
+   * channels are still reconnecting, or the channel dropped less than the offline timeout ago). Null otherwise.
+   */
+  reconnectBy?: number | null;
 }
 
 /** The enrolled hosts (the controller builds it from the store, the reports and the channel hub). */

@@ -255,10 +255,16 @@ export async function startFleet(options: FleetOptions = {}): Promise<Fleet> {
     },
     awaitRollout(id, what, check, timeoutMs = 90_000) {
       // Reads through the API (not swarmctl) for a tight poll: the same document `rollout status --json` prints.
+      let last: RolloutJson | undefined;
       return pollUntil(what, async () => {
         const r = await api<RolloutJson>(`/v1/rollouts/${encodeURIComponent(id)}`);
+        last = r;
         return check(r) ? r : undefined;
-      }, { timeoutMs, everyMs: 100, retryErrors: true });
+      }, { timeoutMs, everyMs: 100, retryErrors: true }).catch((err: Error) => {
+        // A timeout names where the rollout stood: its state, each host's, and its last events.
+        const seen = last ? ` (rollout ${last.state}${last.reason ? ` ${last.reason}` : ''}; ${last.hosts.map((h) => `${h.name}:${h.state}`).join(' ')}; last events: ${last.events.slice(-5).map((e) => e.message).join(' | ')})` : '';
+        throw new Error(`${err.message}${seen}`);
+      });
     },
     async operations(name, query = {}) {
       const h = fleet.host(name);

@@ -36,10 +36,11 @@ describe('rollout engine (in-process, fake updaters, fake clock)', function () {
   let clock: FakeClock;
   let fakes: FakeUpdater[];
   let offline: Set<string>;
+  let reconnecting: Map<string, number>;
   let engines: RolloutEngine[];
   let material: Awaited<ReturnType<typeof mintIdentity>>['material'];
 
-  const fleet = { list: async (): Promise<FleetHost[]> => fakes.map((f) => ({ name: f.name, address: f.address, labels: { site: f.name === 'h1' ? 'a' : 'b' }, release: f.active?.id ?? null, updaterOnline: !offline.has(f.name) })) };
+  const fleet = { list: async (): Promise<FleetHost[]> => fakes.map((f) => ({ name: f.name, address: f.address, labels: { site: f.name === 'h1' ? 'a' : 'b' }, release: f.active?.id ?? null, updaterOnline: !offline.has(f.name) && !reconnecting.has(f.name), reconnectBy: reconnecting.get(f.name) ?? null })) };
   const engine = (): RolloutEngine => {
     const e = createRolloutEngine({
       store, releases, fleet, material: () => material, clock, ids: sequentialIds(), logger: silentLogger(), pushClock: systemClock,
@@ -85,6 +86,7 @@ describe('rollout engine (in-process, fake updaters, fake clock)', function () {
     clock = new FakeClock();
     fakes = [];
     offline = new Set();
+    reconnecting = new Map();
     engines = [];
   });
   afterEach(async () => {
@@ -182,6 +184,28 @@ describe('rollout engine (in-process, fake updaters, fake clock)', function () {
     assert.equal(state(done, 'h3'), 'unreachable');
     assert.equal(done.hosts.find((h) => h.name === 'h3')!.error!.code, 'SWARM_ERR_ROLLOUT_HOST_UNREACHABLE');
     assert.deepEqual([fs[2]!.pushes.length, fs[3]!.pushes.length], [0, 0]);
+  });
+
+  it('a host whose channel is still reconnecting at its turn waits for it: pushed once it is back, unreachable once its time is up', async () => {
+    const fs = await hosts(3);
+    reconnecting.set('h2', clock.now() + 30_000);
+    reconnecting.set('h3', clock.now() + 30_000);
+    const e = engine();
+    const { id } = await e.start({ release, targets: { all: true }, strategy: strategy({ maxFailures: { count: 1 } }), kind: 'agent' }, 'op');
+    const waiting = await until(e, id, 'h1 done while h2 and h3 wait', (x) => state(x, 'h1') === 'succeeded');
+    assert.deepEqual(waiting.hosts.map((h) => h.state), ['succeeded', 'pending', 'pending'], 'neither pushed nor marked while reconnecting');
+    // h2's channel comes back: the next recheck pushes it.
+    reconnecting.delete('h2');
+    clock.advance(1_000);
+    await until(e, id, 'h2 pushed after its channel came back', (x) => state(x, 'h2') === 'succeeded');
+    assert.equal(state((await e.get(id))!, 'h3'), 'pending', 'h3 still waits');
+    // h3 never comes back: at its time it is offline, and unreachable.
+    reconnecting.delete('h3');
+    offline.add('h3');
+    clock.advance(29_000);
+    const done = await until(e, id, 'done', (x) => x.state === 'done');
+    assert.deepEqual(done.hosts.map((h) => h.state), ['succeeded', 'succeeded', 'unreachable']);
+    assert.deepEqual(fs.map((f) => f.pushes.length), [1, 1, 0]);
   });
 
   it('after a restart mid-wave settles the host from its updater\'s records, pushes nobody twice, and finishes', async () => {

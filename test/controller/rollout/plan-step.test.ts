@@ -40,7 +40,7 @@ const view = (v: Partial<RolloutView> = {}): RolloutView => ({
   state: 'canary', strategy: strategy(), budget: 1, currentWave: 0, waveCount: 3, waveEndedAt: null, canaryAccepted: false, ...v,
 });
 const hosts = (spec: Array<[string, number, RolloutHostState]>): HostView[] => spec.map(([name, wave, state]) => ({ name, wave, state }));
-const obs = (now = 1000, offline: string[] = []) => ({ now, offline: new Set(offline) });
+const obs = (now = 1000, offline: string[] = [], reconnecting: Array<[string, number]> = []) => ({ now, offline: new Set(offline), reconnecting: new Map(reconnecting) });
 
 describe('rollout step (table)', () => {
   const cases: Array<[string, RolloutView, HostView[], ReturnType<typeof obs>, RolloutAction[]]> = [
@@ -51,6 +51,9 @@ describe('rollout step (table)', () => {
     ['pauses on a failed canary, whatever the budget', view({ budget: 5 }), hosts([['h1', 0, 'rolled-back'], ['h2', 1, 'pending']]), obs(), [{ type: 'pause', reason: 'canary-failed', failures: 1 }]],
     ['goes on after an accepted canary failure within budget', view({ budget: 5, canaryAccepted: true, waveEndedAt: 5 }), hosts([['h1', 0, 'rolled-back'], ['h2', 1, 'pending']]), obs(), [{ type: 'start-wave', wave: 1, state: 'rolling' }]],
     ['marks an offline host unreachable instead of pushing it', view({ state: 'rolling', currentWave: 1 }), hosts([['h1', 0, 'succeeded'], ['h2', 1, 'pending'], ['h3', 1, 'pending']]), obs(1000, ['h2']), [{ type: 'mark-unreachable', host: 'h2' }, { type: 'push', host: 'h3' }]],
+    ['passes over a host whose channel is still reconnecting, and waits for it', view({ state: 'rolling', currentWave: 1 }), hosts([['h1', 0, 'succeeded'], ['h2', 1, 'pending'], ['h3', 1, 'pending']]), obs(1000, [], [['h2', 4000]]), [{ type: 'push', host: 'h3' }, { type: 'wait', until: 4000 }]],
+    ['a reconnecting host takes no slot and is not a failure', view({ state: 'rolling', currentWave: 1, budget: 0, strategy: strategy({ maxParallel: 1 }) }), hosts([['h2', 1, 'pending'], ['h3', 1, 'pending'], ['h4', 1, 'pending']]), obs(1000, [], [['h2', 5000], ['h3', 3000]]), [{ type: 'push', host: 'h4' }, { type: 'wait', until: 3000 }]],
+    ['a wave of reconnecting hosts does not end: it waits', view({ state: 'rolling', currentWave: 1 }), hosts([['h2', 1, 'pending'], ['h3', 2, 'pending']]), obs(1000, [], [['h2', 2000]]), [{ type: 'wait', until: 2000 }]],
     ['never exceeds max-parallel', view({ state: 'rolling', currentWave: 1 }), hosts([['h1', 0, 'succeeded'], ['h2', 1, 'pushing'], ['h3', 1, 'pending'], ['h4', 1, 'pending']]), obs(), [{ type: 'push', host: 'h3' }]],
     ['waits while every slot is taken', view({ state: 'rolling', currentWave: 1, strategy: strategy({ maxParallel: 1 }) }), hosts([['h2', 1, 'pushing'], ['h3', 1, 'pending']]), obs(), [{ type: 'wait', until: null }]],
     ['pauses past the budget; in-flight pushes are left to finish', view({ state: 'rolling', currentWave: 1 }), hosts([['h1', 0, 'succeeded'], ['h2', 1, 'failed'], ['h3', 1, 'unreachable'], ['h4', 1, 'pushing'], ['h5', 1, 'pending']]), obs(), [{ type: 'pause', reason: 'budget-exceeded', failures: 2 }]],
@@ -78,6 +81,13 @@ describe('rollout step (property: random latencies and failures on a fake clock)
       const plan = planRollout(targets(n, rand() < 0.2 ? [1] : []), REL, s);
       const failRate = rand() * 0.4;
       const offline = new Set(plan.hosts.filter(() => rand() < 0.05).map((h) => h.name));
+      // Channels still reconnecting (a controller restart): each is back, or offline for good, at its time.
+      const reconnect = new Map(plan.hosts.filter((h) => !offline.has(h.name) && rand() < 0.1).map((h) => [h.name, { until: Math.floor(rand() * 600), back: rand() < 0.5 }]));
+      const observe = (at: number) => ({
+        now: at,
+        offline: new Set([...offline, ...[...reconnect].filter(([, c]) => c.until <= at && !c.back).map(([n]) => n)]),
+        reconnecting: new Map([...reconnect].filter(([, c]) => c.until > at).map(([n, c]) => [n, c.until])),
+      });
       const state = new Map<string, HostView>(plan.hosts.map((h) => [h.name, { name: h.name, wave: h.wave, state: h.skipped ? 'skipped' : 'pending' }]));
       let r: RolloutView = { state: 'pending', strategy: s, budget: plan.budget, currentWave: -1, waveCount: plan.waves.length, waveEndedAt: null, canaryAccepted: false };
       const pushes = new Map<string, number>();
@@ -85,20 +95,25 @@ describe('rollout step (property: random latencies and failures on a fake clock)
       let now = 0;
       for (let guard = 0; guard < 10_000; guard++) {
         const all = [...state.values()];
-        const actions = decideRollout(r, all, { now, offline });
+        const o = observe(now);
+        const actions = decideRollout(r, all, o);
         let waitUntil: number | null | undefined;
         for (const a of actions) {
           if (a.type === 'start-wave') r = { ...r, state: a.state, currentWave: a.wave, waveEndedAt: null };
           else if (a.type === 'end-wave') r = { ...r, waveEndedAt: a.at };
           else if (a.type === 'pause') r = { ...r, state: 'paused' };
           else if (a.type === 'finish') r = { ...r, state: 'done' };
-          else if (a.type === 'mark-unreachable') state.set(a.host, { ...state.get(a.host)!, state: 'unreachable' });
+          else if (a.type === 'mark-unreachable') {
+            assert.ok(!o.reconnecting.has(a.host), `seed ${seed}: ${a.host} marked unreachable while still expected back`);
+            state.set(a.host, { ...state.get(a.host)!, state: 'unreachable' });
+          }
           else if (a.type === 'push') {
             const h = state.get(a.host)!;
             // Waves: every host of an earlier wave has settled before a later wave's host is pushed.
             assert.ok(all.every((o) => o.wave >= h.wave || o.state !== 'pending'), `seed ${seed}: ${a.host} pushed before its wave began`);
             assert.equal(h.wave, r.currentWave, `seed ${seed}: only the current wave is pushed`);
             assert.ok(countFailures([...state.values()]) <= r.budget, `seed ${seed}: no push starts past the budget`);
+            assert.ok(!o.reconnecting.has(a.host) && !o.offline.has(a.host), `seed ${seed}: ${a.host} pushed while its channel was down`);
             state.set(a.host, { ...h, state: 'pushing' });
             pushes.set(a.host, (pushes.get(a.host) ?? 0) + 1);
             const roll = rand();

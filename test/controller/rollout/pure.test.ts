@@ -1,6 +1,11 @@
 // The engine's pure helpers: targets, strategy defaults, the resumed state, the header's "from", rollback answers.
 import assert from 'node:assert/strict';
+import type { ChannelHub } from '../../../controller/channels.js';
+import type { ReportCache } from '../../../controller/reports.js';
+import { controllerFleet } from '../../../controller/rollout/fleet-source.js';
 import { judgeRollbackAnswer } from '../../../controller/rollout/fleet-rollback.js';
+import type { Store } from '../../../controller/store/index.js';
+import { FakeClock } from '../../helpers/fake-clock.js';
 import { DEFAULT_STRATEGY, resolveStrategy, selectHosts, type FleetHost } from '../../../controller/rollout/targets.js';
 import { commonFrom, resumedState } from '../../../controller/rollout/view.js';
 import type { RolloutHostRecord } from '../../../controller/store/index.js';
@@ -9,6 +14,27 @@ const host = (name: string, labels: Record<string, string> = {}): FleetHost => (
 const row = (name: string, state: RolloutHostRecord['state'], from: string | null): RolloutHostRecord => ({ rolloutId: 'r', name, wave: 0, state, error: null, from, pushStartedAt: null, startedAt: null, endedAt: null });
 
 describe('rollout engine helpers (pure)', () => {
+  it('gives a closed updater channel the offline timeout to come back, from its last sign of life or the controller\'s start', async () => {
+    const clock = new FakeClock();
+    const startedAt = clock.now();
+    const open = new Set(['up']);
+    const seen = new Map([['dropped', startedAt + 5_000]]);
+    const hosts = ['up', 'dropped', 'never'].map((name) => ({ name, enrolledAt: 1, address: '127.0.0.1:1', labels: {} }));
+    const fleet = controllerFleet({
+      store: { listHosts: async () => hosts } as unknown as Store,
+      reports: { get: () => undefined } as unknown as ReportCache,
+      hub: { startedAt, isOpen: (_role: string, h: string) => open.has(h), lastSeen: (_role: string, h: string) => seen.get(h) } as unknown as ChannelHub,
+      clock, offlineTimeoutMs: 30_000,
+    });
+    const view = async () => Object.fromEntries((await fleet.list()).map((h) => [h.name, [h.updaterOnline, h.reconnectBy]]));
+    clock.advance(10_000);
+    assert.deepEqual(await view(), { up: [true, null], dropped: [false, startedAt + 35_000], never: [false, startedAt + 30_000] }, 'right after a restart nobody is offline yet');
+    clock.advance(21_000);
+    assert.deepEqual(await view(), { up: [true, null], dropped: [false, startedAt + 35_000], never: [false, null] }, 'a host silent since the start is offline after the timeout');
+    clock.advance(5_000);
+    assert.deepEqual(await view(), { up: [true, null], dropped: [false, null], never: [false, null] });
+  });
+
   it('selects hosts by all, names (refusing unknown ones) or selector, sorted by name', () => {
     const fleet = [host('b', { site: 'x' }), host('a', { site: 'y' }), host('c', { site: 'x' })];
     assert.deepEqual(selectHosts(fleet, { all: true }).map((h) => h.name), ['a', 'b', 'c']);
