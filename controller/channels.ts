@@ -7,8 +7,10 @@ import { LIMITS } from '../shared/limits.js';
 import type { Clock } from '../shared/clock.js';
 import type { Peer } from '../shared/http.js';
 import { spiffeUri } from '../shared/identity.js';
+import { sharedError, type SwarmError } from '../shared/errors.js';
 import { formatZodIssues } from '../shared/validation.js';
 import { defaultBudgetPolicy, freshBudget, spendReport, type ReportBudget, type ReportBudgetPolicy } from './channel-budget.js';
+import { controllerError } from './errors.js';
 import type { ReportCache } from './reports.js';
 import type { Denylist } from './revocation.js';
 
@@ -32,6 +34,11 @@ interface Channel {
   budget: ReportBudget;
   /** Closed for flooding: what is still in flight is not even parsed. */
   closing: boolean;
+}
+
+/** An error message on a channel: a catalogued code and its message (the hosts log it). */
+function sendError(ch: Channel, err: SwarmError): void {
+  ch.ws.send(JSON.stringify({ type: 'error', ...err.toJSON() }));
 }
 
 export class ChannelHub {
@@ -175,12 +182,12 @@ export class ChannelHub {
     if (verdict === 'accept') return true;
     const per = `${this.#budget.perHeartbeat} reports per ${this.#budget.heartbeatMs} ms (burst ${this.#budget.burst})`;
     if (verdict === 'drop') {
-      ch.ws.send(JSON.stringify({ type: 'error', code: 'SWARM_ERR_CHANNEL_RATE_LIMITED', message: `report dropped: over the budget of ${per}; report at the heartbeat and on change only` }));
+      sendError(ch, controllerError('SWARM_ERR_CHANNEL_RATE_LIMITED', `report dropped: over the budget of ${per}; report at the heartbeat and on change only`));
       return false;
     }
     this.#o.logger.warn({ host: ch.host, channel: ch.role }, `channel closed: kept reporting past the budget of ${per}`);
     ch.closing = true;
-    ch.ws.send(JSON.stringify({ type: 'error', code: 'SWARM_ERR_CHANNEL_RATE_LIMITED', message: `channel closed: more than ${this.#budget.droppedBeforeClose} reports over the budget of ${per}` }));
+    sendError(ch, controllerError('SWARM_ERR_CHANNEL_RATE_LIMITED', `channel closed: more than ${this.#budget.droppedBeforeClose} reports over the budget of ${per}`));
     ch.ws.close(CLOSE_CODES.rateLimited, 'report budget exceeded');
     setTimeout(() => ch.ws.terminate(), 250).unref();
     return false;
@@ -188,7 +195,7 @@ export class ChannelHub {
 
   #refuseMessage(ch: Channel, message: string): void {
     this.#o.logger.warn({ host: ch.host, channel: ch.role }, message);
-    ch.ws.send(JSON.stringify({ type: 'error', code: 'SWARM_ERR_BAD_REQUEST', message }));
+    sendError(ch, sharedError('SWARM_ERR_BAD_REQUEST', message));
     ch.ws.close(CLOSE_CODES.invalidMessage, 'invalid message');
   }
 

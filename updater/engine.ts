@@ -5,7 +5,7 @@ import { isSwarmError, sharedError, SwarmError } from '../shared/errors.js';
 import type { AgentHealth, OperationRecord, UpdaterStatus } from '../shared/wire.js';
 import type { AgentRunner } from './agent-runner.js';
 import type { UpdaterConfig } from './config.js';
-import { updaterError } from './errors.js';
+import { installVerdict, updaterError, updaterFault } from './errors.js';
 import { Executor } from './executor.js';
 import { faultPoint } from './fault.js';
 import { CommitHistory } from './history.js';
@@ -273,7 +273,7 @@ export class Updater {
       const e = isSwarmError(err) ? err : sharedError('SWARM_ERR_INTERNAL', `install failed: ${(err as Error).message}`, { cause: err });
       log.warn({ code: e.code }, `release refused: ${e.message}`);
       // Pre-empted is not a verdict on the release: the operation failed, the release was never judged.
-      await ops.finish(record, e.status < 500 && e.code !== 'SWARM_ERR_UPDATER_PREEMPTED' ? 'refused' : 'failed', { error: { code: e.code, message: e.message } });
+      await ops.finish(record, installVerdict(e), { error: { code: e.code, message: e.message } });
       throw e;
     }
     await ops.step(record, 'installed', { release: { id: installed.id, version: installed.version }, to: refOf(installed) });
@@ -349,7 +349,7 @@ export class Updater {
       // A self-update with its journal still there belongs to the supervisor.
       if (r.kind === 'self-update' && (await fileExists(this.d.paths.selfUpdateJournal))) continue;
       if (r.to && active?.id === r.to.id && r.kind === 'update') await this.d.operations.finish(r, 'committed');
-      else await this.d.operations.finish(r, 'failed', { error: { code: 'SWARM_ERR_UPDATER_INTERRUPTED', message: 'the updater stopped before switching releases; nothing changed, send it again' } });
+      else await this.d.operations.finish(r, 'failed', { error: updaterFault('SWARM_ERR_UPDATER_INTERRUPTED', 'the updater stopped before switching releases; nothing changed, send it again') });
     }
   }
 }

@@ -24,3 +24,14 @@ export const updaterError = defineErrors('updater', {
 });
 
 export type UpdaterErrorCode = Parameters<typeof updaterError>[0];
+
+/** An operation record's error: its code checked against the updater's catalogue when compiled, never a raw string. */
+export const updaterFault = (code: UpdaterErrorCode, message: string): { code: UpdaterErrorCode; message: string } => ({ code, message });
+
+/**
+ * How an install that threw ends its operation: `refused` when the release was judged and turned away (a 4xx), else
+ * `failed` (a fault, or a rollback pre-empted it: the release was never judged).
+ */
+export function installVerdict(err: { status: number; code: string }): 'refused' | 'failed' {
+  return err.status < 500 && err.code !== ('SWARM_ERR_UPDATER_PREEMPTED' satisfies UpdaterErrorCode) ? 'refused' : 'failed';
+}

@@ -1,6 +1,10 @@
 // The updater's planner: pure decisions of update, rollback and recovery (every move, in order); the executor applies them.
+import type { UpdaterErrorCode } from './errors.js';
 import type { Journal, RollingBackJournal, SwitchingJournal } from './journal.js';
 import type { SelfUpdateJournal } from './self-update-journal.js';
+
+/** A record's error, its code checked against the updater's catalogue (a type-only import: this module stays pure). */
+const fault = (code: UpdaterErrorCode, message: string): { code: UpdaterErrorCode; message: string } => ({ code, message });
 
 export interface RollbackPlan {
   /** Try these in order until one is healthy. */
@@ -149,7 +153,7 @@ function nextSwitchingStep(j: SwitchingJournal, o: Observation): Step {
     case 'returned':
       return {
         do: 'finish', state: 'failed', to: null, markBad: null, commit: false, note: null,
-        error: { code: 'SWARM_ERR_UPDATER_INTERRUPTED', message: 'the updater stopped before switching releases; nothing changed, send the update again' },
+        error: fault('SWARM_ERR_UPDATER_INTERRUPTED', 'the updater stopped before switching releases; nothing changed, send the update again'),
       };
     case 'healthy':
       return { do: 'finish', state: 'committed', to: j.next, markBad: null, commit: true, note: null, error: null };
@@ -165,14 +169,14 @@ function nextSwitchingStep(j: SwitchingJournal, o: Observation): Step {
 function rollBackFailedUpdate(j: SwitchingJournal, o: Extract<Observation, { type: 'unhealthy' }>): Step {
   const reason = o.cut ? `a rollback request ended the new release's probe/watch; rolling back to ${j.previous ?? 'nothing'}` : o.reason;
   const note: Note = o.cut
-    ? { step: 'preempted', detail: reason, error: { code: 'SWARM_ERR_UPDATER_PREEMPTED', message: reason } }
-    : { step: 'unhealthy', detail: reason, error: { code: 'SWARM_ERR_UPDATER_AGENT_UNHEALTHY', message: reason } };
+    ? { step: 'preempted', detail: reason, error: fault('SWARM_ERR_UPDATER_PREEMPTED', reason) }
+    : { step: 'unhealthy', detail: reason, error: fault('SWARM_ERR_UPDATER_AGENT_UNHEALTHY', reason) };
   const { candidates } = planRollback({ failed: j.next, preferred: [j.previous, j.prevBefore], history: o.history, usable: o.usable });
   const first = candidates[0];
   if (!first) {
     return {
       do: 'finish', state: 'failed', to: null, markBad: { release: j.next, reason }, commit: false, note,
-      error: { code: 'SWARM_ERR_UPDATER_AGENT_UNHEALTHY', message: `${reason}; no previous release to return to` },
+      error: fault('SWARM_ERR_UPDATER_AGENT_UNHEALTHY', `${reason}; no previous release to return to`),
     };
   }
   return {
@@ -214,13 +218,13 @@ function finishRollback(j: RollingBackJournal): Step {
     // Only an asked-for rollback lists the release it leaves: nothing older came up, so the host went back to it.
     return {
       do: 'finish', state: 'failed', to: j.target, markBad: null, commit: false, note: null,
-      error: { code: 'SWARM_ERR_UPDATER_NO_ROLLBACK_TARGET', message: `no older release became healthy; returned to ${j.target}` },
+      error: fault('SWARM_ERR_UPDATER_NO_ROLLBACK_TARGET', `no older release became healthy; returned to ${j.target}`),
     };
   }
   return {
     // Only a release that failed is marked bad: an asked-for rollback (a drill) must not burn a good release.
     do: 'finish', state: 'rolled-back', to: j.target, markBad: failed ? { release: j.leaving, reason: reasonOf(j) } : null, commit: false, note: null,
-    ...(failed ? { errorIfNone: { code: 'SWARM_ERR_UPDATER_AGENT_UNHEALTHY', message: reasonOf(j) } } : {}),
+    ...(failed ? { errorIfNone: fault('SWARM_ERR_UPDATER_AGENT_UNHEALTHY', reasonOf(j)) } : {}),
   };
 }
 
@@ -235,7 +239,7 @@ function fallBack(j: RollingBackJournal, note: Note | null): Step {
     // new release's, so it is not marked bad (it would be refused for good once the host is fixed).
     return {
       do: 'finish', state: 'failed', to: null, markBad: null, commit: false, note,
-      error: { code: 'SWARM_ERR_UPDATER_ROLLBACK_FAILED', message: `no installed release became healthy (${reasonOf(j)}); the host itself is at fault, so ${j.leaving} is not marked bad` },
+      error: fault('SWARM_ERR_UPDATER_ROLLBACK_FAILED', `no installed release became healthy (${reasonOf(j)}); the host itself is at fault, so ${j.leaving} is not marked bad`),
     };
   }
   const { at: _at, ...rest0 } = j;

@@ -3,6 +3,7 @@ import type { Logger } from 'pino';
 import { isSwarmError, sharedError } from '../shared/errors.js';
 import type { OperationRecord } from '../shared/wire.js';
 import type { Updater, UpdateRequest } from './engine.js';
+import { installVerdict } from './errors.js';
 import { faultPoint } from './fault.js';
 import type { InstallLimits } from './install/index.js';
 import type { OperationStore } from './operations.js';
@@ -45,7 +46,7 @@ export class SelfUpdater {
       });
     } catch (err) {
       const e = isSwarmError(err) ? err : sharedError('SWARM_ERR_INTERNAL', `install failed: ${(err as Error).message}`, { cause: err });
-      await ops.finish(record, e.status < 500 && e.code !== 'SWARM_ERR_UPDATER_PREEMPTED' ? 'refused' : 'failed', { error: { code: e.code, message: e.message } });
+      await ops.finish(record, installVerdict(e), { error: { code: e.code, message: e.message } });
       throw e;
     }
     const links = await this.d.store.readLinks();

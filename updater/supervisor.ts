@@ -8,6 +8,7 @@ import { fsyncDir } from '../shared/files.js';
 import { pause } from '../shared/clock.js';
 import { randomIds } from '../shared/ids.js';
 import { ManifestSchema, MANIFEST_FILE } from '../shared/release-manifest.js';
+import { updaterFault } from './errors.js';
 import { ReleaseStore } from './install/index.js';
 import { OperationStore } from './operations.js';
 import { nextSupervisorStep } from './plan.js';
@@ -161,7 +162,7 @@ async function restoreOldUpdater(o: SupervisorOptions, store: ReleaseStore, jour
   await ops.init();
   const record = await ops.get(j.op);
   if (record && record.state === 'running') {
-    await ops.finish(record, 'rolled-back', { error: { code: 'SWARM_ERR_UPDATER_SELF_UPDATE_FAILED', message: `${reason}; the previous updater was restored` } });
+    await ops.finish(record, 'rolled-back', { error: updaterFault('SWARM_ERR_UPDATER_SELF_UPDATE_FAILED', `${reason}; the previous updater was restored`) });
   }
   await journal.clear();
 }

@@ -36,8 +36,9 @@ export function judgeRecord(record: OperationRecord): PushOutcome | 'running' {
   switch (record.state) {
     case 'running': return 'running';
     case 'committed': return { state: 'succeeded', record };
+    // The updater's own code for a release it rolled back (its catalogue is the updater's; the wire carries it).
     case 'rolled-back': return { state: 'rolled-back', error: errorOf(record, { code: 'SWARM_ERR_UPDATER_AGENT_UNHEALTHY', message: `operation ${record.id} rolled back` }), record };
-    default: return { state: 'failed', error: errorOf(record, { code: 'SWARM_ERR_ROLLOUT_PUSH_FAILED', message: `operation ${record.id} ended ${record.state}` }), record };
+    default: return { state: 'failed', error: errorOf(record, controllerError('SWARM_ERR_ROLLOUT_PUSH_FAILED', `operation ${record.id} ended ${record.state}`)), record };
   }
 }
 

@@ -1,8 +1,8 @@
 // Every error code is unique, well-formed and documented in docs/errors.md with its HTTP status.
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { dirname, join, relative } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { promisify } from 'node:util';
 import { defineErrors, listErrorCodes, SwarmError } from '../../shared/errors.js';
@@ -39,6 +39,25 @@ describe('error catalogue', () => {
     const documented = [...doc.matchAll(/^\| `(SWARM_ERR_[A-Z0-9_]+)` \|/gm)].map((m) => m[1]!);
     assert.deepEqual(documented.filter((c) => !known.has(c)), []);
     assert.equal(new Set(documented).size, documented.length, 'a code is documented twice');
+  });
+
+  it('names only catalogued codes in the sources: a mistyped code in a comparison or a record fails here', () => {
+    const src = repoRoot(root);
+    const known = new Set(listErrorCodes().map((e) => e.code));
+    const unknown: string[] = [];
+    const walk = (dir: string): void => {
+      for (const entry of readdirSync(dir, { withFileTypes: true })) {
+        const path = join(dir, entry.name);
+        if (entry.isDirectory()) walk(path);
+        else if (entry.name.endsWith('.ts') && !entry.name.endsWith('.d.ts')) {
+          for (const m of readFileSync(path, 'utf8').matchAll(/\bSWARM_ERR_[A-Z0-9_]*[A-Z0-9]\b/g)) {
+            if (!known.has(m[0])) unknown.push(`${relative(src, path)}: ${m[0]}`);
+          }
+        }
+      }
+    };
+    for (const area of [...AREAS, 'shared', 'controller-client', 'scripts', 'bench']) if (existsSync(join(src, area))) walk(join(src, area));
+    assert.deepEqual([...new Set(unknown)], []);
   });
 
   it('refuses a code defined twice and malformed codes', () => {
