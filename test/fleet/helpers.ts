@@ -31,12 +31,13 @@ const AGENT_BIN = join(BUILD_ROOT, 'agent', 'main.js');
 export const FAIL_MARKER = 'fail-agent';
 
 /** Deadlines of the test hosts: short, so a failing agent rolls back in about a second. */
-export function hostConfig(overrides: { windowMs?: number; probeDeadlineMs?: number; signingPublicKeyPath?: string } = {}): Record<string, unknown> {
+export function hostConfig(overrides: { windowMs?: number; probeDeadlineMs?: number; signingPublicKeyPath?: string; selfUpdateDeadlineMs?: number } = {}): Record<string, unknown> {
   return {
     watch: { windowMs: overrides.windowMs ?? 1_000, intervalMs: 100, maxFailures: 3 },
     probe: { deadlineMs: overrides.probeDeadlineMs ?? 15_000, intervalMs: 50, backoffMaxMs: 200, requestTimeoutMs: 2_000 },
     agent: { stopGraceMs: 2_000, restartBackoffMs: 100, restartBackoffMaxMs: 1_000 },
     ...(overrides.signingPublicKeyPath ? { signingPublicKeyPath: overrides.signingPublicKeyPath } : {}),
+    ...(overrides.selfUpdateDeadlineMs ? { selfUpdate: { deadlineMs: overrides.selfUpdateDeadlineMs } } : {}),
   };
 }
 
@@ -70,6 +71,8 @@ export interface Fleet {
   swarmctlJson<T>(args: string[], codes?: number[]): Promise<T>;
   /** Write a release tree of the real agent, build it with swarmctl and upload it. */
   release(version: string, options?: ReleaseOptions): Promise<FleetRelease>;
+  /** Build and upload a release of the updater's own code: `good` runs this build's updater, `exit` fails to start. */
+  updaterRelease(version: string, kind: 'good' | 'exit'): Promise<FleetRelease>;
   /** `rollout start --json` (no --wait): the rollout as created. */
   startRollout(release: string, args: string[]): Promise<RolloutJson>;
   rollout(id: string): Promise<RolloutJson>;
@@ -109,6 +112,8 @@ export interface FleetOptions {
   address?: (index: number, updaterPort: number) => Promise<string> | string;
   /** Hosts enrolled and started at once (default: all); a big fleet on 2 cores starts in bounded rounds. */
   startConcurrency?: number;
+  /** Run each updater as `run --supervise` (what self-update needs, and what the systemd unit does). */
+  supervise?: boolean;
 }
 
 function parseJson<T>(r: RunResult, what: string): T {
@@ -120,9 +125,9 @@ function parseJson<T>(r: RunResult, what: string): T {
 }
 
 /** Spawn `swarm-updater run` for a host and wait (bounded) for its listening line. */
-async function spawnUpdater(h: FleetHost, controllerUrl: string): Promise<ChildProcess> {
+async function spawnUpdater(h: FleetHost, controllerUrl: string, supervise = false): Promise<ChildProcess> {
   const args = [UPDATER_BIN, 'run', '--install-dir', h.installDir, '--pki-dir', h.pkiDir, '--listen', `127.0.0.1:${h.updaterPort}`,
-    '--agent-port', String(h.agentPort), '--restart', 'spawn', '--controller', controllerUrl, '--config', h.configFile];
+    '--agent-port', String(h.agentPort), '--restart', 'spawn', '--controller', controllerUrl, '--config', h.configFile, ...(supervise ? ['--supervise'] : [])];
   const child = spawn(process.execPath, args, { env: { ...process.env, SWARM_LOG_LEVEL: 'info' }, stdio: ['ignore', 'ignore', 'pipe'] });
   let buffer = '';
   const listening = new Promise<void>((resolve, reject) => {
@@ -247,6 +252,20 @@ export async function startFleet(options: FleetOptions = {}): Promise<Fleet> {
       if (up.id !== built.id) throw new Error(`uploaded ${up.id}, built ${built.id}`);
       return { id: built.id, version, file };
     },
+    async updaterRelease(version, kind) {
+      const src = join(root, 'src', `updater-${version}`);
+      await mkdir(join(src, 'bin'), { recursive: true });
+      const manifest = { name: 'swarm-updater', version, entrypoint: ['bin/swarm-updater'], services: [], created: '2026-01-01T00:00:00Z' };
+      await writeFile(join(src, 'swarm-release.json'), `${JSON.stringify(manifest, null, 2)}\n`);
+      const script = kind === 'good' ? `#!/bin/sh\nexec "${process.execPath}" "${UPDATER_BIN}" "$@"\n` : '#!/bin/sh\necho "updater: broken build" >&2\nexit 1\n';
+      await writeFile(join(src, 'bin', 'swarm-updater'), script);
+      await chmod(join(src, 'bin', 'swarm-updater'), 0o755);
+      const file = join(root, 'src', `updater-${version}.tar.gz`);
+      const built = await swarmctlJson<{ id: string }>(['release', 'build', src, '--version', version, '--out', file]);
+      const up = await swarmctlJson<{ id: string }>(['release', 'upload', file]);
+      if (up.id !== built.id) throw new Error(`uploaded ${up.id}, built ${built.id}`);
+      return { id: built.id, version, file };
+    },
     async startRollout(release, args) {
       return swarmctlJson<RolloutJson>(['rollout', 'start', release, ...args]);
     },
@@ -297,7 +316,7 @@ export async function startFleet(options: FleetOptions = {}): Promise<Fleet> {
     },
     async startUpdater(name) {
       const h = fleet.host(name);
-      h.updater = await spawnUpdater(h, url);
+      h.updater = await spawnUpdater(h, url, options.supervise);
     },
     controllerLogs: () => serveLogs + serve.logs(),
     controllerPid: () => serve.child.pid,
@@ -345,7 +364,7 @@ export async function startFleet(options: FleetOptions = {}): Promise<Fleet> {
         await new Promise((r) => setTimeout(r, retryS * 1_000 + 200));
       }
       lap(`${h.name} joined`);
-      h.updater = await spawnUpdater(h, url);
+      h.updater = await spawnUpdater(h, url, options.supervise);
       lap(`${h.name} listening`);
     };
     const queue = hosts.map((h, i) => [h, i] as const);
