@@ -154,6 +154,7 @@ async function rolloutRollback(fleet: Fleet, hosts: number, sizeBytes: number): 
 
   const pid = fleet.controllerPid();
   if (pid === undefined) throw new Error('no controller pid');
+  const idleRssMb = procKb(pid, 'VmRSS') / 1024;
   const rss = sampleRss(pid);
   let rolloutPeakMb: number;
   let r: Awaited<ReturnType<typeof swarmctlJson<RolloutJson>>>;
@@ -190,7 +191,7 @@ async function rolloutRollback(fleet: Fleet, hosts: number, sizeBytes: number): 
       ratioToFloor: Math.round((r.ms / floorMs) * 100) / 100,
     },
     loopbackTls: { MBPerSecond: round(tls.bytesPerSecond / MB), roundsMs: tls.roundsMs, note: 'best of rounds; undici client -> node https server in another process, our TLS policy, mutual TLS' },
-    controllerPeakRssMB: { duringRollout: round(rolloutPeakMb), vmHwmWholeRun: round(procKb(pid, 'VmHWM') / 1024), targetMB: 150 },
+    controllerPeakRssMB: { beforeRollout: round(idleRssMb), duringRollout: round(rolloutPeakMb), vmHwmWholeRun: round(procKb(pid, 'VmHWM') / 1024), targetMB: 150 },
     fleetRollback: {
       commandToLastHealthyMs: Math.round(fleetRollbackMs),
       commandMs: Math.round(back.ms),
