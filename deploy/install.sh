@@ -203,11 +203,8 @@ if point "$LIB/current" "$DIR_NAME"; then CHANGED_CODE=1; fi
 for old in "$LIB"/*; do
   [ -d "$old" ] && [ ! -L "$old" ] && [ "$(basename "$old")" != "$DIR_NAME" ] && rm -rf "$old" && say "removed the packaged code ${old#"$R"}"
 done
-for bin in swarmctl:cli swarm-updater:updater swarm-controller:controller; do
-  wrapper=$(mktemp)
-  printf '#!/bin/sh\n# Swarm %s (written by deploy/install.sh): the packaged code in /usr/lib/swarm/current.\nexec /usr/bin/node /usr/lib/swarm/current/dist/%s/main.js "$@"\n' "${bin%%:*}" "${bin#*:}" > "$wrapper"
-  put 0755 "$wrapper" "$R/usr/local/bin/${bin%%:*}" || true
-  rm -f "$wrapper"
+for bin in swarmctl swarm-updater swarm-controller; do
+  put 0755 "$HERE/bin/$bin" "$R/usr/local/bin/$bin" || true
 done
 
 # --- Units. ---

@@ -319,6 +319,10 @@ describe('deploy/install.sh', function () {
       for (const f of ['etc/systemd/system/swarm-agent.service', 'etc/systemd/system/swarm-updater.service', 'etc/polkit-1/rules.d/50-swarm.rules']) {
         assert.equal(await readFile(join(root, f), 'utf8'), await readFile(join(UNITS_DIR, f.split('/').pop()!), 'utf8'), f);
       }
+      for (const bin of ['swarmctl', 'swarm-updater', 'swarm-controller']) {
+        assert.equal(await readFile(join(root, 'usr/local/bin', bin), 'utf8'), await readFile(join(ROOT, 'deploy/bin', bin), 'utf8'), bin);
+        assert.deepEqual(await stat(`usr/local/bin/${bin}`), ['755', 0]);
+      }
 
       const before = await snapshot(root);
       const second = sh(args);
