@@ -344,4 +344,24 @@ describe('deploy/install.sh', function () {
       await dir.cleanup();
     }
   });
+
+  it('installs a controller into --root: its unit, /var/lib/swarm for swarm only, no host parts', async function () {
+    if (process.getuid?.() !== 0) this.skip();
+    const dir = await tempDir('swarm-install-ctl-');
+    try {
+      const { file } = await fakeSwarmRelease(dir.path, '2.0.0');
+      const root = join(dir.path, 'root');
+      await mkdir(root);
+      const r = sh(['--role', 'controller', '--tarball', file, '--root', root]);
+      assert.equal(r.status, 0, r.stderr);
+      const st = await lstat(join(root, 'var/lib/swarm'));
+      assert.deepEqual([(st.mode & 0o7777).toString(8), st.uid], ['700', await idsOf(root, 'passwd', 'swarm')]);
+      assert.equal(await readFile(join(root, 'etc/systemd/system/swarm-controller.service'), 'utf8'), await readFile(join(UNITS_DIR, 'swarm-controller.service'), 'utf8'));
+      for (const absent of ['etc/systemd/system/swarm-agent.service', 'etc/polkit-1/rules.d/50-swarm.rules', 'opt/swarm/active', 'etc/swarm/agent.env']) {
+        assert.equal(existsSync(join(root, absent)), false, `${absent} is a host's, not a controller's`);
+      }
+    } finally {
+      await dir.cleanup();
+    }
+  });
 });
