@@ -340,6 +340,25 @@ describe('deploy/install.sh', function () {
       assert.deepEqual(await stat('etc/swarm/pki/agent/agent.key'), ['600', agent]);
       assert.deepEqual(await stat('etc/swarm/pki/agent/ca.crt'), ['644', agent]);
       assert.equal(existsSync(join(root, 'etc/swarm/pki/agent.key')), false, 'no agent key left beside the updater key');
+
+      // The real key readers and the renewal writer, run as those users: each reads and renews its own key, the
+      // agent cannot read the updater's.
+      await chmod(dir.path, 0o755);
+      const probe = join(dir.path, 'key-probe.mjs');
+      await writeFile(probe, [
+        `import { readPrivateKeyFile, writePrivateKeyFile } from ${JSON.stringify(join(ROOT, 'dist/shared/files.js'))};`,
+        'const [op, path] = process.argv.slice(2);',
+        "try { if (op === 'read') await readPrivateKeyFile(path); else await writePrivateKeyFile(path, 'renewed\\n'); process.stdout.write('ok'); }",
+        "catch (err) { process.stdout.write(err.code ?? 'error'); }",
+      ].join('\n'));
+      const as = (uid: number, op: 'read' | 'write', path: string): string =>
+        run('setpriv', [`--reuid=${uid}`, `--regid=${uid}`, '--clear-groups', process.execPath, probe, op, join(root, path)]).stdout;
+      assert.equal(as(swarm, 'read', 'etc/swarm/pki/updater.key'), 'ok');
+      assert.equal(as(swarm, 'write', 'etc/swarm/pki/updater.key'), 'ok', 'the updater renews its key in place');
+      assert.equal(as(agent, 'read', 'etc/swarm/pki/agent/agent.key'), 'ok');
+      assert.equal(as(agent, 'write', 'etc/swarm/pki/agent/agent.key'), 'ok', 'the agent renews its key in place');
+      assert.equal(as(agent, 'read', 'etc/swarm/pki/updater.key'), 'SWARM_ERR_KEY_PERMISSIONS', 'the agent cannot use the updater key');
+      assert.deepEqual(await stat('etc/swarm/pki/agent/agent.key'), ['600', agent]);
     } finally {
       await dir.cleanup();
     }
