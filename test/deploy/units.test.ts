@@ -11,6 +11,7 @@ import { existsSync } from 'node:fs';
 import { chmod, lstat, mkdir, readFile, readlink, readdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { runInNewContext } from 'node:vm';
+import { limitValue } from '../../shared/limits.js';
 import { buildReleaseToFile } from '../../shared/release/index.js';
 import { tempDir } from '../helpers/pki.js';
 import { repoRoot } from '../helpers/repo.js';
@@ -23,6 +24,8 @@ const INSTALL_SH = join(ROOT, 'deploy', 'install.sh');
 const CEILINGS = { 'swarm-controller.service': 2.0, 'swarm-updater.service': 2.5, 'swarm-agent.service': 3.0 } as const;
 type UnitName = keyof typeof CEILINGS;
 const UNITS = Object.keys(CEILINGS) as UnitName[];
+/** The unit settings docs/limits.md lists (section "systemd units"). */
+const TIMING_DIRECTIVES = ['WatchdogSec', 'TimeoutStartSec', 'TimeoutStopSec', 'RestartSec', 'StartLimitIntervalSec', 'LimitNOFILE'];
 
 function run(cmd: string, args: readonly string[], options: { input?: string; env?: NodeJS.ProcessEnv } = {}): SpawnSyncReturns<string> {
   const r = spawnSync(cmd, args, { encoding: 'utf8', timeout: 60_000, ...options });
@@ -141,6 +144,27 @@ describe('deploy/systemd units', function () {
     assert.match(up, /^ExecStart=\S+ \S+ run --supervise /m);
     assert.match(up, /^KillMode=mixed$/m);
     assert.match(up, /^Environment=NODE_OPTIONS=--max-semi-space-size=1$/m);
+  });
+
+  it('keeps docs/limits.md ("systemd units") equal to the units, and the agent restart inside the updater\'s deadline', async () => {
+    const doc = await readFile(join(ROOT, 'docs', 'limits.md'), 'utf8');
+    const documented = new Map<string, string>();
+    for (const line of doc.split('\n')) {
+      const m = /^\| (swarm-[a-z]+\.service) \| ([A-Za-z ]+) \| ([^|]+) \|/.exec(line);
+      if (m) documented.set(`${m[1]} ${m[2]}`, m[3]!.trim());
+    }
+    const actual = new Map<string, string>();
+    for (const u of UNITS) {
+      for (const d of TIMING_DIRECTIVES) {
+        const m = new RegExp(`^${d}=(\\S+)$`, 'm').exec(texts[u]);
+        if (m) actual.set(`${u} ${d}`, m[1]!);
+      }
+      actual.set(`${u} exposure ceiling`, CEILINGS[u].toFixed(1));
+    }
+    assert.deepEqual([...documented].sort(), [...actual].sort());
+    const seconds = (v: string): number => Number(/^(\d+)s?$/.exec(v)?.[1] ?? NaN);
+    const agentRestart = seconds(actual.get('swarm-agent.service TimeoutStopSec')!) + seconds(actual.get('swarm-agent.service TimeoutStartSec')!);
+    assert.ok(agentRestart * 1000 < limitValue('updater.restart.systemctl-timeout'), `the agent's stop + start (${agentRestart} s) must fit the updater's systemctl deadline`);
   });
 
   it('names JavaScript entry points that the release carries (dist/<program>/main.js)', () => {
