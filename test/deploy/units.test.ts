@@ -362,6 +362,17 @@ describe('deploy/install.sh', function () {
       assert.equal(third.status, 0, third.stderr);
       assert.deepEqual(await stat('etc/swarm/pki/updater.key'), ['600', swarm]);
       assert.deepEqual(await stat('etc/swarm/pki/agent/agent.key'), ['600', agent]);
+
+      // A newer tarball replaces the packaged code only: active and releases/ are the updater's from now on.
+      const next = await fakeSwarmRelease(dir.path, '1.1.0');
+      const upgrade = sh(['--role', 'host', '--tarball', next.file, '--root', root]);
+      assert.equal(upgrade.status, 0, upgrade.stderr);
+      const nextDir = `1.1.0-${next.id.slice(0, 12)}`;
+      assert.equal(await readlink(join(root, 'usr/lib/swarm/current')), nextDir);
+      assert.deepEqual((await readdir(join(root, 'usr/lib/swarm'))).sort(), [nextDir, 'current'].sort(), 'the old packaged code is gone');
+      assert.equal(await readlink(join(root, 'opt/swarm/active')), `releases/${dirName}`);
+      assert.deepEqual(await readdir(join(root, 'opt/swarm/releases')), [dirName]);
+      assert.match(upgrade.stdout, /active stays on releases\/1\.0\.0-.*swarmctl/);
       assert.deepEqual(await stat('etc/swarm/pki/agent/ca.crt'), ['644', agent]);
       assert.equal(existsSync(join(root, 'etc/swarm/pki/agent.key')), false, 'no agent key left beside the updater key');
 
