@@ -1,6 +1,6 @@
 // `swarm-controller serve`: load the state directory, build the app, listen, keep the own certificate fresh, stop on signals.
 import type { Logger } from 'pino';
-import { listenApp, swapTlsIdentity, trapSignals } from '../shared/server-kit.js';
+import { createSystemdNotifier, listenApp, swapTlsIdentity, trapSignals, type NotifierDeps } from '../shared/server-kit.js';
 import { buildControllerApp } from './app.js';
 import type { EnrollLimits } from './routes/public.js';
 import { loadStateDir, renewControllerIfDue, statePaths } from './state-dir.js';
@@ -23,10 +23,15 @@ export interface ServeOptions {
   renewCheckMs?: number;
   /** PEM of the Ed25519 public key release uploads must be signed with. */
   releaseSigningKeyPem?: string;
+  /** systemd messages (Type=notify): the environment and runner to use (tests); default process.env and `systemd-notify`. */
+  notify?: Pick<NotifierDeps, 'env' | 'runner'>;
 }
 
 export async function serveController(options: ServeOptions): Promise<void> {
   const now = options.now ?? Date.now;
+  // Under swarm-controller.service (Type=notify, WatchdogSec=): READY=1 once listening, WATCHDOG=1 while the
+  // event loop turns, STOPPING=1 on the way out. Does nothing without NOTIFY_SOCKET.
+  const notifier = createSystemdNotifier({ logger: options.logger, ...options.notify });
   const state = await loadStateDir(options.stateDir, now());
   if (state.renewed) options.logger.info({ op: 'controller.renew', serial: state.material.serial }, 'renewed the controller certificate at start');
   const { app, context } = await buildControllerApp({
@@ -64,12 +69,16 @@ export async function serveController(options: ServeOptions): Promise<void> {
     const { url } = await listenApp(app, { host: options.host, port: options.port, backlog: 4096 });
     options.logger.info({ op: 'listen', url, cluster: context.cluster }, 'controller listening');
     options.onListening?.(url);
+    notifier.ready(`serving on ${url}`);
+    notifier.startWatchdog();
     await options.until;
     options.logger.info({ op: 'stop' }, 'controller stopping');
+    notifier.stopping('stopping');
   } finally {
     clearInterval(renewTimer);
     await app.close();
     await state.store.close();
+    await notifier.close();
   }
 }
 

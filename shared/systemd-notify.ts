@@ -1,4 +1,4 @@
-// systemd readiness, status, watchdog and stopping messages for Type=notify units (agent and updater), sent in order by the `systemd-notify` binary.
+// systemd readiness, status, watchdog and stopping messages for Type=notify units (agent, updater and controller), sent in order by the `systemd-notify` binary.
 import { execFile } from 'node:child_process';
 import { z } from 'zod';
 import { systemClock, type Clock } from './clock.js';
