@@ -8,10 +8,11 @@ import type { FleetHost, FleetSource } from './targets.js';
 
 /**
  * Enrolled, active hosts; `release` is the updater's active release (what `from` records), else the agent's.
- * An updater is online with its channel open. A closed channel is given the offline timeout to come back, counted
- * from when this process last heard from it, or from the controller's start: right after a restart every channel is
- * still reconnecting (with backoff), and its host must not turn unreachable for that. No certificate reads: the
- * executor asks at every step.
+ * An updater is online with its channel open, or with a report younger than the offline timeout. Otherwise its
+ * channel is given the offline timeout to come back, counted from when this process last heard from it, or from
+ * the controller's start: right after a restart every channel is still reconnecting (with backoff) and reports are
+ * sent on change only, so a quiet host's last report is old; it must not turn unreachable for that. No certificate
+ * reads: the executor asks at every step.
  */
 export function controllerFleet(parts: { store: Store; reports: ReportCache; hub: ChannelHub; clock: Clock; offlineTimeoutMs: number }): FleetSource {
   return {
@@ -21,7 +22,8 @@ export function controllerFleet(parts: { store: Store; reports: ReportCache; hub
         const r = parts.reports.get(h.name);
         const updater = r?.updater?.report as UpdaterStatus | undefined;
         const agent = r?.agent?.report as AgentHealth | undefined;
-        const online = parts.hub.isOpen('updater', h.name);
+        // A report younger than the offline timeout came over a channel that was up then: worth pushing to.
+        const online = parts.hub.isOpen('updater', h.name) || (r?.updater != null && now - r.updater.at < parts.offlineTimeoutMs);
         const reconnectBy = (parts.hub.lastSeen('updater', h.name) ?? parts.hub.startedAt) + parts.offlineTimeoutMs;
         return {
           name: h.name, address: h.address, labels: h.labels,

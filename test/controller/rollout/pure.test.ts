@@ -19,20 +19,20 @@ describe('rollout engine helpers (pure)', () => {
     const startedAt = clock.now();
     const open = new Set(['up']);
     const seen = new Map([['dropped', startedAt + 5_000]]);
-    const hosts = ['up', 'dropped', 'never'].map((name) => ({ name, enrolledAt: 1, address: '127.0.0.1:1', labels: {} }));
+    const hosts = ['up', 'dropped', 'never', 'reported'].map((name) => ({ name, enrolledAt: 1, address: '127.0.0.1:1', labels: {} }));
     const fleet = controllerFleet({
       store: { listHosts: async () => hosts } as unknown as Store,
-      reports: { get: () => undefined } as unknown as ReportCache,
+      reports: { get: (h: string) => (h === 'reported' ? { updater: { at: startedAt + 2_000, report: {} } } : undefined) } as unknown as ReportCache,
       hub: { startedAt, isOpen: (_role: string, h: string) => open.has(h), lastSeen: (_role: string, h: string) => seen.get(h) } as unknown as ChannelHub,
       clock, offlineTimeoutMs: 30_000,
     });
     const view = async () => Object.fromEntries((await fleet.list()).map((h) => [h.name, [h.updaterOnline, h.reconnectBy]]));
     clock.advance(10_000);
-    assert.deepEqual(await view(), { up: [true, null], dropped: [false, startedAt + 35_000], never: [false, startedAt + 30_000] }, 'right after a restart nobody is offline yet');
+    assert.deepEqual(await view(), { up: [true, null], dropped: [false, startedAt + 35_000], never: [false, startedAt + 30_000], reported: [true, null] }, 'right after a restart nobody is offline yet; a fresh report counts as online');
     clock.advance(21_000);
-    assert.deepEqual(await view(), { up: [true, null], dropped: [false, startedAt + 35_000], never: [false, null] }, 'a host silent since the start is offline after the timeout');
+    assert.deepEqual(await view(), { up: [true, null], dropped: [false, startedAt + 35_000], never: [false, null], reported: [true, null] }, 'a host silent since the start is offline after the timeout');
     clock.advance(5_000);
-    assert.deepEqual(await view(), { up: [true, null], dropped: [false, null], never: [false, null] });
+    assert.deepEqual(await view(), { up: [true, null], dropped: [false, null], never: [false, null], reported: [false, null] });
   });
 
   it('selects hosts by all, names (refusing unknown ones) or selector, sorted by name', () => {
