@@ -18,6 +18,8 @@ export function relativeTime(iso: string | null | undefined, now: number): strin
   if (!Number.isFinite(t)) return '-';
   const d = t - now;
   const abs = Math.abs(d);
+  // Within a few seconds either way (the controller's clock and this browser's differ a little): now.
+  if (abs < 5_000) return 'just now';
   const unit = abs < 60_000 ? `${Math.round(abs / 1000)}s` : abs < 3_600_000 ? `${Math.round(abs / 60_000)}m` : abs < 86_400_000 ? `${Math.round(abs / 3_600_000)}h` : `${Math.round(abs / 86_400_000)}d`;
   return d < 0 ? `${unit} ago` : `in ${unit}`;
 }

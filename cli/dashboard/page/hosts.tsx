@@ -7,6 +7,8 @@ import { Badge, Notice } from './widgets.js';
 
 export const ROW_HEIGHT = 34;
 const OVERSCAN = 8;
+/** The table's scroll area: as tall as its rows, up to this (and 62% of the window, in CSS). */
+const MAX_BODY_HEIGHT = 640;
 
 export type HostState = 'online' | 'offline' | 'not enrolled';
 export function hostState(h: HostView): HostState {
@@ -145,7 +147,7 @@ export function HostsTable(props: { hosts: readonly HostView[]; filter: HostFilt
             {props.hosts.length === 0 ? <>Add one with <code>swarmctl host add NAME --address ADDR</code> and run the printed join command on it.</> : <>Clear the filter or pick another state or release.</>}
           </Notice>
         ) : (
-          <div class="body" ref={box} tabIndex={0} onScroll={onScroll} onKeyDown={onKey} data-testid="hosts-body" aria-activedescendant={`host-row-${active}`} aria-label="hosts; arrow keys move, Page Up/Down, Home, End">
+          <div class="body" ref={box} tabIndex={0} style={{ height: `${Math.min(rows.length * ROW_HEIGHT, MAX_BODY_HEIGHT)}px` }} onScroll={onScroll} onKeyDown={onKey} data-testid="hosts-body" aria-activedescendant={`host-row-${active}`} aria-label="hosts; arrow keys move, Page Up/Down, Home, End">
             <div class="spacer" style={{ height: `${rows.length * ROW_HEIGHT}px` }}>
               {shown.map((h, i) => {
                 const idx = first + i;

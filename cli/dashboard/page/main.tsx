@@ -107,6 +107,12 @@ function App() {
   const route = useRoute();
   const now = useClock(5000);
   useShortcuts();
+  const versions = useMemo(() => {
+    const m = new Map<string, string>();
+    for (const r of s?.rollouts ?? []) m.set(r.release, r.version);
+    for (const r of s?.hosts?.status.releases ?? []) if (r.version) m.set(r.release, r.version);
+    return m;
+  }, [s?.rollouts, s?.hosts?.status]);
   if (!s) return <Notice kind="loading" title="Starting…" />;
   const running = (s.rollouts ?? []).filter((r) => r.state === 'canary' || r.state === 'rolling' || r.state === 'pending' || r.state === 'paused').length;
   return (
@@ -116,18 +122,21 @@ function App() {
         <div class="brand">Swarm <span class="muted">dashboard</span></div>
         <nav aria-label="views">
           <a href="#/" aria-current={route.page === 'fleet' ? 'page' : undefined}>Fleet <kbd>1</kbd></a>
-          <a href="#/rollouts" aria-current={route.page !== 'fleet' ? 'page' : undefined}>Rollouts{running > 0 ? <span class="count" data-testid="running-count">{running}</span> : null} <kbd>2</kbd></a>
+          <a href="#/rollouts" aria-current={route.page !== 'fleet' ? 'page' : undefined}>Rollouts{running > 0 ? <span class="count" data-testid="running-count" title={`${running} not settled (running or paused)`}>{running}</span> : null} <kbd>2</kbd></a>
         </nav>
         <div class="who muted">{s.info ? <>{s.info.operator} @ {s.info.controller}</> : null} <span class={`dot ${s.connected && s.health.ok ? 'dot-good' : 'dot-bad'}`} data-testid="live-dot" title={s.connected && s.health.ok ? 'live' : 'not live'} /> read-only</div>
       </header>
       <Banners s={s} />
       <main id="main" tabIndex={-1}>
         {route.page === 'fleet' ? <Fleet s={s} now={now} /> : null}
-        {route.page === 'rollouts' ? <><h1>Rollouts</h1><RolloutList rollouts={s.rollouts} error={s.rolloutsError} now={now} /></> : null}
-        {route.page === 'rollout' ? <><p><a href="#/rollouts">← all rollouts</a></p><RolloutPage id={route.id} tick={s.rolloutTick} touched={s.touched} /></> : null}
+        {route.page === 'rollouts' ? <><h1>Rollouts</h1><RolloutList rollouts={s.rollouts} error={s.rolloutsError} now={now} versions={versions} /></> : null}
+        {route.page === 'rollout' ? <><p><a href="#/rollouts">← all rollouts</a></p><RolloutPage id={route.id} tick={s.rolloutTick} touched={s.touched} versions={versions} /></> : null}
       </main>
     </>
   );
 }
 
-render(<App />, document.getElementById('app')!);
+const root = document.getElementById('app')!;
+// The boot line in index.html is for the moment before this script runs; preact would keep it beside the app.
+root.textContent = '';
+render(<App />, root);

@@ -21,15 +21,19 @@ function total(r: RolloutSummary): { hosts: number; done: number; failed: number
   return t;
 }
 
-function fromTo(r: RolloutSummary): string {
-  return `${r.from ? shortId(r.from) : '(mixed)'} → ${r.version} (${shortId(r.release)})`;
+/** Release id -> version, from what the page has read (rollouts' targets, releases running). */
+export type Versions = ReadonlyMap<string, string>;
+
+function fromTo(r: RolloutSummary, versions: Versions): string {
+  const from = r.from ? (versions.has(r.from) ? `${versions.get(r.from)} (${shortId(r.from)})` : shortId(r.from)) : '(mixed)';
+  return `${from} → ${r.version} (${shortId(r.release)})`;
 }
 
 function StateBadge(props: { r: RolloutSummary }) {
   return <span class="state"><Badge value={props.r.state} />{props.r.reason ? <span class="reason" data-testid="rollout-reason">{props.r.reason}</span> : null}</span>;
 }
 
-export function RolloutList(props: { rollouts: RolloutSummary[] | undefined; error: FetchError | undefined; now: number }) {
+export function RolloutList(props: { rollouts: RolloutSummary[] | undefined; error: FetchError | undefined; now: number; versions: Versions }) {
   if (props.rollouts === undefined) {
     return props.error ? <Notice kind="error" title="Could not read the rollouts">{props.error.message}</Notice> : <Notice kind="loading" title="Loading rollouts…" />;
   }
@@ -46,7 +50,7 @@ export function RolloutList(props: { rollouts: RolloutSummary[] | undefined; err
             <tr key={r.id} data-rollout={r.id} data-state={r.state}>
               <td><a href={`#/rollouts/${encodeURIComponent(r.id)}`}>{r.id}</a>{r.kind === 'updater' ? <span class="muted"> (updater)</span> : null}</td>
               <td><StateBadge r={r} /></td>
-              <td>{fromTo(r)}</td>
+              <td>{fromTo(r, props.versions)}</td>
               <td class="progress-cell"><WaveBar wave={{ index: 0, ...t }} /><span class="muted">{t.done}/{t.hosts}</span></td>
               <td>{r.budget.used} of {r.budget.allowed} allowed</td>
               <td>{relativeTime(r.createdAt, props.now)}</td>
@@ -97,7 +101,7 @@ function useNow(live: boolean): number {
   return now;
 }
 
-export function RolloutPage(props: { id: string; tick: number; touched: ReadonlySet<string> }) {
+export function RolloutPage(props: { id: string; tick: number; touched: ReadonlySet<string>; versions: Versions }) {
   const [doc, setDoc] = useState<RolloutJson | undefined>(undefined);
   const [error, setError] = useState<FetchError | undefined>(undefined);
   const [seen, setSeen] = useState<{ id: string; tick: number } | undefined>(undefined);
@@ -129,7 +133,7 @@ export function RolloutPage(props: { id: string; tick: number; touched: Readonly
       <header class="rollout-head">
         <h1>Rollout {r.id} <StateBadge r={r} /></h1>
         <dl class="facts">
-          <div><dt>Release</dt><dd data-testid="rollout-from-to">{fromTo(r)}{r.kind === 'updater' ? ' (updater self-update)' : ''}</dd></div>
+          <div><dt>Release</dt><dd data-testid="rollout-from-to">{fromTo(r, props.versions)}{r.kind === 'updater' ? ' (updater self-update)' : ''}</dd></div>
           <div><dt>Strategy</dt><dd>canary {s.canary}, batch {formatAmount(s.batch)}, max-parallel {s.maxParallel}, max-failures {formatAmount(s.maxFailures)}, pause {formatDuration(s.pauseBetweenMs)}, host deadline {formatDuration(s.hostDeadlineMs)}</dd></div>
           <div><dt>Failure budget</dt><dd class={r.budget.used > r.budget.allowed ? 'bad' : ''} data-testid="rollout-budget">{r.budget.used} used of {r.budget.allowed} allowed</dd></div>
           <div><dt>Elapsed</dt><dd>{formatDuration(ended - Date.parse(r.createdAt))}{live ? '' : r.endedAt ? ` (ended ${relativeTime(r.endedAt, now)})` : ''}</dd></div>
@@ -191,7 +195,7 @@ export function RolloutPage(props: { id: string; tick: number; touched: Readonly
         <h2>Timeline</h2>
         <ol data-testid="timeline">
           {[...r.events].reverse().slice(0, 300).map((e) => (
-            <li key={e.seq}><time dateTime={e.at}>{e.at.slice(11, 19)}</time> <span class="etype">{e.type}</span> {e.host ? <span class="mono">{e.host}</span> : null} {e.message}{e.actor ? <span class="muted"> by {e.actor.replace(/^spiffe:\/\/[^/]+\/operator\//, '')}</span> : null}</li>
+            <li key={e.seq}><time dateTime={e.at} title={`${e.at} (UTC)`}>{e.at.slice(11, 19)}</time> <span class="etype">{e.type}</span> {e.host ? <span class="mono">{e.host}</span> : null} {e.message}{e.actor ? <span class="muted"> by {e.actor.replace(/^spiffe:\/\/[^/]+\/operator\//, '')}</span> : null}</li>
           ))}
         </ol>
       </section>

@@ -1,0 +1,215 @@
+// swarmctl dashboard in a real headless Chromium (Debian's /usr/bin/chromium driven by playwright-core), against a
+// controller and three real hosts: the hosts appear online; a rollout started with swarmctl appears and advances
+// without a reload; a failing canary shows the paused state and the host's reason; a fleet rollback shows every host
+// back; the controller going away shows a banner. Every request the page makes stays on its own origin and no
+// Content-Security-Policy violation is reported. Screenshots of each state go to test-results/dashboard/.
+import assert from 'node:assert/strict';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
+import { existsSync } from 'node:fs';
+import { mkdir, rm, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { chromium, type Browser, type Page } from 'playwright-core';
+import type { FleetRollbackReport, RolloutJson } from '../../shared/rollout-api.js';
+import { SWARMCTL_BIN } from '../controller/helpers.js';
+import { repoRoot } from '../helpers/repo.js';
+import { pollUntil } from '../helpers/wait.js';
+import { FAIL_MARKER, startFleet, type Fleet, type FleetRelease } from './helpers.js';
+
+export const CHROMIUM = '/usr/bin/chromium';
+/** What STACK-NOTES.md says Debian's chromium needs here: headless as root, and no network of its own. */
+export const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
+const SHOTS = join(repoRoot(), 'test-results', 'dashboard');
+const WAIT = { timeout: 60_000 };
+
+/** `swarmctl dashboard --no-open` as the fleet's admin; resolves with its first stdout line (the URL). */
+export async function startDashboard(controller: string, identity: string): Promise<{ url: string; child: ChildProcess; stderr: () => string }> {
+  const child = spawn(process.execPath, [SWARMCTL_BIN, 'dashboard', '--no-open'], {
+    env: { ...process.env, SWARMCTL_CONTROLLER: controller, SWARMCTL_IDENTITY: identity, NO_COLOR: '1' },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let err = '';
+  child.stderr!.on('data', (d: Buffer) => (err += d.toString()));
+  const url = await new Promise<string>((resolve, reject) => {
+    let out = '';
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new Error(`swarmctl dashboard printed no URL within 20 s: ${err}`));
+    }, 20_000);
+    child.stdout!.on('data', (d: Buffer) => {
+      out += d.toString();
+      const nl = out.indexOf('\n');
+      if (nl >= 0) {
+        clearTimeout(timer);
+        resolve(out.slice(0, nl));
+      }
+    });
+    child.once('exit', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`swarmctl dashboard exited (${code}): ${err}`));
+    });
+  });
+  return { url, child, stderr: () => err };
+}
+
+export async function stopChild(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  const exited = once(child, 'exit');
+  child.kill('SIGTERM');
+  const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
+  await exited;
+  clearTimeout(timer);
+}
+
+export function launchChromium(): Promise<Browser> {
+  // playwright gives every launch a fresh temporary profile (user data dir), removed on close.
+  return chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS, timeout: 30_000 });
+}
+
+describe('swarmctl dashboard in headless Chromium, with a controller and three real hosts', function () {
+  this.timeout(300_000);
+  let fleet: Fleet;
+  let v1: FleetRelease;
+  let dash: Awaited<ReturnType<typeof startDashboard>>;
+  let browser: Browser;
+  let page: Page;
+  let origin: string;
+  const requests: string[] = [];
+  const problems: string[] = [];
+  let documents = 0;
+  let good: RolloutJson;
+
+  const shot = async (name: string): Promise<void> => {
+    await page.screenshot({ path: join(SHOTS, `${name}.png`), fullPage: true });
+  };
+  // Code that runs in the page is written as strings: the tests compile without the DOM's types.
+  /** The page's hash route changes in place: no navigation, no reload. */
+  const go = (hash: string): Promise<unknown> => page.evaluate(`location.hash = ${JSON.stringify(hash)}`);
+  // Polled through the debugging protocol: waitForFunction would eval() in the page, which its CSP forbids.
+  const until = (expression: string, timeoutMs = WAIT.timeout): Promise<true> =>
+    pollUntil(expression, async () => ((await page.evaluate<unknown>(expression)) ? true : undefined), { timeoutMs, everyMs: 100 });
+
+  before(async function () {
+    if (!existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} is missing: apt-get install -y --no-install-recommends chromium (.ci/run does it)`);
+    await rm(SHOTS, { recursive: true, force: true });
+    await mkdir(SHOTS, { recursive: true });
+    fleet = await startFleet({ hosts: 3 });
+    v1 = await fleet.release('1.0.0');
+    await fleet.installEverywhere(v1);
+    dash = await startDashboard(fleet.url, join(fleet.stateDir, 'operators', 'admin'));
+    origin = new URL(dash.url).origin;
+    browser = await launchChromium();
+    page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
+    page.on('request', (r) => {
+      requests.push(r.url());
+      if (r.resourceType() === 'document') documents++;
+    });
+    page.on('console', (m) => {
+      if (m.type() === 'error') problems.push(m.text());
+    });
+    page.on('pageerror', (e) => problems.push(e.message));
+  });
+  after(async () => {
+    await browser?.close();
+    if (dash) await stopChild(dash.child);
+    await fleet?.close();
+  });
+
+  it('lists the three hosts online, on the release they run', async () => {
+    await page.goto(dash.url, WAIT);
+    assert.equal(new URL(page.url()).search, '', 'the token left the address bar');
+    for (const h of ['h1', 'h2', 'h3']) await page.waitForSelector(`[data-host="${h}"][data-state="online"]`, WAIT);
+    await until(`document.querySelector('[data-testid="hosts-online"]')?.textContent === '3'`);
+    assert.equal(await page.textContent('[data-testid="hosts-offline"]'), '0');
+    for (const h of ['h1', 'h2', 'h3']) assert.match(await page.textContent(`[data-host="${h}"] .c-release`) ?? '', /1\.0\.0/);
+    assert.match(await page.getAttribute('[data-testid="release-bar"] [role="img"]', 'aria-label') ?? '', /1\.0\.0 .*: 3/);
+    await shot('1-fleet-online');
+    await page.emulateMedia({ colorScheme: 'dark' });
+    await shot('1-fleet-online-dark');
+    await page.emulateMedia({ colorScheme: 'light' });
+  });
+
+  it('shows a rollout started with swarmctl, advancing live without a reload', async () => {
+    const v2 = await fleet.release('2.0.0');
+    await go('#/rollouts');
+    await page.waitForSelector('[data-testid="rollout-list"]', WAIT);
+    const loads = documents;
+    const started = await fleet.startRollout(v2.id, ['--all', '--canary', '1', '--batch', '2']);
+    await page.waitForSelector(`[data-rollout="${started.id}"]`, WAIT);
+    await page.click(`[data-rollout="${started.id}"] a`);
+    await page.waitForSelector(`[data-testid="rollout-page"]`, WAIT);
+    // Record every state the page shows, from now on, without touching it.
+    await page.evaluate(`(() => {
+      const seen = (window.seen = []);
+      const note = () => {
+        const s = document.querySelector('[data-testid="rollout-page"]')?.getAttribute('data-state');
+        const w = [...document.querySelectorAll('[data-testid^="wave-"]')].map((e) => e.textContent).join('|');
+        const key = s + ' ' + w;
+        if (s && seen[seen.length - 1] !== key) seen.push(key);
+      };
+      note();
+      new MutationObserver(note).observe(document.body, { subtree: true, childList: true, attributes: true, characterData: true });
+    })()`);
+    await page.waitForSelector('[data-testid="rollout-page"]:not([data-state="done"])', { timeout: 1 }).then(() => shot('2-rollout-running'), () => undefined);
+    await page.waitForSelector('[data-testid="rollout-page"][data-state="done"]', { timeout: 90_000 });
+    good = await fleet.rollout(started.id);
+    assert.equal(good.state, 'done');
+    const seen = await page.evaluate<string[]>('window.seen');
+    assert.ok(seen.length >= 3, `the page moved by itself through several states: ${seen.join(' / ')}`);
+    assert.match(seen[seen.length - 1]!, /^done /);
+    for (const w of good.waves) assert.match(await page.textContent(`[data-testid="wave-${w.index}-counts"]`) ?? '', new RegExp(`^${w.hosts}/${w.hosts} done`));
+    assert.match(await page.textContent('[data-testid="rollout-from-to"]') ?? '', /→ 2\.0\.0/);
+    assert.equal(documents, loads, 'no reload: the page document was requested once');
+    await shot('3-rollout-done');
+  });
+
+  it('shows a failing canary: the rollout paused (canary-failed) and the host\'s reason from its updater', async () => {
+    const bad = await fleet.release('3.0.0', { failOnMarker: true });
+    await writeFile(join(fleet.host('h1').installDir, FAIL_MARKER), '');
+    try {
+      const started = await fleet.startRollout(bad.id, ['--all', '--canary', '1']);
+      await go(`#/rollouts/${started.id}`);
+      await page.waitForSelector('[data-testid="rollout-page"][data-state="paused"]', { timeout: 90_000 });
+      const r = await fleet.rollout(started.id);
+      const canary = r.hosts.find((h) => h.name === 'h1')!;
+      assert.equal(r.reason, 'canary-failed');
+      assert.ok(canary.error, 'the rollout carries the updater\'s reason');
+      await page.waitForSelector('[data-testid="failure"][data-host="h1"]', WAIT);
+      assert.equal(await page.textContent('[data-testid="rollout-reason"]'), 'canary-failed');
+      const failure = await page.textContent('[data-testid="failure"][data-host="h1"]') ?? '';
+      assert.ok(failure.includes(canary.error.code), `the updater's code is shown: ${failure}`);
+      assert.ok(failure.includes(canary.error.message.slice(0, 40)), `the updater's message is shown: ${failure}`);
+      if (canary.error.detail) assert.ok(failure.includes(canary.error.detail.slice(0, 40)), 'the probe detail is shown');
+      const commands = await page.$$eval('[data-testid="command"]', (els) => els.map((e) => e.textContent));
+      assert.ok(commands.includes(`swarmctl rollout resume ${started.id}`) && commands.includes(`swarmctl rollout abort ${started.id}`), commands.join(', '));
+      assert.equal(await page.$('main button[type="submit"], main form'), null, 'no action buttons: the page only reads');
+      await shot('4-canary-failed');
+    } finally {
+      await rm(join(fleet.host('h1').installDir, FAIL_MARKER), { force: true });
+    }
+  });
+
+  it('shows every host back after a fleet rollback', async () => {
+    const report = await fleet.swarmctlJson<FleetRollbackReport>(['rollback', '--rollout', good.id]);
+    assert.deepEqual(report.hosts.map((h) => [h.name, h.state]), [['h1', 'rolled-back'], ['h2', 'rolled-back'], ['h3', 'rolled-back']]);
+    await go('#/');
+    await until(`['h1', 'h2', 'h3'].every((h) => document.querySelector('[data-host="' + h + '"] .c-release')?.textContent?.startsWith('1.0.0'))`);
+    await until(`/^1\\.0\\.0 [^,]*: 3$/.test(document.querySelector('[data-testid="release-bar"] [role="img"]')?.getAttribute('aria-label') ?? '')`);
+    await shot('5-rolled-back');
+  });
+
+  it('shows a banner while the controller is unreachable, and clears it when it is back', async () => {
+    await fleet.killController();
+    await page.waitForSelector('[data-testid="banner-controller"]', WAIT);
+    assert.match(await page.textContent('[data-testid="banner-controller"]') ?? '', /unreachable/);
+    await shot('6-controller-unreachable');
+    await fleet.restartController();
+    await page.waitForSelector('[data-testid="banner-controller"]', { state: 'detached', timeout: 60_000 });
+  });
+
+  it('made every request to its own origin, and broke no Content-Security-Policy rule', () => {
+    assert.ok(requests.length > 5, `requests seen: ${requests.length}`);
+    assert.deepEqual(requests.filter((u) => new URL(u).origin !== origin), []);
+    assert.deepEqual(problems.filter((p) => /Content Security Policy|Refused to/i.test(p)), []);
+  });
+});
