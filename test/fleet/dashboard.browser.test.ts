@@ -4,73 +4,24 @@
 // back; the controller going away shows a banner. Every request the page makes stays on its own origin and no
 // Content-Security-Policy violation is reported. Screenshots of each state go to test-results/dashboard/.
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
-import { once } from 'node:events';
 import { existsSync } from 'node:fs';
 import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import type { FleetRollbackReport, RolloutJson } from '../../shared/rollout-api.js';
-import { SWARMCTL_BIN } from '../controller/helpers.js';
+import { CHROMIUM, launchChromium, startDashboard, type DashboardProcess } from '../helpers/browser.js';
 import { repoRoot } from '../helpers/repo.js';
 import { pollUntil } from '../helpers/wait.js';
 import { FAIL_MARKER, startFleet, type Fleet, type FleetRelease } from './helpers.js';
 
-export const CHROMIUM = '/usr/bin/chromium';
-/** What STACK-NOTES.md says Debian's chromium needs here: headless as root, and no network of its own. */
-export const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
 const SHOTS = join(repoRoot(), 'test-results', 'dashboard');
 const WAIT = { timeout: 60_000 };
-
-/** `swarmctl dashboard --no-open` as the fleet's admin; resolves with its first stdout line (the URL). */
-export async function startDashboard(controller: string, identity: string): Promise<{ url: string; child: ChildProcess; stderr: () => string }> {
-  const child = spawn(process.execPath, [SWARMCTL_BIN, 'dashboard', '--no-open'], {
-    env: { ...process.env, SWARMCTL_CONTROLLER: controller, SWARMCTL_IDENTITY: identity, NO_COLOR: '1' },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let err = '';
-  child.stderr!.on('data', (d: Buffer) => (err += d.toString()));
-  const url = await new Promise<string>((resolve, reject) => {
-    let out = '';
-    const timer = setTimeout(() => {
-      child.kill('SIGKILL');
-      reject(new Error(`swarmctl dashboard printed no URL within 20 s: ${err}`));
-    }, 20_000);
-    child.stdout!.on('data', (d: Buffer) => {
-      out += d.toString();
-      const nl = out.indexOf('\n');
-      if (nl >= 0) {
-        clearTimeout(timer);
-        resolve(out.slice(0, nl));
-      }
-    });
-    child.once('exit', (code) => {
-      clearTimeout(timer);
-      reject(new Error(`swarmctl dashboard exited (${code}): ${err}`));
-    });
-  });
-  return { url, child, stderr: () => err };
-}
-
-export async function stopChild(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return;
-  const exited = once(child, 'exit');
-  child.kill('SIGTERM');
-  const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
-  await exited;
-  clearTimeout(timer);
-}
-
-export function launchChromium(): Promise<Browser> {
-  // playwright gives every launch a fresh temporary profile (user data dir), removed on close.
-  return chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS, timeout: 30_000 });
-}
 
 describe('swarmctl dashboard in headless Chromium, with a controller and three real hosts', function () {
   this.timeout(300_000);
   let fleet: Fleet;
   let v1: FleetRelease;
-  let dash: Awaited<ReturnType<typeof startDashboard>>;
+  let dash: DashboardProcess;
   let browser: Browser;
   let page: Page;
   let origin: string;
@@ -111,7 +62,7 @@ describe('swarmctl dashboard in headless Chromium, with a controller and three r
   });
   after(async () => {
     await browser?.close();
-    if (dash) await stopChild(dash.child);
+    await dash?.stop();
     await fleet?.close();
   });
 
@@ -150,7 +101,7 @@ describe('swarmctl dashboard in headless Chromium, with a controller and three r
       note();
       new MutationObserver(note).observe(document.body, { subtree: true, childList: true, attributes: true, characterData: true });
     })()`);
-    await page.waitForSelector('[data-testid="rollout-page"]:not([data-state="done"])', { timeout: 1 }).then(() => shot('2-rollout-running'), () => undefined);
+    if (await page.$('[data-testid="rollout-page"]:not([data-state="done"])')) await shot('2-rollout-running');
     await page.waitForSelector('[data-testid="rollout-page"][data-state="done"]', { timeout: 90_000 });
     good = await fleet.rollout(started.id);
     assert.equal(good.state, 'done');

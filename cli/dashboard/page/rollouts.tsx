@@ -1,6 +1,6 @@
 // Rollouts: the list, and one rollout's page (header, waves with their hosts, failures with reasons, the timeline,
 // and the swarmctl commands that act on it).
-import { useEffect, useState } from 'preact/hooks';
+import { useEffect, useRef, useState } from 'preact/hooks';
 import { formatAmount, formatDuration, relativeTime, shortId } from './format.js';
 import { FetchError, readRollout } from './live.js';
 import { SETTLED, type RolloutHost, type RolloutJson, type RolloutSummary } from './types.js';
@@ -104,15 +104,32 @@ function useNow(live: boolean): number {
 export function RolloutPage(props: { id: string; tick: number; touched: ReadonlySet<string>; versions: Versions }) {
   const [doc, setDoc] = useState<RolloutJson | undefined>(undefined);
   const [error, setError] = useState<FetchError | undefined>(undefined);
-  const [seen, setSeen] = useState<{ id: string; tick: number } | undefined>(undefined);
+  const shown = useRef(props.id);
+  shown.current = props.id;
+  const load = (id: string): void => {
+    readRollout(id).then((r) => {
+      if (shown.current !== id) return;
+      // Reads may answer out of order: an older document never replaces a newer one.
+      setDoc((prev) => (prev && prev.id === r.id && prev.updatedAt > r.updatedAt ? prev : r));
+      setError(undefined);
+    }, (err: FetchError) => {
+      if (shown.current === id) setError(err);
+    });
+  };
   useEffect(() => {
-    // First load, then again only when the live state names this rollout (or everything, after a reconnect).
-    if (seen && seen.id === props.id && (seen.tick === props.tick || !(props.touched.has(props.id) || props.touched.has('*')))) return;
-    setSeen({ id: props.id, tick: props.tick });
-    let gone = false;
-    readRollout(props.id).then((r) => { if (!gone) { setDoc(r); setError(undefined); } }, (err: FetchError) => { if (!gone) setError(err); });
-    return () => { gone = true; };
-  }, [props.id, props.tick]);
+    setDoc(undefined);
+    setError(undefined);
+    load(props.id);
+  }, [props.id]);
+  // Read again only when the live state names this rollout (or everything, after a reconnect); at most once per tick.
+  const firstTick = useRef(true);
+  useEffect(() => {
+    if (firstTick.current) {
+      firstTick.current = false;
+      return;
+    }
+    if (props.touched.has(props.id) || props.touched.has('*')) load(props.id);
+  }, [props.tick]);
   const now = useNow(doc !== undefined && doc.endedAt === null);
 
   if (!doc || doc.id !== props.id) {
