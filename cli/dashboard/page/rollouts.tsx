@@ -177,7 +177,8 @@ export function RolloutPage(props: { id: string; tick: number; touched: Readonly
             const label = w.index === 0 && s.canary > 0 ? 'canary' : `wave ${w.index}`;
             return (
               <li key={w.index} class={`wave${w.index === r.currentWave && live ? ' current' : ''}`} data-wave={w.index}>
-                <details>
+                {/* The wave being worked on and any wave with a failure start open; the others one key away. */}
+                <details open={(w.index === r.currentWave && live) || w.failed + w.rolledBack > 0}>
                   <summary>
                     <span class="wave-name">{label}</span>
                     <WaveBar wave={w} />
