@@ -66,7 +66,7 @@ describe('swarmctl dashboard in headless Chromium, with a controller and three r
     await fleet?.close();
   });
 
-  it('lists the three hosts online, on the release they run', async () => {
+  it('lists the three hosts online, on the release they run, and filters them from the keyboard', async () => {
     await page.goto(dash.url, WAIT);
     assert.equal(new URL(page.url()).search, '', 'the token left the address bar');
     for (const h of ['h1', 'h2', 'h3']) await page.waitForSelector(`[data-host="${h}"][data-state="online"]`, WAIT);
@@ -74,6 +74,21 @@ describe('swarmctl dashboard in headless Chromium, with a controller and three r
     assert.equal(await page.textContent('[data-testid="hosts-offline"]'), '0');
     for (const h of ['h1', 'h2', 'h3']) assert.match(await page.textContent(`[data-host="${h}"] .c-release`) ?? '', /1\.0\.0/);
     assert.match(await page.getAttribute('[data-testid="release-bar"] [role="img"]', 'aria-label') ?? '', /1\.0\.0 .*: 3/);
+    // Keyboard: / goes to the filter, which narrows the table; 2 and 1 switch views.
+    await page.keyboard.press('/');
+    assert.equal(await page.evaluate<string | undefined>('document.activeElement?.id'), 'host-filter');
+    await page.keyboard.type('h2');
+    await page.waitForSelector('[data-testid="host-count"]:has-text("1 of 3 hosts")', WAIT);
+    assert.deepEqual(await page.$$eval('[data-testid="hosts-body"] [data-host]', (els) => els.map((e) => e.getAttribute('data-host'))), ['h2']);
+    await page.fill('[data-testid="host-filter"]', '');
+    await page.selectOption('[data-testid="state-filter"]', 'offline');
+    await page.waitForSelector('text=No host matches these filters', WAIT);
+    await page.selectOption('[data-testid="state-filter"]', 'all');
+    await page.focus('[data-testid="hosts-body"]');
+    await page.keyboard.press('2');
+    await page.waitForSelector('h1:has-text("Rollouts")', WAIT);
+    await page.keyboard.press('1');
+    await page.waitForSelector('[data-testid="host-count"]:has-text("3 hosts")', WAIT);
     await shot('1-fleet-online');
     await page.emulateMedia({ colorScheme: 'dark' });
     await shot('1-fleet-online-dark');

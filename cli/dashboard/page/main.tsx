@@ -121,8 +121,8 @@ function App() {
       <header class="top">
         <div class="brand">Swarm <span class="muted">dashboard</span></div>
         <nav aria-label="views">
-          <a href="#/" aria-current={route.page === 'fleet' ? 'page' : undefined}>Fleet <kbd>1</kbd></a>
-          <a href="#/rollouts" aria-current={route.page !== 'fleet' ? 'page' : undefined}>Rollouts{running > 0 ? <span class="count" data-testid="running-count" title={`${running} not settled (running or paused)`}>{running}</span> : null} <kbd>2</kbd></a>
+          <a href="#/" aria-current={route.page === 'fleet' ? 'page' : undefined} aria-keyshortcuts="1" title="Fleet (key 1)">Fleet</a>
+          <a href="#/rollouts" aria-current={route.page !== 'fleet' ? 'page' : undefined} aria-keyshortcuts="2" title="Rollouts (key 2)">Rollouts{running > 0 ? <span class="count" data-testid="running-count" title={`${running} not settled (running or paused)`}>{running}</span> : null}</a>
         </nav>
         <div class="who muted">{s.info ? <>{s.info.operator} @ {s.info.controller}</> : null} <span class={`dot ${s.connected && s.health.ok ? 'dot-good' : 'dot-bad'}`} data-testid="live-dot" title={s.connected && s.health.ok ? 'live' : 'not live'} /> read-only</div>
       </header>
@@ -132,6 +132,7 @@ function App() {
         {route.page === 'rollouts' ? <><h1>Rollouts</h1><RolloutList rollouts={s.rollouts} error={s.rolloutsError} now={now} versions={versions} /></> : null}
         {route.page === 'rollout' ? <><p><a href="#/rollouts">← all rollouts</a></p><RolloutPage id={route.id} tick={s.rolloutTick} touched={s.touched} versions={versions} /></> : null}
       </main>
+      <footer class="keys muted">Keys: <kbd>1</kbd> fleet, <kbd>2</kbd> rollouts, <kbd>/</kbd> filter hosts, arrows and Page Up/Down in the hosts table, <kbd>Tab</kbd> to everything else. Read-only: changes are made with swarmctl.</footer>
     </>
   );
 }
