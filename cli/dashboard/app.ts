@@ -8,7 +8,7 @@ import { installErrorHandler, parseInput } from '../../shared/http.js';
 import { LIMITS } from '../../shared/limits.js';
 import { packageVersion } from '../../shared/package-version.js';
 import { cliError } from '../errors.js';
-import { judgeRequest, type GuardPolicy } from './guard.js';
+import { judgeRequest, sameSecret, type GuardPolicy } from './guard.js';
 import { HUB_LIMITS, LiveHub, type HubLimits, type HubMessage } from './hub.js';
 import type { PageFile } from './page-files.js';
 import { RolloutListSchema, RolloutSchema, type DashboardSource } from './source.js';
@@ -84,20 +84,21 @@ export async function buildDashboardApp(deps: DashboardAppDeps): Promise<Dashboa
   };
   const policy: GuardPolicy = deps.policy;
 
-  // The guard runs first, on every request (unknown routes and refused methods too).
-  app.addHook('onRequest', async (req, reply) => {
-    const verdict = judgeRequest({ method: req.method, host: req.headers.host, origin: req.headers.origin, token: tokenOf(req, portOf(req)) }, policy);
-    if (!verdict.ok) {
-      const err = cliError(verdict.code, verdict.message);
-      return reply.code(err.status).header('cache-control', 'no-store').send(err.toJSON());
-    }
-  });
   await app.register(helmet, {
     global: true,
     contentSecurityPolicy: CSP,
     strictTransportSecurity: false,
     crossOriginEmbedderPolicy: true,
     referrerPolicy: { policy: 'no-referrer' },
+  });
+  // The guard runs on every request (unknown routes and refused methods too), after helmet has set its headers so
+  // refusals carry them as well.
+  app.addHook('onRequest', async (req, reply) => {
+    const verdict = judgeRequest({ method: req.method, host: req.headers.host, origin: req.headers.origin, token: tokenOf(req, portOf(req)) }, policy);
+    if (!verdict.ok) {
+      const err = cliError(verdict.code, verdict.message);
+      return reply.code(err.status).header('cache-control', 'no-store').send(err.toJSON());
+    }
   });
   installErrorHandler(app);
 
@@ -110,12 +111,11 @@ export async function buildDashboardApp(deps: DashboardAppDeps): Promise<Dashboa
   app.get('/', async (req, reply) => {
     const q = TokenQuery.parse(req.query);
     if (q.token !== undefined) {
-      // The guard checked it: keep it in a cookie only this origin's requests carry, and take it out of the address
-      // bar (and so out of history and screenshots).
-      return reply
-        .header('set-cookie', `${tokenCookieName(portOf(req))}=${q.token}; Path=/; HttpOnly; SameSite=Strict`)
-        .header('cache-control', 'no-store')
-        .redirect('/', 303);
+      // Keep the token in a cookie only this origin's requests carry, and take it out of the address bar (and so out
+      // of history and screenshots). The guard may have admitted the request by another credential: only the right
+      // token is kept.
+      if (sameSecret(q.token, policy.token)) reply.header('set-cookie', `${tokenCookieName(portOf(req))}=${q.token}; Path=/; HttpOnly; SameSite=Strict`);
+      return reply.header('cache-control', 'no-store').redirect('/', 303);
     }
     return sendFile(reply, 'index.html');
   });

@@ -113,6 +113,7 @@ describe('swarmctl dashboard: refusals at the server', () => {
     const res = await get('/api/hosts', { ...bearer, host: `attacker.example:${PORT}` });
     assert.equal(res.statusCode, 421);
     assert.equal(res.json().code, 'SWARM_ERR_DASHBOARD_FOREIGN_HOST');
+    assert.match(String(res.headers['content-security-policy']), /default-src 'none'/, 'refusals carry the security headers too');
   });
 
   it('refuses a foreign Origin with SWARM_ERR_DASHBOARD_FOREIGN_ORIGIN, even with the token', async () => {
