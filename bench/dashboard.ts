@@ -165,9 +165,26 @@ export async function run(args: string[]): Promise<Record<string, unknown>> {
       rolloutRender.push(performance.now() - t);
     }
     const heapRolloutMb = await heapMb();
-    const hostsSize = (await (await page.request.get(`${origin}/api/hosts`)).body()).length;
-    const rolloutSize = (await (await page.request.get(`${origin}/api/rollouts/${rolloutId}`)).body()).length;
-    const firstRender = { hostsTableMs: summary(hostsRender), rolloutPageMs: summary(rolloutRender) };
+    // In the page: from the rollouts list, a click on the rollout (what an operator does) to its failures shown.
+    const rolloutNavigate: number[] = [];
+    for (let i = 0; i < 5; i++) {
+      await page.goto('about:blank');
+      await page.goto(`${origin}/#/rollouts`, { timeout: 60_000 });
+      await page.waitForSelector(`[data-rollout="${rolloutId}"] a`, { timeout: 60_000 });
+      const t = performance.now();
+      await page.click(`[data-rollout="${rolloutId}"] a`);
+      await page.waitForSelector('[data-testid="rollout-page"] [data-testid="failure"]', { timeout: 60_000 });
+      rolloutNavigate.push(performance.now() - t);
+    }
+    // The reads alone (controller, dashboard, transfer), without the page: what a first render cannot be faster than.
+    const timeRead = async (path: string): Promise<{ ms: number; bytes: number }> => {
+      const t = performance.now();
+      const body = await (await page.request.get(`${origin}${path}`)).body();
+      return { ms: Math.round(performance.now() - t), bytes: body.length };
+    };
+    const hostsRead = await timeRead('/api/hosts');
+    const rolloutRead = await timeRead(`/api/rollouts/${rolloutId}`);
+    const firstRender = { hostsTableMs: summary(hostsRender), rolloutPageMs: summary(rolloutRender), rolloutFromListMs: summary(rolloutNavigate) };
     const perAction = { filterMs: summary(actions.filter), sortMs: summary(actions.sort), scrollMs: summary(actions.scroll) };
     return {
       hosts: count,
@@ -176,12 +193,12 @@ export async function run(args: string[]): Promise<Record<string, unknown>> {
       perAction,
       domRowsInTable: actions.domRows,
       heapUsedMb: { hostsTable: heapHostsMb, rolloutPage: heapRolloutMb },
-      payloadBytes: { hosts: hostsSize, rollout: rolloutSize },
+      reads: { hosts: hostsRead, rollout: rolloutRead },
       targets: {
         firstRenderUnder1s: firstRender.hostsTableMs.p50 < 1000 && firstRender.rolloutPageMs.p50 < 1000,
         actionUnder100ms: perAction.filterMs.p95 < 100 && perAction.sortMs.p95 < 100 && perAction.scrollMs.p95 < 100,
       },
-      note: 'first render: navigation (cookie-authenticated, no token redirect) to the table showing every host, or to the rollout page showing its failures, after one warm-up load; p50 over 5 loads. Actions: input event to updated DOM plus a forced layout, in the page.',
+      note: 'first render: a fresh load (cookie-authenticated, no token redirect) of the table showing every host, or of the rollout page showing its failures, after one warm-up load; rolloutFromListMs: a click in the rollouts list to the rollout page shown; p50 over 5. Actions: input event to updated DOM plus a forced layout, in the page.',
     };
   } finally {
     await browser?.close().catch(() => undefined);

@@ -155,6 +155,9 @@ export class LiveHub {
   }
 
   async #pollLoop(signal: AbortSignal): Promise<void> {
+    // A tab that reloads finds the last poll still fresh: it waits for the next one instead of adding a read.
+    const snap = this.#snapshot;
+    if (snap && this.#health.ok) await pause(Date.parse(snap.at) + this.#limits.pollMs - Date.now(), signal);
     while (!signal.aborted) {
       await this.#refresh().catch(() => undefined);
       await pause(this.#limits.pollMs, signal);

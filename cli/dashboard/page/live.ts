@@ -77,8 +77,14 @@ export function sortHosts(hosts: HostView[]): HostView[] {
   return hosts.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
 }
 
-/** Start the live state; `emit` gets every new state. Returns a stop function. */
-export function startLive(emit: (s: LiveState) => void): () => void {
+export interface Live {
+  stop(): void;
+  /** The host list is read only once a view needs it (the rollout page of a large fleet does not wait for it). */
+  wantHosts(): void;
+}
+
+/** Start the live state; `emit` gets every new state. */
+export function startLive(emit: (s: LiveState) => void): Live {
   let state: LiveState = {
     info: undefined,
     health: { ok: true, message: null, since: new Date().toISOString() },
@@ -95,8 +101,9 @@ export function startLive(emit: (s: LiveState) => void): () => void {
     emit(state);
   };
   let touched = new Set<string>();
+  let hostsWanted = false;
 
-  const readHosts = coalesce(async () => {
+  const readHostsNow = coalesce(async () => {
     try {
       const snap = await getJson<HostSnapshot>('/api/hosts');
       sortHosts(snap.hosts);
@@ -105,6 +112,9 @@ export function startLive(emit: (s: LiveState) => void): () => void {
       set({ hostsError: err as FetchError });
     }
   }, COALESCE_MS);
+  const readHosts = (): void => {
+    if (hostsWanted) readHostsNow();
+  };
   const readRollouts = coalesce(async () => {
     try {
       const list = await getJson<RolloutSummary[]>('/api/rollouts');
@@ -118,7 +128,6 @@ export function startLive(emit: (s: LiveState) => void): () => void {
   }, COALESCE_MS);
 
   void getJson<Info>('/api/info').then((info) => set({ info }), () => undefined);
-  readHosts();
   readRollouts();
 
   const es = new EventSource('/api/events');
@@ -162,7 +171,14 @@ export function startLive(emit: (s: LiveState) => void): () => void {
     for (const ev of d.events) touched.add(ev.rollout);
     readRollouts();
   });
-  return () => es.close();
+  return {
+    stop: () => es.close(),
+    wantHosts: () => {
+      if (hostsWanted) return;
+      hostsWanted = true;
+      readHostsNow();
+    },
+  };
 }
 
 /** One rollout's document, re-read (coalesced) whenever the live state says it may have moved. */

@@ -5,7 +5,7 @@ import { render } from 'preact';
 import { useEffect, useMemo, useState } from 'preact/hooks';
 import { FleetSummary } from './fleet.js';
 import { HostsTable, type HostFilter } from './hosts.js';
-import { startLive, type LiveState } from './live.js';
+import { startLive, type Live, type LiveState } from './live.js';
 import { RolloutList, RolloutPage } from './rollouts.js';
 import { Notice } from './widgets.js';
 
@@ -28,10 +28,15 @@ function useRoute(): Route {
   return route;
 }
 
-function useLive(): LiveState | undefined {
+function useLive(): [LiveState | undefined, Live | undefined] {
   const [state, setState] = useState<LiveState | undefined>(undefined);
-  useEffect(() => startLive(setState), []);
-  return state;
+  const [live, setLive] = useState<Live | undefined>(undefined);
+  useEffect(() => {
+    const l = startLive(setState);
+    setLive(l);
+    return () => l.stop();
+  }, []);
+  return [state, live];
 }
 
 function useClock(ms: number): number {
@@ -82,8 +87,9 @@ function Banners(props: { s: LiveState }) {
   );
 }
 
-function Fleet(props: { s: LiveState; now: number }) {
+function Fleet(props: { s: LiveState; live: Live | undefined; now: number }) {
   const [filter, setFilter] = useState<HostFilter>({ text: '', state: 'all', release: 'all' });
+  useEffect(() => props.live?.wantHosts(), [props.live]);
   const snap = props.s.hosts;
   const releases = useMemo(() => snap?.status.releases ?? [], [snap?.status]);
   if (!snap) {
@@ -103,7 +109,7 @@ function Fleet(props: { s: LiveState; now: number }) {
 }
 
 function App() {
-  const s = useLive();
+  const [s, live] = useLive();
   const route = useRoute();
   const now = useClock(5000);
   useShortcuts();
@@ -128,7 +134,7 @@ function App() {
       </header>
       <Banners s={s} />
       <main id="main" tabIndex={-1}>
-        {route.page === 'fleet' ? <Fleet s={s} now={now} /> : null}
+        {route.page === 'fleet' ? <Fleet s={s} live={live} now={now} /> : null}
         {route.page === 'rollouts' ? <><h1>Rollouts</h1><RolloutList rollouts={s.rollouts} error={s.rolloutsError} now={now} versions={versions} /></> : null}
         {route.page === 'rollout' ? <><p><a href="#/rollouts">← all rollouts</a></p><RolloutPage id={route.id} tick={s.rolloutTick} touched={s.touched} versions={versions} /></> : null}
       </main>

@@ -1,9 +1,9 @@
 // Rollouts: the list, and one rollout's page (header, waves with their hosts, failures with reasons, the timeline,
 // and the swarmctl commands that act on it).
-import { useEffect, useRef, useState } from 'preact/hooks';
+import { useEffect, useMemo, useRef, useState } from 'preact/hooks';
 import { formatAmount, formatDuration, relativeTime, shortId } from './format.js';
 import { FetchError, readRollout } from './live.js';
-import { SETTLED, type RolloutHost, type RolloutJson, type RolloutSummary } from './types.js';
+import { SETTLED, type RolloutHost, type RolloutJson, type RolloutSummary, type Wave } from './types.js';
 import { Badge, CopyCommand, Notice, WaveBar } from './widgets.js';
 
 const FAILED: ReadonlySet<string> = new Set(['failed', 'rolled-back', 'unreachable']);
@@ -131,6 +131,9 @@ export function RolloutPage(props: { id: string; tick: number; touched: Readonly
     if (props.touched.has(props.id) || props.touched.has('*')) load(props.id);
   }, [props.tick]);
   const now = useNow(doc !== undefined && doc.endedAt === null);
+  // The large parts depend on the document only: the same elements while it stays the same, so the clock ticking in
+  // the header (or the fleet changing) does not make preact walk thousands of rows again.
+  const body = useMemo(() => (doc ? <><Waves r={doc} /><Failures r={doc} /><Timeline r={doc} /></> : null), [doc]);
 
   if (!doc || doc.id !== props.id) {
     if (error) {
@@ -142,7 +145,6 @@ export function RolloutPage(props: { id: string; tick: number; touched: Readonly
   }
   const r = doc;
   const ended = r.endedAt ? Date.parse(r.endedAt) : now;
-  const failures = r.hosts.filter((h) => FAILED.has(h.state));
   const s = r.strategy;
   const live = !SETTLED.has(r.state);
   return (
@@ -169,54 +171,96 @@ export function RolloutPage(props: { id: string; tick: number; touched: Readonly
         {actions(r).map((a) => <CopyCommand key={a.command} command={a.command} what={a.what} />)}
       </section>
 
-      <section aria-label="waves">
-        <h2>Waves</h2>
-        <ol class="waves">
-          {r.waves.map((w) => {
-            const hosts = r.hosts.filter((h) => h.wave === w.index);
-            const label = w.index === 0 && s.canary > 0 ? 'canary' : `wave ${w.index}`;
-            return (
-              <li key={w.index} class={`wave${w.index === r.currentWave && live ? ' current' : ''}`} data-wave={w.index}>
-                {/* The wave being worked on and any wave with a failure start open; the others one key away. */}
-                <details open={(w.index === r.currentWave && live) || w.failed + w.rolledBack > 0}>
-                  <summary>
-                    <span class="wave-name">{label}</span>
-                    <WaveBar wave={w} />
-                    <span class="wave-counts" data-testid={`wave-${w.index}-counts`}>{w.done}/{w.hosts} done{w.inFlight ? `, ${w.inFlight} in flight` : ''}{w.failed ? `, ${w.failed} failed` : ''}{w.rolledBack ? `, ${w.rolledBack} rolled back` : ''}{w.pending ? `, ${w.pending} pending` : ''}</span>
-                  </summary>
-                  <ul class="wave-hosts">
-                    {hosts.slice(0, 500).map((h) => <li key={h.name} data-host={h.name} data-state={h.state}><span class="mono">{h.name}</span> <Badge value={h.state} /></li>)}
-                    {hosts.length > 500 ? <li class="muted">and {hosts.length - 500} more (swarmctl --json rollout status {r.id})</li> : null}
-                  </ul>
-                </details>
-              </li>
-            );
-          })}
-        </ol>
-      </section>
-
-      <section aria-label="failures" class="failures" data-testid="failures">
-        <h2>Failures {failures.length > 0 ? <span class="count">{failures.length}</span> : null}</h2>
-        {failures.length === 0 ? <p class="muted">No host failed{live ? ' so far' : ''}.</p> : (
-          <ul>
-            {failures.slice(0, 200).map((h) => (
-              <li key={h.name} data-host={h.name} data-testid="failure">
-                <div><span class="mono strong">{h.name}</span> <Badge value={h.state} /> <span class="muted">wave {h.wave}{h.endedAt ? `, ${relativeTime(h.endedAt, now)}` : ''}</span></div>
-                <HostReason h={h} />
-              </li>
-            ))}
-          </ul>
-        )}
-      </section>
-
-      <section aria-label="timeline" class="timeline">
-        <h2>Timeline</h2>
-        <ol data-testid="timeline">
-          {[...r.events].reverse().slice(0, 300).map((e) => (
-            <li key={e.seq}><time dateTime={e.at} title={`${e.at} (UTC)`}>{e.at.slice(11, 19)}</time> <span class="etype">{e.type}</span> {e.host ? <span class="mono">{e.host}</span> : null} {e.message}{e.actor ? <span class="muted"> by {e.actor.replace(/^spiffe:\/\/[^/]+\/operator\//, '')}</span> : null}</li>
-          ))}
-        </ol>
-      </section>
+      {body}
     </article>
+  );
+}
+
+/** How many hosts of a wave are listed before a "show all": a wave of 500 hosts opens without a pause. */
+const WAVE_HOSTS_SHOWN = 100;
+
+function WaveRow(props: { r: RolloutJson; w: Wave; hosts: RolloutHost[] }) {
+  const { r, w, hosts } = props;
+  const live = !SETTLED.has(r.state);
+  // The wave being worked on and any wave with a failure start open; the others are one key away. A closed wave's
+  // hosts are not in the page at all.
+  const wanted = (w.index === r.currentWave && live) || w.failed + w.rolledBack > 0;
+  const [open, setOpen] = useState(wanted);
+  useEffect(() => {
+    if (wanted) setOpen(true);
+  }, [wanted]);
+  const [all, setAll] = useState(false);
+  const label = w.index === 0 && r.strategy.canary > 0 ? 'canary' : `wave ${w.index}`;
+  const shown = all ? hosts : hosts.slice(0, WAVE_HOSTS_SHOWN);
+  return (
+    <li class={`wave${w.index === r.currentWave && live ? ' current' : ''}`} data-wave={w.index}>
+      <details open={open} onToggle={(e) => setOpen((e.currentTarget as HTMLDetailsElement).open)}>
+        <summary>
+          <span class="wave-name">{label}</span>
+          <WaveBar wave={w} />
+          <span class="wave-counts" data-testid={`wave-${w.index}-counts`}>{w.done}/{w.hosts} done{w.inFlight ? `, ${w.inFlight} in flight` : ''}{w.failed ? `, ${w.failed} failed` : ''}{w.rolledBack ? `, ${w.rolledBack} rolled back` : ''}{w.pending ? `, ${w.pending} pending` : ''}</span>
+        </summary>
+        {open ? (
+          <ul class="wave-hosts">
+            {shown.map((h) => <li key={h.name} data-host={h.name} data-state={h.state}><span class="mono">{h.name}</span> <Badge value={h.state} /></li>)}
+            {shown.length < hosts.length ? <li><button type="button" class="link" onClick={() => setAll(true)}>show all {hosts.length.toLocaleString('en')} hosts</button></li> : null}
+          </ul>
+        ) : null}
+      </details>
+    </li>
+  );
+}
+
+/** The waves, their bars and hosts. */
+function Waves(props: { r: RolloutJson }) {
+  const { r } = props;
+  const byWave = new Map<number, RolloutHost[]>();
+  for (const h of r.hosts) {
+    let list = byWave.get(h.wave);
+    if (!list) byWave.set(h.wave, (list = []));
+    list.push(h);
+  }
+  return (
+    <section aria-label="waves">
+      <h2>Waves</h2>
+      <ol class="waves">
+        {r.waves.map((w) => <WaveRow key={w.index} r={r} w={w} hosts={byWave.get(w.index) ?? []} />)}
+      </ol>
+    </section>
+  );
+}
+
+function Failures(props: { r: RolloutJson }) {
+  const { r } = props;
+  const failures = r.hosts.filter((h) => FAILED.has(h.state));
+  return (
+    <section aria-label="failures" class="failures" data-testid="failures">
+      <h2>Failures {failures.length > 0 ? <span class="count">{failures.length}</span> : null}</h2>
+      {failures.length === 0 ? <p class="muted">No host failed{SETTLED.has(r.state) ? '' : ' so far'}.</p> : (
+        <ul>
+          {failures.slice(0, 200).map((h) => (
+            <li key={h.name} data-host={h.name} data-testid="failure">
+              <div><span class="mono strong">{h.name}</span> <Badge value={h.state} /> <span class="muted">wave {h.wave}{h.endedAt ? `, at ${h.endedAt.slice(11, 19)} UTC` : ''}</span></div>
+              <HostReason h={h} />
+            </li>
+          ))}
+          {failures.length > 200 ? <li class="muted">and {failures.length - 200} more: <code>swarmctl --json rollout status {r.id}</code></li> : null}
+        </ul>
+      )}
+    </section>
+  );
+}
+
+function Timeline(props: { r: RolloutJson }) {
+  const events = props.r.events;
+  return (
+    <section aria-label="timeline" class="timeline">
+      <h2>Timeline {events.length > 200 ? <span class="muted">(the last 200 of {events.length.toLocaleString('en')})</span> : null}</h2>
+      <ol data-testid="timeline">
+        {events.slice(-200).reverse().map((e) => (
+          <li key={e.seq}><time dateTime={e.at} title={`${e.at} (UTC)`}>{e.at.slice(11, 19)}</time> <span class="etype">{e.type}</span> {e.host ? <span class="mono">{e.host}</span> : null} {e.message}{e.actor ? <span class="muted"> by {e.actor.replace(/^spiffe:\/\/[^/]+\/operator\//, '')}</span> : null}</li>
+        ))}
+      </ol>
+    </section>
   );
 }
