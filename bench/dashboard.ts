@@ -49,7 +49,7 @@ async function seedStore(db: string, count: number): Promise<string> {
     const failed = !done && i < half + 40;
     return {
       rolloutId: id, name, wave: waveOf(i), state: done ? 'succeeded' : failed ? 'rolled-back' : 'pending',
-      error: failed ? { code: 'SWARM_ERR_UPDATER_PROBE_FAILED', message: 'agent not healthy within the probe deadline', detail: 'GET /v1/health: status failing (service capture: exited 3)' } : null,
+      error: failed ? { code: 'SWARM_ERR_UPDATER_AGENT_UNHEALTHY', message: 'agent not healthy within the probe deadline', detail: 'GET /v1/health: status failing (service capture: exited 3)' } : null,
       from: FROM, pushStartedAt: done || failed ? now - 60_000 : null, startedAt: done || failed ? now - 60_000 : null, endedAt: done || failed ? now - 30_000 : null,
     };
   });
