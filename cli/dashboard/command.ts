@@ -3,7 +3,8 @@
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import type { Command } from 'commander';
-import { parseHostPort } from '../../shared/cli.js';
+import { z } from 'zod';
+import { parseHostPort, parseOptions } from '../../shared/cli.js';
 import { cliError } from '../errors.js';
 import { printJson, printLine } from '../output.js';
 import { withSession, type CliIo } from '../session.js';
@@ -15,12 +16,15 @@ import { sessionSource } from './source.js';
 /** `--listen` when not given: loopback, a port the kernel picks (the token changes each run, so nothing is bookmarked). */
 export const DEFAULT_DASHBOARD_LISTEN = '127.0.0.1:0';
 
+const DashboardOptionsSchema = z.object({ listen: z.string().min(1).max(300), open: z.boolean() });
+
 export function registerDashboardCommand(program: Command, io: CliIo): void {
   program.command('dashboard')
     .description('a local read-only web view of the fleet and its rollouts, live; prints its URL (with a one-time token) as the first line and serves until Ctrl-C')
-    .option('--listen <host:port>', `loopback address to serve on (default ${DEFAULT_DASHBOARD_LISTEN}: any free port)`, DEFAULT_DASHBOARD_LISTEN)
+    .option('--listen <host:port>', 'loopback address to serve on; port 0 picks any free port', DEFAULT_DASHBOARD_LISTEN)
     .option('--no-open', 'do not open a browser')
-    .action(async (opts: { listen: string; open: boolean }, cmd: Command) => {
+    .action(async (raw: unknown, cmd: Command) => {
+      const opts = parseOptions(DashboardOptionsSchema, raw);
       const listen = parseHostPort(opts.listen, '--listen', '127.0.0.1:8780');
       if (!isLoopback(listen.host)) {
         throw cliError('SWARM_ERR_DASHBOARD_NOT_LOOPBACK', `--listen ${opts.listen}: the dashboard listens on loopback only (127.0.0.1, ::1, localhost); from another machine, tunnel: ssh -L 8780:127.0.0.1:8780 HOST, then swarmctl dashboard --listen 127.0.0.1:8780`);
