@@ -6,7 +6,7 @@ import type { Command } from 'commander';
 import { z } from 'zod';
 import { parseHostPort, parseOptions } from '../../shared/cli.js';
 import { cliError } from '../errors.js';
-import { printJson, printLine } from '../output.js';
+import { printLine } from '../output.js';
 import { withSession, type CliIo } from '../session.js';
 import { buildDashboardApp } from './app.js';
 import { isLoopback, loopbackHosts } from './guard.js';
@@ -41,7 +41,8 @@ export function registerDashboardCommand(program: Command, io: CliIo): void {
         for (const h of loopbackHosts(addr.address, addr.port)) policy.hosts.add(h);
         const hostPart = addr.family === 'IPv6' ? `[${addr.address}]` : addr.address;
         const url = `http://${hostPart}:${addr.port}/?token=${token}`;
-        if (s.options.json) printJson(io.stdout, { url, controller: s.options.controller });
+        // --json: one document on one line, so a script can read it while the dashboard keeps running.
+        if (s.options.json) io.stdout.write(`${JSON.stringify({ url, controller: s.options.controller })}\n`);
         else {
           printLine(io.stdout, url);
           printLine(io.stderr, `swarmctl: dashboard of ${s.options.controller} as ${s.material.identity.name}, read-only; Ctrl-C stops it`);
