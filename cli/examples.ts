@@ -46,6 +46,10 @@ export const SWARMCTL_EXAMPLES: Readonly<Record<string, readonly string[]>> = {
     'swarmctl --json rollback --selector site=lab',
   ],
   'updater self-update': ['swarmctl updater self-update 0.2.0 --all', 'swarmctl updater self-update 0.2.0 --selector tier=canary --wait'],
+  dashboard: [
+    'swarmctl dashboard        # prints http://127.0.0.1:PORT/?token=... and opens it',
+    'swarmctl dashboard --listen 127.0.0.1:8780 --no-open        # then, from a laptop: ssh -L 8780:127.0.0.1:8780 ops-host',
+  ],
   status: ['swarmctl status', 'swarmctl --json status'],
   audit: ['swarmctl audit --limit 20', 'swarmctl audit --since 2h --json', 'swarmctl audit --follow'],
   completion: ['eval "$(swarmctl completion bash)"', 'swarmctl completion zsh > "${fpath[1]}/_swarmctl"', 'swarmctl completion fish > ~/.config/fish/completions/swarmctl.fish'],

@@ -1,6 +1,7 @@
 // Follow a rollout to a settled state: its SSE stream (reconnecting with Last-Event-ID, bounded, with backoff) for
 // events, and the rollout document re-read after events (coalesced) for the view.
 import { request, type Dispatcher } from 'undici';
+import type { z } from 'zod';
 import { backoffDelay } from '../shared/backoff.js';
 import { pause } from '../shared/clock.js';
 import { SwarmError } from '../shared/errors.js';
@@ -89,7 +90,7 @@ export async function followRollout(s: Session, id: string, handlers: FollowHand
     };
     let received = false;
     try {
-      await readEventStream(s, `${path}/events/stream`, lastSeq, limits.idleMs, ac.signal, (event) => {
+      await readEventStream(s, `${path}/events/stream`, String(lastSeq), limits.idleMs, ac.signal, RolloutEventSchema, (event) => {
         if (!received) {
           received = true;
           failures = 0;
@@ -137,13 +138,16 @@ export async function followRollout(s: Session, id: string, handlers: FollowHand
   return current;
 }
 
-/** Read one SSE connection to its end (or until `signal`): events to `onEvent`, any frame to `onFrame`. */
-async function readEventStream(s: Session, path: string, lastSeq: number, idleMs: number, signal: AbortSignal, onEvent: (e: RolloutEvent) => void, onFrame: () => void): Promise<void> {
+/**
+ * Read one SSE connection to its end (or until `signal`): events that `schema` accepts to `onEvent`, any frame to
+ * `onFrame`. `lastEventId` resumes where the caller stopped ('' or '0': from the start of what the stream replays).
+ */
+export async function readEventStream<S extends z.ZodType>(s: Session, path: string, lastEventId: string, idleMs: number, signal: AbortSignal, schema: S, onEvent: (e: z.output<S>) => void, onFrame: () => void): Promise<void> {
   let res: Dispatcher.ResponseData;
   try {
     res = await request(new URL(path, s.options.controller), {
       dispatcher: s.dispatcher,
-      headers: { accept: 'text/event-stream', 'last-event-id': String(lastSeq) },
+      headers: { accept: 'text/event-stream', ...(lastEventId === '' ? {} : { 'last-event-id': lastEventId }) },
       signal,
       headersTimeout: idleMs,
       bodyTimeout: idleMs,
@@ -176,7 +180,7 @@ async function readEventStream(s: Session, path: string, lastSeq: number, idleMs
         onFrame();
         const data = block.split('\n').filter((l) => l.startsWith('data: ')).map((l) => l.slice(6)).join('\n');
         if (data === '') continue;
-        const parsed = RolloutEventSchema.safeParse(JSON.parse(data));
+        const parsed = schema.safeParse(JSON.parse(data));
         if (parsed.success) onEvent(parsed.data);
       }
     }

@@ -5,6 +5,7 @@ import { DEFAULT_CONTROLLER_URL } from '../shared/defaults.js';
 import { SWARMCTL_EXAMPLES } from './examples.js';
 import { registerReadCommands } from './commands/cert.js';
 import { registerCompletionCommand } from './commands/completion.js';
+import { registerDashboardCommand } from './dashboard/command.js';
 import { registerHostCommands } from './commands/host.js';
 import { registerReleaseCommands } from './commands/release.js';
 import { registerRollbackCommand } from './commands/rollback.js';
@@ -23,6 +24,7 @@ export function buildSwarmctl(io: CliIo = { stdout: process.stdout, stderr: proc
   registerReleaseCommands(program, io);
   registerRolloutCommands(program, io);
   registerRollbackCommand(program, io);
+  registerDashboardCommand(program, io);
   registerCompletionCommand(program, io);
   addExamples(program, SWARMCTL_EXAMPLES);
   return program;

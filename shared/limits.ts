@@ -115,6 +115,13 @@ export const LIMITS = {
   'cli.watch-backoff-base': limit(500, 'ms', 'First reconnect delay of swarmctl\'s event stream (exponential with full jitter up to cli.watch-backoff-max): a controller restart is usually back within seconds.'),
   'cli.watch-backoff-max': limit(10_000, 'ms', 'Longest wait between reconnects of swarmctl\'s event stream: ten tries cover about a minute of controller outage.'),
   'cli.watch-idle-timeout': limit(45_000, 'ms', 'A stream that delivers nothing, not even a heartbeat, for three heartbeats is taken as dropped and reconnected (a half-open connection after a network change would otherwise hang the view).'),
+  // -- swarmctl dashboard: the local read-only web view --
+  'dashboard.hosts-poll-interval': limit(2_000, 'ms', 'swarmctl dashboard re-reads the host list and fleet summary from the controller this often while a browser is connected, and sends browsers only the hosts that changed: one read per interval however many tabs are open, and 5,000 hosts reporting never flood a page.'),
+  'dashboard.event-batch-interval': limit(250, 'ms', 'Rollout events reach the browser in batches at most this often (one message per interval, however many hosts changed): a person reads no faster, and the page re-reads a rollout once per batch, not per event.'),
+  'dashboard.sse-heartbeat': limit(15_000, 'ms', 'The dashboard\'s event stream to the browser sends a comment line this often when nothing happens, so the page can tell a quiet fleet from a dashboard that stopped.'),
+  'dashboard.sse-client-buffer': limit(4_194_304, 'bytes', 'Bytes the dashboard holds for one browser stream that does not read (a tab in the background); past it the stream is closed (the page reconnects and re-reads everything) rather than buffered without bound. A change of all 5,000 hosts fits.'),
+  'dashboard.max-streams': limit(32, 'count', 'Browser event streams one dashboard serves at once; a further tab is refused (SWARM_ERR_DASHBOARD_BUSY). A person opens a few tabs; a runaway script must not hold the CLI process.'),
+  'dashboard.request-timeout': limit(15_000, 'ms', 'One read the dashboard makes of the controller on a browser\'s behalf (the host list of a large fleet takes well under a second); past it the page shows the controller as unreachable instead of spinning.'),
 } as const satisfies Record<string, Limit>;
 
 export type LimitName = keyof typeof LIMITS;
