@@ -115,6 +115,12 @@ export const LIMITS = {
   'cli.watch-backoff-base': limit(500, 'ms', 'First reconnect delay of swarmctl\'s event stream (exponential with full jitter up to cli.watch-backoff-max): a controller restart is usually back within seconds.'),
   'cli.watch-backoff-max': limit(10_000, 'ms', 'Longest wait between reconnects of swarmctl\'s event stream: ten tries cover about a minute of controller outage.'),
   'cli.watch-idle-timeout': limit(45_000, 'ms', 'A stream that delivers nothing, not even a heartbeat, for three heartbeats is taken as dropped and reconnected (a half-open connection after a network change would otherwise hang the view).'),
+  // -- the PostgreSQL store (swarm-controller --store postgres://...) --
+  'store.postgres.pool-size': limit(10, 'count', 'Connections one controller process keeps to PostgreSQL. Each store method holds one for a single short transaction; ten serve a busy controller, and several replicas stay well under the server\'s default max_connections (100).'),
+  'store.postgres.connect-timeout': limit(10_000, 'ms', 'A new connection to PostgreSQL (TCP, TLS, authentication) must be ready this soon, or the store call rejects (SWARM_ERR_STORE): an unreachable database fails a start or a request instead of hanging it.'),
+  'store.postgres.statement-timeout': limit(30_000, 'ms', 'PostgreSQL cancels one statement of the store running longer than this (statement_timeout), lock waits included: every statement is a key lookup or a short scan, so only a stuck lock or a sick server reaches it.'),
+  'store.postgres.idle-in-transaction-timeout': limit(60_000, 'ms', 'PostgreSQL ends a store session that sits inside an open transaction this long (idle_in_transaction_session_timeout): a controller frozen mid-transaction (paused, swapped out) cannot hold row locks that every replica waits on.'),
+  'store.postgres.transaction-attempts': limit(5, 'count', 'Times a store transaction is run when PostgreSQL aborts it as a deadlock or serialization failure (40P01, 40001); each retry starts afresh and the conflict that caused it has committed, so a few always suffice.'),
 } as const satisfies Record<string, Limit>;
 
 export type LimitName = keyof typeof LIMITS;
