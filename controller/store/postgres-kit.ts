@@ -52,6 +52,8 @@ export async function inTransaction<T>(pool: Pool, fn: (c: PoolClient) => Promis
       });
       if (err instanceof Rollback) return err.value as T;
       const code = (err as { code?: unknown }).code;
+      // Not an error the server answered (no SQLSTATE): the connection itself failed; it is not reused.
+      if (!(typeof code === 'string' && /^[0-9A-Z]{5}$/.test(code))) broken ??= err instanceof Error ? err : new Error(String(err));
       if (typeof code === 'string' && RETRYABLE.has(code) && attempt < LIMITS['store.postgres.transaction-attempts'].value) continue;
       throw err;
     } finally {
