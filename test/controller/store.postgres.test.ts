@@ -118,6 +118,22 @@ describe('postgres store engine', function () {
       }
     });
 
+    it('carries on after the server drops its connections (a restart or a failover of PostgreSQL)', async () => {
+      store = await openPostgresStore(db.url);
+      await store.insertHost({ name: 'h1', address: null, labels: {}, createdAt: 1 });
+      const c = await connect();
+      const killed = await c.query('SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()', [db.name]);
+      assert.ok(killed.rows.length > 0, 'the store had connections');
+      // A call may fail on a connection that died under it; within a few calls the pool has fresh ones.
+      let host;
+      for (let i = 0; i < 20 && !host; i++) {
+        host = await store.getHost('h1').catch(() => undefined);
+        if (!host) await new Promise((r) => setTimeout(r, 50));
+      }
+      assert.equal(host?.name, 'h1');
+      assert.deepEqual(await store.consumeJoinToken('f'.repeat(64), 'h1', 1), { ok: false, reason: 'unknown' }, 'transactions work again');
+    });
+
     it('stores a NUL character of a report as U+FFFD instead of failing the batch', async () => {
       store = await openPostgresStore(db.url);
       await store.insertHost({ name: 'h1', address: null, labels: {}, createdAt: 1 });
