@@ -1,6 +1,7 @@
 // A real PostgreSQL server for tests, started by the test itself: initdb and postgres in a temp dir owned by the
 // postgres user, listening on 127.0.0.1 only, a fresh database per test, stopped by its pid when the suite ends (and
-// when the test process exits; a server left by a killed run is swept by the next one). No system service is used.
+// when the test process exits, or by a watchdog within seconds when it is killed; a server that outlived its run
+// anyway is swept by the next one). No system service is used.
 import { execFile, execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { accessSync, chownSync, constants, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -114,6 +115,16 @@ function serverUser(): { uid: number; gid: number } | undefined {
   }
 }
 
+/**
+ * A detached watchdog that stops the server when this test process is gone however it died (SIGKILL included,
+ * where no exit hook runs), checking once a second; it ends by itself as soon as the server does.
+ */
+function watchOwner(serverPid: number, dir: string): void {
+  const script = 'while [ -d /proc/$1 ] && [ -d /proc/$2 ]; do sleep 1; done; '
+    + 'if [ ! -d /proc/$1 ] && [ -d /proc/$2 ]; then kill -QUIT $2; sleep 2; rm -rf "$3"; fi';
+  spawn('/bin/sh', ['-c', script, 'pg-watchdog', String(process.pid), String(serverPid), dir], { detached: true, stdio: 'ignore' }).unref();
+}
+
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** Start a private PostgreSQL server (bounded: about 60 s at most); fails with what to install when it is absent. */
@@ -158,7 +169,10 @@ export async function startPostgres(): Promise<PgServer> {
         await sleep(200);
       }
     }
-    if (ready) return server(entry, port, exited);
+    if (ready) {
+      watchOwner(child.pid!, dir);
+      return server(entry, port, exited);
+    }
     lastError = log;
     child.kill('SIGKILL');
     await Promise.race([exited, sleep(5_000)]);
