@@ -8,7 +8,9 @@ import { join } from 'node:path';
 import pg from 'pg';
 import { tempDir } from '../helpers/pki.js';
 import { startPostgres, type PgServer, type TestDatabase } from '../helpers/postgres.js';
-import { CONTROLLER_BIN, runBin, spawnServe, SWARMCTL_BIN } from './helpers.js';
+import { BUILD_ROOT, CONTROLLER_BIN, runBin, spawnServe, SWARMCTL_BIN } from './helpers.js';
+
+const UPDATER_BIN = join(BUILD_ROOT, 'updater', 'main.js');
 
 describe('swarm-controller --store postgres:// (processes)', function () {
   this.timeout(90_000);
@@ -29,7 +31,7 @@ describe('swarm-controller --store postgres:// (processes)', function () {
     await dir?.cleanup();
   });
 
-  it('inits into PostgreSQL, serves from it (two processes, one fleet), and never shows the password', async () => {
+  it('inits into PostgreSQL, serves from it (two processes, one fleet, a token consumed once across them), and never shows the password', async () => {
     // Trust authentication accepts any password: this one must appear nowhere.
     const url = db!.url.replace('postgres@', 'postgres:Hunter2-secret@');
     const stateDir = join(dir!.path, 'a');
@@ -57,6 +59,19 @@ describe('swarm-controller --store postgres:// (processes)', function () {
       const hosts = JSON.parse(list.stdout) as Array<{ name: string; labels: Record<string, string> }>;
       assert.deepEqual(hosts.map((h) => [h.name, h.labels]), [['h1', { site: 'lab' }]], `host list from ${controller}`);
     }
+
+    // The token made on one process is consumed through the other, once.
+    const token = (JSON.parse(add.stdout) as { token: string; caHash: string });
+    const join1 = await runBin(UPDATER_BIN, ['join', '--controller', b.url, '--ca-hash', token.caHash, '--pki-dir', join(dir!.path, 'host-pki')], { SWARM_JOIN_TOKEN: token.token });
+    assert.equal(join1.code, 0, join1.stderr);
+    const join2 = await runBin(UPDATER_BIN, ['join', '--controller', a.url, '--ca-hash', token.caHash, '--pki-dir', join(dir!.path, 'host-pki-2')], { SWARM_JOIN_TOKEN: token.token });
+    assert.equal(join2.code, 1);
+    assert.match(join2.stderr, /SWARM_ERR_ENROLL_REFUSED/);
+    const show = await ctl(a.url, ['--json', 'host', 'show', 'h1']);
+    assert.equal(show.code, 0, show.stderr);
+    const detail = JSON.parse(show.stdout) as { enrolled: boolean; certificates: Array<{ role: string; state: string }> };
+    assert.equal(detail.enrolled, true);
+    assert.deepEqual(detail.certificates.map((c) => `${c.role} ${c.state}`).sort(), ['agent valid', 'updater valid']);
 
     // The rows are PostgreSQL's: the host, the controller's and admin's certificates, the audit entries.
     const c = new pg.Client({ connectionString: db!.url });
