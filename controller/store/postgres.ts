@@ -39,8 +39,11 @@ const S = {
   anyCertWithKey: pgStatement('any_cert_with_key', 'SELECT 1 FROM certificates WHERE key_sha256 = $1 LIMIT 1'),
   getCert: pgStatement('get_cert', 'SELECT * FROM certificates WHERE serial = $1'),
   lockCert: pgStatement('lock_cert', 'SELECT * FROM certificates WHERE serial = $1 FOR UPDATE'),
-  listCerts: pgStatement('list_certs', `SELECT * FROM certificates WHERE ($1::text IS NULL OR role = $1) AND ($2::text IS NULL OR name = $2)
-    ORDER BY issued_at, serial`),
+  // One statement per filter, so each plan can use its index.
+  listCerts: pgStatement('list_certs', 'SELECT * FROM certificates ORDER BY issued_at, serial'),
+  listCertsByRole: pgStatement('list_certs_by_role', 'SELECT * FROM certificates WHERE role = $1 ORDER BY issued_at, serial'),
+  listCertsByName: pgStatement('list_certs_by_name', 'SELECT * FROM certificates WHERE name = $1 ORDER BY issued_at, serial'),
+  listCertsByIdentity: pgStatement('list_certs_by_identity', 'SELECT * FROM certificates WHERE role = $1 AND name = $2 ORDER BY issued_at, serial'),
   heldAt: pgStatement('held_at', 'SELECT 1 FROM certificates WHERE role = $1 AND name = $2 AND revoked_at IS NULL AND not_after > $3 LIMIT 1'),
   lockIdentity: pgStatement('lock_identity', `SELECT pg_advisory_xact_lock(${IDENTITY_LOCK_CLASS}, hashtext($1 || '/' || $2))`),
   revokeIdentity: pgStatement('revoke_identity', 'UPDATE certificates SET revoked_at = $1 WHERE role = $2 AND name = $3 AND revoked_at IS NULL RETURNING serial'),
@@ -116,6 +119,8 @@ export async function openPostgresStore(url: string, options: PostgresStoreOptio
       statement_timeout: LIMITS['store.postgres.statement-timeout'].value,
       idle_in_transaction_session_timeout: LIMITS['store.postgres.idle-in-transaction-timeout'].value,
       application_name: 'swarm-controller',
+      // TCP keepalive: a connection to a server that vanished (a failover) is noticed while idle.
+      keepAlive: true,
       types,
     });
   } catch (err) {
@@ -264,7 +269,7 @@ export async function openPostgresStore(url: string, options: PostgresStoreOptio
         }
         await run(c, S.insertCert, cert.serial, cert.role, cert.name, cert.notBefore, cert.notAfter, cert.issuedAt, cert.keySha256 ?? null);
         if (guard.renewing === undefined) return { ok: true, retired: [] };
-        const identity = (await run<CertRow>(c, S.listCerts, cert.role, cert.name)).rows.map(toCert);
+        const identity = (await run<CertRow>(c, S.listCertsByIdentity, cert.role, cert.name)).rows.map(toCert);
         const retired = serialsRetiredByRenewal(identity, guard.renewing, cert.serial);
         if (retired.length > 0) await run(c, S.revokeSerials, cert.issuedAt, retired);
         return { ok: true, retired };
@@ -277,7 +282,11 @@ export async function openPostgresStore(url: string, options: PostgresStoreOptio
     },
     listCertificates: async (filter = {}) => {
       open();
-      return (await run<CertRow>(pool, S.listCerts, filter.role ?? null, filter.name ?? null)).rows.map(toCert);
+      const { role, name } = filter;
+      const rows = role !== undefined && name !== undefined ? await run<CertRow>(pool, S.listCertsByIdentity, role, name)
+        : role !== undefined ? await run<CertRow>(pool, S.listCertsByRole, role)
+          : name !== undefined ? await run<CertRow>(pool, S.listCertsByName, name) : await run<CertRow>(pool, S.listCerts);
+      return rows.rows.map(toCert);
     },
     findCertificatesByKey: async (keySha256) => {
       open();
