@@ -438,6 +438,33 @@ export function storeContract(engine: string, makeFactory: () => StoreFactory): 
       }
     });
 
+    it('leaves no certificate of an identity valid when its revocation races renewals, and one token when adds of a name race', async () => {
+      const other = factory.openSecond ? await factory.openSecond() : store;
+      try {
+        const both = [store, other];
+        await store.insertHost({ name: 'h1', address: null, labels: {}, createdAt: T0 });
+        await store.recordCertificate({ serial: '80', role: 'agent', name: 'h1', notBefore: T0, notAfter: T0 + 100, issuedAt: T0, keySha256: '0'.repeat(64) });
+        const renewals = Array.from({ length: 6 }, (_, i) => both[i % 2]!.recordIssued(
+          { serial: `8${i + 1}`, role: 'agent', name: 'h1', notBefore: T0, notAfter: T0 + 100, issuedAt: T0 + 1 + i, keySha256: String(i + 1).repeat(64) },
+          { renewing: '80', host: 'active' },
+        ));
+        const revocation = other.revokeIdentity('agent', 'h1', T0 + 50);
+        const [revoked, ...outcomes] = await Promise.all([revocation, ...renewals]);
+        for (const o of outcomes) if (!o.ok) assert.equal(o.reason, 'certificate-revoked');
+        assert.ok(revoked.includes('80'));
+        // A renewal recorded before the revocation is revoked by it; one after it is refused: nothing stays valid.
+        const valid = (await store.listCertificates({ role: 'agent', name: 'h1' })).filter((c) => c.revokedAt === null);
+        assert.deepEqual(valid.map((c) => c.serial), [], 'a revocation and the renewals that raced it leave nothing valid');
+
+        const token = (hash: string) => ({ hash: hash.repeat(64), hostName: 'h2', createdAt: T0, expiresAt: T0 + 1000, usedAt: null });
+        const adds = await Promise.all(['a', 'b', 'c', 'd'].map((h, i) => both[i % 2]!.registerHost({ name: 'h2', address: null, labels: { n: h }, createdAt: T0 + i }, token(h))));
+        assert.deepEqual(adds, [{ ok: true }, { ok: true }, { ok: true }, { ok: true }], 'each add of a pending name succeeds');
+        assert.equal((await store.listPendingTokens(T0)).filter((t) => t.hostName === 'h2').length, 1, 'the last add\'s token alone is pending');
+      } finally {
+        if (other !== store) await other.close();
+      }
+    });
+
     it('keeps everything across a reopen', async function () {
       if (!factory.reopen) this.skip();
       await store.insertHost({ name: 'h1', address: null, labels: { k: 'v' }, createdAt: T0 });
