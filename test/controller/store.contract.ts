@@ -438,7 +438,7 @@ export function storeContract(engine: string, makeFactory: () => StoreFactory): 
       }
     });
 
-    it('leaves no certificate of an identity valid when its revocation races renewals, and one token when adds of a name race', async () => {
+    it('leaves no certificate of an identity valid when its revocation races renewals, one identity when adds of an operator race, and one token when adds of a host race', async () => {
       const other = factory.openSecond ? await factory.openSecond() : store;
       try {
         const both = [store, other];
@@ -455,6 +455,12 @@ export function storeContract(engine: string, makeFactory: () => StoreFactory): 
         // A renewal recorded before the revocation is revoked by it; one after it is refused: nothing stays valid.
         const valid = (await store.listCertificates({ role: 'agent', name: 'h1' })).filter((c) => c.revokedAt === null);
         assert.deepEqual(valid.map((c) => c.serial), [], 'a revocation and the renewals that raced it leave nothing valid');
+
+        // Two adds of one operator name: one identity is issued, the other refused.
+        const operators = await Promise.all(Array.from({ length: 4 }, (_, i) => both[i % 2]!.recordIssued(
+          { serial: `9${i}`, role: 'operator', name: 'bob', notBefore: T0, notAfter: T0 + 100, issuedAt: T0 }, { vacantAt: T0 })));
+        assert.equal(operators.filter((o) => o.ok).length, 1, 'one operator bob');
+        for (const o of operators) if (!o.ok) assert.equal(o.reason, 'identity-held');
 
         const token = (hash: string) => ({ hash: hash.repeat(64), hostName: 'h2', createdAt: T0, expiresAt: T0 + 1000, usedAt: null });
         const adds = await Promise.all(['a', 'b', 'c', 'd'].map((h, i) => both[i % 2]!.registerHost({ name: 'h2', address: null, labels: { n: h }, createdAt: T0 + i }, token(h))));
