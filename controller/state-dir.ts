@@ -47,18 +47,27 @@ async function readStoreFile(path: string): Promise<StoreFile | undefined> {
  * directory was initialised for that engine: its data is in swarm.db (SQLite) or, when init wrote store.json, in
  * PostgreSQL. Opening the other engine would serve an empty fleet.
  */
-export async function openStateStore(stateDir: string, spec: StoreSpec = { engine: 'sqlite' }): Promise<Store> {
+export async function openStateStore(stateDir: string, spec: StoreSpec = { engine: 'sqlite' }, controllerSerial?: string): Promise<Store> {
   const p = statePaths(stateDir);
   const recorded = await readStoreFile(p.storeFile);
   if (spec.engine === 'sqlite') {
-    if (recorded) throw controllerError('SWARM_ERR_STORE_ENGINE_MISMATCH', `${stateDir} keeps its data in PostgreSQL (${recorded.database}); pass --store postgres://... as init was given`);
+    if (recorded) throw controllerError('SWARM_ERR_STORE_MISMATCH', `${stateDir} keeps its data in PostgreSQL (${recorded.database}); pass --store postgres://... as init was given`);
     if (!(await exists(p.db))) throw controllerError('SWARM_ERR_STATE_DIR_INVALID', `${stateDir} is not a controller state directory (no swarm.db); run swarm-controller init --state-dir ${stateDir} --cluster NAME`);
     return openSqliteStore(p.db);
   }
   if (!recorded) {
-    throw controllerError('SWARM_ERR_STORE_ENGINE_MISMATCH', `${stateDir} was not initialised with --store postgres:// (no store.json${(await exists(p.db)) ? '; its data is in swarm.db, SQLite: leave --store out' : ''})`);
+    throw controllerError('SWARM_ERR_STORE_MISMATCH', `${stateDir} was not initialised with --store postgres:// (no store.json${(await exists(p.db)) ? '; its data is in swarm.db, SQLite: leave --store out' : ''})`);
   }
-  return openPostgresStore(spec.url);
+  const store = await openPostgresStore(spec.url);
+  // A database of another cluster (a wrong URL) has never recorded this state directory's controller certificate.
+  if (controllerSerial !== undefined && !(await store.getCertificate(controllerSerial).catch(async (err: unknown) => {
+    await store.close();
+    throw err;
+  }))) {
+    await store.close();
+    throw controllerError('SWARM_ERR_STORE_MISMATCH', `${redactStoreUrl(spec.url)} has no record of ${stateDir}'s controller certificate (serial ${controllerSerial}): it holds another cluster's data, or none; check --store`);
+  }
+  return store;
 }
 
 /** Where a store spec keeps the data, as it may be shown (no password). */
@@ -157,9 +166,9 @@ export async function loadStateDir(stateDir: string, now = Date.now(), spec: Sto
   // Nothing from a directory another user could have changed is trusted (a pki/ of their own, say).
   await assertStateDirSafe(stateDir);
   const ca = CertificateAuthority.load({ certPem: await readFile(p.caCert, 'utf8'), keyPem: await readPrivateKeyFile(p.caKey) });
-  const store = await openStateStore(stateDir, spec);
+  let material = await loadTlsMaterial(p.pki, 'controller', ca.cluster);
+  const store = await openStateStore(stateDir, spec, material.serial);
   try {
-    let material = await loadTlsMaterial(p.pki, 'controller', ca.cluster);
     // A revoked certificate on disk (restored from a backup, or a rotation that did not finish) is replaced at once:
     // hosts would refuse it.
     const revoked = (await store.getCertificate(material.serial))?.revokedAt != null;
@@ -211,7 +220,7 @@ export async function rotateControllerIdentity(options: { stateDir: string; now?
   const now = options.now ?? Date.now();
   const key = await generateKeyPair();
   const issued = ca.issue({ publicKeyPem: key.publicKeyPem, identity: { cluster: ca.cluster, role: 'controller', name: 'controller' }, lifetimeMs: CONTROLLER_LIFETIME_MS, sans: sansOf(current.cert), now });
-  const store = await openStateStore(options.stateDir, options.store);
+  const store = await openStateStore(options.stateDir, options.store, current.serial);
   try {
     // A certificate from before controller certificates were recorded must be revocable too.
     if (!(await store.getCertificate(current.serial))) {
@@ -243,7 +252,8 @@ export async function issueOperatorLocally(options: { stateDir: string; name: st
   const key = await generateKeyPair();
   const now = options.now ?? Date.now();
   const issued = ca.issue({ publicKeyPem: key.publicKeyPem, identity: { cluster: ca.cluster, role: 'operator', name: options.name }, lifetimeMs: options.lifetimeMs ?? OPERATOR_INIT_LIFETIME_MS, now });
-  const store = await openStateStore(options.stateDir, options.store);
+  const controller = options.store?.engine === 'postgres' ? (await loadTlsMaterial(p.pki, 'controller', ca.cluster)).serial : undefined;
+  const store = await openStateStore(options.stateDir, options.store, controller);
   try {
     await store.recordCertificate({ serial: issued.serial, role: 'operator', name: options.name, notBefore: issued.notBefore, notAfter: issued.notAfter, issuedAt: now });
     await store.appendAudit({ at: now, actor: 'local:swarm-controller', action: 'operator.issue-local', target: options.name, details: { serial: issued.serial } });

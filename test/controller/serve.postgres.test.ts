@@ -90,12 +90,22 @@ describe('swarm-controller --store postgres:// (processes)', function () {
     assert.match(a.logs(), /"store":"postgres:\/\/postgres@127\.0\.0\.1:\d+\/swarm_test_/);
   });
 
-  it('refuses the wrong engine for a state directory, a database that holds a cluster, and a malformed URL', async () => {
+  it('refuses the wrong engine or another cluster\'s database for a state directory, init into a database that holds a cluster, and a malformed URL', async () => {
     const stateDir = join(dir!.path, 'a');
     const noFlag = await runBin(CONTROLLER_BIN, ['rotate-identity', '--state-dir', stateDir]);
     assert.equal(noFlag.code, 1);
-    assert.match(noFlag.stderr, /SWARM_ERR_STORE_ENGINE_MISMATCH/);
+    assert.match(noFlag.stderr, /SWARM_ERR_STORE_MISMATCH/);
     assert.match(noFlag.stderr, /keeps its data in PostgreSQL \(postgres:\/\/postgres@127\.0\.0\.1/);
+
+    const empty = await server!.createDatabase();
+    try {
+      const elsewhere = await runBin(CONTROLLER_BIN, ['serve', '--state-dir', stateDir, '--listen', '127.0.0.1:0', '--store', empty.url]);
+      assert.equal(elsewhere.code, 1);
+      assert.match(elsewhere.stderr, /SWARM_ERR_STORE_MISMATCH/);
+      assert.match(elsewhere.stderr, /has no record of .*controller certificate/);
+    } finally {
+      await empty.drop();
+    }
 
     const again = await runBin(CONTROLLER_BIN, ['init', '--state-dir', join(dir!.path, 'c'), '--cluster', 'other', '--store', db!.url]);
     assert.equal(again.code, 1);
@@ -106,7 +116,7 @@ describe('swarm-controller --store postgres:// (processes)', function () {
     assert.equal((await runBin(CONTROLLER_BIN, ['init', '--state-dir', sqliteDir, '--cluster', 'lite'])).code, 0);
     const wrong = await runBin(CONTROLLER_BIN, ['rotate-identity', '--state-dir', sqliteDir, '--store', db!.url]);
     assert.equal(wrong.code, 1);
-    assert.match(wrong.stderr, /SWARM_ERR_STORE_ENGINE_MISMATCH/);
+    assert.match(wrong.stderr, /SWARM_ERR_STORE_MISMATCH/);
     assert.match(wrong.stderr, /swarm\.db, SQLite: leave --store out/);
 
     const bad = await runBin(CONTROLLER_BIN, ['serve', '--state-dir', stateDir, '--store', 'mysql://root:Hunter2@db/x']);
