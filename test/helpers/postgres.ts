@@ -187,7 +187,7 @@ function server(entry: Running, port: number, exited: Promise<unknown>): PgServe
   let admin: pg.Client | undefined;
   const adminClient = async (): Promise<pg.Client> => {
     if (!admin) {
-      admin = new pg.Client({ connectionString: url('postgres'), connectionTimeoutMillis: 10_000 });
+      admin = new pg.Client({ connectionString: url('postgres'), connectionTimeoutMillis: 10_000, statement_timeout: 30_000 });
       admin.on('error', () => undefined);
       await admin.connect();
     }
