@@ -133,12 +133,16 @@ const engineSuite = (kind: 'sqlite' | 'postgres') => describe(`rollout engine (i
   it('pauses at the second failure with a budget of 1, lets pushes in flight finish, and resumes with a larger budget', async () => {
     const fs = await hosts(5);
     const gate = deferred<FakeAction>();
+    // h2's refusal comes once h4 has taken h1's slot, whatever the store's speed: two pushes are in flight at the pause.
+    const secondFailure = deferred<FakeAction>();
     fs[0]!.behave = () => refuse;
-    fs[1]!.behave = () => refuse;
+    fs[1]!.behave = () => ({ gate: secondFailure.promise });
     fs[2]!.behave = () => ({ gate: gate.promise });
     fs[3]!.behave = () => ({ gate: gate.promise });
     const e = engine();
     const { id } = await e.start({ release: release.slice(0, 12), targets: { all: true }, strategy: strategy({ maxParallel: 3, maxFailures: { count: 1 } }), kind: 'agent' }, 'op');
+    await fs[3]!.pushed(1);
+    secondFailure.resolve(refuse);
     const paused = await until(e, id, 'the budget pause', (x) => x.state === 'paused');
     assert.equal(paused.reason, 'budget-exceeded');
     assert.deepEqual(paused.hosts.map((h) => h.state), ['failed', 'failed', 'pushing', 'pushing', 'pending']);
