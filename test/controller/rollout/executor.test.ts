@@ -2,11 +2,10 @@
 // mTLS, and a fake clock for the rollout's own timing. Canary and budget pauses, operator pause/resume/abort, the
 // pause between waves, resume after a controller restart without pushing any host twice, and fleet rollback.
 import assert from 'node:assert/strict';
-import { join } from 'node:path';
 import { createRolloutEngine, type RolloutEngine } from '../../../controller/rollout/engine.js';
 import type { Strategy } from '../../../controller/rollout/model.js';
 import type { FleetHost } from '../../../controller/rollout/targets.js';
-import { openPostgresStore, openSqliteStore, type Store } from '../../../controller/store/index.js';
+import type { Store } from '../../../controller/store/index.js';
 import { systemClock } from '../../../shared/clock.js';
 import { sequentialIds } from '../../../shared/ids.js';
 import { silentLogger } from '../../../shared/logger.js';
@@ -14,7 +13,7 @@ import type { RolloutJson } from '../../../shared/rollout-api.js';
 import { FakeClock } from '../../helpers/fake-clock.js';
 import { DirectoryReleaseSource, startFakeUpdater, type FakeAction, type FakeUpdater } from '../../helpers/fake-updater.js';
 import { mintIdentity, tempDir } from '../../helpers/pki.js';
-import { startPostgres, type PgServer, type TestDatabase } from '../../helpers/postgres.js';
+import { describeForEachStoreEngine } from '../../helpers/store-engines.js';
 
 const OLD = 'b'.repeat(64);
 const refuse: FakeAction = { refuse: { status: 400, code: 'SWARM_ERR_TAR_UNSAFE_PATH', message: 'entry ../x leaves the release' } };
@@ -28,19 +27,8 @@ function deferred<T = void>(): { promise: Promise<T>; resolve: (v: T) => void } 
   return { promise, resolve };
 }
 
-const engineSuite = (kind: 'sqlite' | 'postgres') => describe(`rollout engine (in-process, fake updaters, fake clock, ${kind} store)`, function () {
+describeForEachStoreEngine('rollout engine (in-process, fake updaters, fake clock)', function (storeEngine) {
   this.timeout(30_000);
-  let server: PgServer | undefined;
-  let db: TestDatabase | undefined;
-  if (kind === 'postgres') {
-    before(async function () {
-      this.timeout(120_000);
-      server = await startPostgres();
-    });
-    after(async () => {
-      await server?.stop();
-    });
-  }
   let dir: Awaited<ReturnType<typeof tempDir>>;
   let store: Store;
   let releases: DirectoryReleaseSource;
@@ -92,7 +80,7 @@ const engineSuite = (kind: 'sqlite' | 'postgres') => describe(`rollout engine (i
   });
   beforeEach(async () => {
     dir = await tempDir('swarm-rollout-');
-    store = kind === 'sqlite' ? openSqliteStore(join(dir.path, 'swarm.db')) : await openPostgresStore((db = await server!.createDatabase()).url);
+    store = await storeEngine.openStore();
     releases = new DirectoryReleaseSource(dir.path);
     release = (await releases.add('2.0.0', Buffer.alloc(64 * 1024, 3))).id;
     clock = new FakeClock();
@@ -105,7 +93,6 @@ const engineSuite = (kind: 'sqlite' | 'postgres') => describe(`rollout engine (i
     for (const e of engines) await e.close();
     await Promise.all(fakes.map((f) => f.close()));
     await store.close();
-    await db?.drop();
     await dir.cleanup();
   });
 
@@ -286,6 +273,3 @@ const engineSuite = (kind: 'sqlite' | 'postgres') => describe(`rollout engine (i
     assert.deepEqual(sel.hosts.map((h) => h.name), ['h1']);
   });
 });
-
-engineSuite('sqlite');
-engineSuite('postgres');
