@@ -3,10 +3,13 @@ import type { Logger } from 'pino';
 import { createSystemdNotifier, listenApp, swapTlsIdentity, trapSignals, type NotifierDeps } from '../shared/server-kit.js';
 import { buildControllerApp } from './app.js';
 import type { EnrollLimits } from './routes/public.js';
-import { loadStateDir, renewControllerIfDue, statePaths } from './state-dir.js';
+import { describeStoreSpec, loadStateDir, renewControllerIfDue, statePaths } from './state-dir.js';
+import type { StoreSpec } from './store/index.js';
 
 export interface ServeOptions {
   stateDir: string;
+  /** The store engine (default: SQLite, swarm.db in the state directory). */
+  store?: StoreSpec;
   host: string;
   port: number;
   logger: Logger;
@@ -32,7 +35,7 @@ export async function serveController(options: ServeOptions): Promise<void> {
   // Under swarm-controller.service (Type=notify, WatchdogSec=): READY=1 once listening, WATCHDOG=1 while the
   // event loop turns, STOPPING=1 on the way out. Does nothing without NOTIFY_SOCKET.
   const notifier = createSystemdNotifier({ logger: options.logger, ...options.notify });
-  const state = await loadStateDir(options.stateDir, now());
+  const state = await loadStateDir(options.stateDir, now(), options.store);
   if (state.renewed) options.logger.info({ op: 'controller.renew', serial: state.material.serial }, 'renewed the controller certificate at start');
   const { app, context } = await buildControllerApp({
     material: state.material,
@@ -67,7 +70,7 @@ export async function serveController(options: ServeOptions): Promise<void> {
   try {
     // A deep accept queue: after a restart the whole fleet reconnects within seconds.
     const { url } = await listenApp(app, { host: options.host, port: options.port, backlog: 4096 });
-    options.logger.info({ op: 'listen', url, cluster: context.cluster }, 'controller listening');
+    options.logger.info({ op: 'listen', url, cluster: context.cluster, store: describeStoreSpec(options.store ?? { engine: 'sqlite' }, options.stateDir) }, 'controller listening');
     options.onListening?.(url);
     notifier.ready(`serving on ${url}`);
     notifier.startWatchdog();

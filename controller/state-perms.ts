@@ -96,8 +96,8 @@ export async function assertOwnStateDir(stateDir: string, self = currentUid()): 
   if (why) refuse(why);
 }
 
-/** Database files: the database and SQLite's journals, which hold the same data. */
-export const DATABASE_FILES = ['swarm.db', 'swarm.db-wal', 'swarm.db-shm', 'swarm.db-journal'];
+/** The SQLite database and its companions, and store.json (which engine holds the data, for --store postgres://). */
+export const DATABASE_FILES = ['swarm.db', 'swarm.db-wal', 'swarm.db-shm', 'swarm.db-journal', 'store.json'];
 
 /**
  * The whole state directory as `serve` (and break-glass issuing) find it: its parents, itself, pki/ and

@@ -122,6 +122,12 @@ export const LIMITS = {
   'dashboard.sse-client-buffer': limit(4_194_304, 'bytes', 'Bytes the dashboard holds for one browser stream that does not read (a tab in the background); past it the stream is closed (the page reconnects and re-reads everything) rather than buffered without bound. A change of all 5,000 hosts fits.'),
   'dashboard.max-streams': limit(32, 'count', 'Browser event streams one dashboard serves at once; a further tab is refused (SWARM_ERR_DASHBOARD_BUSY). A person opens a few tabs; a runaway script must not hold the CLI process.'),
   'dashboard.request-timeout': limit(15_000, 'ms', 'One read the dashboard makes of the controller on a browser\'s behalf (the host list of a large fleet takes well under a second); past it the page shows the controller as unreachable instead of spinning.'),
+  // -- the PostgreSQL store (swarm-controller --store postgres://...) --
+  'store.postgres.pool-size': limit(10, 'count', 'Connections one controller process keeps to PostgreSQL. Each store method holds one for a single short transaction; ten serve a busy controller, and several replicas stay well under the server\'s default max_connections (100).'),
+  'store.postgres.connect-timeout': limit(10_000, 'ms', 'A new connection to PostgreSQL (TCP, TLS, authentication) must be ready this soon, or the store call rejects (SWARM_ERR_STORE): an unreachable database fails a start or a request instead of hanging it.'),
+  'store.postgres.statement-timeout': limit(30_000, 'ms', 'PostgreSQL cancels one statement of the store running longer than this (statement_timeout), lock waits included: every statement is a key lookup or a short scan, so only a stuck lock or a sick server reaches it.'),
+  'store.postgres.idle-in-transaction-timeout': limit(60_000, 'ms', 'PostgreSQL ends a store session that sits inside an open transaction this long (idle_in_transaction_session_timeout): a controller frozen mid-transaction (paused, swapped out) cannot hold row locks that every replica waits on.'),
+  'store.postgres.transaction-attempts': limit(5, 'count', 'Times a store transaction is run when PostgreSQL aborts it as a deadlock or serialization failure (40P01, 40001); each retry starts afresh and the conflict that caused it has committed, so a few always suffice.'),
 } as const satisfies Record<string, Limit>;
 
 export type LimitName = keyof typeof LIMITS;

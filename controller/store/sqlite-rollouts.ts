@@ -1,42 +1,10 @@
 // The SQLite tables of rollouts, their hosts and event logs: each transition one immediate transaction.
 import type Database from 'better-sqlite3';
-import type { RolloutHostState, RolloutReason, RolloutState, Strategy } from '../rollout/model.js';
+import { columnsToSet, rolloutColumns, rolloutRowValues, rowMappers, TEXT_JSON, type EventRow, type RolloutHostRow as HostRow, type RolloutRow } from './rows.js';
 import type { NewRolloutEvent, RolloutChange, RolloutChangeResult, RolloutEventRecord, RolloutHostRecord, RolloutRecord, Store } from './store.js';
 
-interface RolloutRow {
-  id: string; release_id: string; version: string; kind: 'agent' | 'updater'; state: RolloutState; reason: RolloutReason | null; strategy: string;
-  budget: number; current_wave: number; wave_count: number; wave_ended_at: number | null; canary_accepted: number;
-  created_by: string; created_at: number; updated_at: number; ended_at: number | null;
-}
-interface HostRow {
-  rollout_id: string; name: string; wave: number; state: RolloutHostState; error: string | null; from_release: string | null;
-  push_started_at: number | null; started_at: number | null; ended_at: number | null;
-}
-interface EventRow { rollout_id: string; seq: number; at: number; type: string; host: string | null; wave: number | null; actor: string | null; reason: string | null; message: string }
-
-const toRollout = (r: RolloutRow): RolloutRecord => ({
-  id: r.id, releaseId: r.release_id, version: r.version, kind: r.kind, state: r.state, reason: r.reason, strategy: JSON.parse(r.strategy) as Strategy,
-  budget: r.budget, currentWave: r.current_wave, waveCount: r.wave_count, waveEndedAt: r.wave_ended_at, canaryAccepted: r.canary_accepted === 1,
-  createdBy: r.created_by, createdAt: r.created_at, updatedAt: r.updated_at, endedAt: r.ended_at,
-});
-const toHost = (r: HostRow): RolloutHostRecord => ({
-  rolloutId: r.rollout_id, name: r.name, wave: r.wave, state: r.state, error: r.error === null ? null : (JSON.parse(r.error) as RolloutHostRecord['error']),
-  from: r.from_release, pushStartedAt: r.push_started_at, startedAt: r.started_at, endedAt: r.ended_at,
-});
-const toEvent = (r: EventRow): RolloutEventRecord => ({
-  rolloutId: r.rollout_id, seq: r.seq, at: r.at, type: r.type, host: r.host, wave: r.wave, actor: r.actor, reason: r.reason, message: r.message,
-});
-
-/** Rollout fields that may change, and their columns. */
-const ROLLOUT_COLUMNS: Record<string, [string, (v: unknown) => unknown]> = {
-  state: ['state', (v) => v], reason: ['reason', (v) => v], strategy: ['strategy', (v) => JSON.stringify(v)], budget: ['budget', (v) => v],
-  currentWave: ['current_wave', (v) => v], waveCount: ['wave_count', (v) => v], waveEndedAt: ['wave_ended_at', (v) => v],
-  canaryAccepted: ['canary_accepted', (v) => (v ? 1 : 0)], updatedAt: ['updated_at', (v) => v], endedAt: ['ended_at', (v) => v],
-};
-const HOST_COLUMNS: Record<string, [string, (v: unknown) => unknown]> = {
-  state: ['state', (v) => v], error: ['error', (v) => (v === null || v === undefined ? null : JSON.stringify(v))], from: ['from_release', (v) => v],
-  pushStartedAt: ['push_started_at', (v) => v], startedAt: ['started_at', (v) => v], endedAt: ['ended_at', (v) => v],
-};
+const { toRollout, toRolloutHost: toHost, toEvent } = rowMappers(TEXT_JSON);
+const COLUMNS = rolloutColumns(TEXT_JSON);
 
 type RolloutMethods = Pick<Store, 'createRollout' | 'getRollout' | 'listRollouts' | 'listRolloutHosts' | 'listRolloutEvents' | 'changeRollout'>;
 
@@ -76,13 +44,9 @@ export function openRolloutTables(db: Database.Database): { methods(open: () => 
   };
 
   const create = db.transaction((r: RolloutRecord, hosts: readonly RolloutHostRecord[], events: readonly NewRolloutEvent[]): RolloutEventRecord[] => {
-    s.insertRollout.run({
-      id: r.id, release_id: r.releaseId, version: r.version, kind: r.kind, state: r.state, reason: r.reason, strategy: JSON.stringify(r.strategy),
-      budget: r.budget, current_wave: r.currentWave, wave_count: r.waveCount, wave_ended_at: r.waveEndedAt, canary_accepted: r.canaryAccepted ? 1 : 0,
-      created_by: r.createdBy, created_at: r.createdAt, updated_at: r.updatedAt, ended_at: r.endedAt,
-    });
+    s.insertRollout.run(rolloutRowValues(r, TEXT_JSON));
     for (const h of hosts) {
-      s.insertHost.run(r.id, h.name, h.wave, h.state, h.error ? JSON.stringify(h.error) : null, h.from, h.pushStartedAt, h.startedAt, h.endedAt);
+      s.insertHost.run(r.id, h.name, h.wave, h.state, h.error ? TEXT_JSON.encode(h.error) : null, h.from, h.pushStartedAt, h.startedAt, h.endedAt);
     }
     return appendEvents(r.id, events);
   });
@@ -95,14 +59,13 @@ export function openRolloutTables(db: Database.Database): { methods(open: () => 
     if (c.host) {
       const h = s.getHost.get(c.rolloutId, c.host.name);
       if (!h || !c.host.whenState.includes(h.state)) return { ok: false, reason: 'host-state', rollout: current };
-      const set = Object.entries(c.host.set).filter(([k]) => k in HOST_COLUMNS);
+      const set = columnsToSet(COLUMNS.host, c.host.set);
       if (set.length > 0) {
-        updateStatement('rollout_hosts', 'rollout_id = ? AND name = ?', set.map(([k]) => HOST_COLUMNS[k]![0]))
-          .run(...set.map(([k, v]) => HOST_COLUMNS[k]![1](v)), c.rolloutId, c.host.name);
+        updateStatement('rollout_hosts', 'rollout_id = ? AND name = ?', set.map(([col]) => col)).run(...set.map(([, v]) => v), c.rolloutId, c.host.name);
       }
     }
-    const set = Object.entries({ ...c.rollout?.set, updatedAt: c.at }).filter(([k]) => k in ROLLOUT_COLUMNS);
-    updateStatement('rollouts', 'id = ?', set.map(([k]) => ROLLOUT_COLUMNS[k]![0])).run(...set.map(([k, v]) => ROLLOUT_COLUMNS[k]![1](v)), c.rolloutId);
+    const set = columnsToSet(COLUMNS.rollout, { ...c.rollout?.set, updatedAt: c.at });
+    updateStatement('rollouts', 'id = ?', set.map(([col]) => col)).run(...set.map(([, v]) => v), c.rolloutId);
     const events = appendEvents(c.rolloutId, c.events);
     return { ok: true, rollout: toRollout(s.getRollout.get(c.rolloutId)!), events };
   });

@@ -9,29 +9,12 @@ import { serialsRetiredByRenewal } from '../supersede.js';
 import { applyLabelChange } from './label-change.js';
 import { MIGRATIONS } from './migrations.js';
 import type {
-  AuditEntry, CertificateRecord, ChannelReport, HostRecord, HostReportRecord, IssueGuard, IssueRefusal, JoinTokenRecord, LabelChange, ReleaseRecord, Store, TokenRefusal,
+  CertificateRecord, HostRecord, HostReportRecord, IssueGuard, IssueRefusal, JoinTokenRecord, LabelChange, ReleaseRecord, Store, TokenRefusal,
 } from './store.js';
+import { rowMappers, TEXT_JSON, type AuditRow, type CertRow, type HostRow, type ReleaseRow, type ReportRow, type TokenRow } from './rows.js';
 import { openRolloutTables } from './sqlite-rollouts.js';
 
-interface HostRow { name: string; address: string | null; labels: string; created_at: number; enrolled_at: number | null; removed_at: number | null }
-interface CertRow { serial: string; role: Role; name: string; not_before: number; not_after: number; issued_at: number; revoked_at: number | null; key_sha256: string | null }
-interface TokenRow { hash: string; host_name: string; created_at: number; expires_at: number; used_at: number | null }
-interface ReportRow { host_name: string; last_contact: number | null; agent: string | null; updater: string | null }
-interface AuditRow { id: number; at: number; actor: string; action: string; target: string; details: string }
-interface ReleaseRow { id: string; name: string; version: string; size: number; signature: string | null; uploaded_by: string; uploaded_at: number }
-
-const toHost = (r: HostRow): HostRecord => ({
-  name: r.name, address: r.address, labels: JSON.parse(r.labels) as Record<string, string>,
-  createdAt: r.created_at, enrolledAt: r.enrolled_at, removedAt: r.removed_at,
-});
-const toCert = (r: CertRow): CertificateRecord => ({
-  serial: r.serial, role: r.role, name: r.name, notBefore: r.not_before, notAfter: r.not_after, issuedAt: r.issued_at, revokedAt: r.revoked_at, keySha256: r.key_sha256,
-});
-const toAudit = (r: AuditRow): AuditEntry => ({ id: r.id, at: r.at, actor: r.actor, action: r.action, target: r.target, details: JSON.parse(r.details) as Record<string, unknown> });
-const toRelease = (r: ReleaseRow): ReleaseRecord => ({
-  id: r.id, name: r.name, version: r.version, size: r.size, signature: r.signature, uploadedBy: r.uploaded_by, uploadedAt: r.uploaded_at,
-});
-const parseReport = (s: string | null): ChannelReport | null => (s === null ? null : (JSON.parse(s) as ChannelReport));
+const { toHost, toCert, toAudit, toRelease, toReport, toPendingToken } = rowMappers(TEXT_JSON);
 
 /** Apply pending migrations in one transaction each; refuse a database from a newer controller. */
 function migrate(db: Database.Database): void {
@@ -288,7 +271,7 @@ export function openSqliteStore(path: string): Store {
     },
     listPendingTokens: async (now) => {
       open();
-      return s.pendingTokens.all(now).map((t) => ({ hostName: t.host_name, createdAt: t.created_at, expiresAt: t.expires_at }));
+      return s.pendingTokens.all(now).map(toPendingToken);
     },
     consumeJoinToken: async (hash, name, now) => {
       open();
@@ -340,7 +323,7 @@ export function openSqliteStore(path: string): Store {
     },
     listReports: async () => {
       open();
-      return s.listReports.all().map((r) => ({ hostName: r.host_name, lastContact: r.last_contact, agent: parseReport(r.agent), updater: parseReport(r.updater) }));
+      return s.listReports.all().map(toReport);
     },
     appendAudit: async (e) => {
       open();

@@ -7,9 +7,10 @@ import { createCsr, fingerprintOf, generateKeyPair } from '../../pki/index.js';
 import { joinCluster } from '../../updater/join.js';
 import { hashJoinToken } from '../../controller/tokens.js';
 import { mintIdentity, tempDir, testKey } from '../helpers/pki.js';
+import { describeForEachStoreEngine } from '../helpers/store-engines.js';
 import { call, clientFor, startInProcessController, type InProcessController } from './helpers.js';
 
-describe('enrollment (in-process app, real TLS)', () => {
+describeForEachStoreEngine('enrollment (in-process app, real TLS)', (engine) => {
   let ctl: InProcessController;
   let ca: string;
   let dir: Awaited<ReturnType<typeof tempDir>>;
@@ -18,7 +19,7 @@ describe('enrollment (in-process app, real TLS)', () => {
   const anon = () => clientFor(ca);
 
   before(async () => {
-    ctl = await startInProcessController({ enrollLimits: { max: 1000, windowMs: 60_000 } });
+    ctl = await startInProcessController({ enrollLimits: { max: 1000, windowMs: 60_000 }, store: await engine.openStore() });
     ca = ctl.context.issuer.ca.certPem;
     dir = await tempDir('swarm-enroll-');
     const [k1, k2] = await Promise.all([generateKeyPair(), generateKeyPair()]);

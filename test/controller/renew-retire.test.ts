@@ -5,6 +5,7 @@ import WebSocket from 'ws';
 import { createCsr, generateKeyPair, type KeyPairPem } from '../../pki/index.js';
 import type { Role } from '../../shared/identity.js';
 import { checkServerIdentity, checkTlsMaterial, type TlsMaterial } from '../../shared/tls.js';
+import { describeForEachStoreEngine } from '../helpers/store-engines.js';
 import { call, clientFor, enrollDirectly, startInProcessController, waitFor, type InProcessController } from './helpers.js';
 
 const csrOf = (key: KeyPairPem, name: string): string => createCsr({ keyPem: key.privateKeyPem, publicKeyPem: key.publicKeyPem, commonName: name });
@@ -25,12 +26,12 @@ async function openChannel(url: string, client: TlsMaterial): Promise<{ ws?: Web
   });
 }
 
-describe('renewal: superseded certificates and fresh keys', function () {
+describeForEachStoreEngine('renewal: superseded certificates and fresh keys', function (engine) {
   this.timeout(30_000);
   let ctl: InProcessController;
   const keys: KeyPairPem[] = [];
   before(async () => {
-    ctl = await startInProcessController({ supersededGraceMs: 50 });
+    ctl = await startInProcessController({ supersededGraceMs: 50, store: await engine.openStore() });
     for (let i = 0; i < 6; i++) keys.push(await generateKeyPair());
   });
   after(async () => {

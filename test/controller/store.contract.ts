@@ -7,6 +7,8 @@ export interface StoreFactory {
   open(): Promise<Store>;
   /** Reopen the same data (durability), when the engine has any. */
   reopen?(): Promise<Store>;
+  /** A second store instance on the same data while the first stays open (another process or replica), when the engine allows one. */
+  openSecond?(): Promise<Store>;
   cleanup(): Promise<void>;
 }
 
@@ -407,6 +409,66 @@ export function storeContract(engine: string, makeFactory: () => StoreFactory): 
       assert.deepEqual(await store.resolveRelease('abcdef0'), { ok: false, reason: 'unknown' }, 'seven hex digits are not a prefix');
       assert.deepEqual(await store.resolveRelease('2.0.0'), { ok: false, reason: 'unknown' });
       assert.deepEqual(await store.resolveRelease('ABCDEF01'), { ok: false, reason: 'unknown' }, 'ids are lowercase');
+    });
+
+    it('lets exactly one of two store instances on one database win each race: transitions, tokens, counters', async function () {
+      if (!factory.openSecond) this.skip();
+      const other = await factory.openSecond!();
+      try {
+        const both = [store, other];
+        await store.createRollout(rollout('r1'), [rolloutHost('r1', 'h1', 0)], [event('started')]);
+        const start = (s: Store, at: number) => s.changeRollout({ rolloutId: 'r1', rollout: { whenState: ['pending'], set: { state: 'canary', currentWave: 0 } }, events: [event('wave-started')], at });
+        const starts = await Promise.all(Array.from({ length: 6 }, (_, i) => start(both[i % 2]!, T0 + i)));
+        assert.equal(starts.filter((r) => r.ok).length, 1, 'one instance starts the rollout');
+        for (const r of starts) if (!r.ok) assert.equal(r.reason, 'rollout-state');
+        const push = (s: Store, at: number) => s.changeRollout({ rolloutId: 'r1', host: { name: 'h1', whenState: ['pending'], set: { state: 'pushing', pushStartedAt: at } }, events: [{ ...event('host-pushing'), host: 'h1' }], at });
+        const pushes = await Promise.all(Array.from({ length: 6 }, (_, i) => push(both[i % 2]!, T0 + 10 + i)));
+        assert.equal(pushes.filter((r) => r.ok).length, 1, 'one instance pushes the host');
+        for (const r of pushes) if (!r.ok) assert.equal(r.reason, 'host-state');
+        assert.deepEqual((await other.listRolloutEvents('r1')).map((e) => [e.seq, e.type]), [[1, 'started'], [2, 'wave-started'], [3, 'host-pushing']]);
+        assert.equal((await other.listRolloutHosts('r1'))[0]?.state, 'pushing');
+        await store.insertHost({ name: 'h1', address: null, labels: {}, createdAt: T0 });
+        await store.insertJoinToken({ hash: '9'.repeat(64), hostName: 'h1', createdAt: T0, expiresAt: T0 + 1000, usedAt: null });
+        const consumed = await Promise.all(Array.from({ length: 6 }, (_, i) => both[i % 2]!.consumeJoinToken('9'.repeat(64), 'h1', T0 + i)));
+        assert.equal(consumed.filter((r) => r.ok).length, 1, 'one instance consumes the token');
+        const numbers = await Promise.all(Array.from({ length: 10 }, (_, i) => both[i % 2]!.nextCounter('crl')));
+        assert.deepEqual([...numbers].sort((a, b) => a - b), [1, 2, 3, 4, 5, 6, 7, 8, 9, 10], 'distinct counter values');
+      } finally {
+        await other.close();
+      }
+    });
+
+    it('leaves no certificate of an identity valid when its revocation races renewals, one identity when adds of an operator race, and one token when adds of a host race', async () => {
+      const other = factory.openSecond ? await factory.openSecond() : store;
+      try {
+        const both = [store, other];
+        await store.insertHost({ name: 'h1', address: null, labels: {}, createdAt: T0 });
+        await store.recordCertificate({ serial: '80', role: 'agent', name: 'h1', notBefore: T0, notAfter: T0 + 100, issuedAt: T0, keySha256: '0'.repeat(64) });
+        const renewals = Array.from({ length: 6 }, (_, i) => both[i % 2]!.recordIssued(
+          { serial: `8${i + 1}`, role: 'agent', name: 'h1', notBefore: T0, notAfter: T0 + 100, issuedAt: T0 + 1 + i, keySha256: String(i + 1).repeat(64) },
+          { renewing: '80', host: 'active' },
+        ));
+        const revocation = other.revokeIdentity('agent', 'h1', T0 + 50);
+        const [revoked, ...outcomes] = await Promise.all([revocation, ...renewals]);
+        for (const o of outcomes) if (!o.ok) assert.equal(o.reason, 'certificate-revoked');
+        assert.ok(revoked.includes('80'));
+        // A renewal recorded before the revocation is revoked by it; one after it is refused: nothing stays valid.
+        const valid = (await store.listCertificates({ role: 'agent', name: 'h1' })).filter((c) => c.revokedAt === null);
+        assert.deepEqual(valid.map((c) => c.serial), [], 'a revocation and the renewals that raced it leave nothing valid');
+
+        // Two adds of one operator name: one identity is issued, the other refused.
+        const operators = await Promise.all(Array.from({ length: 4 }, (_, i) => both[i % 2]!.recordIssued(
+          { serial: `9${i}`, role: 'operator', name: 'bob', notBefore: T0, notAfter: T0 + 100, issuedAt: T0 }, { vacantAt: T0 })));
+        assert.equal(operators.filter((o) => o.ok).length, 1, 'one operator bob');
+        for (const o of operators) if (!o.ok) assert.equal(o.reason, 'identity-held');
+
+        const token = (hash: string) => ({ hash: hash.repeat(64), hostName: 'h2', createdAt: T0, expiresAt: T0 + 1000, usedAt: null });
+        const adds = await Promise.all(['a', 'b', 'c', 'd'].map((h, i) => both[i % 2]!.registerHost({ name: 'h2', address: null, labels: { n: h }, createdAt: T0 + i }, token(h))));
+        assert.deepEqual(adds, [{ ok: true }, { ok: true }, { ok: true }, { ok: true }], 'each add of a pending name succeeds');
+        assert.equal((await store.listPendingTokens(T0)).filter((t) => t.hostName === 'h2').length, 1, 'the last add\'s token alone is pending');
+      } finally {
+        if (other !== store) await other.close();
+      }
     });
 
     it('keeps everything across a reopen', async function () {

@@ -16,6 +16,9 @@ storeContract('sqlite', () => {
     async reopen() {
       return openSqliteStore(join(dir!.path, 'swarm.db'));
     },
+    async openSecond() {
+      return openSqliteStore(join(dir!.path, 'swarm.db'));
+    },
     async cleanup() {
       await dir?.cleanup();
     },

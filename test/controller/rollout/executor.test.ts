@@ -1,12 +1,11 @@
-// The rollout engine in-process: a SQLite store, fake updaters over real mTLS, and a fake clock for the rollout's
-// own timing. Canary and budget pauses, operator pause/resume/abort, the pause between waves, resume after a
-// controller restart without pushing any host twice, and fleet rollback.
+// The rollout engine in-process: a SQLite store (and the same cases on a PostgreSQL store), fake updaters over real
+// mTLS, and a fake clock for the rollout's own timing. Canary and budget pauses, operator pause/resume/abort, the
+// pause between waves, resume after a controller restart without pushing any host twice, and fleet rollback.
 import assert from 'node:assert/strict';
-import { join } from 'node:path';
 import { createRolloutEngine, type RolloutEngine } from '../../../controller/rollout/engine.js';
 import type { Strategy } from '../../../controller/rollout/model.js';
 import type { FleetHost } from '../../../controller/rollout/targets.js';
-import { openSqliteStore, type Store } from '../../../controller/store/index.js';
+import type { Store } from '../../../controller/store/index.js';
 import { systemClock } from '../../../shared/clock.js';
 import { sequentialIds } from '../../../shared/ids.js';
 import { silentLogger } from '../../../shared/logger.js';
@@ -14,6 +13,7 @@ import type { RolloutJson } from '../../../shared/rollout-api.js';
 import { FakeClock } from '../../helpers/fake-clock.js';
 import { DirectoryReleaseSource, startFakeUpdater, type FakeAction, type FakeUpdater } from '../../helpers/fake-updater.js';
 import { mintIdentity, tempDir } from '../../helpers/pki.js';
+import { describeForEachStoreEngine } from '../../helpers/store-engines.js';
 
 const OLD = 'b'.repeat(64);
 const refuse: FakeAction = { refuse: { status: 400, code: 'SWARM_ERR_TAR_UNSAFE_PATH', message: 'entry ../x leaves the release' } };
@@ -27,7 +27,7 @@ function deferred<T = void>(): { promise: Promise<T>; resolve: (v: T) => void } 
   return { promise, resolve };
 }
 
-describe('rollout engine (in-process, fake updaters, fake clock)', function () {
+describeForEachStoreEngine('rollout engine (in-process, fake updaters, fake clock)', function (storeEngine) {
   this.timeout(30_000);
   let dir: Awaited<ReturnType<typeof tempDir>>;
   let store: Store;
@@ -80,7 +80,7 @@ describe('rollout engine (in-process, fake updaters, fake clock)', function () {
   });
   beforeEach(async () => {
     dir = await tempDir('swarm-rollout-');
-    store = openSqliteStore(join(dir.path, 'swarm.db'));
+    store = await storeEngine.openStore();
     releases = new DirectoryReleaseSource(dir.path);
     release = (await releases.add('2.0.0', Buffer.alloc(64 * 1024, 3))).id;
     clock = new FakeClock();
@@ -120,12 +120,16 @@ describe('rollout engine (in-process, fake updaters, fake clock)', function () {
   it('pauses at the second failure with a budget of 1, lets pushes in flight finish, and resumes with a larger budget', async () => {
     const fs = await hosts(5);
     const gate = deferred<FakeAction>();
+    // h2's refusal comes once h4 has taken h1's slot, whatever the store's speed: two pushes are in flight at the pause.
+    const secondFailure = deferred<FakeAction>();
     fs[0]!.behave = () => refuse;
-    fs[1]!.behave = () => refuse;
+    fs[1]!.behave = () => ({ gate: secondFailure.promise });
     fs[2]!.behave = () => ({ gate: gate.promise });
     fs[3]!.behave = () => ({ gate: gate.promise });
     const e = engine();
     const { id } = await e.start({ release: release.slice(0, 12), targets: { all: true }, strategy: strategy({ maxParallel: 3, maxFailures: { count: 1 } }), kind: 'agent' }, 'op');
+    await fs[3]!.pushed(1);
+    secondFailure.resolve(refuse);
     const paused = await until(e, id, 'the budget pause', (x) => x.state === 'paused');
     assert.equal(paused.reason, 'budget-exceeded');
     assert.deepEqual(paused.hosts.map((h) => h.state), ['failed', 'failed', 'pushing', 'pushing', 'pending']);
