@@ -60,10 +60,11 @@ describeForEachStoreEngine('rollout engine (in-process, fake updaters, fake cloc
       const r = await e.get(id);
       return r && ok(r) ? r : undefined;
     };
-    let done = await check();
-    if (done) return done;
+    // Subscribed before the first read: an event landing between the two would otherwise be missed for good.
     const found = deferred<RolloutJson>();
     const unsubscribe = e.subscribe(id, () => void check().then((r) => r && found.resolve(r)));
+    void check().then((r) => r && found.resolve(r));
+    let done: RolloutJson;
     const timer = setTimeout(() => void e.get(id).then((r) => found.resolve(Promise.reject(new Error(`timed out waiting for ${what}: ${JSON.stringify({ state: r?.state, hosts: r?.hosts.map((h) => `${h.name}:${h.state}`) })}`)) as never)), 10_000);
     try {
       done = await found.promise;
