@@ -1,6 +1,7 @@
 // The rollout live view as pure functions of the rollout document: the header, a row per wave with a progress bar,
 // each failure's host and reason, one line per event for non-terminals, and the exit code a rollout earns.
 import type { RolloutEvent, RolloutJson } from '../shared/rollout-api.js';
+import { formatDuration } from '../shared/duration.js';
 import { formatAmount } from '../shared/rollout-strategy.js';
 import type { Colour } from '../shared/terminal.js';
 import { shortId, terminalSafe } from './output.js';
@@ -15,16 +16,7 @@ const FAILED_HOST_STATES: ReadonlySet<string> = new Set(['failed', 'rolled-back'
 
 const STATE_COLOUR: Readonly<Record<string, Colour>> = { done: 'green', succeeded: 'green', paused: 'yellow', pending: 'yellow', aborted: 'red', failed: 'red', 'rolled-back': 'red', unreachable: 'red' };
 
-/** "1h02m", "5m", "45s", "0s": durations as people read them in a header. */
-export function formatDuration(ms: number): string {
-  const s = Math.max(0, Math.floor(ms / 1000));
-  const h = Math.floor(s / 3600);
-  const m = Math.floor((s % 3600) / 60);
-  const sec = s % 60;
-  if (h > 0) return `${h}h${String(m).padStart(2, '0')}m`;
-  if (m > 0) return sec > 0 ? `${m}m${String(sec).padStart(2, '0')}s` : `${m}m`;
-  return `${sec}s`;
-}
+export { formatDuration };
 
 /** 0 only when the rollout ended done with every host succeeded or skipped (DESIGN.md §7: 1 on failure). */
 export function rolloutExitCode(r: Pick<RolloutJson, 'state' | 'hosts'>): 0 | 1 {

@@ -16,3 +16,14 @@ export function parseDuration(text: string): number | undefined {
   }
   return end === t.length && Number.isSafeInteger(total) ? total : undefined;
 }
+
+/** "1h02m", "5m", "45s", "0s": durations as people read them (swarmctl's live view and the dashboard). */
+export function formatDuration(ms: number): string {
+  const s = Math.max(0, Math.floor(ms / 1000));
+  const h = Math.floor(s / 3600);
+  const m = Math.floor((s % 3600) / 60);
+  const sec = s % 60;
+  if (h > 0) return `${h}h${String(m).padStart(2, '0')}m`;
+  if (m > 0) return sec > 0 ? `${m}m${String(sec).padStart(2, '0')}s` : `${m}m`;
+  return `${sec}s`;
+}

@@ -1,15 +1,7 @@
 // Formatting for people: durations, relative times, short ids.
 
-/** "1h02m", "5m", "45s", "0s" (as swarmctl's live view writes them). */
-export function formatDuration(ms: number): string {
-  const s = Math.max(0, Math.floor(ms / 1000));
-  const h = Math.floor(s / 3600);
-  const m = Math.floor((s % 3600) / 60);
-  const sec = s % 60;
-  if (h > 0) return `${h}h${String(m).padStart(2, '0')}m`;
-  if (m > 0) return sec > 0 ? `${m}m${String(sec).padStart(2, '0')}s` : `${m}m`;
-  return `${sec}s`;
-}
+// Durations as swarmctl's live view writes them: one function for both (pure, bundled into the page).
+export { formatDuration } from '../../../shared/duration.js';
 
 /** "3m ago", "in 5d", "-" for none. */
 export function relativeTime(iso: string | null | undefined, now: number): string {
