@@ -136,7 +136,13 @@ export class Container {
 
   /** Wait (bounded) until systemd says the boot is over: `running`, or `degraded` with the failed units named. */
   async waitBooted(timeoutMs = 120_000): Promise<string> {
-    const r = await this.exec(['systemctl', 'is-system-running', '--wait'], { timeoutMs });
+    const deadline = Date.now() + timeoutMs;
+    let r = await this.exec(['systemctl', 'is-system-running', '--wait'], { timeoutMs });
+    // Right after the exec of PID 1, systemd does not answer yet ("offline"): ask again, bounded.
+    for (let i = 0; i < 100 && Date.now() < deadline && ['offline', 'unknown', ''].includes(r.stdout.trim()); i++) {
+      await sleep(200);
+      r = await this.exec(['systemctl', 'is-system-running', '--wait'], { timeoutMs: Math.max(1_000, deadline - Date.now()) });
+    }
     const state = r.stdout.trim();
     if (state === 'running') return state;
     const failed = await this.exec(['systemctl', '--failed', '--no-legend', '--plain']);

@@ -43,7 +43,8 @@ export class Fleet {
   controllerUrl = '';
   /** How swarmctl is invoked inside the controller container (install.sh may or may not link /usr/bin/swarmctl). */
   swarmctlArgv: string[] = ['swarmctl'];
-  identity = '/var/lib/swarm/operators/admin';
+  /** The operator's copy of the admin identity (made after install; swarmctl refuses a key owned by another user). */
+  identity = '/root/swarm-admin';
 
   constructor(readonly report: Report, readonly ctl: Container, readonly hosts: FleetHost[]) {}
 

@@ -18,7 +18,14 @@ export async function installController(fleet: Fleet, tarball: string, port: num
   fleet.report.say(`[ctl] drop-in 50-system-test.conf: ${execStart.slice('ExecStart='.length)} --listen 127.0.0.1:${port}`);
   await fleet.run(ctl, ['systemctl', 'start', 'swarm-controller.service'], { timeoutMs: 120_000 });
   fleet.controllerUrl = `https://127.0.0.1:${port}`;
-  await until('swarmctl status to answer', async () => (await ctl.exec(['swarmctl', 'status'], { env: { SWARMCTL_CONTROLLER: fleet.controllerUrl, SWARMCTL_IDENTITY: fleet.identity } })).code === 0, 60_000);
+  // The operator's copy of the admin identity: swarmctl refuses a key owned by another user (swarm owns the state dir).
+  await fleet.run(ctl, ['sh', '-c', `rm -rf ${fleet.identity} && cp -r /var/lib/swarm/operators/admin ${fleet.identity} && chown -R root:root ${fleet.identity} && chmod 0700 ${fleet.identity} && chmod 0600 ${fleet.identity}/operator.key`],
+    { display: `cp -r /var/lib/swarm/operators/admin ${fleet.identity} (owned by root, the operator here)` });
+  await until('swarmctl status to answer', async () => {
+    const r = await ctl.exec(['swarmctl', 'status'], { env: { SWARMCTL_CONTROLLER: fleet.controllerUrl, SWARMCTL_IDENTITY: fleet.identity } });
+    if (r.code !== 0) throw new Error(r.stderr.trim().split('\n').pop() ?? `exit ${r.code}`);
+    return true;
+  }, 60_000);
   await fleet.swarmctl(['status']);
 }
 

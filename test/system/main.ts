@@ -76,6 +76,7 @@ async function main(): Promise<number> {
   report.say(`root ${base}; this run's copies in ${runDir}; loopback ports: controller ${ports.controller}, sensor-1 ${ports.h[0]!.updater}/${ports.h[0]!.agent}, sensor-2 ${ports.h[1]!.updater}/${ports.h[1]!.agent} (updater/agent)`);
   const names = ['ctl', 'sensor-1', 'sensor-2'];
   const t0 = Date.now();
+  await mkdir(runDir, { recursive: true });
   await Promise.all(names.map((n) => copyRoot(base, join(runDir, n))));
   report.say(`copied the root three times in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
   const boxes = await Promise.all(names.map(async (name) => {

@@ -13,6 +13,7 @@ export interface Check {
 
 /** Cut a command's output to its last lines, each line to 300 characters: the trimmed log stays readable. */
 export function trimOutput(text: string, lines = 8): string[] {
+  // eslint-disable-next-line no-control-regex -- terminal colour codes from journalctl or systemctl
   const all = text.replace(/\x1b\[[0-9;]*m/g, '').split('\n').map((l) => l.trimEnd()).filter((l) => l !== '');
   const kept = all.length > lines ? [`... (${all.length - lines} lines above)`, ...all.slice(-lines)] : all;
   return kept.map((l) => (l.length > 300 ? `${l.slice(0, 300)}...` : l));
