@@ -168,6 +168,17 @@ extract_to() { # extract_to DEST OWNER(uid:gid or '')
   chmod 0755 "$tmp"
   mv -T "$tmp" "$dest"
 }
+# Older packaged versions, once nothing runs them: called after the services were restarted on current (a running
+# process still imports lazily from the version it started on).
+remove_old_code() {
+  local old
+  for old in "$LIB"/*; do
+    if [ -d "$old" ] && [ ! -L "$old" ] && [ "$(basename "$old")" != "$DIR_NAME" ]; then
+      rm -rf "$old"
+      say "removed the packaged code ${old#"$R"}"
+    fi
+  done
+}
 # Point LINK at TARGET (relative) by rename(2), as the updater does.
 point() { # point LINK TARGET
   if [ "$(readlink "$1" 2>/dev/null || true)" = "$2" ]; then return 1; fi
@@ -188,8 +199,11 @@ else
   systemd-sysusers /usr/lib/sysusers.d/swarm.conf >/dev/null
   systemd-tmpfiles --create /usr/lib/tmpfiles.d/swarm.conf
 fi
-SWARM_IDS="$(uid_of swarm):$(gid_of swarm)" || fail "user swarm was not created; check systemd-sysusers' output"
-AGENT_IDS="$(uid_of swarm-agent):$(gid_of swarm-agent)" || fail "user swarm-agent was not created; check systemd-sysusers' output"
+for user in swarm swarm-agent; do
+  uid_of "$user" >/dev/null && gid_of "$user" >/dev/null || fail "user $user was not created; check systemd-sysusers' output above"
+done
+SWARM_IDS="$(uid_of swarm):$(gid_of swarm)"
+AGENT_IDS="$(uid_of swarm-agent):$(gid_of swarm-agent)"
 
 # --- The packaged code: root-owned, read-only to every unit (ProtectSystem=strict), never self-updated. ---
 mkdir -p "$LIB"
@@ -199,15 +213,8 @@ if [ ! -f "$LIB/$DIR_NAME/swarm-release.json" ]; then
   say "installed the packaged code in ${LIB#"$R"}/$DIR_NAME"
 fi
 if point "$LIB/current" "$DIR_NAME"; then CHANGED_CODE=1; fi
-# Older packaged versions: nothing runs them once current moved (the units name current).
-for old in "$LIB"/*; do
-  [ -d "$old" ] && [ ! -L "$old" ] && [ "$(basename "$old")" != "$DIR_NAME" ] && rm -rf "$old" && say "removed the packaged code ${old#"$R"}"
-done
-for bin in swarmctl:cli swarm-updater:updater swarm-controller:controller; do
-  wrapper=$(mktemp)
-  printf '#!/bin/sh\n# Swarm %s (written by deploy/install.sh): the packaged code in /usr/lib/swarm/current.\nexec /usr/bin/node /usr/lib/swarm/current/dist/%s/main.js "$@"\n' "${bin%%:*}" "${bin#*:}" > "$wrapper"
-  put 0755 "$wrapper" "$R/usr/local/bin/${bin%%:*}" || true
-  rm -f "$wrapper"
+for bin in swarmctl swarm-updater swarm-controller; do
+  put 0755 "$HERE/bin/$bin" "$R/usr/local/bin/$bin" || true
 done
 
 # --- Units. ---
@@ -220,24 +227,24 @@ done
 if [ "$ROLE" = host ]; then
   put 0644 "$UNITS_SRC/50-swarm.rules" "$R/etc/polkit-1/rules.d/50-swarm.rules" || true
 
-  # The first agent release, as the updater would have installed it (sidecar, owned by swarm so it can prune it).
-  if [ ! -f "$INSTALL/releases/$DIR_NAME/.swarm-release.json" ]; then
-    rm -rf "${INSTALL:?}/releases/$DIR_NAME"
-    sidecar=$(mktemp)
-    printf '{"id":"%s","version":"%s","installedAt":"%s"}\n' "$ID" "$VERSION" "$(date -u +%Y-%m-%dT%H:%M:%S.000Z)" > "$sidecar"
-    tmpdest="$INSTALL/releases/.install-sidecar.$$"
-    extract_to "$tmpdest" "$SWARM_IDS"
-    install -m 0644 -o "${SWARM_IDS%:*}" -g "${SWARM_IDS#*:}" "$sidecar" "$tmpdest/.swarm-release.json"
-    rm -f "$sidecar"
-    mv -T "$tmpdest" "$INSTALL/releases/$DIR_NAME"
-    say "installed release $DIR_NAME in ${INSTALL#"$R"}/releases"
-  fi
-  # Only a first install sets active: afterwards the updater owns the links (rollouts, rollbacks).
+  # The first agent release, as the updater would have installed it (sidecar; owned by swarm so it can prune it),
+  # and active on it. Only on a first install: afterwards the updater owns releases/ and the links (rollouts).
   if [ ! -e "$INSTALL/active" ] && [ ! -L "$INSTALL/active" ]; then
+    if [ ! -f "$INSTALL/releases/$DIR_NAME/.swarm-release.json" ]; then
+      rm -rf "${INSTALL:?}/releases/$DIR_NAME"
+      sidecar=$(mktemp)
+      printf '{"id":"%s","version":"%s","installedAt":"%s"}\n' "$ID" "$VERSION" "$(date -u +%Y-%m-%dT%H:%M:%S.000Z)" > "$sidecar"
+      tmpdest="$INSTALL/releases/.install-sidecar.$$"
+      extract_to "$tmpdest" "$SWARM_IDS"
+      install -m 0644 -o "${SWARM_IDS%:*}" -g "${SWARM_IDS#*:}" "$sidecar" "$tmpdest/.swarm-release.json"
+      rm -f "$sidecar"
+      mv -T "$tmpdest" "$INSTALL/releases/$DIR_NAME"
+      say "installed release $DIR_NAME in ${INSTALL#"$R"}/releases"
+    fi
     point "$INSTALL/active" "releases/$DIR_NAME" && chown -h "$SWARM_IDS" "$INSTALL/active"
     say "active -> releases/$DIR_NAME"
   elif [ "$(readlink "$INSTALL/active")" != "releases/$DIR_NAME" ]; then
-    say "active stays on $(readlink "$INSTALL/active"): roll releases out with swarmctl, not install.sh"
+    say "active stays on $(readlink "$INSTALL/active"): agent releases go out with swarmctl release upload + rollout start"
   fi
 
   # Settings: written once, then the operator's; --controller updates the controller URL in both.
@@ -307,6 +314,7 @@ fi
 
 # --- systemd. ---
 if [ -n "$R" ]; then
+  remove_old_code
   say "installed into $R (--root: systemd not touched)"
   exit 0
 fi
@@ -336,3 +344,5 @@ else
   done
   say "check: systemctl status ${UNITS[*]}"
 fi
+# Old packaged code goes last, and only once the services were (re)started on current above.
+if [ "$START" = 1 ] && [ "$ENROLLED" = 1 ]; then remove_old_code; fi
