@@ -233,7 +233,8 @@ async function checkKill9(fleet: Fleet, options: ScenarioOptions, v3: string): P
   const victim = await until('an updater to be in the middle of the v3 update (journal written)', async () => {
     for (const host of fleet.hosts) {
       const text = await readFile(join(options.roots[host.name]!, 'opt/swarm/state/journal.json'), 'utf8').catch(() => '');
-      if (text.includes(v3)) return { host, journal: text };
+      // The journal names release directories (<version>-<12 hex>), not ids.
+      if (text.includes(`-${v3.slice(0, 12)}`)) return { host, journal: text };
     }
     return undefined;
   }, 120_000, 50);
