@@ -57,7 +57,7 @@ async function buildRelease(fleet: Fleet, version: string, broken: boolean): Pro
 
 function rolloutIdOf(stdout: string): string {
   const fromJson = /"id"\s*:\s*"([^"]+)"/.exec(stdout)?.[1];
-  const fromText = /started rollout (\S+)/.exec(stdout)?.[1];
+  const fromText = /started rollout ([^\s:]+)/.exec(stdout)?.[1];
   const id = fromText ?? fromJson;
   if (!id) throw new StepFailed('swarmctl rollout start printed no rollout id');
   return id;
