@@ -1,6 +1,6 @@
 // The system test's scenario: enroll, roll out, a broken release rolled back by the updater through systemd and
 // polkit, a fleet rollback, the agent's capabilities, the updater's polkit limits, and kill -9 of the updater mid-update.
-import { readFile } from 'node:fs/promises';
+import { readFile, readlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { RolloutJson } from '../../shared/rollout-api.js';
 import { StepFailed, until, type Fleet, type FleetHost } from './fleet.js';
@@ -18,7 +18,7 @@ export const CHECKS: [string, string][] = [
   ['polkit-refuses-others', "the updater's credentials cannot restart or stop any other unit (refused, unit untouched)"],
   ['broken-v2-rolled-back', 'broken v2: the canary updater rolls back by itself through systemctl restart, the rollout pauses'],
   ['fleet-rollback', 'swarmctl rollback --all: every host back on its previous release'],
-  ['kill9-updater', 'kill -9 of the updater mid-update: systemd restarts it and the agent ends healthy'],
+  ['kill9-updater', 'kill -9 of the updater mid-update (links moving; new agent on watch): systemd restarts it and the agent ends healthy'],
   ['final-health', 'at the end every host is online with a healthy agent'],
 ];
 
@@ -222,44 +222,64 @@ async function checkPolkit(fleet: Fleet, host: FleetHost): Promise<void> {
   }
 }
 
-/** Start a rollout of v3, SIGKILL the first updater whose journal appears (the update has switched), and prove the host recovers. */
+/**
+ * Roll v3 out to both hosts at once and SIGKILL each updater's main process mid-update, at two points: sensor-1 as
+ * soon as its journal names v3 (the links are moving), sensor-2 once its new agent has been started (probe / watch
+ * window). Each must be restarted by systemd, finish the journalled operation and end idle with a healthy agent.
+ */
 async function checkKill9(fleet: Fleet, options: ScenarioOptions, v3: string): Promise<void> {
   const report = fleet.report;
-  const before = new Map<string, Record<string, string>>();
-  for (const host of fleet.hosts) before.set(host.name, await fleet.unit(host.box, 'swarm-updater.service', ['MainPID', 'NRestarts', 'InvocationID']));
+  const points = fleet.hosts.map((host, i) => ({ host, when: i === 0 ? 'switching' as const : 'watching' as const }));
+  const before = new Map<string, { updater: Record<string, string>; agent: string }>();
+  for (const { host } of points) {
+    before.set(host.name, { updater: await fleet.unit(host.box, 'swarm-updater.service', ['MainPID', 'NRestarts']), agent: (await agentUnit(fleet, host)).invocation });
+  }
   const started = await fleet.swarmctl(['rollout', 'start', '3.0.0', '--all', '--canary', '0', '--batch', '2'], { lines: 2 });
   const id = rolloutIdOf(started.stdout);
-  // The journal (state/journal.json) exists from just before the links move until the operation ends: read from the host side.
-  const victim = await until('an updater to be in the middle of the v3 update (journal written)', async () => {
-    for (const host of fleet.hosts) {
-      const text = await readFile(join(options.roots[host.name]!, 'opt/swarm/state/journal.json'), 'utf8').catch(() => '');
-      // The journal names release directories (<version>-<12 hex>), not ids.
-      if (text.includes(`-${v3.slice(0, 12)}`)) return { host, journal: text };
-    }
-    return undefined;
-  }, 120_000, 50);
-  const pid = before.get(victim.host.name)!.MainPID!;
-  const killed = await fleet.run(victim.host.box, ['kill', '-9', pid], { display: `kill -9 ${pid}   # swarm-updater.service's main process (the supervisor)` });
-  report.say(`${victim.host.name}: journal at the kill: ${victim.journal.replace(/\s+/g, ' ').slice(0, 200)}`);
-  const restarted = await until(`systemd to restart ${victim.host.name}'s updater`, async () => {
-    const u = await fleet.unit(victim.host.box, 'swarm-updater.service', ['MainPID', 'NRestarts', 'InvocationID', 'ActiveState', 'SubState']);
+  const journalOf = (host: FleetHost): Promise<string> => readFile(join(options.roots[host.name]!, 'opt/swarm/state/journal.json'), 'utf8').catch(() => '');
+
+  const kills = await Promise.all(points.map(async ({ host, when }) => {
+    const was = before.get(host.name)!;
+    // The journal (state/journal.json) exists from just before the links move until the operation ends; it names
+    // release directories (<version>-<12 hex>). Read from the host side: no process inside is needed.
+    const journal = await until(`${host.name}'s updater to be ${when} in the v3 update`, async () => {
+      const text = await journalOf(host);
+      if (!text.includes(`-${v3.slice(0, 12)}`)) return undefined;
+      if (when === 'watching' && (await agentUnit(fleet, host)).invocation === was.agent) return undefined;
+      return text;
+    }, 120_000, 50);
+    const active = await readlink(join(options.roots[host.name]!, 'opt/swarm/active')).catch(() => '?');
+    const agentNow = await agentUnit(fleet, host);
+    const pid = was.updater.MainPID!;
+    const killed = await fleet.run(host.box, ['kill', '-9', pid], { display: `kill -9 ${pid}   # swarm-updater.service's main process (the supervisor), ${when}` });
+    report.say(`${host.name}: at the kill: active -> ${active}, swarm-agent.service ${agentNow.active} invocation ${was.agent.slice(0, 8)} -> ${agentNow.invocation.slice(0, 8)}, journal ${journal.replace(/\s+/g, ' ').slice(0, 120)}...`);
+    return { host, when, pid, killed: killed.code === 0 };
+  }));
+
+  const recovered = await Promise.all(kills.map(async ({ host, pid }) => until(`systemd to restart ${host.name}'s updater`, async () => {
+    const u = await fleet.unit(host.box, 'swarm-updater.service', ['MainPID', 'NRestarts', 'ActiveState', 'SubState']);
     return u.ActiveState === 'active' && u.SubState === 'running' && u.MainPID !== pid && u.MainPID !== '0' ? u : undefined;
-  }, 90_000);
-  report.say(`${victim.host.name}: swarm-updater.service back: pid ${pid} -> ${restarted.MainPID}, NRestarts ${before.get(victim.host.name)!.NRestarts} -> ${restarted.NRestarts}`);
+  }, 90_000)));
   const rollout = await until(`rollout ${id} to end`, async () => {
     const r = await fleet.json<RolloutJson>(['rollout', 'status', id]);
     return ['done', 'paused', 'aborted'].includes(r.state) ? r : undefined;
   }, 240_000, 2_000);
   await fleet.swarmctl(['rollout', 'status', id], { expect: null, lines: 10 });
-  const st = await until(`${victim.host.name}'s updater to be idle with a healthy agent`, async () => {
-    const s = await fleet.updaterStatus(victim.host);
-    return s.running === null && s.agent?.status === 'ok' && s.agent.release === s.active?.id ? s : undefined;
-  }, 120_000, 1_000);
-  const journalGone = await readFile(join(options.roots[victim.host.name]!, 'opt/swarm/state/journal.json'), 'utf8').then(() => false, () => true);
-  const unit = await agentUnit(fleet, victim.host);
-  report.say(`${victim.host.name}: after recovery active ${st.active?.version} (${short(st.active?.id)}), agent ${st.agent?.status} on ${short(st.agent?.release)}, last op ${st.lastOperation?.kind} ${st.lastOperation?.state}; rollout ${rollout.state}: ${rollout.hosts.map((h) => `${h.name} ${h.state}${h.error ? ` ${h.error.code}` : ''}`).join(', ')}`);
-  report.check('kill9-updater', killed.code === 0 && Number(restarted.NRestarts) > Number(before.get(victim.host.name)!.NRestarts ?? 0)
-    && st.agent?.status === 'ok' && st.agent.release === st.active?.id && journalGone && unit.active === 'active',
-    `${victim.host.name}: updater SIGKILLed mid-update, restarted by systemd (NRestarts ${restarted.NRestarts}); journal finished; agent healthy on ${st.active?.version}`);
+  for (const [i, { host, when, pid, killed }] of kills.entries()) {
+    const restarted = recovered[i]!;
+    const st = await until(`${host.name}'s updater to be idle with a healthy agent`, async () => {
+      const s = await fleet.updaterStatus(host);
+      return s.running === null && s.agent?.status === 'ok' && s.agent.release === s.active?.id ? s : undefined;
+    }, 120_000, 1_000);
+    const journalGone = (await journalOf(host)) === '';
+    const unit = await agentUnit(fleet, host);
+    const was = before.get(host.name)!.updater;
+    const view = rollout.hosts.find((h) => h.name === host.name);
+    report.check('kill9-updater', killed && Number(restarted.NRestarts) > Number(was.NRestarts ?? 0) && st.agent?.status === 'ok'
+      && st.agent.release === st.active?.id && journalGone && unit.active === 'active',
+      `${host.name} (killed ${when}): updater pid ${pid} -> ${restarted.MainPID} by systemd (NRestarts ${was.NRestarts} -> ${restarted.NRestarts}); `
+        + `journal finished: ${journalGone}; last op ${st.lastOperation?.kind} ${st.lastOperation?.state}; agent ${st.agent?.status} on ${st.active?.version}; `
+        + `in rollout ${rollout.state}: ${view?.state}${view?.error ? ` ${view.error.code}` : ''}`);
+  }
   if (rollout.state !== 'done') await fleet.swarmctl(['rollout', 'abort', id], { expect: null });
 }
