@@ -87,7 +87,10 @@ export class Container {
     ];
     const fd = openSync(o.consoleLog, 'a');
     try {
-      this.nspawn = spawn('systemd-nspawn', args, { stdio: ['ignore', fd, fd] });
+      // A pure cgroup v2 tree inside, as on a Debian 12 host, even where this machine mounts cgroup v1: in the
+      // hybrid layout nspawn falls back to, systemd sometimes fails to kill a unit's cgroup ("Failed to kill
+      // control group ...: Input/output error") and a SIGKILLed updater's worker survives its unit.
+      this.nspawn = spawn('systemd-nspawn', args, { stdio: ['ignore', fd, fd], env: { ...process.env, SYSTEMD_NSPAWN_UNIFIED_HIERARCHY: '1' } });
     } finally {
       closeSync(fd);
     }
