@@ -33,6 +33,8 @@ export interface ContainerOptions {
   capabilities: string[];
   /** Where the container's console (boot messages) goes. */
   consoleLog: string;
+  /** argv prefix that puts nspawn in a cgroup of its own (cgroup.ts `inOwnCgroup`); none: nspawn is run as is. */
+  wrap?: (argv: string[]) => Promise<string[]>;
 }
 
 const PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
@@ -85,12 +87,12 @@ export class Container {
       ...o.bind.map(([h, c]) => `--bind=${h}:${c}`),
       ...(o.capabilities.length > 0 ? [`--capability=${o.capabilities.join(',')}`] : []),
     ];
+    const argv = o.wrap ? await o.wrap(['systemd-nspawn', ...args]) : ['systemd-nspawn', ...args];
     const fd = openSync(o.consoleLog, 'a');
     try {
-      // A pure cgroup v2 tree inside, as on a Debian 12 host, even where this machine mounts cgroup v1: in the
-      // hybrid layout nspawn falls back to, systemd sometimes fails to kill a unit's cgroup ("Failed to kill
-      // control group ...: Input/output error") and a SIGKILLed updater's worker survives its unit.
-      this.nspawn = spawn('systemd-nspawn', args, { stdio: ['ignore', fd, fd], env: { ...process.env, SYSTEMD_NSPAWN_UNIFIED_HIERARCHY: '1' } });
+      // A pure cgroup v2 tree inside, as on a Debian 12 host, even where this machine mounts cgroup v1 (nspawn
+      // would fall back to the hybrid layout there).
+      this.nspawn = spawn(argv[0]!, argv.slice(1), { stdio: ['ignore', fd, fd], env: { ...process.env, SYSTEMD_NSPAWN_UNIFIED_HIERARCHY: '1' } });
     } finally {
       closeSync(fd);
     }

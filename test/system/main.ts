@@ -1,12 +1,13 @@
 // `npm run test:system`: Swarm under a real systemd. Three systemd-nspawn containers (a controller, two sensor hosts)
 // booted from one debootstrap root, Swarm installed with deploy/install.sh, driven with swarmctl; see docs/system-test.md.
 import { mkdir, readdir, rm, stat, writeFile } from 'node:fs/promises';
-import { dirname, join, resolve } from 'node:path';
+import { basename, dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { freePort } from '../../scripts/ports.js';
 import { Container, runHost } from './container.js';
 import { Fleet, MOUNT, StepFailed, type FleetHost } from './fleet.js';
 import { Report } from './report.js';
+import { cgroup2Root, hostHasSystemd, inOwnCgroup, removeCgroup } from './cgroup.js';
 import { copyRoot, ensureBaseRoot, ensureHostTools } from './root.js';
 import { CHECKS, runScenario } from './scenario.js';
 
@@ -79,6 +80,9 @@ async function main(): Promise<number> {
   await mkdir(runDir, { recursive: true });
   await Promise.all(names.map((n) => copyRoot(base, join(runDir, n))));
   report.say(`copied the root three times in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
+  // Each container's systemd gets a cgroup tree of its own (see cgroup.ts): a scope on a systemd host, else a
+  // directory of the host's cgroup v2 tree.
+  const cgroupBase = await hostHasSystemd() ? undefined : join(await cgroup2Root('/run/swarm-system-test/cgroup2'), 'swarm-system-test', basename(runDir));
   const boxes = await Promise.all(names.map(async (name) => {
     await mkdir(join(options.results, name), { recursive: true });
     return new Container({
@@ -89,6 +93,7 @@ async function main(): Promise<number> {
       // The agent's unit asks for CAP_NET_ADMIN, which nspawn keeps only with a private network.
       capabilities: name === 'ctl' ? [] : ['CAP_NET_ADMIN'],
       consoleLog: join(options.results, `${name}-console.log`),
+      wrap: (argv) => inOwnCgroup(cgroupBase === undefined ? undefined : join(cgroupBase, name), argv),
     });
   }));
   const [ctl, ...hostBoxes] = boxes as [Container, Container, Container];
@@ -102,6 +107,7 @@ async function main(): Promise<number> {
       if (j) await writeFile(join(options.results, `${box.name}-journal.txt`), j.stdout + j.stderr);
     }
     await Promise.all(boxes.map((b) => b.stop()));
+    if (cgroupBase !== undefined) await removeCgroup(cgroupBase);
     if (!options.keep) await rm(runDir, { recursive: true, force: true });
     else report.say(`kept the containers' roots in ${runDir}`);
   })());
