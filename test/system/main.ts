@@ -1,6 +1,6 @@
 // `npm run test:system`: Swarm under a real systemd. Three systemd-nspawn containers (a controller, two sensor hosts)
 // booted from one debootstrap root, Swarm installed with deploy/install.sh, driven with swarmctl; see docs/system-test.md.
-import { mkdir, readdir, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, rm, rmdir, stat, writeFile } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { freePort } from '../../scripts/ports.js';
@@ -107,7 +107,10 @@ async function main(): Promise<number> {
       if (j) await writeFile(join(options.results, `${box.name}-journal.txt`), j.stdout + j.stderr);
     }
     await Promise.all(boxes.map((b) => b.stop()));
-    if (cgroupBase !== undefined) await removeCgroup(cgroupBase);
+    if (cgroupBase !== undefined) {
+      await removeCgroup(cgroupBase);
+      await rmdir(dirname(cgroupBase)).catch(() => undefined);
+    }
     if (!options.keep) await rm(runDir, { recursive: true, force: true });
     else report.say(`kept the containers' roots in ${runDir}`);
   })());
