@@ -48,6 +48,7 @@ export const LIMITS = {
   'controller.release.rate-window': limit(30_000, 'ms', 'The upload rate is judged over consecutive windows this long, so a short network pause never cuts an upload; a stalled one is cut within two windows.'),
   'controller.release.deadline': limit(1_800_000, 'ms', 'A whole release upload must arrive within 30 min (1 GiB at ~600 KB/s; SWARM_ERR_RELEASE_UPLOAD_DEADLINE); swarmctl release upload waits as long for the answer.'),
   'updater.rollback.reason-chars': limit(200, 'chars', 'The reason an operator gives for a rollback (POST /v1/rollback {"reason"}, swarm-updater rollback --reason): one line in the operation record, printable; it travels in the updater report, so it is cut below the report text cap.'),
+  'updater.supervisor-watch-interval': limit(1_000, 'ms', 'How often a supervised updater worker checks that its supervisor still lives (its parent pid unchanged); a worker orphaned by a SIGKILLed supervisor stops within this, freeing the port for the worker of the restarted unit.'),
   'updater.plan.max-steps': limit(10_000, 'count', 'Steps the executor applies for one operation. A plan needs about three per rollback candidate and each candidate is tried once, so reaching this means the planner loops (a bug): the operation stops with SWARM_ERR_INTERNAL instead of spinning, and the journal still leads a restart.'),
 
   // -- join: the CA answer (hardening item 1) --

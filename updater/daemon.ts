@@ -1,6 +1,7 @@
 // `swarm-updater run` (the worker): serve the API, finish an interrupted operation, keep the agent running.
 import type { Logger } from 'pino';
 import { writeFileAtomic } from '../shared/files.js';
+import { LIMITS } from '../shared/limits.js';
 import { HostRevocation } from '../controller-client/index.js';
 import { createSystemdNotifier, listenApp, swapTlsIdentity, trapSignals } from '../shared/server-kit.js';
 import { buildUpdaterApp } from './app.js';
@@ -86,8 +87,27 @@ export async function runDaemon(config: UpdaterConfig, logger: Logger, env: Node
   notifier.ready(`serving on ${config.listen.host}:${port}, agent ${runner.mode}`);
   notifier.startWatchdog();
   onUsr2();
+  const orphanWatch = supervised ? watchSupervisor(logger, () => void shutdown(1)) : undefined;
 
   const code = await exited;
+  if (orphanWatch) clearInterval(orphanWatch);
   signals.dispose();
   return code;
+}
+
+/**
+ * A worker whose supervisor died (SIGKILLed, and nobody killed the worker with it) stops: it would hold the port and
+ * keep notifying systemd for a dead main process, so the restarted unit's new worker could never start. Node has no
+ * parent-death signal; the parent pid changing (the worker re-parented to init or a subreaper) is the sign.
+ */
+function watchSupervisor(logger: Logger, stop: () => void): NodeJS.Timeout {
+  const supervisor = process.ppid;
+  const timer = setInterval(() => {
+    if (process.ppid === supervisor) return;
+    clearInterval(timer);
+    logger.error({ supervisor, ppid: process.ppid }, `the supervisor (pid ${supervisor}) is gone; this worker stops so that a new one can start`);
+    stop();
+  }, LIMITS['updater.supervisor-watch-interval'].value);
+  timer.unref();
+  return timer;
 }

@@ -1,0 +1,42 @@
+// A supervised worker whose supervisor was SIGKILLed (and not killed with it) stops by itself: otherwise it would
+// hold the port and notify systemd for a dead main process, so the restarted unit's new worker could never start.
+import assert from 'node:assert/strict';
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { eventually, makeHost, startUpdater, type RunningUpdater, type TestHost } from './helpers/host.js';
+
+const alive = (pid: number): boolean => {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+};
+
+describe('updater: a worker orphaned by its supervisor', function () {
+  this.timeout(60_000);
+  let host: TestHost;
+  let sup: RunningUpdater | undefined;
+  let worker: number | undefined;
+
+  before(async () => {
+    host = await makeHost();
+  });
+  after(async () => {
+    if (worker !== undefined && alive(worker)) process.kill(worker, 'SIGKILL');
+    await sup?.stop();
+    await host?.cleanup();
+  });
+
+  it('stops within the watch interval once its supervisor is gone, and says why', async () => {
+    sup = await startUpdater(host, { supervise: true });
+    const { pid } = JSON.parse(await readFile(join(host.installDir, 'state', 'updater.pid'), 'utf8')) as { pid: number };
+    worker = pid;
+    assert.notEqual(pid, sup.child.pid, 'the pid file names the worker, not the supervisor');
+    sup.child.kill('SIGKILL');
+    await sup.exited;
+    await eventually(async () => (alive(pid) ? undefined : true), 'the orphaned worker to exit', 15_000);
+    assert.ok(sup.logs.some((l) => l.includes('the supervisor') && l.includes('is gone')), sup.logs.slice(-5).join('\n'));
+  });
+});
