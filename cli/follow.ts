@@ -1,6 +1,6 @@
 // Follow a rollout to a settled state: its SSE stream (reconnecting with Last-Event-ID, bounded, with backoff) for
 // events, and the rollout document re-read after events (coalesced) for the view.
-import { request, type Dispatcher } from 'undici';
+import type { Dispatcher } from 'undici';
 import type { z } from 'zod';
 import { backoffDelay } from '../shared/backoff.js';
 import { pause } from '../shared/clock.js';
@@ -145,6 +145,8 @@ export async function followRollout(s: Session, id: string, handlers: FollowHand
 export async function readEventStream<S extends z.ZodType>(s: Session, path: string, lastEventId: string, idleMs: number, signal: AbortSignal, schema: S, onEvent: (e: z.output<S>) => void, onFrame: () => void): Promise<void> {
   let res: Dispatcher.ResponseData;
   try {
+    // undici is loaded by the session already; imported here, not at swarmctl's start.
+    const { request } = await import('undici');
     res = await request(new URL(path, s.options.controller), {
       dispatcher: s.dispatcher,
       headers: { accept: 'text/event-stream', ...(lastEventId === '' ? {} : { 'last-event-id': lastEventId }) },

@@ -7,7 +7,6 @@ import { UsageError } from '../shared/cli.js';
 import { DEFAULT_CONTROLLER_URL } from '../shared/defaults.js';
 import { HttpsUrlSchema } from '../shared/https-url.js';
 import { loadTlsMaterial, type TlsMaterial } from '../shared/tls.js';
-import { buildDispatcher } from '../shared/dispatcher.js';
 import { cliError } from './errors.js';
 import { printLine, type Out } from './output.js';
 
@@ -45,10 +44,10 @@ export class Session {
   readonly material: TlsMaterial;
   readonly #dispatcher: Dispatcher;
 
-  private constructor(options: GlobalOptions, material: TlsMaterial) {
+  private constructor(options: GlobalOptions, material: TlsMaterial, dispatcher: Dispatcher) {
     this.options = options;
     this.material = material;
-    this.#dispatcher = buildDispatcher(material, { expect: { role: 'controller' }, connections: 4 });
+    this.#dispatcher = dispatcher;
   }
 
   /** Load the operator identity; renew it first when less than a third of its lifetime is left. */
@@ -73,7 +72,9 @@ export class Session {
         printLine(io.stderr, `swarmctl: could not renew the operator certificate (${(err as Error).message}); using the current one`);
       }
     }
-    return new Session(options, material);
+    // undici loads here, not at swarmctl's start: --help, completion and release build never pay for it.
+    const { buildDispatcher } = await import('../shared/dispatcher.js');
+    return new Session(options, material, buildDispatcher(material, { expect: { role: 'controller' }, connections: 4 }));
   }
 
   async call<S extends z.ZodType>(req: Omit<ControllerRequest, 'baseUrl' | 'dispatcher'>, schema: S): Promise<z.output<S>> {

@@ -1,5 +1,4 @@
 // swarmctl operator add | remove: the new operator's key is generated here and never sent.
-import { assertNoIdentity, createCsr, generateKeyPair, writeIdentityFiles } from '../../pki/index.js';
 import type { Command } from 'commander';
 // pki/ files imported directly (not pki/index.js): the index loads the CRL signer (@peculiar/x509), ~0.2 s of every swarmctl start.
 import { UsageError } from '../../shared/cli.js';
@@ -19,6 +18,8 @@ export function registerOperatorCommands(program: Command, io: CliIo): void {
     .action(async (name: string, opts: { out?: string }, cmd: Command) => {
       if (!opts.out) throw new UsageError('--out DIR is required');
       const out = opts.out;
+      // The PKI code (node-forge) loads only for the command that makes a key and a CSR.
+      const { assertNoIdentity, createCsr, generateKeyPair, writeIdentityFiles } = await import('../../pki/index.js');
       await assertNoIdentity(out, ['operator']).catch((err: unknown) => {
         throw cliError('SWARM_ERR_CLI_OUT_EXISTS', `${(err as Error).message}`);
       });

@@ -8,7 +8,6 @@ import { z } from 'zod';
 import { UsageError } from '../../shared/cli.js';
 import { limitValue } from '../../shared/limits.js';
 import { VersionSchema } from '../../shared/release-manifest.js';
-import { buildReleaseToFile, signReleaseId } from '../../shared/release/index.js';
 import { ReleaseDetailSchema, ReleaseSchema, type ReleaseJson } from '../../shared/rollout-api.js';
 import { cliError } from '../errors.js';
 import { printJson, printLine, printTable, shortId } from '../output.js';
@@ -81,6 +80,8 @@ export function registerReleaseCommands(program: Command, io: CliIo): void {
       const manifest = JSON.parse(await readFile(resolve(dir, 'swarm-release.json'), 'utf8').catch(() => '{}')) as { name?: unknown };
       const name = typeof manifest.name === 'string' && /^[a-z0-9][a-z0-9._-]{0,63}$/.test(manifest.name) ? manifest.name : basename(resolve(dir));
       const out = resolve(opts.out ?? `${name}-${opts.version}.tar.gz`);
+      // The archive code (tar-stream) loads only when a release is built.
+      const { buildReleaseToFile, signReleaseId } = await import('../../shared/release/index.js');
       const built = await buildReleaseToFile(resolve(dir), out, { version: opts.version });
       let signature: string | undefined;
       if (signKey !== undefined) {

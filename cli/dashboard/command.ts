@@ -8,10 +8,7 @@ import { parseHostPort, parseOptions } from '../../shared/cli.js';
 import { cliError } from '../errors.js';
 import { printLine } from '../output.js';
 import { withSession, type CliIo } from '../session.js';
-import { buildDashboardApp } from './app.js';
 import { isLoopback, loopbackHosts } from './guard.js';
-import { loadPageFiles } from './page-files.js';
-import { sessionSource } from './source.js';
 
 /** `--listen` when not given: loopback, a port the kernel picks (the token changes each run, so nothing is bookmarked). */
 export const DEFAULT_DASHBOARD_LISTEN = '127.0.0.1:0';
@@ -29,6 +26,8 @@ export function registerDashboardCommand(program: Command, io: CliIo): void {
       if (!isLoopback(listen.host)) {
         throw cliError('SWARM_ERR_DASHBOARD_NOT_LOOPBACK', `--listen ${opts.listen}: the dashboard listens on loopback only (127.0.0.1, ::1, localhost); from another machine, tunnel: ssh -L 8780:127.0.0.1:8780 HOST, then swarmctl dashboard --listen 127.0.0.1:8780`);
       }
+      // The web server (fastify) and the page load only for this command, not at every swarmctl start.
+      const [{ buildDashboardApp }, { loadPageFiles }, { sessionSource }] = await Promise.all([import('./app.js'), import('./page-files.js'), import('./source.js')]);
       const page = loadPageFiles();
       await withSession(cmd, io, async (s) => {
         const token = randomBytes(24).toString('base64url');

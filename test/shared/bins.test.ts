@@ -46,9 +46,9 @@ describe('command-line framework of every bin', function () {
         }
       });
 
-      it('answers --help on every command with exit 0', () => {
+      it('answers --help on every command with exit 0', async () => {
         // Every command's help, walked once per test process (scripts/cli-reference.ts asserts exit 0 for each).
-        const pages = cachedHelpPages().filter((p) => p.bin === bin);
+        const pages = (await cachedHelpPages()).filter((p) => p.bin === bin);
         for (const p of pages) assert.match(p.text, /Usage:/, `${bin} ${p.path.join(' ')} --help prints usage`);
         const seen = pages.map((p) => p.path.join(' '));
         for (const pinned of PINNED[bin] ?? []) assert.ok(seen.includes(pinned.join(' ')), `${bin} has the pinned command "${pinned.join(' ')}"`);

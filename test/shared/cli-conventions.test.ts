@@ -8,8 +8,8 @@ import { cachedHelpPages, REFERENCE_FILE, renderReference, type HelpPage } from 
 describe('CLI conventions (every command of the four programs)', function () {
   this.timeout(180_000);
   let pages: HelpPage[];
-  before(() => {
-    pages = cachedHelpPages();
+  before(async () => {
+    pages = await cachedHelpPages();
   });
   const leaves = (): HelpPage[] => pages.filter((p) => p.subcommands.length === 0 || p.path.length === 0);
   const name = (p: HelpPage): string => [p.bin, ...p.path].join(' ');
