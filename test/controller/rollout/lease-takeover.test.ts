@@ -184,6 +184,30 @@ describeForEachStoreEngine('rollout leases: one driver per rollout across two re
     assert.equal(logA.lines.filter(lostLine).length, 1);
   });
 
+  it('a controller alone on its database (SQLite), restarted after a kill, takes its predecessor\'s leases at start without waiting for the TTL', async () => {
+    const [storeA, storeB] = stores as [Store, Store];
+    const clock = new FakeClock();
+    const commit = deferred();
+    fakes[0]!.behave = () => ({ commitAfter: commit.promise });
+    const logA = capturedLogger();
+    // The killed controller: never closed (a kill hands nothing back), its lease still valid on the clock.
+    const killed = replica('killed', storeA, new FakeClock(clock.now()), logA.logger);
+    const { id } = await killed.start({ release, targets: { all: true }, strategy, kind: 'agent' }, 'op');
+    await fakes[0]!.pushed(1);
+    const restarted = createRolloutEngine({
+      store: storeB, releases, fleet, material: () => material, clock, ids: sequentialIds(), logger: capturedLogger().logger, pushClock: systemClock,
+      pushTiming: { settleGraceMs: 5_000, pollIntervalMs: 20 }, lease: { holder: 'restarted', exclusive: true },
+    });
+    engines.push(restarted);
+    await restarted.resumeUnsettled();
+    assert.deepEqual([(await storeB.getRolloutLease(id))?.holder, (await storeB.getRolloutLease(id))?.token], ['restarted', 2], 'taken at once');
+    commit.resolve();
+    const done = await until(restarted, id, 'the restarted controller to finish', (r) => r.state === 'done');
+    assert.deepEqual(done.hosts.map((h) => h.state), ['succeeded', 'succeeded', 'succeeded']);
+    assert.deepEqual(fakes.map((f) => f.pushes.length), [1, 1, 1]);
+    await logA.next('the old process to be fenced off', (l) => l.rollout === id && lostLine(l));
+  });
+
   it('an operator acts from either replica: a pause taken on B holds A\'s driving, a resume on B is picked up at A\'s next renewal', async () => {
     const [storeA, storeB] = stores as [Store, Store];
     const clockA = new FakeClock();
