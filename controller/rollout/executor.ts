@@ -62,11 +62,6 @@ export class RolloutExecutor {
     this.#leases = new RolloutLeases({ store: deps.store, clock: deps.clock, logger: deps.logger, options: deps.lease, onRenewed: (id) => this.kick(id) });
   }
 
-  /** This process among the replicas (its lease holder id). */
-  get holder(): string {
-    return this.#leases.holder;
-  }
-
   /**
    * At start: take every unsettled rollout whose lease is free (a controller alone on its database: every one), settle
    * its hosts found pushing from their records, and go on; then keep looking for rollouts whose driver died.

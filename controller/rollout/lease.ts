@@ -62,19 +62,17 @@ export class RolloutLeases {
     this.#d = deps;
   }
 
-  get holder(): string {
-    return this.#d.options.holder;
-  }
-
   /** The tenure this process drives the rollout under, if any. */
   get(rolloutId: string): Tenure | undefined {
     return this.#held.get(rolloutId)?.tenure;
   }
 
-  /** Take the rollout's lease when it is free or expired (or, `evenIfHeld`, whoever holds it) and keep renewing it. */
+  /**
+   * Take the rollout's lease when it is free or expired (or, `evenIfHeld`, whoever holds it) and keep renewing it: a
+   * new tenure, or undefined when not granted (or this process already holds it).
+   */
   async acquire(rolloutId: string, evenIfHeld = false): Promise<Tenure | undefined> {
-    const existing = this.get(rolloutId);
-    if (existing || this.#stopped) return existing;
+    if (this.get(rolloutId) || this.#stopped) return undefined;
     const { ttlMs, holder } = this.#d.options;
     const now = this.#d.clock.now();
     const granted = await this.#d.store.acquireRolloutLease(rolloutId, holder, now, ttlMs, evenIfHeld ? { evenIfHeld } : {});
@@ -83,7 +81,7 @@ export class RolloutLeases {
     if (this.#stopped || this.get(rolloutId)) {
       // Stopped (or granted twice) meanwhile: hand it straight back.
       await this.#d.store.releaseRolloutLease(rolloutId, holder, granted.token).catch(() => undefined);
-      return this.get(rolloutId);
+      return undefined;
     }
     const held: Held = { tenure, timer: undefined, expiresAt: now + ttlMs };
     this.#held.set(rolloutId, held);

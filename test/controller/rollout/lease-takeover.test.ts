@@ -208,6 +208,35 @@ describeForEachStoreEngine('rollout leases: one driver per rollout across two re
     await logA.next('the old process to be fenced off', (l) => l.rollout === id && lostLine(l));
   });
 
+  it('a driver that cannot renew gives the rollout up once its lease expired, writes nothing more, and takes it back by the takeover path when it can', async () => {
+    let failing = false;
+    const flaky: Store = { ...stores[0]!, renewRolloutLease: (...args) => (failing ? Promise.reject(new Error('connection terminated')) : stores[0]!.renewRolloutLease(...args)) };
+    const clock = new FakeClock();
+    const log = capturedLogger();
+    const commit = deferred();
+    fakes[0]!.behave = () => ({ commitAfter: commit.promise });
+    const e = replica('replica-a', flaky, clock, log.logger);
+    await e.resumeUnsettled();
+    const { id } = await e.start({ release, targets: { all: true }, strategy, kind: 'agent' }, 'op');
+    await fakes[0]!.pushed(1);
+    failing = true;
+    clock.advance(RENEW);
+    await log.next('a failed renewal, retried', (l) => l.rollout === id && l.msg.startsWith('renewing the rollout\'s lease failed'));
+    assert.equal(log.lines.filter(lostLine).length, 0, 'still its own until it expires');
+    clock.advance(TTL);
+    const lost = await log.next('the lease given up', (l) => l.rollout === id && lostLine(l));
+    assert.match(lost.why!, /could not renew it before it expired/);
+    failing = false;
+    // h1's update ends; its outcome is not recorded under the lost tenure: the next tenure settles it from the records.
+    commit.resolve();
+    clock.advance(POLL);
+    const done = await until(e, id, 'the rollout taken back and finished', (r) => r.state === 'done');
+    assert.deepEqual(done.hosts.map((h) => h.state), ['succeeded', 'succeeded', 'succeeded']);
+    assert.deepEqual(fakes.map((f) => f.pushes.length), [1, 1, 1]);
+    assert.equal(done.events.filter((ev) => ev.type === 'host-succeeded' && ev.host === 'h1').length, 1);
+    assert.ok(log.lines.some((l) => l.rollout === id && l.host === 'h1' && l.msg.startsWith('found the host pushing')), 'h1 settled from its records');
+  });
+
   it('an operator acts from either replica: a pause taken on B holds A\'s driving, a resume on B is picked up at A\'s next renewal', async () => {
     const [storeA, storeB] = stores as [Store, Store];
     const clockA = new FakeClock();
