@@ -13,6 +13,7 @@ import { systemClock } from '../../../shared/clock.js';
 import { sequentialIds } from '../../../shared/ids.js';
 import { LIMITS } from '../../../shared/limits.js';
 import type { RolloutJson } from '../../../shared/rollout-api.js';
+import { deferred } from '../../helpers/deferred.js';
 import { FakeClock } from '../../helpers/fake-clock.js';
 import { DirectoryReleaseSource, startFakeUpdater, type FakeUpdater } from '../../helpers/fake-updater.js';
 import { mintIdentity, tempDir } from '../../helpers/pki.js';
@@ -53,14 +54,6 @@ function capturedLogger(): { logger: Logger; lines: LogLine[]; next(what: string
     });
   };
   return { logger, lines, next };
-}
-
-function deferred(): { promise: Promise<void>; resolve: () => void } {
-  let resolve!: () => void;
-  const promise = new Promise<void>((r) => {
-    resolve = r;
-  });
-  return { promise, resolve };
 }
 
 describeForEachStoreEngine('rollout leases: one driver per rollout across two replicas on one database', function (storeEngine) {
