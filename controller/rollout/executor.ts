@@ -207,6 +207,8 @@ export class RolloutExecutor {
       else if (!f || !f.updaterOnline || f.address === null) offline.add(h.name);
     }
     const actions = decideRollout(r, hosts, { now, offline, reconnecting });
+    // Before any transition (and so any push): a lease past its expiry on this clock is renewed first, or given up.
+    if (actions.some((x) => x.type !== 'wait') && !(await this.#leases.confirm(tenure))) return false;
     let changed = false;
     for (const a of actions) {
       if (a.type === 'wait') {

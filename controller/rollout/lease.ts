@@ -123,15 +123,34 @@ export class RolloutLeases {
     this.#held.delete(tenure.rolloutId);
   }
 
+  /**
+   * Still this tenure's by this process's clock? Past the lease's expiry (this process was frozen, or its renewals
+   * failed) it renews first: a driver confirms before a transition, so a process waking from a freeze past the TTL
+   * starts no push before learning whether another replica took the rollout.
+   */
+  async confirm(tenure: Tenure): Promise<boolean> {
+    const held = this.#held.get(tenure.rolloutId);
+    if (!held || held.tenure !== tenure || tenure.lost) return false;
+    if (this.#d.clock.now() < held.expiresAt) return true;
+    return this.#renew(held);
+  }
+
   #schedule(held: Held): void {
+    if (this.#stopped || held.tenure.lost) return;
+    if (held.timer) this.#d.clock.clearTimeout(held.timer);
     held.timer = this.#d.clock.setTimeout(() => {
       held.timer = undefined;
-      void this.#renew(held);
+      // The next renewal is due renewMs after this one whatever it answers (losing the tenure clears it).
+      this.#schedule(held);
+      void this.#renew(held).then((ok) => {
+        if (ok) this.#d.onRenewed(held.tenure.rolloutId);
+      });
     }, this.#d.options.renewMs);
     held.timer.unref?.();
   }
 
-  async #renew(held: Held): Promise<void> {
+  /** Renew once; false when the tenure is over (lost, or the controller stops). A failure before expiry keeps it. */
+  async #renew(held: Held): Promise<boolean> {
     const { tenure } = held;
     const { ttlMs } = this.#d.options;
     const now = this.#d.clock.now();
@@ -139,15 +158,20 @@ export class RolloutLeases {
     try {
       renewed = await this.#d.store.renewRolloutLease(tenure.rolloutId, tenure.fence.holder, tenure.fence.token, now, ttlMs);
     } catch (err) {
-      if (tenure.lost || this.#stopped) return;
-      if (this.#d.clock.now() >= held.expiresAt) return this.lose(tenure, `could not renew it before it expired: ${(err as Error).message}`);
+      if (tenure.lost || this.#stopped) return false;
+      if (this.#d.clock.now() >= held.expiresAt) {
+        this.lose(tenure, `could not renew it before it expired: ${(err as Error).message}`);
+        return false;
+      }
       this.#d.logger.warn({ err, rollout: tenure.rolloutId }, 'renewing the rollout\'s lease failed; retrying');
-      return this.#schedule(held);
+      return true;
     }
-    if (tenure.lost || this.#stopped) return;
-    if (!renewed) return this.lose(tenure, 'another controller took it over (the renewal was refused)');
-    held.expiresAt = now + ttlMs;
-    this.#schedule(held);
-    this.#d.onRenewed(tenure.rolloutId);
+    if (tenure.lost || this.#stopped) return false;
+    if (!renewed) {
+      this.lose(tenure, 'another controller took it over (the renewal was refused)');
+      return false;
+    }
+    held.expiresAt = Math.max(held.expiresAt, now + ttlMs);
+    return true;
   }
 }
