@@ -130,7 +130,7 @@ export class RolloutExecutor {
     const pushing = (await this.#d.store.listRolloutHosts(id)).filter((h) => h.state === 'pushing');
     const fleet = pushing.length > 0 ? await this.#fleetByName() : new Map<string, FleetHost>();
     for (const h of pushing) {
-      this.#d.logger.info({ rollout: id, host: h.name, token: tenure.fence.token }, 'found the host pushing on taking the rollout; settling it from its updater\'s records');
+      this.#d.logger.info({ rollout: id, host: h.name, leaseToken: tenure.fence.token }, 'found the host pushing after a restart or a takeover; settling it from its updater\'s records');
       this.#launch(r, h.name, h.wave, fleet.get(h.name)?.address ?? null, h.pushStartedAt ?? this.#d.clock.now(), true, tenure);
     }
     // A resumed push kicks its rollout when it settles: nothing new starts before the records were read.
@@ -156,7 +156,7 @@ export class RolloutExecutor {
         if (this.#leases.get(r.id) || this.#claiming.has(r.id)) continue;
         const lease = await this.#d.store.getRolloutLease(r.id);
         if (lease && lease.holder !== null && lease.expiresAt > this.#d.clock.now()) continue;
-        if (lease?.holder) this.#d.logger.warn({ rollout: r.id, holder: lease.holder, token: lease.token }, 'the rollout\'s driver stopped renewing its lease; taking the rollout over');
+        if (lease?.holder) this.#d.logger.warn({ rollout: r.id, holder: lease.holder, leaseToken: lease.token }, 'the rollout\'s driver stopped renewing its lease; taking the rollout over');
         await this.#claim(r.id, false);
       }
     } catch (err) {

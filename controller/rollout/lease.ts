@@ -86,7 +86,7 @@ export class RolloutLeases {
     const held: Held = { tenure, timer: undefined, expiresAt: now + ttlMs };
     this.#held.set(rolloutId, held);
     this.#schedule(held);
-    this.#d.logger.info({ rollout: rolloutId, holder, token: granted.token }, 'holding the rollout\'s lease: this controller drives it');
+    this.#d.logger.info({ rollout: rolloutId, holder, leaseToken: granted.token }, 'holding the rollout\'s lease: this controller drives it');
     return tenure;
   }
 
@@ -95,7 +95,7 @@ export class RolloutLeases {
     if (tenure.lost) return;
     tenure.lost = true;
     this.#forget(tenure);
-    this.#d.logger.warn({ rollout: tenure.rolloutId, holder: tenure.fence.holder, token: tenure.fence.token, why }, 'lost the rollout\'s lease; no longer driving it');
+    this.#d.logger.warn({ rollout: tenure.rolloutId, holder: tenure.fence.holder, leaseToken: tenure.fence.token, why }, 'lost the rollout\'s lease; no longer driving it');
   }
 
   /** Give the lease back (the rollout is settled, or the controller stops): another replica may take it at once. */

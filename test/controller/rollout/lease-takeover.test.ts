@@ -12,6 +12,7 @@ import type { Store } from '../../../controller/store/index.js';
 import { systemClock } from '../../../shared/clock.js';
 import { sequentialIds } from '../../../shared/ids.js';
 import { LIMITS } from '../../../shared/limits.js';
+import { REDACT_PATHS } from '../../../shared/logger.js';
 import type { RolloutJson } from '../../../shared/rollout-api.js';
 import { deferred } from '../../helpers/deferred.js';
 import { FakeClock } from '../../helpers/fake-clock.js';
@@ -23,13 +24,14 @@ const TTL = LIMITS['rollout.lease-ttl'].value;
 const RENEW = LIMITS['rollout.lease-renew-interval'].value;
 const POLL = LIMITS['rollout.lease-poll-interval'].value;
 
-interface LogLine { level: number; msg: string; rollout?: string; host?: string; holder?: string; token?: number; why?: string }
+interface LogLine { level: number; msg: string; rollout?: string; host?: string; holder?: string; leaseToken?: number; why?: string }
 
 /** A logger whose lines a test can await (bounded), instead of sleeping until something was probably logged. */
 function capturedLogger(): { logger: Logger; lines: LogLine[]; next(what: string, ok: (l: LogLine) => boolean): Promise<LogLine> } {
   const lines: LogLine[] = [];
   const waiters = new Set<{ ok: (l: LogLine) => boolean; resolve: (l: LogLine) => void }>();
-  const logger = pino({ level: 'info' }, new Writable({
+  // The controller's redaction, so a field the logs would hide (a `token`) shows here as it would there.
+  const logger = pino({ level: 'info', redact: [...REDACT_PATHS] }, new Writable({
     write(chunk: Buffer, _enc, cb) {
       const line = JSON.parse(chunk.toString()) as LogLine;
       lines.push(line);
@@ -156,7 +158,7 @@ describeForEachStoreEngine('rollout leases: one driver per rollout across two re
     commit.resolve();
     const lost = await logA.next('A to give the rollout up', (l) => l.rollout === id && lostLine(l));
     assert.match(lost.why!, /refused h1's outcome under its fencing token/);
-    assert.deepEqual([lost.holder, lost.token], ['replica-a', 1]);
+    assert.deepEqual([lost.holder, lost.leaseToken], ['replica-a', 1]);
     await assertFinishedByB(b, id, takeoverAt);
     // A wakes for good: no timer of it drives the rollout again, nothing it does lands.
     const events = (await b.get(id))!.events.length;
