@@ -1,5 +1,6 @@
-// The rollout engine behind RolloutService: starts rollouts (rows first), drives them with the executor, takes
-// operator pause/resume/abort, resumes after a restart, and runs fleet rollback.
+// The rollout engine behind RolloutService: starts rollouts (rows first), drives them with the executor (under each
+// rollout's lease: one driver per rollout among replicas), takes operator pause/resume/abort (from any replica),
+// resumes after a restart or takes over a dead replica's rollouts, and runs fleet rollback.
 import { EventEmitter } from 'node:events';
 import type { Logger } from 'pino';
 import type { Clock } from '../../shared/clock.js';
