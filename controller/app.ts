@@ -33,6 +33,7 @@ import { channelRoutes, installChannelUpgrades } from './routes/channels.js';
 import type { Store } from './store/index.js';
 import { DEFAULT_JOIN_TOKEN_TTL_MS } from './tokens.js';
 import { createRolloutEngine } from './rollout/engine.js';
+import type { LeaseOptions } from './rollout/lease.js';
 import { controllerFleet } from './rollout/fleet-source.js';
 import type { ReleaseSource } from './rollout/updater-client.js';
 import { randomIds, type IdSource } from '../shared/ids.js';
@@ -65,6 +66,8 @@ export interface ControllerDeps {
   releaseSource?: ReleaseSource;
   /** Rollout ids (tests: sequential). */
   ids?: IdSource;
+  /** One driver per rollout: `exclusive` when this controller is alone on its database (SQLite); timings for tests. */
+  rolloutLease?: Partial<LeaseOptions>;
   /** The rollout engine behind /v1/rollouts and /v1/rollback (optional: without one those routes answer 503). */
   rollouts?: RolloutService;
   /** Event-stream heartbeat and per-client buffer (shared/limits.ts by default; tests shorten them). */
@@ -124,6 +127,7 @@ export async function buildControllerApp(deps: ControllerDeps): Promise<Controll
     onSettled: (outcome, seconds) => metrics.observePush(outcome, seconds),
     store: deps.store, releases: deps.releaseSource ?? releases ?? noReleases, fleet: controllerFleet({ store: deps.store, reports, hub, clock, offlineTimeoutMs: settings.offlineTimeoutMs }),
     material: () => deps.material, clock, ids: deps.ids ?? randomIds, logger: deps.logger,
+    ...(deps.rolloutLease ? { lease: deps.rolloutLease } : {}),
     // The routes write the audit entries (they know the caller and the outcome), so the engine writes none.
   });
   const ctx: ControllerContext = {

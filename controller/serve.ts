@@ -47,6 +47,8 @@ export async function serveController(options: ServeOptions): Promise<void> {
     ...(options.offlineTimeoutMs ? { offlineTimeoutMs: options.offlineTimeoutMs } : {}),
     ...(options.enrollLimits ? { enrollLimits: options.enrollLimits } : {}),
     releasesDir: statePaths(options.stateDir).releases,
+    // SQLite: this controller is alone on its database, so the rollout leases a killed predecessor left are its own at once.
+    rolloutLease: { exclusive: (options.store?.engine ?? 'sqlite') === 'sqlite' },
     ...(options.releaseSigningKeyPem !== undefined ? { releaseSigningKeyPem: options.releaseSigningKeyPem } : {}),
   });
   let material = state.material;

@@ -1,5 +1,6 @@
-// The rollout engine behind RolloutService: starts rollouts (rows first), drives them with the executor, takes
-// operator pause/resume/abort, resumes after a restart, and runs fleet rollback.
+// The rollout engine behind RolloutService: starts rollouts (rows first), drives them with the executor (under each
+// rollout's lease: one driver per rollout among replicas), takes operator pause/resume/abort (from any replica),
+// resumes after a restart or takes over a dead replica's rollouts, and runs fleet rollback.
 import { EventEmitter } from 'node:events';
 import type { Logger } from 'pino';
 import type { Clock } from '../../shared/clock.js';
@@ -10,6 +11,7 @@ import type { TlsMaterial } from '../../shared/tls.js';
 import { controllerError } from '../errors.js';
 import type { NewRolloutEvent, RolloutEventRecord, RolloutHostRecord, RolloutRecord, Store } from '../store/index.js';
 import { RolloutExecutor } from './executor.js';
+import { defaultLeaseOptions, type LeaseOptions } from './lease.js';
 import { rollbackHosts, type RollbackTarget } from './fleet-rollback.js';
 import { resolveAmount, type RolloutState } from './model.js';
 import { planRollout } from './plan.js';
@@ -36,6 +38,8 @@ export interface RolloutEngineDeps {
   audit?: (action: string, actor: string, target: string, details: Record<string, unknown>) => Promise<void>;
   /** Each settled push (metrics). */
   onSettled?: (outcome: PushOutcome['state'], seconds: number) => void;
+  /** One driver per rollout: this process's lease holder id and timings (defaults: a random holder, shared/limits.ts). */
+  lease?: Partial<LeaseOptions>;
 }
 
 export interface RolloutEngine extends RolloutService {
@@ -57,6 +61,7 @@ export function createRolloutEngine(deps: RolloutEngineDeps): RolloutEngine {
     store: deps.store, fleet: deps.fleet, clock: deps.clock, logger: deps.logger, publish,
     push: (req) => pushRelease({ material: deps.material, releases: deps.releases, clock: deps.pushClock ?? deps.clock, logger: deps.logger, ...(deps.pushTiming ? { timing: deps.pushTiming } : {}) }, req),
     ...(deps.onSettled ? { onSettled: deps.onSettled } : {}),
+    lease: { ...defaultLeaseOptions(), ...deps.lease },
   });
   const event = (e: Partial<NewRolloutEvent> & { type: string; message: string }): NewRolloutEvent =>
     ({ at: deps.clock.now(), host: null, wave: null, actor: null, reason: null, ...e });

@@ -1,6 +1,7 @@
 // The thin loop over decideRollout: read the stored rollout, decide, write each transition, then act (pushes run in
-// the background); re-run on every settled push, operator action and due timer. After a restart, hosts found
-// `pushing` are settled from their updaters' records (resume), never pushed blind.
+// the background); re-run on every settled push, operator action and due timer. Only the holder of a rollout's lease
+// drives it, and every transition it writes carries the lease's fencing token. On taking a rollout (a restart, or
+// another replica's lease expired), hosts found `pushing` are settled from their updaters' records, never pushed blind.
 import type { Logger } from 'pino';
 import type { Clock } from '../../shared/clock.js';
 import type { NewRolloutEvent, RolloutChange, RolloutEventRecord, RolloutRecord, Store } from '../store/index.js';
@@ -8,6 +9,7 @@ import { LIMITS } from '../../shared/limits.js';
 import { controllerError } from '../errors.js';
 import type { PushRequest } from './push.js';
 import type { PushOutcome } from './push-outcome.js';
+import { RolloutLeases, type LeaseOptions, type Tenure } from './lease.js';
 import { decideRollout, type RolloutAction } from './step.js';
 import type { FleetHost, FleetSource } from './targets.js';
 
@@ -21,6 +23,7 @@ export interface ExecutorDeps {
   publish: (events: readonly RolloutEventRecord[]) => void;
   /** Each settled push (metrics). */
   onSettled?: (outcome: PushOutcome['state'], seconds: number) => void;
+  lease: LeaseOptions;
 }
 
 interface Driver {
@@ -48,29 +51,35 @@ export class RolloutExecutor {
   readonly #drivers = new Map<string, Driver>();
   readonly #inFlight = new Map<string, Promise<void>>();
   readonly #stop = new AbortController();
+  readonly #leases: RolloutLeases;
+  /** Rollouts whose lease this process is asking for now (one ask at a time). */
+  readonly #claiming = new Set<string>();
+  #pollTimer: NodeJS.Timeout | undefined;
   #closed = false;
 
   constructor(deps: ExecutorDeps) {
     this.#d = deps;
+    this.#leases = new RolloutLeases({ store: deps.store, clock: deps.clock, logger: deps.logger, options: deps.lease, onRenewed: (id) => this.kick(id) });
   }
 
-  /** Load every unsettled rollout: hosts found pushing are settled from their records first, then each rollout goes on. */
+  /**
+   * At start: take every unsettled rollout whose lease is free (a controller alone on its database: every one), settle
+   * its hosts found pushing from their records, and go on; then keep looking for rollouts whose driver died.
+   */
   async resume(): Promise<void> {
-    const fleet = await this.#fleetByName();
-    for (const r of await this.#d.store.listRollouts({ unsettled: true })) {
-      const pushing = (await this.#d.store.listRolloutHosts(r.id)).filter((h) => h.state === 'pushing' && !this.#inFlight.has(`${r.id}/${h.name}`));
-      for (const h of pushing) {
-        this.#d.logger.info({ rollout: r.id, host: h.name }, 'found the host pushing after a restart; settling it from its updater\'s records');
-        this.#launch(r, h.name, h.wave, fleet.get(h.name)?.address ?? null, h.pushStartedAt ?? this.#d.clock.now(), true);
-      }
-      // A resumed push kicks its rollout when it settles: nothing new starts before the records were read.
-      if (pushing.length === 0) this.kick(r.id);
-    }
+    for (const r of await this.#d.store.listRollouts({ unsettled: true })) await this.#claim(r.id, this.#d.lease.exclusive);
+    this.#schedulePoll();
   }
 
-  /** Decide again for this rollout (coalesced: one run at a time, re-run when kicked meanwhile). */
+  /** Decide again for this rollout (coalesced: one run at a time, re-run when kicked meanwhile); first take its lease if free. */
   kick(id: string): void {
     if (this.#closed) return;
+    const tenure = this.#leases.get(id);
+    if (!tenure) {
+      // Another replica may drive it (it picks operator actions up at its next renewal); if nobody does, take it.
+      void this.#claim(id, false);
+      return;
+    }
     let d = this.#drivers.get(id);
     if (!d) this.#drivers.set(id, (d = { running: false, again: false, timer: undefined }));
     if (d.running) {
@@ -78,7 +87,7 @@ export class RolloutExecutor {
       return;
     }
     d.running = true;
-    void this.#run(id, d);
+    void this.#run(id, d, tenure);
   }
 
   /** The push in flight for a host of a rollout, if this process runs one. */
@@ -86,19 +95,80 @@ export class RolloutExecutor {
     return this.#inFlight.get(`${id}/${host}`);
   }
 
-  /** Stop deciding; pushes in flight are abandoned (their hosts stay `pushing`, settled after the restart). */
+  /**
+   * Stop deciding; pushes in flight are abandoned (their hosts stay `pushing`), and the leases are given back, so that
+   * another replica (or this controller after its restart) takes the rollouts over at once and settles those hosts.
+   */
   async close(): Promise<void> {
     this.#closed = true;
     for (const d of this.#drivers.values()) if (d.timer) this.#d.clock.clearTimeout(d.timer);
+    if (this.#pollTimer) this.#d.clock.clearTimeout(this.#pollTimer);
+    this.#leases.stop();
     this.#stop.abort(new Error('the controller is stopping'));
     await Promise.allSettled([...this.#inFlight.values()]);
+    await this.#leases.releaseAll();
   }
 
-  async #run(id: string, d: Driver): Promise<void> {
+  /** Take the rollout's lease if it is free (or expired, or `evenIfHeld`); then settle its hosts left pushing and drive it. */
+  async #claim(id: string, evenIfHeld: boolean): Promise<void> {
+    if (this.#closed || this.#claiming.has(id) || this.#leases.get(id)) return;
+    this.#claiming.add(id);
     try {
-      for (let i = 0; i < MAX_STEPS_PER_KICK && !this.#closed; i++) {
+      const tenure = await this.#leases.acquire(id, evenIfHeld);
+      if (tenure && !this.#closed) await this.#takeOver(id, tenure);
+    } catch (err) {
+      if (!this.#closed) this.#d.logger.error({ err, rollout: id }, 'taking the rollout\'s lease failed; trying again at the next poll');
+    } finally {
+      this.#claiming.delete(id);
+    }
+  }
+
+  /** A new tenure: hosts found pushing were left by an earlier driver (or this one before a restart); settle them first. */
+  async #takeOver(id: string, tenure: Tenure): Promise<void> {
+    const r = await this.#d.store.getRollout(id);
+    if (!r) return;
+    const pushing = (await this.#d.store.listRolloutHosts(id)).filter((h) => h.state === 'pushing');
+    const fleet = pushing.length > 0 ? await this.#fleetByName() : new Map<string, FleetHost>();
+    for (const h of pushing) {
+      this.#d.logger.info({ rollout: id, host: h.name, leaseToken: tenure.fence.token }, 'found the host pushing after a restart or a takeover; settling it from its updater\'s records');
+      this.#launch(r, h.name, h.wave, fleet.get(h.name)?.address ?? null, h.pushStartedAt ?? this.#d.clock.now(), true, tenure);
+    }
+    // A resumed push kicks its rollout when it settles: nothing new starts before the records were read.
+    if (pushing.length === 0) this.kick(id);
+  }
+
+  /** Look for unsettled rollouts nobody drives (their lease expired or was never taken) and take them over. */
+  #schedulePoll(): void {
+    if (this.#closed || this.#pollTimer) return;
+    this.#pollTimer = this.#d.clock.setTimeout(() => {
+      void this.#poll().finally(() => {
+        this.#pollTimer = undefined;
+        this.#schedulePoll();
+      });
+    }, this.#d.lease.pollMs);
+    this.#pollTimer.unref?.();
+  }
+
+  async #poll(): Promise<void> {
+    try {
+      for (const r of await this.#d.store.listRollouts({ unsettled: true })) {
+        if (this.#closed) return;
+        if (this.#leases.get(r.id) || this.#claiming.has(r.id)) continue;
+        const lease = await this.#d.store.getRolloutLease(r.id);
+        if (lease && lease.holder !== null && lease.expiresAt > this.#d.clock.now()) continue;
+        if (lease?.holder) this.#d.logger.warn({ rollout: r.id, holder: lease.holder, leaseToken: lease.token }, 'the rollout\'s driver stopped renewing its lease; taking the rollout over');
+        await this.#claim(r.id, false);
+      }
+    } catch (err) {
+      if (!this.#closed) this.#d.logger.error({ err }, 'looking for rollouts to take over failed; trying again at the next poll');
+    }
+  }
+
+  async #run(id: string, d: Driver, tenure: Tenure): Promise<void> {
+    try {
+      for (let i = 0; i < MAX_STEPS_PER_KICK && !this.#closed && !tenure.lost; i++) {
         d.again = false;
-        const changed = await this.#step(id, d);
+        const changed = await this.#step(id, d, tenure);
         if (!changed && !d.again) break;
       }
     } catch (err) {
@@ -114,11 +184,19 @@ export class RolloutExecutor {
   }
 
   /** One decision and its transitions; true when something changed (decide again at once). */
-  async #step(id: string, d: Driver): Promise<boolean> {
+  async #step(id: string, d: Driver, tenure: Tenure): Promise<boolean> {
     const r = await this.#d.store.getRollout(id);
     if (!r) return false;
     const hosts = await this.#d.store.listRolloutHosts(id);
-    if (!ACTIVE.includes(r.state)) return false;
+    if (!ACTIVE.includes(r.state)) {
+      // Settled (done or aborted, nothing in flight): nothing is left to drive; give the lease back. A paused one keeps it.
+      if (r.state !== 'paused' && !hosts.some((h) => h.state === 'pushing') && !tenure.lost) {
+        if (d.timer) this.#d.clock.clearTimeout(d.timer);
+        d.timer = undefined;
+        await this.#leases.release(tenure);
+      }
+      return false;
+    }
     const fleet = await this.#fleetByName();
     const now = this.#d.clock.now();
     const offline = new Set<string>();
@@ -129,6 +207,8 @@ export class RolloutExecutor {
       else if (!f || !f.updaterOnline || f.address === null) offline.add(h.name);
     }
     const actions = decideRollout(r, hosts, { now, offline, reconnecting });
+    // Before any transition (and so any push): a lease past its expiry on this clock is renewed first, or given up.
+    if (actions.some((x) => x.type !== 'wait') && !(await this.#leases.confirm(tenure))) return false;
     let changed = false;
     for (const a of actions) {
       if (a.type === 'wait') {
@@ -138,8 +218,13 @@ export class RolloutExecutor {
         if (until !== null) this.#wakeAt(id, d, until);
         continue;
       }
-      const change = this.#transition(r, a, now, fleet, hosts.find((h) => 'host' in a && h.name === a.host)?.from ?? null);
+      if (tenure.lost) return false;
+      const change = { ...this.#transition(r, a, now, fleet, hosts.find((h) => 'host' in a && h.name === a.host)?.from ?? null), fence: tenure.fence };
       const result = await this.#d.store.changeRollout(change);
+      if (!result.ok && result.reason === 'fenced') {
+        this.#leases.lose(tenure, `the store refused a ${a.type} under its fencing token`);
+        return false;
+      }
       if (!result.ok) {
         // Someone else moved first (an operator pause, another step): read again and decide again.
         changed = true;
@@ -149,7 +234,7 @@ export class RolloutExecutor {
       changed = true;
       if (a.type === 'push') {
         const wave = hosts.find((h) => h.name === a.host)?.wave ?? r.currentWave;
-        this.#launch(result.rollout, a.host, wave, fleet.get(a.host)?.address ?? null, now, false);
+        this.#launch(result.rollout, a.host, wave, fleet.get(a.host)?.address ?? null, now, false, tenure);
       }
     }
     return changed;
@@ -197,8 +282,12 @@ export class RolloutExecutor {
     d.timer.unref?.();
   }
 
-  /** Run one host's push in the background and record how it ended; the rollout decides again after it. */
-  #launch(r: RolloutRecord, host: string, wave: number, address: string | null, startedAt: number, resume: boolean): void {
+  /**
+   * Run one host's push in the background and record how it ended, under the tenure that started it; the rollout
+   * decides again after it. A push whose tenure was lost meanwhile still runs to its end (the host's operation is not cut
+   * halfway), but its outcome is not written: the new driver settles that host from its updater's records.
+   */
+  #launch(r: RolloutRecord, host: string, wave: number, address: string | null, startedAt: number, resume: boolean, tenure: Tenure): void {
     const key = `${r.id}/${host}`;
     const started = this.#d.clock.now();
     const run = async (): Promise<void> => {
@@ -210,13 +299,14 @@ export class RolloutExecutor {
         const e = controllerError('SWARM_ERR_ROLLOUT_PUSH_FAILED', `${host}: ${(err as Error).message}`);
         outcome = { state: 'failed', error: { code: e.code, message: e.message } };
       }
-      if (this.#closed) return;
+      if (this.#closed || tenure.lost) return;
       const now = this.#d.clock.now();
       const result = await this.#d.store.changeRollout({
-        rolloutId: r.id, at: now,
+        rolloutId: r.id, at: now, fence: tenure.fence,
         host: { name: host, whenState: ['pushing'], set: { state: outcome.state, error: 'error' in outcome ? outcome.error : null, endedAt: now } },
         events: [outcomeEvent(now, host, wave, outcome, r.version)],
       });
+      if (!result.ok && result.reason === 'fenced') return this.#leases.lose(tenure, `the store refused ${host}'s outcome under its fencing token`);
       if (result.ok) this.#d.publish(result.events);
       this.#d.onSettled?.(outcome.state, (now - started) / 1000);
     };
@@ -225,7 +315,8 @@ export class RolloutExecutor {
         if (!this.#closed) this.#d.logger.error({ err, rollout: r.id, host }, 'recording a push outcome failed');
       })
       .finally(() => {
-        this.#inFlight.delete(key);
+        // A later tenure may have started its own push (a settle) for this host meanwhile: that one stays listed.
+        if (this.#inFlight.get(key) === p) this.#inFlight.delete(key);
         this.kick(r.id);
       });
     this.#inFlight.set(key, p);

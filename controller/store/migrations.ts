@@ -1,6 +1,6 @@
 // Versioned schema migrations of the SQLite store; PRAGMA user_version records how far a database got.
 
-/** Append only: never edit a migration that has shipped. Releases and rollouts will come as migration 2+. */
+/** Append only: never edit a migration that has shipped. */
 export const MIGRATIONS: readonly string[] = [
   `
   CREATE TABLE hosts (
@@ -115,5 +115,15 @@ export const MIGRATIONS: readonly string[] = [
   );
   CREATE INDEX releases_version ON releases(version);
   CREATE INDEX releases_uploaded ON releases(uploaded_at);
+  `,
+  // 5: one driver per rollout (DESIGN.md §9): who holds each rollout's lease, until when, and its fencing token, which
+  // only grows (the row stays when the lease is released).
+  `
+  CREATE TABLE rollout_leases (
+    rollout_id TEXT PRIMARY KEY REFERENCES rollouts(id) ON DELETE CASCADE,
+    holder TEXT,
+    token INTEGER NOT NULL,
+    expires_at INTEGER NOT NULL
+  );
   `,
 ];

@@ -114,4 +114,14 @@ export const PG_MIGRATIONS: readonly string[] = [
   CREATE INDEX releases_version ON releases(version);
   CREATE INDEX releases_uploaded ON releases(uploaded_at);
   `,
+  // 2: one driver per rollout (SQLite migration 5): who holds each rollout's lease, until when, and its fencing token,
+  // which only grows (the row stays when the lease is released).
+  `
+  CREATE TABLE rollout_leases (
+    rollout_id text COLLATE "C" PRIMARY KEY REFERENCES rollouts(id) ON DELETE CASCADE,
+    holder text,
+    token bigint NOT NULL,
+    expires_at bigint NOT NULL
+  );
+  `,
 ];

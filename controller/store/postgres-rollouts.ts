@@ -1,14 +1,15 @@
 // The PostgreSQL tables of rollouts, their hosts and event logs. A transition locks its rollout's row
 // (SELECT ... FOR UPDATE) and changes a host only by a conditional UPDATE (state = ANY($n)) whose row count decides:
 // of concurrent transitions from any number of replicas exactly one moves a host from pending to pushing, and the
-// event numbers of a rollout never collide.
+// event numbers of a rollout never collide. A driver's transition also reads its rollout's lease row FOR SHARE: a grant
+// to another replica (which updates that row) waits for it or is seen by it, so a stale token never writes.
 import { createHash } from 'node:crypto';
 import type { Pool, PoolClient } from 'pg';
 import { inTransaction, PG_JSON, pgStatement, Rollback, run, type PgStatement } from './postgres-kit.js';
-import { columnsToSet, rolloutColumns, rolloutRowValues, rowMappers, type EventRow, type RolloutHostRow, type RolloutRow } from './rows.js';
+import { columnsToSet, rolloutColumns, rolloutRowValues, rowMappers, type EventRow, type LeaseRow, type RolloutHostRow, type RolloutRow } from './rows.js';
 import type { NewRolloutEvent, RolloutChange, RolloutChangeResult, RolloutEventRecord, RolloutHostRecord, RolloutRecord, Store } from './store.js';
 
-const { toRollout, toRolloutHost, toEvent } = rowMappers(PG_JSON);
+const { toRollout, toRolloutHost, toEvent, toLease } = rowMappers(PG_JSON);
 const COLUMNS = rolloutColumns(PG_JSON);
 
 const S = {
@@ -28,6 +29,16 @@ const S = {
   touchHost: pgStatement('touch_rollout_host', 'UPDATE rollout_hosts SET state = state WHERE rollout_id = $1 AND name = $2 AND state = ANY($3::text[])'),
   listHosts: pgStatement('list_rollout_hosts', 'SELECT * FROM rollout_hosts WHERE rollout_id = $1 ORDER BY wave, name'),
   listEvents: pgStatement('list_rollout_events', 'SELECT * FROM rollout_events WHERE rollout_id = $1 AND seq > $2 ORDER BY seq LIMIT $3'),
+  // One statement: a lease is granted when free, expired (or $5, evenIfHeld), and the token counts on from the row's.
+  // Concurrent grants of a new row: one inserts, the others wait for it and then find it held.
+  acquireLease: pgStatement('acquire_rollout_lease', `INSERT INTO rollout_leases (rollout_id, holder, token, expires_at)
+    SELECT $1::text, $2::text, 1, $3::bigint WHERE EXISTS (SELECT 1 FROM rollouts WHERE id = $1::text)
+    ON CONFLICT (rollout_id) DO UPDATE SET holder = excluded.holder, token = rollout_leases.token + 1, expires_at = excluded.expires_at
+    WHERE rollout_leases.holder IS NULL OR rollout_leases.expires_at <= $4::bigint OR $5::boolean RETURNING token`),
+  renewLease: pgStatement('renew_rollout_lease', 'UPDATE rollout_leases SET expires_at = $1 WHERE rollout_id = $2 AND holder = $3 AND token = $4'),
+  releaseLease: pgStatement('release_rollout_lease', 'UPDATE rollout_leases SET holder = NULL, expires_at = 0 WHERE rollout_id = $1 AND holder = $2 AND token = $3'),
+  getLease: pgStatement('get_rollout_lease', 'SELECT * FROM rollout_leases WHERE rollout_id = $1'),
+  shareLease: pgStatement('share_rollout_lease', 'SELECT * FROM rollout_leases WHERE rollout_id = $1 FOR SHARE'),
 };
 
 /** One named statement per set of columns (a transition's `set`), made once: `UPDATE table SET a = $1, ... WHERE key`. */
@@ -49,7 +60,8 @@ async function appendEvents(c: PoolClient, rolloutId: string, events: readonly N
   return records;
 }
 
-type RolloutMethods = Pick<Store, 'createRollout' | 'getRollout' | 'listRollouts' | 'listRolloutHosts' | 'listRolloutEvents' | 'changeRollout'>;
+type RolloutMethods = Pick<Store, 'createRollout' | 'getRollout' | 'listRollouts' | 'listRolloutHosts' | 'listRolloutEvents' | 'changeRollout'
+  | 'acquireRolloutLease' | 'renewRolloutLease' | 'releaseRolloutLease' | 'getRolloutLease'>;
 
 export function openPgRolloutTables(pool: Pool): { methods(open: () => void): RolloutMethods } {
   const create = (r: RolloutRecord, hosts: readonly RolloutHostRecord[], events: readonly NewRolloutEvent[]) => inTransaction(pool, async (c) => {
@@ -68,6 +80,10 @@ export function openPgRolloutTables(pool: Pool): { methods(open: () => void): Ro
     const row = (await run<RolloutRow>(c, S.lockRollout, ch.rolloutId)).rows[0];
     if (!row) return { ok: false, reason: 'not-found' };
     const current = toRollout(row);
+    if (ch.fence) {
+      const lease = (await run<LeaseRow>(c, S.shareLease, ch.rolloutId)).rows[0];
+      if (!lease || lease.holder !== ch.fence.holder || lease.token !== ch.fence.token) return { ok: false, reason: 'fenced', rollout: current };
+    }
     if (ch.rollout?.whenState && !ch.rollout.whenState.includes(current.state)) return { ok: false, reason: 'rollout-state', rollout: current };
     if (ch.host) {
       // The host changes only while it is in one of whenState: the row count says whether it was.
@@ -112,6 +128,24 @@ export function openPgRolloutTables(pool: Pool): { methods(open: () => void): Ro
       changeRollout: async (c) => {
         open();
         return change(c);
+      },
+      acquireRolloutLease: async (id, holder, now, ttl, options = {}) => {
+        open();
+        const row = (await run<{ token: number }>(pool, S.acquireLease, id, holder, now + ttl, now, options.evenIfHeld === true)).rows[0];
+        return row ? { token: row.token } : null;
+      },
+      renewRolloutLease: async (id, holder, token, now, ttl) => {
+        open();
+        return (await run(pool, S.renewLease, now + ttl, id, holder, token)).rowCount === 1;
+      },
+      releaseRolloutLease: async (id, holder, token) => {
+        open();
+        return (await run(pool, S.releaseLease, id, holder, token)).rowCount === 1;
+      },
+      getRolloutLease: async (id) => {
+        open();
+        const row = (await run<LeaseRow>(pool, S.getLease, id)).rows[0];
+        return row ? toLease(row) : undefined;
       },
     }),
   };

@@ -3,7 +3,8 @@
 import type { Role } from '../../shared/identity.js';
 import type { RolloutHostState, RolloutReason, RolloutState, Strategy } from '../rollout/model.js';
 import type {
-  AuditEntry, CertificateRecord, ChannelReport, HostRecord, HostReportRecord, ReleaseRecord, RolloutEventRecord, RolloutHostRecord, RolloutRecord,
+  AuditEntry, CertificateRecord, ChannelReport, HostRecord, HostReportRecord, ReleaseRecord, RolloutEventRecord, RolloutHostRecord, RolloutLeaseRecord,
+  RolloutRecord,
 } from './store.js';
 
 export interface HostRow { name: string; address: string | null; labels: unknown; created_at: number; enrolled_at: number | null; removed_at: number | null }
@@ -21,6 +22,7 @@ export interface RolloutHostRow {
   rollout_id: string; name: string; wave: number; state: RolloutHostState; error: unknown; from_release: string | null;
   push_started_at: number | null; started_at: number | null; ended_at: number | null;
 }
+export interface LeaseRow { rollout_id: string; holder: string | null; token: number; expires_at: number }
 export interface EventRow { rollout_id: string; seq: number; at: number; type: string; host: string | null; wave: number | null; actor: string | null; reason: string | null; message: string }
 
 /** How an engine's JSON columns come back (`JSON.parse` of text, or already parsed) and go in. */
@@ -61,6 +63,7 @@ export function rowMappers(codec: JsonCodec) {
       rolloutId: r.rollout_id, name: r.name, wave: r.wave, state: r.state, error: orNull<RolloutHostRecord['error']>(r.error),
       from: r.from_release, pushStartedAt: r.push_started_at, startedAt: r.started_at, endedAt: r.ended_at,
     }),
+    toLease: (r: LeaseRow): RolloutLeaseRecord => ({ rolloutId: r.rollout_id, holder: r.holder, token: r.token, expiresAt: r.expires_at }),
     toEvent: (r: EventRow): RolloutEventRecord => ({
       rolloutId: r.rollout_id, seq: r.seq, at: r.at, type: r.type, host: r.host, wave: r.wave, actor: r.actor, reason: r.reason, message: r.message,
     }),

@@ -1,12 +1,14 @@
-// The SQLite tables of rollouts, their hosts and event logs: each transition one immediate transaction.
+// The SQLite tables of rollouts, their hosts, event logs and leases: each transition one immediate transaction, its
+// fencing token checked inside it.
 import type Database from 'better-sqlite3';
-import { columnsToSet, rolloutColumns, rolloutRowValues, rowMappers, TEXT_JSON, type EventRow, type RolloutHostRow as HostRow, type RolloutRow } from './rows.js';
+import { columnsToSet, rolloutColumns, rolloutRowValues, rowMappers, TEXT_JSON, type EventRow, type LeaseRow, type RolloutHostRow as HostRow, type RolloutRow } from './rows.js';
 import type { NewRolloutEvent, RolloutChange, RolloutChangeResult, RolloutEventRecord, RolloutHostRecord, RolloutRecord, Store } from './store.js';
 
-const { toRollout, toRolloutHost: toHost, toEvent } = rowMappers(TEXT_JSON);
+const { toRollout, toRolloutHost: toHost, toEvent, toLease } = rowMappers(TEXT_JSON);
 const COLUMNS = rolloutColumns(TEXT_JSON);
 
-type RolloutMethods = Pick<Store, 'createRollout' | 'getRollout' | 'listRollouts' | 'listRolloutHosts' | 'listRolloutEvents' | 'changeRollout'>;
+type RolloutMethods = Pick<Store, 'createRollout' | 'getRollout' | 'listRollouts' | 'listRolloutHosts' | 'listRolloutEvents' | 'changeRollout'
+  | 'acquireRolloutLease' | 'renewRolloutLease' | 'releaseRolloutLease' | 'getRolloutLease'>;
 
 export function openRolloutTables(db: Database.Database): { methods(open: () => void): RolloutMethods } {
   const s = {
@@ -24,6 +26,14 @@ export function openRolloutTables(db: Database.Database): { methods(open: () => 
     getHost: db.prepare<[string, string], HostRow>('SELECT * FROM rollout_hosts WHERE rollout_id = ? AND name = ?'),
     listHosts: db.prepare<[string], HostRow>('SELECT * FROM rollout_hosts WHERE rollout_id = ? ORDER BY wave, name'),
     listEvents: db.prepare<[string, number, number], EventRow>('SELECT * FROM rollout_events WHERE rollout_id = ? AND seq > ? ORDER BY seq LIMIT ?'),
+    // One statement: a lease is granted when free, expired (or evenIfHeld), and the token counts on from the row's.
+    acquireLease: db.prepare<{ id: string; holder: string; expires: number; now: number; force: number }, { token: number }>(`INSERT INTO rollout_leases
+      (rollout_id, holder, token, expires_at) SELECT @id, @holder, 1, @expires WHERE EXISTS (SELECT 1 FROM rollouts WHERE id = @id)
+      ON CONFLICT (rollout_id) DO UPDATE SET holder = excluded.holder, token = rollout_leases.token + 1, expires_at = excluded.expires_at
+      WHERE rollout_leases.holder IS NULL OR rollout_leases.expires_at <= @now OR @force = 1 RETURNING token`),
+    renewLease: db.prepare('UPDATE rollout_leases SET expires_at = ? WHERE rollout_id = ? AND holder = ? AND token = ?'),
+    releaseLease: db.prepare('UPDATE rollout_leases SET holder = NULL, expires_at = 0 WHERE rollout_id = ? AND holder = ? AND token = ?'),
+    getLease: db.prepare<[string], LeaseRow>('SELECT * FROM rollout_leases WHERE rollout_id = ?'),
   };
   const updates = new Map<string, Database.Statement>();
   /** One statement per set of columns, prepared once. */
@@ -55,6 +65,10 @@ export function openRolloutTables(db: Database.Database): { methods(open: () => 
     const row = s.getRollout.get(c.rolloutId);
     if (!row) return { ok: false, reason: 'not-found' };
     const current = toRollout(row);
+    if (c.fence) {
+      const lease = s.getLease.get(c.rolloutId);
+      if (!lease || lease.holder !== c.fence.holder || lease.token !== c.fence.token) return { ok: false, reason: 'fenced', rollout: current };
+    }
     if (c.rollout?.whenState && !c.rollout.whenState.includes(current.state)) return { ok: false, reason: 'rollout-state', rollout: current };
     if (c.host) {
       const h = s.getHost.get(c.rolloutId, c.host.name);
@@ -97,6 +111,24 @@ export function openRolloutTables(db: Database.Database): { methods(open: () => 
       changeRollout: async (c) => {
         open();
         return change.immediate(c);
+      },
+      acquireRolloutLease: async (id, holder, now, ttl, options = {}) => {
+        open();
+        const row = s.acquireLease.get({ id, holder, expires: now + ttl, now, force: options.evenIfHeld ? 1 : 0 });
+        return row ? { token: row.token } : null;
+      },
+      renewRolloutLease: async (id, holder, token, now, ttl) => {
+        open();
+        return s.renewLease.run(now + ttl, id, holder, token).changes === 1;
+      },
+      releaseRolloutLease: async (id, holder, token) => {
+        open();
+        return s.releaseLease.run(id, holder, token).changes === 1;
+      },
+      getRolloutLease: async (id) => {
+        open();
+        const row = s.getLease.get(id);
+        return row ? toLease(row) : undefined;
       },
     }),
   };

@@ -137,12 +137,35 @@ export interface RolloutEventRecord {
 
 export type NewRolloutEvent = Omit<RolloutEventRecord, 'rolloutId' | 'seq'>;
 
+/** Who drives a rollout (one controller process at a time) and the fencing token of that tenure. */
+export interface RolloutLeaseRecord {
+  rolloutId: string;
+  /** The driving process; null once released. */
+  holder: string | null;
+  /** Increases strictly with every grant for this rollout, whoever gets it: a later driver always holds a larger one. */
+  token: number;
+  /** Until when (ms, the holder's clock) the holder counts as alive; 0 once released. */
+  expiresAt: number;
+}
+
+/** The lease a driver's write is made under: refused unless the rollout's lease row still names this holder and token. */
+export interface RolloutFence {
+  holder: string;
+  token: number;
+}
+
 /**
  * One transition of a rollout, applied in one transaction: every condition holds or nothing is written. The
- * events are appended with the change they record. (A later fencing token for replicas is one more field here.)
+ * events are appended with the change they record.
  */
 export interface RolloutChange {
   rolloutId: string;
+  /**
+   * A driver's write: applied only while the rollout's lease is held under this holder and token (checked in the same
+   * transaction), so a driver that lost its lease writes nothing. Operator actions (pause, resume, abort, fleet
+   * rollback) carry none: any replica may make them.
+   */
+  fence?: RolloutFence;
   /** Change the rollout only while it is in one of `whenState` (any state when left out). */
   rollout?: { whenState?: readonly RolloutState[]; set: Partial<Omit<RolloutRecord, 'id' | 'releaseId' | 'version' | 'kind' | 'createdBy' | 'createdAt'>> };
   /** Change one host only while it is in one of `whenState`: `pending -> pushing` happens once, whoever asks. */
@@ -153,7 +176,7 @@ export interface RolloutChange {
 
 export type RolloutChangeResult =
   | { ok: true; rollout: RolloutRecord; events: RolloutEventRecord[] }
-  | { ok: false; reason: 'not-found' | 'rollout-state' | 'host-state'; rollout?: RolloutRecord };
+  | { ok: false; reason: 'not-found' | 'fenced' | 'rollout-state' | 'host-state'; rollout?: RolloutRecord };
 /** A stored release (DESIGN.md §4): the tarball's id, what its manifest says, who uploaded it and when. */
 export interface ReleaseRecord {
   /** Lowercase hex SHA-256 of the tarball bytes. */
@@ -254,6 +277,18 @@ export interface Store {
   listRolloutEvents(rolloutId: string, options?: { afterSeq?: number; limit?: number }): Promise<RolloutEventRecord[]>;
   /** Apply a conditional transition (see RolloutChange); nothing is written when a condition fails. */
   changeRollout(change: RolloutChange): Promise<RolloutChangeResult>;
+  /**
+   * Atomically: grant the rollout's lease to `holder` until `nowMs + ttlMs` when it is free (never granted, released)
+   * or expired at `nowMs`, or whoever holds it with `evenIfHeld` (a controller that is alone on its database takes
+   * its dead predecessor's leases at start); the grant's token is the rollout's previous token plus one. Null when it
+   * is held, or the rollout does not exist.
+   */
+  acquireRolloutLease(rolloutId: string, holder: string, nowMs: number, ttlMs: number, options?: { evenIfHeld?: boolean }): Promise<{ token: number } | null>;
+  /** Extend the lease to `nowMs + ttlMs` while it is still this holder's under this token (even past its expiry, if nobody took it); false otherwise. */
+  renewRolloutLease(rolloutId: string, holder: string, token: number, nowMs: number, ttlMs: number): Promise<boolean>;
+  /** Free the lease at once (the token stays, the next grant counts on from it) while it is this holder's under this token. */
+  releaseRolloutLease(rolloutId: string, holder: string, token: number): Promise<boolean>;
+  getRolloutLease(rolloutId: string): Promise<RolloutLeaseRecord | undefined>;
   // releases
   /** Store a release once: a second insert of the same id changes nothing and answers the stored record (`created` false). */
   insertRelease(release: ReleaseRecord): Promise<{ release: ReleaseRecord; created: boolean }>;

@@ -171,6 +171,10 @@ export function storeContract(engine: string, makeFactory: () => StoreFactory): 
         listRolloutHosts: () => store.listRolloutHosts('r0'),
         listRolloutEvents: () => store.listRolloutEvents('r0'),
         changeRollout: () => store.changeRollout({ rolloutId: 'r0', events: [], at: T0 }),
+        acquireRolloutLease: () => store.acquireRolloutLease('r0', 'a', T0, 1000),
+        renewRolloutLease: () => store.renewRolloutLease('r0', 'a', 1, T0, 1000),
+        releaseRolloutLease: () => store.releaseRolloutLease('r0', 'a', 1),
+        getRolloutLease: () => store.getRolloutLease('r0'),
         insertRelease: () => store.insertRelease(release('a', '1.0.0', T0)),
         getRelease: () => store.getRelease('a'.repeat(64)),
         listReleases: () => store.listReleases(),
@@ -382,6 +386,73 @@ export function storeContract(engine: string, makeFactory: () => StoreFactory): 
       assert.deepEqual((await store.listRolloutEvents('r1', { afterSeq: 1, limit: 2 })).map((e) => e.seq), [2, 3]);
     });
 
+    it('leases a rollout to one holder at a time: granted when free or expired, renewed by its holder, taken over after expiry, tokens ever larger', async () => {
+      await store.createRollout(rollout('r1'), [rolloutHost('r1', 'h1', 0)], [event('started')]);
+      await store.createRollout(rollout('r2'), [], []);
+      assert.equal(await store.getRolloutLease('r1'), undefined);
+      assert.equal(await store.acquireRolloutLease('nope', 'a', T0, 10_000), null, 'no lease for a rollout that does not exist');
+      assert.deepEqual(await store.acquireRolloutLease('r1', 'a', T0, 10_000), { token: 1 });
+      assert.deepEqual(await store.getRolloutLease('r1'), { rolloutId: 'r1', holder: 'a', token: 1, expiresAt: T0 + 10_000 });
+      assert.equal(await store.acquireRolloutLease('r1', 'b', T0 + 9_999, 10_000), null, 'held until it expires');
+      assert.equal(await store.acquireRolloutLease('r1', 'a', T0 + 1, 10_000), null, 'held, even for its holder');
+      assert.deepEqual(await store.acquireRolloutLease('r2', 'b', T0, 10_000), { token: 1 }, 'each rollout has its own lease and tokens');
+      assert.equal(await store.renewRolloutLease('r1', 'a', 1, T0 + 5_000, 10_000), true);
+      assert.equal((await store.getRolloutLease('r1'))?.expiresAt, T0 + 15_000);
+      assert.equal(await store.renewRolloutLease('r1', 'b', 1, T0 + 5_000, 10_000), false, 'only by its holder');
+      assert.equal(await store.renewRolloutLease('r1', 'a', 2, T0 + 5_000, 10_000), false, 'only under its token');
+      assert.equal(await store.acquireRolloutLease('r1', 'b', T0 + 14_999, 10_000), null, 'the renewal counts');
+      // The holder stops renewing: once expired, another takes it over with a larger token, and the old holder cannot renew.
+      assert.deepEqual(await store.acquireRolloutLease('r1', 'b', T0 + 15_000, 10_000), { token: 2 });
+      assert.deepEqual(await store.getRolloutLease('r1'), { rolloutId: 'r1', holder: 'b', token: 2, expiresAt: T0 + 25_000 });
+      assert.equal(await store.renewRolloutLease('r1', 'a', 1, T0 + 15_001, 10_000), false, 'the old holder lost it');
+      assert.equal(await store.releaseRolloutLease('r1', 'a', 1), false, 'nor can it release it');
+      // An expired lease nobody took is still its holder's: a renewal keeps it.
+      assert.equal(await store.renewRolloutLease('r1', 'b', 2, T0 + 40_000, 10_000), true);
+      // A released lease is free at once; the next grant counts on from the last token.
+      assert.equal(await store.releaseRolloutLease('r1', 'b', 2), true);
+      assert.deepEqual(await store.getRolloutLease('r1'), { rolloutId: 'r1', holder: null, token: 2, expiresAt: 0 });
+      assert.equal(await store.renewRolloutLease('r1', 'b', 2, T0 + 40_001, 10_000), false, 'released is released');
+      assert.deepEqual(await store.acquireRolloutLease('r1', 'c', T0 + 40_002, 10_000), { token: 3 });
+      // A controller alone on its database takes its dead predecessor's lease at start, still with a larger token.
+      assert.deepEqual(await store.acquireRolloutLease('r1', 'd', T0 + 40_003, 10_000, { evenIfHeld: true }), { token: 4 });
+      assert.equal((await store.getRolloutLease('r1'))?.holder, 'd');
+    });
+
+    it('refuses a driver\'s transition under a stale token and writes nothing; an operator\'s (unfenced) transition goes through', async () => {
+      await store.createRollout(rollout('r1'), [rolloutHost('r1', 'h1', 0), rolloutHost('r1', 'h2', 0)], [event('started')]);
+      const a = await store.acquireRolloutLease('r1', 'a', T0, 10_000);
+      const fenceA = { holder: 'a', token: a!.token };
+      const started = await store.changeRollout({ rolloutId: 'r1', fence: fenceA, rollout: { whenState: ['pending'], set: { state: 'rolling', currentWave: 0 } }, events: [event('wave-started')], at: T0 + 1 });
+      assert.ok(started.ok, 'the holder writes');
+      const push = (fence: { holder: string; token: number }, name: string, at: number) => store.changeRollout({
+        rolloutId: 'r1', fence, rollout: { whenState: ['rolling'], set: {} }, host: { name, whenState: ['pending'], set: { state: 'pushing', pushStartedAt: at, startedAt: at } },
+        events: [{ ...event('host-pushing'), host: name }], at,
+      });
+      assert.ok((await push(fenceA, 'h1', T0 + 2)).ok);
+      assert.equal(((await push({ holder: 'a', token: a!.token + 1 }, 'h2', T0 + 3)) as { reason?: string }).reason, 'fenced', 'a token it was never granted');
+      assert.equal(((await push({ holder: 'x', token: a!.token }, 'h2', T0 + 3)) as { reason?: string }).reason, 'fenced', 'another holder');
+      // a pauses past its lease; b takes the rollout over.
+      const b = await store.acquireRolloutLease('r1', 'b', T0 + 10_000, 10_000);
+      assert.ok(b && b.token > a!.token);
+      const before = { rollout: await store.getRollout('r1'), hosts: await store.listRolloutHosts('r1'), events: await store.listRolloutEvents('r1') };
+      const stale = [
+        await push(fenceA, 'h2', T0 + 10_001),
+        await store.changeRollout({ rolloutId: 'r1', fence: fenceA, host: { name: 'h1', whenState: ['pushing'], set: { state: 'succeeded', endedAt: T0 + 10_002 } }, events: [{ ...event('host-succeeded'), host: 'h1' }], at: T0 + 10_002 }),
+        await store.changeRollout({ rolloutId: 'r1', fence: fenceA, rollout: { whenState: ['rolling'], set: { state: 'done', endedAt: T0 + 10_003 } }, events: [event('done')], at: T0 + 10_003 }),
+      ];
+      for (const r of stale) assert.deepEqual([r.ok, !r.ok && r.reason], [false, 'fenced']);
+      assert.deepEqual({ rollout: await store.getRollout('r1'), hosts: await store.listRolloutHosts('r1'), events: await store.listRolloutEvents('r1') }, before, 'nothing written, no event');
+      // The new holder writes; an operator's pause needs no lease.
+      assert.ok((await store.changeRollout({ rolloutId: 'r1', fence: { holder: 'b', token: b.token }, host: { name: 'h1', whenState: ['pushing'], set: { state: 'succeeded' } }, events: [event('host-succeeded')], at: T0 + 10_004 })).ok);
+      const paused = await store.changeRollout({ rolloutId: 'r1', rollout: { whenState: ['rolling'], set: { state: 'paused', reason: 'operator' } }, events: [event('paused')], at: T0 + 10_005 });
+      assert.ok(paused.ok);
+      assert.deepEqual((await store.listRolloutEvents('r1')).map((e) => e.type), ['started', 'wave-started', 'host-pushing', 'host-succeeded', 'paused']);
+      // No lease row at all: a fenced write is refused too.
+      await store.createRollout(rollout('r2'), [], []);
+      assert.equal(((await store.changeRollout({ rolloutId: 'r2', fence: fenceA, rollout: { set: { state: 'rolling' } }, events: [event('x')], at: T0 })) as { reason?: string }).reason, 'fenced');
+      assert.deepEqual((await store.listRolloutEvents('r2')), []);
+    });
+
     it('stores a release once: a second insert of the same id answers the first record', async () => {
       const first = release('a', '1.0.0', T0, { signature: 'c2ln' });
       assert.deepEqual(await store.insertRelease(first), { release: first, created: true });
@@ -433,6 +504,36 @@ export function storeContract(engine: string, makeFactory: () => StoreFactory): 
         assert.equal(consumed.filter((r) => r.ok).length, 1, 'one instance consumes the token');
         const numbers = await Promise.all(Array.from({ length: 10 }, (_, i) => both[i % 2]!.nextCounter('crl')));
         assert.deepEqual([...numbers].sort((a, b) => a - b), [1, 2, 3, 4, 5, 6, 7, 8, 9, 10], 'distinct counter values');
+      } finally {
+        await other.close();
+      }
+    });
+
+    it('grants a rollout\'s lease to exactly one of two store instances racing for it, free or expired, and refuses the loser\'s fenced writes', async function () {
+      if (!factory.openSecond) this.skip();
+      const other = await factory.openSecond!();
+      try {
+        const both = [store, other];
+        for (const id of ['r1', 'r2', 'r3']) await store.createRollout(rollout(id), [rolloutHost(id, 'h1', 0)], [event('started')]);
+        for (const id of ['r1', 'r2', 'r3']) {
+          const grants = await Promise.all(Array.from({ length: 8 }, (_, i) => both[i % 2]!.acquireRolloutLease(id, `holder-${i}`, T0, 10_000)));
+          assert.equal(grants.filter((g) => g !== null).length, 1, `${id}: one holder`);
+        }
+        // Expired: racing takeovers, again exactly one, with the next token.
+        const takeovers = await Promise.all(Array.from({ length: 8 }, (_, i) => both[i % 2]!.acquireRolloutLease('r1', `next-${i}`, T0 + 10_000, 10_000)));
+        const won = takeovers.flatMap((g, i) => (g ? [{ i, token: g.token }] : []));
+        assert.deepEqual(won.map((w) => w.token), [2]);
+        const lease = (await other.getRolloutLease('r1'))!;
+        assert.equal(lease.holder, `next-${won[0]!.i}`);
+        // A renewal by the loser of the race and the winner's writes, interleaved from both instances: only the winner's land.
+        const winner = { holder: lease.holder!, token: 2 };
+        const loser = { holder: `next-${(won[0]!.i + 1) % 8}`, token: 2 };
+        const pushes = await Promise.all([winner, loser, loser, loser].map((fence, i) => both[i % 2]!.changeRollout({
+          rolloutId: 'r1', fence, host: { name: 'h1', whenState: ['pending'], set: { state: 'pushing' } }, events: [{ ...event('host-pushing'), host: 'h1' }], at: T0 + 10_001,
+        })));
+        assert.deepEqual(pushes.map((p) => p.ok), [true, false, false, false]);
+        for (const p of pushes.slice(1)) assert.equal((p as { reason?: string }).reason, 'fenced');
+        assert.equal(await both[1]!.renewRolloutLease('r1', loser.holder, 2, T0 + 10_002, 10_000), false);
       } finally {
         await other.close();
       }

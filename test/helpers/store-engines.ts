@@ -9,6 +9,8 @@ export interface StoreEngine {
   name: 'sqlite' | 'postgres';
   /** A fresh, empty store of this engine; closing it is the caller's, its files go when the suite ends. */
   openStore(): Promise<Store>;
+  /** `n` store instances on one fresh database (replicas, or a controller and its successor); closing them is the caller's. */
+  openStores(n: number): Promise<Store[]>;
 }
 
 /** `describe(title [engine store])` once per engine; the PostgreSQL one starts its server before and stops it after. */
@@ -21,6 +23,11 @@ export function describeForEachStoreEngine(title: string, body: (this: Mocha.Sui
         const dir = await tempDir('swarm-store-');
         dirs.push(dir);
         return openSqliteStore(join(dir.path, 'swarm.db'));
+      },
+      async openStores(n) {
+        const dir = await tempDir('swarm-store-');
+        dirs.push(dir);
+        return Array.from({ length: n }, () => openSqliteStore(join(dir.path, 'swarm.db')));
       },
     });
     // Registered after the body's hooks, so it runs after them (the stores are closed by then).
@@ -38,6 +45,12 @@ export function describeForEachStoreEngine(title: string, body: (this: Mocha.Sui
       name: 'postgres',
       async openStore() {
         return openPostgresStore((await server!.createDatabase()).url);
+      },
+      async openStores(n) {
+        const { url } = await server!.createDatabase();
+        const stores: Store[] = [];
+        for (let i = 0; i < n; i++) stores.push(await openPostgresStore(url));
+        return stores;
       },
     });
     // After the body's hooks (its stores are closed by then); the databases go with the server's directory.

@@ -10,6 +10,7 @@ import { systemClock } from '../../../shared/clock.js';
 import { sequentialIds } from '../../../shared/ids.js';
 import { silentLogger } from '../../../shared/logger.js';
 import type { RolloutJson } from '../../../shared/rollout-api.js';
+import { deferred } from '../../helpers/deferred.js';
 import { FakeClock } from '../../helpers/fake-clock.js';
 import { DirectoryReleaseSource, startFakeUpdater, type FakeAction, type FakeUpdater } from '../../helpers/fake-updater.js';
 import { mintIdentity, tempDir } from '../../helpers/pki.js';
@@ -18,14 +19,6 @@ import { describeForEachStoreEngine } from '../../helpers/store-engines.js';
 const OLD = 'b'.repeat(64);
 const refuse: FakeAction = { refuse: { status: 400, code: 'SWARM_ERR_TAR_UNSAFE_PATH', message: 'entry ../x leaves the release' } };
 const rollBack: FakeAction = { rollBack: { code: 'SWARM_ERR_UPDATER_AGENT_UNHEALTHY', message: 'the new agent did not become healthy', detail: 'status failing' } };
-
-function deferred<T = void>(): { promise: Promise<T>; resolve: (v: T) => void } {
-  let resolve!: (v: T) => void;
-  const promise = new Promise<T>((r) => {
-    resolve = r;
-  });
-  return { promise, resolve };
-}
 
 describeForEachStoreEngine('rollout engine (in-process, fake updaters, fake clock)', function (storeEngine) {
   this.timeout(30_000);
