@@ -34,7 +34,9 @@ export const FAIL_MARKER = 'fail-agent';
 export function hostConfig(overrides: { windowMs?: number; probeDeadlineMs?: number; signingPublicKeyPath?: string; selfUpdateDeadlineMs?: number } = {}): Record<string, unknown> {
   return {
     watch: { windowMs: overrides.windowMs ?? 1_000, intervalMs: 100, maxFailures: 3 },
-    probe: { deadlineMs: overrides.probeDeadlineMs ?? 15_000, intervalMs: 50, backoffMaxMs: 200, requestTimeoutMs: 2_000 },
+    // Generous: a first install has no prev to fall back to, and an agent start on 2 loaded cores can take many seconds
+    // (a failing agent exits at once, so no test waits for this deadline).
+    probe: { deadlineMs: overrides.probeDeadlineMs ?? 45_000, intervalMs: 50, backoffMaxMs: 200, requestTimeoutMs: 2_000 },
     agent: { stopGraceMs: 2_000, restartBackoffMs: 100, restartBackoffMaxMs: 1_000 },
     ...(overrides.signingPublicKeyPath ? { signingPublicKeyPath: overrides.signingPublicKeyPath } : {}),
     ...(overrides.selfUpdateDeadlineMs ? { selfUpdate: { deadlineMs: overrides.selfUpdateDeadlineMs } } : {}),
@@ -281,7 +283,8 @@ export async function startFleet(options: FleetOptions = {}): Promise<Fleet> {
         return check(r) ? r : undefined;
       }, { timeoutMs, everyMs: 100, retryErrors: true }).catch((err: Error) => {
         // A timeout names where the rollout stood: its state, each host's, and its last events.
-        const seen = last ? ` (rollout ${last.state}${last.reason ? ` ${last.reason}` : ''}; ${last.hosts.map((h) => `${h.name}:${h.state}`).join(' ')}; last events: ${last.events.slice(-5).map((e) => e.message).join(' | ')})` : '';
+        const failed = last?.hosts.filter((h) => h.error).map((h) => `${h.name} ${h.error!.code}: ${h.error!.message}${h.error!.detail ? ` (${h.error!.detail})` : ''}`) ?? [];
+        const seen = last ? ` (rollout ${last.state}${last.reason ? ` ${last.reason}` : ''}; ${last.hosts.map((h) => `${h.name}:${h.state}`).join(' ')}; ${failed.length > 0 ? `errors: ${failed.join(' | ')}; ` : ''}last events: ${last.events.slice(-5).map((e) => e.message).join(' | ')})` : '';
         throw new Error(`${err.message}${seen}`);
       });
     },
