@@ -1,7 +1,7 @@
 // swarmctl host add | list | show | set-address | remove | label, and the pending join tokens (token list | revoke).
 import type { Command } from 'commander';
 import { z } from 'zod';
-import { UsageError } from '../../shared/cli.js';
+import { UsageError, collect } from '../../shared/cli.js';
 import { DEFAULT_PKI_DIR, DEFAULT_PORTS } from '../../shared/defaults.js';
 import { parseDuration } from '../../shared/duration.js';
 import { LIMITS } from '../../shared/limits.js';
@@ -13,7 +13,6 @@ import {
 import { printJson, printLine, printTable, relativeTime, shortId } from '../output.js';
 import { withSession, type CliIo } from '../session.js';
 
-const collect = (value: string, previous: string[] = []): string[] => [...previous, value];
 
 /** K=V pairs (and K- to remove, for `host label`). */
 export function parseLabels(pairs: readonly string[], allowRemove: boolean): { set: Record<string, string>; remove: string[] } {
