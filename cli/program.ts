@@ -15,7 +15,7 @@ import type { CliIo } from './session.js';
 
 export function buildSwarmctl(io: CliIo = { stdout: process.stdout, stderr: process.stderr, env: process.env }): Command {
   const program = createProgram('swarmctl', 'Operate a Swarm fleet: hosts, operators, certificates, status.')
-    .option('--controller <url>', `controller URL; ${CONTROLLER_LIST_HELP} (env SWARMCTL_CONTROLLER, commas between URLs; default ${DEFAULT_CONTROLLER_URL})`, collect)
+    .option('--controller <url>', `controller URL, ${CONTROLLER_LIST_HELP} (env SWARMCTL_CONTROLLER, commas between; default ${DEFAULT_CONTROLLER_URL})`, collect)
     .option('--identity <dir>', 'operator identity directory with ca.crt, operator.crt, operator.key (env SWARMCTL_IDENTITY)')
     .option('--json', 'print one JSON document for scripts');
   registerHostCommands(program, io);

@@ -14,7 +14,7 @@ export { Command, Option };
 export const collect = (value: string, previous: string[] = []): string[] => [...previous, value];
 
 /** The help text of a --controller that may be repeated (replicas, DESIGN.md §9). */
-export const CONTROLLER_LIST_HELP = 'repeat it (or separate URLs with commas) to fail over between controller replicas';
+export const CONTROLLER_LIST_HELP = 'repeatable: replicas to fail over between';
 
 /** Bad usage: exit 2. */
 export class UsageError extends Error {
