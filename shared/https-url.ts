@@ -60,7 +60,8 @@ export function requireHttpsController(baseUrl: string, purpose: string): void {
 /** Most controller URLs one client takes (replicas, DESIGN.md §9). */
 export const MAX_CONTROLLER_URLS = LIMITS['clients.controller-urls'].value;
 
-export type HttpsUrlListVerdict = { ok: true; urls: string[] } | { ok: false; value: string; reason: string };
+/** A refusal names the bad entry (`value`) when the input held several (`among`): with one, the caller already shows it. */
+export type HttpsUrlListVerdict = { ok: true; urls: string[] } | { ok: false; value: string; reason: string; among: boolean };
 
 /**
  * Judge a list of controller URLs: a repeated flag, a config array, or entries separated by commas (the form an
@@ -71,11 +72,11 @@ export function checkHttpsUrlList(values: string | readonly string[]): HttpsUrlL
   const urls: string[] = [];
   for (const entry of entries) {
     const verdict = checkHttpsUrl(entry);
-    if (!verdict.ok) return { ok: false, value: entry, reason: verdict.reason };
+    if (!verdict.ok) return { ok: false, value: entry, reason: verdict.reason, among: entries.length > 1 };
     if (!urls.includes(verdict.url)) urls.push(verdict.url);
   }
-  if (urls.length === 0) return { ok: false, value: '', reason: 'is empty' };
-  if (urls.length > MAX_CONTROLLER_URLS) return { ok: false, value: entries.join(','), reason: `names ${urls.length} controllers, more than ${MAX_CONTROLLER_URLS}` };
+  if (urls.length === 0) return { ok: false, value: '', reason: 'is empty', among: false };
+  if (urls.length > MAX_CONTROLLER_URLS) return { ok: false, value: entries.join(','), reason: `names ${urls.length} controllers, more than ${MAX_CONTROLLER_URLS}`, among: false };
   return { ok: true, urls };
 }
 
@@ -85,7 +86,8 @@ export function httpsUrlList(why?: string) {
   return z.union([z.string(), z.array(z.string()).min(1)]).transform((value, ctx) => {
     const verdict = checkHttpsUrlList(value);
     if (verdict.ok) return verdict.urls;
-    ctx.addIssue({ code: 'custom', message: verdict.reason.startsWith('names ') ? `${verdict.reason}${suffix}` : `${JSON.stringify(verdict.value)} ${HTTPS_URL_MESSAGE}${suffix}` });
+    const message = verdict.reason.startsWith('names ') ? verdict.reason : verdict.among ? `${JSON.stringify(verdict.value)} ${HTTPS_URL_MESSAGE}` : HTTPS_URL_MESSAGE;
+    ctx.addIssue({ code: 'custom', message: `${message}${suffix}` });
     return z.NEVER;
   });
 }

@@ -23,7 +23,9 @@ describe('controller URL lists', () => {
   });
 
   it('refuses a list with one bad URL, naming it; an empty list; a list past the limit', () => {
-    assert.deepEqual(checkHttpsUrlList(`${A},http://b:8770`), { ok: false, value: 'http://b:8770', reason: 'is http://, not https://' });
+    assert.deepEqual(checkHttpsUrlList(`${A},http://b:8770`), { ok: false, value: 'http://b:8770', reason: 'is http://, not https://', among: true });
+    // One URL alone: the message is the one-URL rule's, unchanged (the caller shows the value).
+    assert.match(HttpsUrlListSchema.safeParse('http://b:8770').error!.issues[0]!.message, /^must be an https:\/\/ URL/);
     const r = HttpsUrlListSchema.safeParse([A, 'https://u:p@c']);
     assert.equal(r.success, false);
     assert.match(r.error!.issues[0]!.message, /^"https:\/\/u:p@c" must be an https:\/\/ URL/);
