@@ -5,15 +5,7 @@ import { buildSwarmctl } from '../../cli/index.js';
 import { globalOptions } from '../../cli/session.js';
 import { runCli } from '../../shared/cli.js';
 import { SWARMCTL_BIN, runBin, startControllerProcess, type ControllerProcess } from '../controller/helpers.js';
-
-/** A loopback port nothing listens on (bound, then closed): connecting to it is refused. */
-async function closedPort(): Promise<number> {
-  const s = createServer();
-  await new Promise<void>((resolve) => s.listen(0, '127.0.0.1', resolve));
-  const { port } = s.address() as AddressInfo;
-  await new Promise<void>((resolve) => s.close(() => resolve()));
-  return port;
-}
+import { freePort } from '../helpers/ports.js';
 
 /** A TCP listener that counts the connections it gets and drops each at once (no TLS). */
 async function countingListener(): Promise<{ url: string; count: () => number; close(): Promise<void> }> {
@@ -39,7 +31,7 @@ describe('swarmctl: several controller URLs', function () {
 
   before(async () => {
     ctl = await startControllerProcess();
-    dead = `https://127.0.0.1:${await closedPort()}`;
+    dead = `https://127.0.0.1:${await freePort()}`;
   });
   after(async () => {
     await ctl?.cleanup();

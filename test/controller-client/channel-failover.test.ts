@@ -1,29 +1,21 @@
 // A host given several controller URLs (replicas): the channel fails over round-robin, backs off per round, and
 // renewal and CRL fetches go where the channel is up. Real TLS, two in-process controllers on loopback.
 import assert from 'node:assert/strict';
-import { createServer, type AddressInfo } from 'node:net';
 import { startChannelClient } from '../../controller-client/channel-client.js';
 import { failedToConnect } from '../../controller-client/controller-urls.js';
 import { fetchCrl } from '../../controller-client/crl-refresh.js';
 import { systemClock, type Clock } from '../../shared/clock.js';
 import { silentLogger } from '../../shared/logger.js';
+import { freePort } from '../helpers/ports.js';
 import { mintIdentity } from '../helpers/pki.js';
 import { agentHealth, enrollDirectly, startInProcessController, waitFor, type InProcessController } from '../controller/helpers.js';
-
-async function closedPort(): Promise<number> {
-  const s = createServer();
-  await new Promise<void>((resolve) => s.listen(0, '127.0.0.1', resolve));
-  const { port } = s.address() as AddressInfo;
-  await new Promise<void>((resolve) => s.close(() => resolve()));
-  return port;
-}
 
 describe('channel client: several controller URLs (real TLS)', function () {
   this.timeout(30_000);
 
   it('connects to the second URL when the first is dead, and back to the first when the second stops', async () => {
     const agent = await mintIdentity('agent', 'fo1');
-    const firstPort = await closedPort();
+    const firstPort = await freePort();
     const first = `https://127.0.0.1:${firstPort}`;
     let a: InProcessController | undefined;
     const b = await startInProcessController({ heartbeatMs: 200 });
@@ -63,7 +55,7 @@ describe('channel client: several controller URLs (real TLS)', function () {
 
   it('tries each URL once per round and backs off only after a whole round failed', async () => {
     const agent = await mintIdentity('agent', 'fo2');
-    const urls = [`https://127.0.0.1:${await closedPort()}`, `https://127.0.0.1:${await closedPort()}`];
+    const urls = [`https://127.0.0.1:${await freePort()}`, `https://127.0.0.1:${await freePort()}`];
     const delays: number[] = [];
     const tried: string[] = [];
     const clock: Clock = { ...systemClock, setTimeout: (fn, ms) => (delays.push(ms), systemClock.setTimeout(fn, ms)) };

@@ -1,9 +1,9 @@
 // A real updater given two controller URLs, the first dead: its channel comes up on the second, and
 // `swarm-updater status` (state/link.json) names the controller in use.
 import assert from 'node:assert/strict';
-import { createServer, type AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { readLinkState } from '../../updater/link-state.js';
+import { freePort } from '../helpers/ports.js';
 import { enrollDirectly, startInProcessController, type InProcessController } from '../controller/helpers.js';
 import { eventually, makeHost, startUpdater, type RunningUpdater, type TestHost } from './helpers/host.js';
 
@@ -20,10 +20,7 @@ describe('updater: several controller URLs', function () {
   });
 
   it('connects through the live controller when the first URL is dead, and status names it', async () => {
-    const s = createServer();
-    await new Promise<void>((resolve) => s.listen(0, '127.0.0.1', resolve));
-    const dead = `https://127.0.0.1:${(s.address() as AddressInfo).port}`;
-    await new Promise<void>((resolve) => s.close(() => resolve()));
+    const dead = `https://127.0.0.1:${await freePort()}`;
     ctl = await startInProcessController({ heartbeatMs: 500, reportFlushMs: 50 });
     await enrollDirectly(ctl.store, 'h1');
     host = await makeHost();
