@@ -67,7 +67,8 @@ export function registerHostCommands(program: Command, io: CliIo): void {
       const extra = { ...(opts.address ? { address: opts.address } : {}), ...(ttl !== undefined ? { tokenTtlMs: ttl } : {}) };
       await withSession(cmd, io, async (s) => {
         const res = await s.call({ path: '/v1/hosts', method: 'POST', body: { name, ...extra, labels } satisfies AddHostRequest }, AddHostResponseSchema);
-        const joinCommand = formatJoinCommand(s.options.controller, res.token, res.caHash);
+        // Every controller URL this operator was given (replicas): join enrolls at the first one it reaches.
+        const joinCommand = formatJoinCommand(s.options.controllers.join(','), res.token, res.caHash);
         if (s.options.json) return printJson(io.stdout, { name: res.name, token: res.token, caHash: res.caHash, joinCommand, expiresAt: res.expiresAt });
         printLine(io.stdout, `host ${res.name} registered; its join token is valid once, until ${res.expiresAt}`);
         printLine(io.stdout, `token:   ${res.token}`);

@@ -1,11 +1,13 @@
 // swarmctl with several --controller URLs: a controller that cannot be reached is skipped, one that answered is final.
 import assert from 'node:assert/strict';
+import { join } from 'node:path';
 import { createServer, type AddressInfo, type Server, type Socket } from 'node:net';
 import { buildSwarmctl } from '../../cli/index.js';
 import { globalOptions } from '../../cli/session.js';
 import { runCli } from '../../shared/cli.js';
 import { SWARMCTL_BIN, runBin, startControllerProcess, type ControllerProcess } from '../controller/helpers.js';
 import { freePort } from '../helpers/ports.js';
+import { UPDATER_MAIN } from '../updater/helpers/host.js';
 
 /** A TCP listener that counts the connections it gets and drops each at once (no TLS). */
 async function countingListener(): Promise<{ url: string; count: () => number; close(): Promise<void> }> {
@@ -69,8 +71,15 @@ describe('swarmctl: several controller URLs', function () {
     // The bin too, with the comma form of the variable, and a write: done once, on the live controller.
     const add = await runBin(SWARMCTL_BIN, ['--json', 'host', 'add', 'fo-1'], { SWARMCTL_CONTROLLER: `${dead},${ctl.url}`, SWARMCTL_IDENTITY: ctl.adminDir });
     assert.equal(add.code, 0, add.stderr);
+    // The join command it prints names every URL, so join too can enroll at whichever is up.
+    assert.ok((JSON.parse(add.stdout) as { joinCommand: string }).joinCommand.includes(`--controller ${dead},${ctl.url} `));
     const show = await ctl.swarmctl(['--json', 'host', 'show', 'fo-1']);
     assert.equal(show.code, 0, show.stderr);
+    // swarm-updater join with the same two URLs enrolls at the live one.
+    const added = JSON.parse(add.stdout) as { token: string; caHash: string };
+    const join_ = await runBin(UPDATER_MAIN, ['join', '--controller', dead, '--controller', ctl.url, '--ca-hash', added.caHash, '--pki-dir', join(ctl.root, 'fo-1-pki'), '--json'], { SWARM_JOIN_TOKEN: added.token });
+    assert.equal(join_.code, 0, join_.stderr);
+    assert.equal((JSON.parse(join_.stdout) as { name: string }).name, 'fo-1');
     assert.ok(Date.now() - started < 30_000);
   });
 
