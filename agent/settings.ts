@@ -22,8 +22,10 @@ export interface AgentFlags {
 export interface AgentSettings {
   readonly pkiDir: string;
   readonly listen: { readonly host: string; readonly port: number };
-  /** The controller URLs in preference order (one, or several replicas to fail over between); undefined: standalone. */
-  readonly controller: readonly string[] | undefined;
+  /** The first controller URL; undefined: standalone. */
+  readonly controller: string | undefined;
+  /** Every controller URL in preference order (one, or several replicas to fail over between); undefined: standalone. */
+  readonly controllers: readonly string[] | undefined;
   readonly policy: SupervisorPolicy;
   /** Requests per second per client identity. */
   readonly rateLimitPerSecond: number;
@@ -62,7 +64,7 @@ export function resolveAgentSettings(flags: AgentFlags, env: NodeJS.ProcessEnv):
   const listen = parseHostPort(flags.listen ?? env.SWARM_AGENT_LISTEN ?? DEFAULT_LISTEN, listenSource, DEFAULT_LISTEN);
 
   const controllerRaw = flags.controller ?? (env.SWARM_CONTROLLER === '' ? undefined : env.SWARM_CONTROLLER);
-  const controller = controllerRaw === undefined
+  const controllers = controllerRaw === undefined
     ? undefined
     : check(HttpsUrlListSchema, controllerRaw, flags.controller !== undefined ? '--controller' : 'SWARM_CONTROLLER');
 
@@ -80,7 +82,8 @@ export function resolveAgentSettings(flags: AgentFlags, env: NodeJS.ProcessEnv):
   return deepFreeze({
     pkiDir: resolve(pkiDir),
     listen,
-    controller,
+    controller: controllers?.[0],
+    controllers,
     policy: {
       crashLimit: t.SWARM_AGENT_CRASH_LIMIT,
       crashWindowMs: t.SWARM_AGENT_CRASH_WINDOW_MS,

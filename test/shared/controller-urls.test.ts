@@ -37,10 +37,11 @@ describe('controller URL lists', () => {
   });
 
   it('swarm-agent: --controller repeated or SWARM_CONTROLLER with commas; a bad one names its source and value', () => {
-    assert.deepEqual(resolveAgentSettings({ controller: [A, B] }, {}).controller, [A, B]);
-    assert.deepEqual(resolveAgentSettings({}, { SWARM_CONTROLLER: `${A},${B}` }).controller, [A, B]);
-    assert.deepEqual(resolveAgentSettings({}, { SWARM_CONTROLLER: A }).controller, [A]);
-    assert.equal(resolveAgentSettings({}, { SWARM_CONTROLLER: '' }).controller, undefined);
+    assert.deepEqual(resolveAgentSettings({ controller: [A, B] }, {}).controllers, [A, B]);
+    assert.deepEqual(resolveAgentSettings({}, { SWARM_CONTROLLER: `${A},${B}` }).controllers, [A, B]);
+    assert.deepEqual(resolveAgentSettings({}, { SWARM_CONTROLLER: A }).controllers, [A]);
+    assert.equal(resolveAgentSettings({}, { SWARM_CONTROLLER: '' }).controllers, undefined);
+    assert.equal(resolveAgentSettings({}, { SWARM_CONTROLLER: `${A},${B}` }).controller, A, 'controller stays the first URL');
     assert.throws(() => resolveAgentSettings({ controller: [A, 'http://b'] }, {}), /^UsageError: --controller "https:\/\/ctl-a\.example:8770,http:\/\/b": "http:\/\/b" must be an https:\/\/ URL/);
     assert.throws(() => resolveAgentSettings({}, { SWARM_CONTROLLER: `${A},ftp://b` }), /^UsageError: SWARM_CONTROLLER ".*": "ftp:\/\/b" must be/);
   });
