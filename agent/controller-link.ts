@@ -7,7 +7,8 @@ import type { TlsMaterial } from '../shared/tls.js';
 import type { AgentHealth } from '../shared/wire.js';
 
 export interface ControllerLinkDeps {
-  controllerUrl: string;
+  /** The controller's URL, or several (replicas): the channel fails over between them. */
+  controllerUrl: readonly string[];
   pkiDir: string;
   material: () => TlsMaterial;
   report: () => AgentHealth;
@@ -28,13 +29,15 @@ export interface ControllerLink {
 /** Start the channel and renewal; a failure to start either is logged and the agent keeps serving its host. */
 export async function startControllerLink(deps: ControllerLinkDeps): Promise<ControllerLink> {
   const { startChannelClient, startRenewal, startCrlRefresh } = await loadControllerClient();
-  const { controllerUrl, logger, clock, revocation } = deps;
+  const { logger, clock, revocation } = deps;
   let channel: ReturnType<typeof startChannelClient> | undefined;
+  // Renewal and the CRL go where the channel is up (or try the list in order while it is not).
+  const controllerUrl = (): readonly string[] => channel?.controllerUrls() ?? deps.controllerUrl;
   let renewal: ReturnType<typeof startRenewal> | undefined;
   let crl: ReturnType<typeof startCrlRefresh> | undefined;
   try {
     channel = startChannelClient({
-      controllerUrl, role: 'agent', material: deps.material, report: deps.report, logger, clock,
+      controllerUrl: deps.controllerUrl, role: 'agent', material: deps.material, report: deps.report, logger, clock,
       isRevoked: revocation.isRevoked,
       onRevoked: (serials) => void revocation.revoke(serials, 'channel'),
     });

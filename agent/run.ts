@@ -133,10 +133,10 @@ export async function runAgent(deps: RunAgentDeps): Promise<AgentHandle> {
   const cpu = process.cpuUsage();
   logger.info({ startupMs: Math.round(process.uptime() * 1000), startupCpuMs: Math.round((cpu.user + cpu.system) / 1000), listen: `${address.host}:${address.port}`, services: release.services.length, version: release.version, watchdogMs, notify: notifier.enabled }, 'agent ready');
 
-  if (settings.controller !== undefined) {
+  if (settings.controllers !== undefined) {
     const { startControllerLink } = await import('./controller-link.js');
     link = await startControllerLink({
-      controllerUrl: settings.controller, pkiDir: settings.pkiDir, logger, clock,
+      controllerUrl: settings.controllers, pkiDir: settings.pkiDir, logger, clock,
       material: () => tlsReloader.current,
       report: () => supervisor.health(),
       onRenewed: (m) => tlsReloader.apply(m, 'renewed'),

@@ -4,7 +4,7 @@ import { z } from 'zod';
 import { UsageError, parseHostPort } from '../shared/cli.js';
 import { deepFreeze } from '../shared/config.js';
 import { DEFAULT_LISTEN as PINNED_LISTEN, DEFAULT_PKI_DIR, formatListen } from '../shared/defaults.js';
-import { HttpsUrlSchema } from '../shared/https-url.js';
+import { HttpsUrlListSchema } from '../shared/https-url.js';
 import { LIMITS } from '../shared/limits.js';
 import type { SupervisorPolicy } from './health.js';
 
@@ -15,13 +15,17 @@ export const DEFAULT_LISTEN = formatListen(PINNED_LISTEN.agent);
 export interface AgentFlags {
   pkiDir?: string | undefined;
   listen?: string | undefined;
-  controller?: string | undefined;
+  /** --controller, repeatable (replicas); each may also hold several URLs separated by commas. */
+  controller?: readonly string[] | string | undefined;
 }
 
 export interface AgentSettings {
   readonly pkiDir: string;
   readonly listen: { readonly host: string; readonly port: number };
+  /** The first controller URL; undefined: standalone. */
   readonly controller: string | undefined;
+  /** Every controller URL in preference order (one, or several replicas to fail over between); undefined: standalone. */
+  readonly controllers: readonly string[] | undefined;
   readonly policy: SupervisorPolicy;
   /** Requests per second per client identity. */
   readonly rateLimitPerSecond: number;
@@ -47,7 +51,7 @@ const TuningSchema = z.object({
 
 function check<S extends z.ZodType>(schema: S, value: unknown, source: string): z.output<S> {
   const r = schema.safeParse(value);
-  if (!r.success) throw new UsageError(`${source} "${String(value)}": ${r.error.issues[0]?.message ?? 'invalid'}`);
+  if (!r.success) throw new UsageError(`${source} "${Array.isArray(value) ? value.join(',') : String(value)}": ${r.error.issues[0]?.message ?? 'invalid'}`);
   return r.data;
 }
 
@@ -60,9 +64,9 @@ export function resolveAgentSettings(flags: AgentFlags, env: NodeJS.ProcessEnv):
   const listen = parseHostPort(flags.listen ?? env.SWARM_AGENT_LISTEN ?? DEFAULT_LISTEN, listenSource, DEFAULT_LISTEN);
 
   const controllerRaw = flags.controller ?? (env.SWARM_CONTROLLER === '' ? undefined : env.SWARM_CONTROLLER);
-  const controller = controllerRaw === undefined
+  const controllers = controllerRaw === undefined
     ? undefined
-    : check(HttpsUrlSchema, controllerRaw, flags.controller !== undefined ? '--controller' : 'SWARM_CONTROLLER');
+    : check(HttpsUrlListSchema, controllerRaw, flags.controller !== undefined ? '--controller' : 'SWARM_CONTROLLER');
 
   const tuningRaw = Object.fromEntries(Object.keys(TuningSchema.shape).filter((k) => env[k] !== undefined && env[k] !== '').map((k) => [k, env[k]]));
   const r = TuningSchema.safeParse(tuningRaw);
@@ -78,7 +82,8 @@ export function resolveAgentSettings(flags: AgentFlags, env: NodeJS.ProcessEnv):
   return deepFreeze({
     pkiDir: resolve(pkiDir),
     listen,
-    controller,
+    controller: controllers?.[0],
+    controllers,
     policy: {
       crashLimit: t.SWARM_AGENT_CRASH_LIMIT,
       crashWindowMs: t.SWARM_AGENT_CRASH_WINDOW_MS,

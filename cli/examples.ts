@@ -6,6 +6,7 @@ export const SWARMCTL_EXAMPLES: Readonly<Record<string, readonly string[]>> = {
     `export SWARMCTL_CONTROLLER=${EXAMPLE_CONTROLLER_URL} SWARMCTL_IDENTITY=~/.swarm/admin`,
     'swarmctl host list',
     'swarmctl --json status',
+    'swarmctl --controller https://ctl-a.example:8770 --controller https://ctl-b.example:8770 host list   # replicas',
   ],
   'host add': [
     'swarmctl host add sensor-a --address 10.0.4.21 --label site=lab',

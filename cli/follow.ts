@@ -1,5 +1,5 @@
-// Follow a rollout to a settled state: its SSE stream (reconnecting with Last-Event-ID, bounded, with backoff) for
-// events, and the rollout document re-read after events (coalesced) for the view.
+// Follow a rollout to a settled state: its SSE stream (reconnecting with Last-Event-ID, bounded, with backoff, across
+// the controller URLs when there are several) for events, and the rollout document re-read after events (coalesced).
 import type { Dispatcher } from 'undici';
 import type { z } from 'zod';
 import { backoffDelay } from '../shared/backoff.js';
@@ -114,6 +114,8 @@ export async function followRollout(s: Session, id: string, handlers: FollowHand
         // The controller refusing us (unknown rollout, forbidden) will not change by retrying.
         if (err instanceof SwarmError && /NOT_FOUND|FORBIDDEN|REVOKED|BAD_REQUEST|UNTRUSTED|UNAVAILABLE/.test(err.code)) throw err;
         failures += 1;
+        // Several controllers (replicas): the next attempt goes to the next one, round-robin, with the same backoff.
+        s.failOver();
         if (failures > limits.reconnects) {
           throw cliError('SWARM_ERR_CLI_STREAM_LOST', `lost the event stream of rollout ${id} and could not reconnect ${limits.reconnects} times (${(err as Error).message}); the rollout goes on at the controller: swarmctl rollout watch ${id}`);
         }
@@ -131,6 +133,7 @@ export async function followRollout(s: Session, id: string, handlers: FollowHand
     if (!settled()) {
       // The server ended the stream (a controller restart): come back after a short wait, as after an error.
       failures += 1;
+      s.failOver();
       if (failures > limits.reconnects) throw cliError('SWARM_ERR_CLI_STREAM_LOST', `the event stream of rollout ${id} kept ending; the rollout goes on at the controller: swarmctl rollout watch ${id}`);
       await pause(backoffDelay(failures - 1, { baseMs: limits.backoffBaseMs, capMs: limits.backoffMaxMs }), stop);
     }
@@ -143,11 +146,13 @@ export async function followRollout(s: Session, id: string, handlers: FollowHand
  * `onFrame`. `lastEventId` resumes where the caller stopped ('' or '0': from the start of what the stream replays).
  */
 export async function readEventStream<S extends z.ZodType>(s: Session, path: string, lastEventId: string, idleMs: number, signal: AbortSignal, schema: S, onEvent: (e: z.output<S>) => void, onFrame: () => void): Promise<void> {
+  // The controller that last answered this session (several replicas: the stream follows a failover).
+  const base = s.baseUrl;
   let res: Dispatcher.ResponseData;
   try {
     // undici is loaded by the session already; imported here, not at swarmctl's start.
     const { request } = await import('undici');
-    res = await request(new URL(path, s.options.controller), {
+    res = await request(new URL(path, base), {
       dispatcher: s.dispatcher,
       headers: { accept: 'text/event-stream', ...(lastEventId === '' ? {} : { 'last-event-id': lastEventId }) },
       signal,
@@ -156,7 +161,7 @@ export async function readEventStream<S extends z.ZodType>(s: Session, path: str
     });
   } catch (err) {
     if (signal.aborted) return;
-    throw describeRemoteFailure(err, s.options.controller);
+    throw describeRemoteFailure(err, base);
   }
   if (res.statusCode !== 200) {
     const text = await res.body.text().catch(() => '');
@@ -188,7 +193,7 @@ export async function readEventStream<S extends z.ZodType>(s: Session, path: str
     }
   } catch (err) {
     if (signal.aborted) return;
-    throw describeRemoteFailure(err, s.options.controller);
+    throw describeRemoteFailure(err, base);
   } finally {
     res.body.destroy();
   }

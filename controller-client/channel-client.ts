@@ -11,8 +11,11 @@ import { checkServerIdentity, type TlsMaterial } from '../shared/tls.js';
 import { TLS_POLICY } from '../shared/tls-policy.js';
 
 export interface ChannelClientOptions {
-  /** The controller's base URL, https://HOST:PORT. */
-  controllerUrl: string;
+  /**
+   * The controller's base URL, https://HOST:PORT, or several (replicas, DESIGN.md §9): a failed connect or a
+   * dropped channel moves to the next one, round-robin; a full round of failures backs off as with one URL.
+   */
+  controllerUrl: string | readonly string[];
   role: 'agent' | 'updater';
   /** The current identity; read at every (re)connect so a renewed certificate is used. */
   material: () => TlsMaterial;
@@ -26,15 +29,15 @@ export interface ChannelClientOptions {
   backoffBaseMs?: number;
   backoffCapMs?: number;
   random?: () => number;
-  /** Called when the channel is up (after the controller's welcome). */
-  onConnect?: () => void;
+  /** Called when the channel is up (after the controller's welcome), with the URL it is up on. */
+  onConnect?: (url: string) => void;
   /**
    * Called whenever an open channel closes (the client reconnects by itself unless closed); not when the
    * client itself moves the channel to a renewed identity.
    */
-  onDisconnect?: (info: { code: number; reason: string }) => void;
-  /** Called when a connection attempt fails before the channel opened (refused, TLS, 401/403). */
-  onConnectError?: (err: Error) => void;
+  onDisconnect?: (info: { code: number; reason: string; url: string }) => void;
+  /** Called when a connection attempt fails before the channel opened (refused, TLS, 401/403), with the URL tried. */
+  onConnectError?: (err: Error, url: string) => void;
   /** Called with the serials the controller revoked (the whole list after the welcome, then each revocation). */
   onRevoked?: (serials: string[]) => void;
   /** Refuse a controller whose certificate serial is revoked (the host's denylist), at every handshake. */
@@ -43,6 +46,13 @@ export interface ChannelClientOptions {
 
 export interface ChannelClient {
   readonly connected: boolean;
+  /** The URL the channel is up on, or the one it tries next. */
+  readonly controllerUrl: string;
+  /**
+   * Where a request to the controller should go (renewal, CRL): the URL whose channel is up first, then the
+   * others in the given order; the given order when no channel is up.
+   */
+  controllerUrls(): readonly string[];
   /**
    * Send a report soon (after a state change) instead of at the next heartbeat. Calls are coalesced: reports
    * are spaced by at least the controller's heartbeat / channels.client-reports-per-heartbeat, and a deferred
@@ -76,9 +86,17 @@ function secureContextOf(material: TlsMaterial): SecureContext {
 export function startChannelClient(options: ChannelClientOptions): ChannelClient {
   const clock = options.clock ?? systemClock;
   const log = options.logger.child({ channel: options.role });
-  requireHttpsController(options.controllerUrl, 'open a channel');
-  const url = new URL(CHANNEL_PATHS[options.role], options.controllerUrl);
-  url.protocol = 'wss:';
+  const urls: readonly string[] = typeof options.controllerUrl === 'string' ? [options.controllerUrl] : [...options.controllerUrl];
+  if (urls.length === 0) throw new TypeError('startChannelClient: no controller URL');
+  const channelUrls = urls.map((base) => {
+    requireHttpsController(base, 'open a channel');
+    const url = new URL(CHANNEL_PATHS[options.role], base);
+    url.protocol = 'wss:';
+    return url;
+  });
+  /** The URL in use, and how many in a row failed to connect since the last round began (a round is every URL once). */
+  let index = 0;
+  let failedInRound = 0;
   let ws: WebSocket | undefined;
   let open = false;
   let closed = false;
@@ -166,6 +184,13 @@ export function startChannelClient(options: ChannelClientOptions): ChannelClient
 
   const scheduleReconnect = (): void => {
     if (closed) return;
+    // Full jitter per round: the next URL of an unfinished round at once, so a dead replica costs a host one
+    // refused connect, not a backoff; after a whole round of failures the delay grows as with one controller.
+    if (urls.length > 1 && failedInRound > 0 && failedInRound < urls.length) {
+      reconnectTimer = clock.setTimeout(connect, 0);
+      return;
+    }
+    failedInRound = 0;
     const delay = backoffDelay(attempt++, { baseMs: options.backoffBaseMs ?? 1000, capMs: options.backoffCapMs ?? DEFAULT_BACKOFF_CAP_MS }, options.random);
     reconnectTimer = clock.setTimeout(connect, delay);
   };
@@ -181,7 +206,8 @@ export function startChannelClient(options: ChannelClientOptions): ChannelClient
       scheduleReconnect();
       return;
     }
-    const socket = new WebSocket(url, {
+    const base = urls[index]!;
+    const socket = new WebSocket(channelUrls[index]!, {
       secureContext: secureContextOf(material),
       rejectUnauthorized: true,
       checkServerIdentity: (_host: string, cert: PeerCertificate) => checkServerIdentity(cert, material.identity.cluster, { role: 'controller' })
@@ -214,6 +240,7 @@ export function startChannelClient(options: ChannelClientOptions): ChannelClient
       if (r.data.type === 'welcome') {
         welcomed = true;
         attempt = 0;
+        failedInRound = 0;
         budgetHeartbeatMs = r.data.heartbeatMs;
         if (options.heartbeatMs === undefined && r.data.heartbeatMs !== heartbeatMs) {
           heartbeatMs = r.data.heartbeatMs;
@@ -222,7 +249,7 @@ export function startChannelClient(options: ChannelClientOptions): ChannelClient
         pingIntervalMs = r.data.pingIntervalMs;
         armWatchdog();
         log.debug('channel open');
-        options.onConnect?.();
+        options.onConnect?.(base);
       } else if (r.data.type === 'revoked') {
         options.onRevoked?.(r.data.serials);
       } else {
@@ -231,7 +258,7 @@ export function startChannelClient(options: ChannelClientOptions): ChannelClient
     });
     socket.on('ping', armWatchdog);
     socket.on('error', (err) => {
-      if (!open) options.onConnectError?.(err);
+      if (!open) options.onConnectError?.(err, base);
       log.debug({ err }, 'channel error');
     });
     socket.on('close', (code, reason) => {
@@ -247,9 +274,13 @@ export function startChannelClient(options: ChannelClientOptions): ChannelClient
         return;
       }
       if (wasOpen && welcomed) {
-        log.info({ code, reason: reason.toString() }, 'channel closed');
-        options.onDisconnect?.({ code, reason: reason.toString() });
+        log.info({ code, reason: reason.toString(), controller: base }, 'channel closed');
+        options.onDisconnect?.({ code, reason: reason.toString(), url: base });
+      } else {
+        failedInRound += 1;
       }
+      // A dropped channel or a failed connect moves to the next controller; a live one stays where it is.
+      index = (index + 1) % urls.length;
       scheduleReconnect();
     });
   }
@@ -259,6 +290,12 @@ export function startChannelClient(options: ChannelClientOptions): ChannelClient
   return {
     get connected() {
       return open;
+    },
+    get controllerUrl() {
+      return urls[index]!;
+    },
+    controllerUrls() {
+      return open ? [urls[index]!, ...urls.filter((_, i) => i !== index)] : urls;
     },
     reportNow: requestSend,
     async close(): Promise<void> {

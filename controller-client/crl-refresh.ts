@@ -5,13 +5,15 @@ import { request } from 'undici';
 import { buildDispatcher } from '../shared/dispatcher.js';
 import { systemClock, type Clock } from '../shared/clock.js';
 import type { HostRevocation } from './host-revocation.js';
+import { tryControllersInOrder, type ControllerUrls } from './controller-urls.js';
 import { LIMITS } from '../shared/limits.js';
 import { requireHttpsController } from '../shared/https-url.js';
 import { remoteError } from '../shared/remote-errors.js';
 import type { TlsMaterial } from '../shared/tls.js';
 
 export interface CrlRefreshOptions {
-  controllerUrl: string;
+  /** One URL or several (replicas): tried in order, moving on only when one cannot be reached. */
+  controllerUrl: ControllerUrls;
   material: () => TlsMaterial;
   revocation: HostRevocation;
   logger: Logger;
@@ -26,8 +28,12 @@ export interface CrlRefresh {
   stop(): void;
 }
 
-/** GET the CRL as text, refusing an answer past the size cap instead of buffering it. */
-export async function fetchCrl(controllerUrl: string, material: TlsMaterial, isRevoked: (serial: string) => boolean): Promise<string> {
+/** GET the CRL as text from the first controller reached (each URL in order), refusing an answer past the size cap. */
+export async function fetchCrl(controllerUrls: ControllerUrls, material: TlsMaterial, isRevoked: (serial: string) => boolean): Promise<string> {
+  return tryControllersInOrder(controllerUrls, (url) => fetchCrlFrom(url, material, isRevoked));
+}
+
+async function fetchCrlFrom(controllerUrl: string, material: TlsMaterial, isRevoked: (serial: string) => boolean): Promise<string> {
   const timeoutMs = LIMITS['revocation.crlFetchTimeout'].value;
   const maxBytes = LIMITS['revocation.crlMaxBytes'].value;
   requireHttpsController(controllerUrl, 'fetch the CRL');

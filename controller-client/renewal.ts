@@ -7,6 +7,7 @@ import { createCsr, generateKeyPair, NOT_BEFORE_SKEW_MS } from '../pki/index.js'
 import { backoffDelay } from '../shared/backoff.js';
 import { systemClock, type Clock } from '../shared/clock.js';
 import { callController } from './controller-request.js';
+import { tryControllersInOrder, type ControllerUrls } from './controller-urls.js';
 import { RenewResponseSchema } from '../shared/enroll-protocol.js';
 import { remoteError } from '../shared/remote-errors.js';
 import { writeFileAtomic, writePrivateKeyFile } from '../shared/files.js';
@@ -14,7 +15,8 @@ import { checkTlsMaterial, type TlsMaterial } from '../shared/tls.js';
 import { buildDispatcher } from '../shared/dispatcher.js';
 
 export interface RenewalOptions {
-  controllerUrl: string;
+  /** One URL or several (replicas): tried in order, moving on only when one cannot be reached. */
+  controllerUrl: ControllerUrls;
   /** The PKI directory holding ca.crt, <base>.crt, <base>.key; renewed files are written there atomically. */
   pkiDir: string;
   base: 'agent' | 'updater' | 'operator';
@@ -69,7 +71,7 @@ export async function renewIdentity(options: Pick<RenewalOptions, 'controllerUrl
   const dispatcher = buildDispatcher(current, { expect: { role: 'controller' }, connections: 1, ...(options.isRevoked ? { isRevoked: options.isRevoked } : {}) });
   let res;
   try {
-    res = await callController({ baseUrl: options.controllerUrl, path: '/v1/pki/renew', body: { csr }, dispatcher }, RenewResponseSchema);
+    res = await tryControllersInOrder(options.controllerUrl, (baseUrl) => callController({ baseUrl, path: '/v1/pki/renew', body: { csr }, dispatcher }, RenewResponseSchema));
   } finally {
     await dispatcher.close();
   }

@@ -10,6 +10,12 @@ import { formatZodIssues } from './validation.js';
 
 export { Command, Option };
 
+/** A repeatable option's parser (commander): each occurrence appends its value. */
+export const collect = (value: string, previous: string[] = []): string[] => [...previous, value];
+
+/** The help text of a --controller that may be repeated (replicas, DESIGN.md §9). */
+export const CONTROLLER_LIST_HELP = 'repeatable: replicas to fail over between';
+
 /** Bad usage: exit 2. */
 export class UsageError extends Error {
   constructor(message: string) {

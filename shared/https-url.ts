@@ -1,6 +1,7 @@
 // The one rule for a controller URL: https only, no credentials, normalised without a trailing slash.
 import { z } from 'zod';
 import { EXAMPLE_CONTROLLER_URL } from './defaults.js';
+import { LIMITS } from './limits.js';
 import { remoteError } from './remote-errors.js';
 
 /** What every refusal says; callers add why https matters to them (a join token, a CSR...). */
@@ -55,3 +56,41 @@ export function requireHttpsController(baseUrl: string, purpose: string): void {
     throw remoteError('SWARM_ERR_CONTROLLER_UNTRUSTED', `controller URL ${baseUrl} is not https://; refusing to ${purpose} without TLS`);
   }
 }
+
+/** Most controller URLs one client takes (replicas, DESIGN.md §9). */
+export const MAX_CONTROLLER_URLS = LIMITS['clients.controller-urls'].value;
+
+/** A refusal names the bad entry (`value`) when the input held several (`among`): with one, the caller already shows it. */
+export type HttpsUrlListVerdict = { ok: true; urls: string[] } | { ok: false; value: string; reason: string; among: boolean };
+
+/**
+ * Judge a list of controller URLs: a repeated flag, a config array, or entries separated by commas (the form an
+ * environment variable can carry). Each is judged by checkHttpsUrl; duplicates are dropped, order is kept.
+ */
+export function checkHttpsUrlList(values: string | readonly string[]): HttpsUrlListVerdict {
+  const entries = (typeof values === 'string' ? [values] : values).flatMap((v) => v.split(',')).map((v) => v.trim());
+  const urls: string[] = [];
+  for (const entry of entries) {
+    const verdict = checkHttpsUrl(entry);
+    if (!verdict.ok) return { ok: false, value: entry, reason: verdict.reason, among: entries.length > 1 };
+    if (!urls.includes(verdict.url)) urls.push(verdict.url);
+  }
+  if (urls.length === 0) return { ok: false, value: '', reason: 'is empty', among: false };
+  if (urls.length > MAX_CONTROLLER_URLS) return { ok: false, value: entries.join(','), reason: `names ${urls.length} controllers, more than ${MAX_CONTROLLER_URLS}`, among: false };
+  return { ok: true, urls };
+}
+
+/** The zod schema of one or several controller URLs (a string, comma-separated or not, or an array): a list out. */
+export function httpsUrlList(why?: string) {
+  const suffix = why ? ` (${why})` : '';
+  return z.union([z.string(), z.array(z.string()).min(1)]).transform((value, ctx) => {
+    const verdict = checkHttpsUrlList(value);
+    if (verdict.ok) return verdict.urls;
+    const message = verdict.reason.startsWith('names ') ? verdict.reason : verdict.among ? `${JSON.stringify(verdict.value)} ${HTTPS_URL_MESSAGE}` : HTTPS_URL_MESSAGE;
+    ctx.addIssue({ code: 'custom', message: `${message}${suffix}` });
+    return z.NEVER;
+  });
+}
+
+/** Controller URLs from a repeated flag, a comma-separated environment variable or a config file (string or array). */
+export const HttpsUrlListSchema = httpsUrlList();

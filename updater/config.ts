@@ -3,7 +3,7 @@ import { dirname, resolve } from 'node:path';
 import { z } from 'zod';
 import { parseConfig, readConfigFile } from '../shared/config.js';
 import { DEFAULT_INSTALL_DIR, DEFAULT_LISTEN, DEFAULT_PKI_DIR, DEFAULT_PORTS, UNIT_NAMES } from '../shared/defaults.js';
-import { HttpsUrlSchema } from '../shared/https-url.js';
+import { HttpsUrlListSchema } from '../shared/https-url.js';
 import { LIMITS, limitValue } from '../shared/limits.js';
 import { DEFAULT_INSTALL_LIMITS, InstallLimitsSchema } from './install/index.js';
 
@@ -16,7 +16,8 @@ export const UpdaterConfigSchema = z.strictObject({
   agentPort: z.number().int().min(1).max(65535).default(DEFAULT_PORTS.agent),
   /** auto: systemd when INVOCATION_ID is set and systemctl is on PATH, else spawn. */
   restart: z.enum(['auto', 'systemd', 'spawn']).default('auto'),
-  controller: HttpsUrlSchema.optional(),
+  /** One URL, or several (controller replicas, failed over in order): a string, comma-separated or not, or an array. */
+  controller: HttpsUrlListSchema.optional(),
   keep: z.number().int().min(2).max(100).default(3),
   limits: InstallLimitsSchema.default(() => ({ ...DEFAULT_INSTALL_LIMITS })),
   /** PEM file with the Ed25519 release-signing public key; when set, unsigned releases are refused. */
@@ -66,7 +67,7 @@ export interface ConfigFlags {
   listen?: { host: string; port: number };
   agentPort?: number;
   restart?: 'systemd' | 'spawn';
-  controller?: string;
+  controller?: readonly string[];
 }
 
 /** Read the optional config file, lay the flags over it, validate, freeze. */

@@ -7,7 +7,8 @@ import { boundUpdaterStatus } from './channel-report.js';
 import { LinkStateFile } from './link-state.js';
 
 export interface ControllerLinkDeps {
-  controllerUrl: string;
+  /** The controller's URL, or several (replicas): the channel fails over between them. */
+  controllerUrl: readonly string[];
   pkiDir: string;
   material: () => TlsMaterial;
   onRenewed: (material: TlsMaterial) => void | Promise<void>;
@@ -34,17 +35,19 @@ export async function startControllerLink(d: ControllerLinkDeps): Promise<Contro
   const logger = d.logger.child({ link: 'controller' });
   let last: UpdaterStatus = boundUpdaterStatus(await d.status());
   const { revocation } = d;
-  const link = d.linkStatePath ? new LinkStateFile(d.linkStatePath, d.controllerUrl, logger) : undefined;
+  const link = d.linkStatePath ? new LinkStateFile(d.linkStatePath, d.controllerUrl[0]!, logger) : undefined;
   const channel = startChannelClient({
     controllerUrl: d.controllerUrl, role: 'updater', material: d.material, report: () => last, logger, ...(d.heartbeatMs ? { heartbeatMs: d.heartbeatMs } : {}),
     isRevoked: revocation.isRevoked,
     onRevoked: (serials) => void revocation.revoke(serials, 'channel'),
-    onConnect: () => link?.connected(),
-    onConnectError: (err) => link?.failed(err.message),
-    onDisconnect: (info) => link?.failed(`channel closed (${info.code}${info.reason ? `: ${info.reason}` : ''})`),
+    onConnect: (url) => link?.connected(url),
+    onConnectError: (err, url) => link?.failed(err.message, url),
+    onDisconnect: (info) => link?.failed(`channel closed (${info.code}${info.reason ? `: ${info.reason}` : ''})`, info.url),
   });
-  const renewal = startRenewal({ controllerUrl: d.controllerUrl, pkiDir: d.pkiDir, base: 'updater', material: d.material, onRenewed: d.onRenewed, logger, isRevoked: revocation.isRevoked });
-  const crl = startCrlRefresh({ controllerUrl: d.controllerUrl, material: d.material, revocation, logger, ...(d.crlRefreshMs ? { intervalMs: d.crlRefreshMs } : {}) });
+  // Renewal and the CRL go where the channel is up (or try the list in order while it is not).
+  const controllerUrl = (): readonly string[] => channel.controllerUrls();
+  const renewal = startRenewal({ controllerUrl, pkiDir: d.pkiDir, base: 'updater', material: d.material, onRenewed: d.onRenewed, logger, isRevoked: revocation.isRevoked });
+  const crl = startCrlRefresh({ controllerUrl, material: d.material, revocation, logger, ...(d.crlRefreshMs ? { intervalMs: d.crlRefreshMs } : {}) });
   let refreshing = false;
   const refresh = (): void => {
     if (refreshing) return;

@@ -12,7 +12,8 @@ import { TLS_POLICY } from '../shared/tls-policy.js';
 import { fetchPinnedCa } from './join-ca.js';
 
 export interface JoinOptions {
-  controllerUrl: string;
+  /** One URL or several (replicas): the first reached serves the CA and the enrollment. */
+  controllerUrl: string | readonly string[];
   token: string;
   caHash: string;
   pkiDir: string;
@@ -40,11 +41,13 @@ function clusterOfCa(caPem: string): string {
 export async function joinCluster(options: JoinOptions): Promise<JoinResult> {
   // Over plain http the token (and the CSRs) would travel in clear to whoever answers: anyone on the path
   // could enroll their own keys under this host's name.
-  const checked = checkHttpsUrl(options.controllerUrl);
-  if (!checked.ok) {
-    throw new UsageError(`--controller must be an https:// URL (the join token must not travel in clear), got ${options.controllerUrl}`);
+  const urls: string[] = [];
+  for (const given of typeof options.controllerUrl === 'string' ? [options.controllerUrl] : options.controllerUrl) {
+    const checked = checkHttpsUrl(given);
+    if (!checked.ok) throw new UsageError(`--controller must be an https:// URL (the join token must not travel in clear), got ${given}`);
+    urls.push(checked.url);
   }
-  const controllerUrl = checked.url;
+  if (urls.length === 0) throw new UsageError('--controller is required');
   const caHash = parseCaHash(options.caHash);
   const name = nameFromJoinToken(options.token);
   if (!name) throw new UsageError('the join token is malformed (expected NAME.SECRET, as printed by swarmctl host add)');
@@ -58,7 +61,14 @@ export async function joinCluster(options: JoinOptions): Promise<JoinResult> {
   const agentCsr = createCsr({ keyPem: agentKey.privateKeyPem, publicKeyPem: agentKey.publicKeyPem, commonName: name });
 
   // 2. The CA: exactly one certificate, the pinned one; from here on caPem is that certificate alone.
-  const ca = await fetchPinnedCa({ controllerUrl, caHash, ...(options.maxCaAnswerBytes ? { maxBytes: options.maxCaAnswerBytes } : {}) });
+  // Only a controller that cannot be reached moves join to the next URL: a wrong CA or a refused token does not.
+  const { callController, tryControllersInOrder } = await loadControllerClient();
+  let controllerUrl = urls[0]!;
+  const ca = await tryControllersInOrder(urls, async (url) => {
+    const fetched = await fetchPinnedCa({ controllerUrl: url, caHash, ...(options.maxCaAnswerBytes ? { maxBytes: options.maxCaAnswerBytes } : {}) });
+    controllerUrl = url;
+    return fetched;
+  });
   const caPem = ca.pem;
   const cluster = clusterOfCa(caPem);
 
@@ -74,8 +84,7 @@ export async function joinCluster(options: JoinOptions): Promise<JoinResult> {
   });
   let res;
   try {
-    const { callController } = await loadControllerClient();
-    res = await callController({ baseUrl: controllerUrl, path: '/v1/enroll', body: { token: options.token, name, updaterCsr, agentCsr }, dispatcher: pinned }, EnrollResponseSchema);
+    res = await tryControllersInOrder([controllerUrl, ...urls.filter((u) => u !== controllerUrl)], (baseUrl) => callController({ baseUrl, path: '/v1/enroll', body: { token: options.token, name, updaterCsr, agentCsr }, dispatcher: pinned }, EnrollResponseSchema));
   } finally {
     await pinned.close();
   }

@@ -28,19 +28,21 @@ export class LinkStateFile {
     this.#write();
   }
 
-  connected(): void {
-    if (this.#warned) this.logger.info({ controller: this.#state.controller }, 'reached the controller');
+  /** The channel is up, on `controller` (one of several replicas, or the one URL). */
+  connected(controller: string = this.#state.controller): void {
+    if (this.#warned) this.logger.info({ controller }, 'reached the controller');
     this.#warned = false;
-    this.#set({ ...this.#state, state: 'connected', since: new Date(this.now()).toISOString() });
+    this.#set({ ...this.#state, controller, state: 'connected', since: new Date(this.now()).toISOString() });
   }
 
-  failed(message: string): void {
+  /** A connect to `controller` failed, or the channel to it closed; the state names the URL last tried. */
+  failed(message: string, controller: string = this.#state.controller): void {
     // One warning per outage, not one per retry: a wrong --controller must be visible at once, and not flood the log.
-    if (!this.#warned) this.logger.warn({ controller: this.#state.controller, err: message }, `cannot reach the controller at ${this.#state.controller}: ${message}; retrying with backoff (check --controller)`);
+    if (!this.#warned) this.logger.warn({ controller, err: message }, `cannot reach the controller at ${controller}: ${message}; retrying with backoff (check --controller)`);
     this.#warned = true;
     const at = new Date(this.now()).toISOString();
     const since = this.#state.state === 'connected' ? at : this.#state.since;
-    this.#set({ ...this.#state, state: this.#state.state === 'connected' ? 'disconnected' : this.#state.state, since, lastError: { message: message.slice(0, 512).replace(/[^\x20-\x7e]/g, '?'), at } });
+    this.#set({ ...this.#state, controller, state: this.#state.state === 'connected' ? 'disconnected' : this.#state.state, since, lastError: { message: message.slice(0, 512).replace(/[^\x20-\x7e]/g, '?'), at } });
   }
 
   get(): LinkState {

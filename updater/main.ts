@@ -2,9 +2,9 @@
 // swarm-updater: run (the host's updater daemon), status and rollback (local, controller down), join (enrollment).
 import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
-import { addExamples, createProgram, exitQuietlyOnClosedPipe, parseHostPort, parseOptions, runCli, UsageError, type Command } from '../shared/cli.js';
+import { addExamples, collect, CONTROLLER_LIST_HELP, createProgram, exitQuietlyOnClosedPipe, parseHostPort, parseOptions, runCli, UsageError, type Command } from '../shared/cli.js';
 import { DEFAULT_CONTROLLER_URL, DEFAULT_INSTALL_DIR, DEFAULT_LISTEN, DEFAULT_PKI_DIR, DEFAULT_PORTS, EXAMPLE_CONTROLLER_URL, formatListen } from '../shared/defaults.js';
-import { HttpsUrlSchema, httpsUrl } from '../shared/https-url.js';
+import { HttpsUrlListSchema, httpsUrlList } from '../shared/https-url.js';
 import { createLogger } from '../shared/logger.js';
 import { LIMITS } from '../shared/limits.js';
 import { trapSignals } from '../shared/server-kit.js';
@@ -27,13 +27,13 @@ const RunSchema = CommonSchema.extend({
   agentPort: z.string().regex(/^\d{1,5}$/, { message: 'must be a port number' }).optional(),
   restart: z.enum(['systemd', 'spawn']).optional(),
   // Checked here, like join's: a wrong scheme is bad usage (exit 2), not a failure found later.
-  controller: HttpsUrlSchema.optional(),
+  controller: HttpsUrlListSchema.optional(),
   supervise: z.boolean().optional(),
 });
 
 const JoinSchema = z.object({
   // https only: the join token must never travel in clear.
-  controller: httpsUrl('the join token must not travel in clear'),
+  controller: httpsUrlList('the join token must not travel in clear'),
   token: z.string().min(1).optional(),
   tokenFile: z.string().min(1).optional(),
   caHash: z.string().regex(/^sha256:[0-9a-fA-F]{64}$/, { message: 'must be sha256:<64 hex digits>' }),
@@ -67,7 +67,7 @@ export function buildProgram(argv: readonly string[], setExitCode: (code: number
     .option('--listen <host:port>', `listen address (default ${formatListen(DEFAULT_LISTEN.updater)})`)
     .option('--agent-port <n>', `port of the local agent (default ${DEFAULT_PORTS.agent})`)
     .option('--restart <mode>', 'how to restart the agent: systemd or spawn (default: detect)')
-    .option('--controller <url>', 'controller URL, passed to the agent')
+    .option('--controller <url>', `controller URL, passed to the agent; ${CONTROLLER_LIST_HELP}`, collect)
     .option('--supervise', 'run as the supervisor of the updater worker (needed for self-update; the systemd unit uses it)')
     .action(async (raw: unknown) => {
       const o = parseOptions(RunSchema, raw);
@@ -129,7 +129,7 @@ export function buildProgram(argv: readonly string[], setExitCode: (code: number
     });
 
   program.command('join').description(`enroll this host with a join token (as root: it writes ${DEFAULT_PKI_DIR})`)
-    .requiredOption('--controller <url>', 'controller URL')
+    .requiredOption('--controller <url>', `controller URL; ${CONTROLLER_LIST_HELP} (join uses the first that answers)`, collect)
     .option('--token-file <file>', 'file holding the join token from `swarmctl host add`; - reads it from standard input')
     .option('--token <token>', 'the join token itself: every local user can read it in the process list while join runs; prefer --token-file - or SWARM_JOIN_TOKEN')
     .requiredOption('--ca-hash <sha256:hex>', 'pinned CA fingerprint')
@@ -156,6 +156,7 @@ const UPDATER_EXAMPLES: Record<string, readonly string[]> = {
   run: [
     'swarm-updater run --supervise        # under systemd (the unit does this)',
     `swarm-updater run --install-dir ./opt --pki-dir ./pki --restart spawn --controller ${DEFAULT_CONTROLLER_URL}`,
+    'swarm-updater run --controller https://ctl-a.example:8770 --controller https://ctl-b.example:8770   # replicas',
   ],
   status: ['swarm-updater status', `swarm-updater status --json --install-dir ${DEFAULT_INSTALL_DIR}`, 'swarm-updater status --agent-port 9765   # the agent port run was given'],
   'unmark-bad': ['sudo swarm-updater unmark-bad 3f2a9c41        # the release can be sent again'],

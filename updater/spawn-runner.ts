@@ -17,7 +17,8 @@ export interface SpawnRunnerOptions {
   installDir: string;
   pkiDir: string;
   agentPort: number;
-  controller?: string;
+  /** The controller URLs, handed to the agent as SWARM_CONTROLLER (comma-separated). */
+  controller?: readonly string[];
   /** state/agent.pid: lets a restarted updater stop an agent its killed predecessor left behind. */
   pidFile: string;
   stopGraceMs: number;
@@ -108,7 +109,7 @@ export class SpawnAgentRunner implements AgentRunner {
     env[AGENT_MARKER] = resolve(this.o.installDir);
     env.SWARM_PKI_DIR = this.o.pkiDir;
     env.SWARM_AGENT_LISTEN = `127.0.0.1:${this.o.agentPort}`;
-    if (this.o.controller) env.SWARM_CONTROLLER = this.o.controller;
+    if (this.o.controller?.length) env.SWARM_CONTROLLER = this.o.controller.join(',');
     else delete env.SWARM_CONTROLLER;
     const child = spawn(join(dir, entry[0]!), entry.slice(1), { cwd: dir, env, ...OWN_GROUP, stdio: ['ignore', 'inherit', 'inherit'] });
     const spawned = await new Promise<Error | null>((resolve) => {

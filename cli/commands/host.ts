@@ -1,7 +1,7 @@
 // swarmctl host add | list | show | set-address | remove | label, and the pending join tokens (token list | revoke).
 import type { Command } from 'commander';
 import { z } from 'zod';
-import { UsageError } from '../../shared/cli.js';
+import { UsageError, collect } from '../../shared/cli.js';
 import { DEFAULT_PKI_DIR, DEFAULT_PORTS } from '../../shared/defaults.js';
 import { parseDuration } from '../../shared/duration.js';
 import { LIMITS } from '../../shared/limits.js';
@@ -13,7 +13,6 @@ import {
 import { printJson, printLine, printTable, relativeTime, shortId } from '../output.js';
 import { withSession, type CliIo } from '../session.js';
 
-const collect = (value: string, previous: string[] = []): string[] => [...previous, value];
 
 /** K=V pairs (and K- to remove, for `host label`). */
 export function parseLabels(pairs: readonly string[], allowRemove: boolean): { set: Record<string, string>; remove: string[] } {
@@ -68,7 +67,8 @@ export function registerHostCommands(program: Command, io: CliIo): void {
       const extra = { ...(opts.address ? { address: opts.address } : {}), ...(ttl !== undefined ? { tokenTtlMs: ttl } : {}) };
       await withSession(cmd, io, async (s) => {
         const res = await s.call({ path: '/v1/hosts', method: 'POST', body: { name, ...extra, labels } satisfies AddHostRequest }, AddHostResponseSchema);
-        const joinCommand = formatJoinCommand(s.options.controller, res.token, res.caHash);
+        // Every controller URL this operator was given (replicas): join enrolls at the first one it reaches.
+        const joinCommand = formatJoinCommand(s.options.controllers.join(','), res.token, res.caHash);
         if (s.options.json) return printJson(io.stdout, { name: res.name, token: res.token, caHash: res.caHash, joinCommand, expiresAt: res.expiresAt });
         printLine(io.stdout, `host ${res.name} registered; its join token is valid once, until ${res.expiresAt}`);
         printLine(io.stdout, `token:   ${res.token}`);

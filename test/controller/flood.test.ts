@@ -90,7 +90,7 @@ describe('controller under a flood of anonymous connections', function () {
       client = startChannelClient({
         controllerUrl: ctl!.url, role: 'agent', material: () => agent.material, report: () => agentHealth(), logger: silentLogger(),
         backoffBaseMs: 50, backoffCapMs: 200,
-        onConnect: resolve,
+        onConnect: () => resolve(),
         onConnectError: reject,
       });
     });

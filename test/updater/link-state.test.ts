@@ -41,4 +41,24 @@ describe('updater controller link state', () => {
       await t.cleanup();
     }
   });
+
+  it('names the controller in use when there are several (replicas): the one connected, or the one last tried', async () => {
+    const t = await tempDir();
+    try {
+      const path = join(t.path, 'link.json');
+      const link = new LinkStateFile(path, 'https://ctl-a.example:8770', pino({ level: 'silent' }));
+      link.failed('connect ECONNREFUSED', 'https://ctl-a.example:8770');
+      link.connected('https://ctl-b.example:8770');
+      const up = await pollUntil('connected to b on disk', async () => {
+        const s = await readLinkState(path);
+        return s?.state === 'connected' ? s : undefined;
+      }, { timeoutMs: 5000 });
+      assert.equal(up.controller, 'https://ctl-b.example:8770');
+      link.failed('channel closed (1006)', 'https://ctl-b.example:8770');
+      link.failed('connect ECONNREFUSED', 'https://ctl-a.example:8770');
+      assert.deepEqual([link.get().controller, link.get().state], ['https://ctl-a.example:8770', 'disconnected']);
+    } finally {
+      await t.cleanup();
+    }
+  });
 });

@@ -50,6 +50,25 @@ describe('spawn runner', () => {
     }
   });
 
+  it('hands the agent every controller URL, comma-separated in SWARM_CONTROLLER (replicas)', async () => {
+    const t = await tempDir('swarm-rv-spawn-');
+    const installDir = join(t.path, 'opt');
+    const envFile = join(t.path, 'controller.env');
+    await writeReleaseTree(join(installDir, 'releases', 'r1'), { entrypointScript: `#!/bin/sh\necho "$SWARM_CONTROLLER" > "${envFile}"\nexec sleep 600\n` });
+    await symlink('releases/r1', join(installDir, 'active'));
+    const runner = new SpawnAgentRunner({
+      installDir, pkiDir: t.path, agentPort: 1, pidFile: join(t.path, 'agent.pid'), controller: ['https://ctl-a.example:8770', 'https://ctl-b.example:8770'],
+      stopGraceMs: 300, restartBackoffMs: 10, restartBackoffMaxMs: 50, logger: silentLogger(),
+    });
+    try {
+      await runner.ensureRunning();
+      assert.equal(await eventuallyRead(envFile), 'https://ctl-a.example:8770,https://ctl-b.example:8770');
+    } finally {
+      await runner.close();
+      await t.cleanup();
+    }
+  });
+
   it('a restarted updater also stops what a SIGKILLed agent left running (services in their own process groups)', async () => {
     const t = await tempDir('swarm-rv-spawn-');
     const installDir = join(t.path, 'opt');
