@@ -7,6 +7,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { RolloutJson } from '../shared/rollout-api.js';
 import type { HostView } from '../shared/operator-api.js';
+import { stopChild } from '../shared/process-group.js';
 import { painter } from '../shared/terminal.js';
 import { freePort } from './ports.js';
 
@@ -262,14 +263,7 @@ async function main(): Promise<void> {
 
 /** SIGTERM every child (updaters stop their agents), SIGKILL after 10 s; then agents an updater could not stop. */
 async function stopAll(): Promise<void> {
-  await Promise.all([...children].reverse().map(async (child) => {
-    if (child.exitCode !== null || child.signalCode !== null) return;
-    const exited = once(child, 'exit');
-    child.kill('SIGTERM');
-    const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
-    await exited;
-    clearTimeout(timer);
-  }));
+  await Promise.all([...children].reverse().map((child) => stopChild(child)));
   for (const dir of installDirs) {
     try {
       const { pid } = JSON.parse(await readFile(join(dir, 'state', 'agent.pid'), 'utf8')) as { pid: number };

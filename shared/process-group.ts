@@ -1,4 +1,6 @@
 // Children in their own process group: how to spawn them, signal the whole group, and stop it (SIGTERM, a grace, then SIGKILL).
+import type { ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
 import { systemClock, type Clock } from './clock.js';
 import { limitValue } from './limits.js';
 
@@ -78,4 +80,17 @@ async function waitGone(o: StopGroupOptions, ms: number): Promise<boolean> {
     await new Promise<void>((resolve) => clock.setTimeout(resolve, POLL_MS));
   }
   return gone();
+}
+
+/** Stop one child we spawned: `signal` (SIGTERM), then SIGKILL after `graceMs`; resolves once it exited. */
+export async function stopChild(child: ChildProcess | null | undefined, options: { signal?: NodeJS.Signals; graceMs?: number } = {}): Promise<void> {
+  if (!child || child.exitCode !== null || child.signalCode !== null) return;
+  const exited = once(child, 'exit');
+  child.kill(options.signal ?? 'SIGTERM');
+  const timer = setTimeout(() => child.kill('SIGKILL'), options.graceMs ?? 10_000);
+  try {
+    await exited;
+  } finally {
+    clearTimeout(timer);
+  }
 }

@@ -7,6 +7,9 @@ import { LIMITS } from '../../shared/limits.js';
 import type { FleetStatus, HostView } from '../../shared/operator-api.js';
 import { FleetStatusSchema } from '../../shared/operator-api.js';
 import { HostListSchema, type DashboardSource, type StreamEvent } from './source.js';
+import type { ControllerHealth, HostSnapshot } from './wire.js';
+
+export type { ControllerHealth, HostSnapshot };
 
 export interface HubLimits {
   pollMs: number;
@@ -21,21 +24,6 @@ export const HUB_LIMITS: HubLimits = {
   backoffBaseMs: LIMITS['cli.watch-backoff-base'].value,
   backoffMaxMs: LIMITS['cli.watch-backoff-max'].value,
 };
-
-/** Whether the controller answers, as the page's banner shows it. */
-export interface ControllerHealth {
-  ok: boolean;
-  /** Why not, in one line (the client's own error message). */
-  message: string | null;
-  since: string;
-}
-
-export interface HostSnapshot {
-  version: number;
-  at: string;
-  hosts: HostView[];
-  status: FleetStatus;
-}
 
 /** What a browser stream receives: an event name and its JSON data. */
 export type HubMessage =

@@ -17,6 +17,7 @@ import { createServer, connect, type Server, type Socket } from 'node:net';
 import { join } from 'node:path';
 import { request, type Dispatcher } from 'undici';
 import { buildDispatcher } from '../../shared/dispatcher.js';
+import { stopChild } from '../../shared/process-group.js';
 import type { RolloutJson } from '../../shared/rollout-api.js';
 import { loadTlsMaterial, type TlsMaterial } from '../../shared/tls.js';
 import type { OperationRecord, UpdaterStatus } from '../../shared/wire.js';
@@ -163,14 +164,6 @@ async function spawnUpdater(h: FleetHost, controllerUrl: string, supervise = fal
   return child;
 }
 
-async function stopChild(child: ChildProcess | null, signal: NodeJS.Signals = 'SIGTERM'): Promise<void> {
-  if (!child || child.exitCode !== null || child.signalCode !== null) return;
-  const exited = once(child, 'exit');
-  child.kill(signal);
-  const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
-  await exited;
-  clearTimeout(timer);
-}
 
 /** Kill an agent left behind by an updater that did not stop it (SIGKILLed): tests clean up after themselves. */
 async function killStaleAgent(h: FleetHost): Promise<void> {
@@ -307,7 +300,7 @@ export async function startFleet(options: FleetOptions = {}): Promise<Fleet> {
     },
     async killController() {
       serveLogs += serve.logs();
-      await stopChild(serve.child, 'SIGKILL');
+      await stopChild(serve.child, { signal: 'SIGKILL' });
     },
     async restartController() {
       serve = await spawnServe(stateDir, serveArgs, `127.0.0.1:${port}`);

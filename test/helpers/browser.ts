@@ -1,7 +1,7 @@
 // A real browser for the dashboard's tests and bench: Debian's chromium driven by playwright-core (never a
 // downloaded browser), and `swarmctl dashboard --no-open` as a child process whose first line is its URL.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { once } from 'node:events';
+import { stopChild } from '../../shared/process-group.js';
 import { chromium, type Browser } from 'playwright-core';
 import { SWARMCTL_BIN } from '../controller/helpers.js';
 
@@ -50,13 +50,6 @@ export async function startDashboard(controller: string, identity: string): Prom
   });
   return {
     url, child, stderr: () => err,
-    async stop() {
-      if (child.exitCode !== null || child.signalCode !== null) return;
-      const exited = once(child, 'exit');
-      child.kill('SIGTERM');
-      const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
-      await exited;
-      clearTimeout(timer);
-    },
+    stop: () => stopChild(child),
   };
 }

@@ -1,8 +1,9 @@
 // The wire types the page reads, taken from the zod schemas both ends use (types only: nothing of zod is bundled).
 import type { FleetStatus, HostView } from '../../../shared/operator-api.js';
 import type { RolloutEvent, RolloutJson } from '../../../shared/rollout-api.js';
+import type { ControllerHealth, HostSnapshot } from '../wire.js';
 
-export type { FleetStatus, HostView, RolloutEvent, RolloutJson };
+export type { ControllerHealth, FleetStatus, HostSnapshot, HostView, RolloutEvent, RolloutJson };
 export type RolloutSummary = Omit<RolloutJson, 'hosts' | 'events'>;
 export type RolloutHost = RolloutJson['hosts'][number];
 export type Wave = RolloutJson['waves'][number];
@@ -12,19 +13,6 @@ export interface Info {
   operator: string;
   version: string;
   pollMs: number;
-}
-
-export interface ControllerHealth {
-  ok: boolean;
-  message: string | null;
-  since: string;
-}
-
-export interface HostSnapshot {
-  version: number;
-  at: string;
-  hosts: HostView[];
-  status: FleetStatus;
 }
 
 export interface ApiError {
