@@ -95,3 +95,56 @@ export class BoundedPool {
     }
   };
 }
+
+/**
+ * A counting semaphore for long-lived holders that end on their own schedule (a push's body, sent before its answer
+ * comes): `acquire` resolves with a release function (idempotent) once a slot is free, first come first served; an
+ * abort while waiting rejects with the signal's reason and takes no slot.
+ */
+export class Slots {
+  private held = 0;
+  private readonly waiters: Array<{ grant: () => void }> = [];
+
+  constructor(readonly limit: number) {
+    if (!(limit >= 1)) throw new RangeError(`Slots limit must be at least 1, got ${limit}`);
+  }
+
+  /** Slots held now. */
+  get inUse(): number {
+    return this.held;
+  }
+
+  /** Callers waiting for a slot now. */
+  get waiting(): number {
+    return this.waiters.length;
+  }
+
+  acquire(signal?: AbortSignal): Promise<() => void> {
+    if (signal?.aborted) return Promise.reject(signal.reason);
+    return new Promise((resolve, reject) => {
+      const grant = (): void => {
+        signal?.removeEventListener('abort', onAbort);
+        this.held += 1;
+        let released = false;
+        resolve(() => {
+          if (released) return;
+          released = true;
+          this.held -= 1;
+          this.waiters.shift()?.grant();
+        });
+      };
+      const waiter = { grant };
+      const onAbort = (): void => {
+        const i = this.waiters.indexOf(waiter);
+        if (i >= 0) this.waiters.splice(i, 1);
+        reject(signal!.reason);
+      };
+      if (this.held < this.limit) {
+        grant();
+        return;
+      }
+      signal?.addEventListener('abort', onAbort, { once: true });
+      this.waiters.push(waiter);
+    });
+  }
+}

@@ -6,6 +6,7 @@ import type { Logger } from 'pino';
 import type { Clock } from '../../shared/clock.js';
 import type { IdSource } from '../../shared/ids.js';
 import { LIMITS } from '../../shared/limits.js';
+import { Slots } from '../../shared/limit-concurrency.js';
 import type { FleetRollbackReport, RolloutEvent, RolloutJson, StartRolloutBody } from '../../shared/rollout-api.js';
 import type { TlsMaterial } from '../../shared/tls.js';
 import { controllerError } from '../errors.js';
@@ -57,9 +58,11 @@ export function createRolloutEngine(deps: RolloutEngineDeps): RolloutEngine {
   const publish = (events: readonly RolloutEventRecord[]): void => {
     for (const e of events) live.emit('event', { ...toEventJson(e), rollout: e.rolloutId });
   };
+  // Bodies in flight are bounded for the whole controller, apart from max-parallel: memory stays flat in fleet size.
+  const bodySlots = new Slots(LIMITS['rollout.concurrent-bodies'].value);
   const executor = new RolloutExecutor({
     store: deps.store, fleet: deps.fleet, clock: deps.clock, logger: deps.logger, publish,
-    push: (req) => pushRelease({ material: deps.material, releases: deps.releases, clock: deps.pushClock ?? deps.clock, logger: deps.logger, ...(deps.pushTiming ? { timing: deps.pushTiming } : {}) }, req),
+    push: (req) => pushRelease({ material: deps.material, releases: deps.releases, clock: deps.pushClock ?? deps.clock, logger: deps.logger, bodySlots, ...(deps.pushTiming ? { timing: deps.pushTiming } : {}) }, req),
     ...(deps.onSettled ? { onSettled: deps.onSettled } : {}),
     lease: { ...defaultLeaseOptions(), ...deps.lease },
   });

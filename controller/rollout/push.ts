@@ -3,17 +3,23 @@
 import type { Logger } from 'pino';
 import type { Clock } from '../../shared/clock.js';
 import { LIMITS } from '../../shared/limits.js';
+import type { Slots } from '../../shared/limit-concurrency.js';
 import type { TlsMaterial } from '../../shared/tls.js';
 import type { OperationRecord } from '../../shared/wire.js';
 import { controllerError } from '../errors.js';
 import { judgeRecord, judgeUpdateAnswer, pickPushRecord, uploadNeverArrived, type PushOutcome } from './push-outcome.js';
-import { NotSentError, UpdaterClient, type ReleaseSource } from './updater-client.js';
+import { isTransientSendFailure, NotSentError, UpdaterClient, type ReleaseSource } from './updater-client.js';
 
 export interface PushDeps {
   material: () => TlsMaterial;
   releases: ReleaseSource;
   clock: Clock;
   logger: Logger;
+  /**
+   * The controller's slots for release bodies in flight (LIMITS rollout.concurrent-bodies): a push holds one from
+   * its request until the last byte of the body left, not while the updater installs. Absent: no bound.
+   */
+  bodySlots?: Slots;
   /** Tests shorten the settle timings; defaults from shared/limits.ts. */
   timing?: Partial<PushTiming>;
 }
@@ -122,6 +128,7 @@ export async function pushRelease(deps: PushDeps, req: PushRequest): Promise<Pus
       deadline = clock.now() + req.deadlineMs;
     }
     let lastBusy: string | null = null;
+    let lastNotSent: string | null = null;
     for (let attempt = 0; attempt < t.attempts; attempt++) {
       const remaining = deadline - clock.now();
       if (remaining <= 0) break;
@@ -131,20 +138,42 @@ export async function pushRelease(deps: PushDeps, req: PushRequest): Promise<Pus
       req.signal.addEventListener('abort', onAbort, { once: true });
       const timer = clock.setTimeout(() => ac.abort(new Error('host deadline')), remaining);
       let answer;
+      let releaseSlot: (() => void) | undefined;
       try {
-        answer = await client.postRelease(file, req.kind === 'updater' ? '/v1/self-update' : '/v1/update', { headersTimeoutMs: remaining, signal: ac.signal });
+        // Waiting for a body slot sends nothing: a deadline reached here leaves nothing to settle.
+        try {
+          releaseSlot = deps.bodySlots ? await deps.bodySlots.acquire(ac.signal) : undefined;
+        } catch (err) {
+          if (req.signal.aborted) throw err;
+          break;
+        }
+        answer = await client.postRelease(file, req.kind === 'updater' ? '/v1/self-update' : '/v1/update', {
+          headersTimeoutMs: deadline - clock.now(), signal: ac.signal, ...(releaseSlot ? { onBodySent: releaseSlot } : {}),
+        });
       } catch (err) {
         if (req.signal.aborted) throw err;
-        if (err instanceof NotSentError) return unreachable(req.host, reasonOf(err));
+        if (err instanceof NotSentError) {
+          // A reset during the handshake (an updater's handshake timeout on a loaded host, a flaky path) sent
+          // nothing: try again within the attempts and the deadline. Refused, no route, a wrong peer: unreachable now.
+          if (!isTransientSendFailure(err)) return unreachable(req.host, reasonOf(err));
+          lastNotSent = reasonOf(err);
+          log.warn({ err }, 'the connection to the updater was reset before anything was sent; trying again');
+          releaseSlot?.();
+          await clock.delay(t.pollIntervalMs, req.signal);
+          continue;
+        }
+        lastNotSent = null;
         // Cut after the body started (or at the deadline): only the updater knows what happened.
         log.warn({ err }, 'the push connection dropped; settling from the updater\'s records');
         const settled = await settle();
         if (settled !== 'none') return settled;
         continue;
       } finally {
+        releaseSlot?.();
         clock.clearTimeout(timer);
         req.signal.removeEventListener('abort', onAbort);
       }
+      lastNotSent = null;
       const verdict = judgeUpdateAnswer(answer.status, answer.body);
       if (!('settle' in verdict)) return verdict;
       if (verdict.settle === 'running') return await follow(verdict.id, Math.max(deadline, clock.now() + t.settleGraceMs));
@@ -154,6 +183,7 @@ export async function pushRelease(deps: PushDeps, req: PushRequest): Promise<Pus
       const settled = await settle();
       if (settled !== 'none') return settled;
     }
+    if (lastNotSent !== null) return unreachable(req.host, lastNotSent);
     if (lastBusy !== null) return { state: 'failed', error: { code: 'SWARM_ERR_UPDATER_BUSY', message: `${req.host}: operation ${lastBusy} kept the updater busy until the deadline` } };
     return unsettled(req.host, 'the push did not reach the updater within the deadline');
   } finally {

@@ -1,6 +1,5 @@
 // The controller's client of one host's updater: mTLS that checks the peer is updater/<host>, bounded answers.
-import { createReadStream } from 'node:fs';
-import { Readable } from 'node:stream';
+import { open } from 'node:fs/promises';
 import { request, type Dispatcher } from 'undici';
 import { buildDispatcher } from '../../shared/dispatcher.js';
 import { LIMITS } from '../../shared/limits.js';
@@ -86,21 +85,32 @@ export class UpdaterClient {
    * Stream a release to `/v1/update` (or `/v1/self-update`) and wait for the answer, which comes when the operation
    * has ended: the headers may take the whole host deadline. Rejects with NotSentError when nothing of the body left.
    */
-  async postRelease(file: ReleaseFile, path: '/v1/update' | '/v1/self-update', options: { headersTimeoutMs: number; signal: AbortSignal }): Promise<Answer> {
-    const stream = createReadStream(file.path);
+  async postRelease(file: ReleaseFile, path: '/v1/update' | '/v1/self-update', options: { headersTimeoutMs: number; signal: AbortSignal; onBodySent?: () => void }): Promise<Answer> {
+    const handle = await open(file.path, 'r');
     let started = false;
-    // Pulled only as undici sends: the first chunk taken means bytes may have reached the updater.
+    // One buffer per push, read into again for every chunk: undici takes the next chunk of an iterable body only
+    // once the socket drained the last one (it writes corked and waits for 'drain'), so nothing still holds it.
+    // Read streams allocate a new chunk per read, freed only by the garbage collector: with many pushes at once
+    // that garbage, not the pushes, was most of the controller's memory.
+    const buffer = Buffer.allocUnsafeSlow(LIMITS['rollout.push-chunk'].value);
     async function* body(): AsyncGenerator<Buffer> {
-      for await (const chunk of stream as AsyncIterable<Buffer>) {
-        started = true;
-        yield chunk;
+      try {
+        for (let position = 0; position < file.size;) {
+          const { bytesRead } = await handle.read(buffer, 0, Math.min(buffer.length, file.size - position), position);
+          if (bytesRead === 0) throw controllerError('SWARM_ERR_RELEASE_NOT_FOUND', `release ${file.id}: its file ended at ${position} of ${file.size} bytes`);
+          position += bytesRead;
+          started = true;
+          yield buffer.subarray(0, bytesRead);
+        }
+      } finally {
+        options.onBodySent?.();
       }
     }
     try {
       const res = await request(`${this.#base}${path}`, {
         method: 'POST',
         dispatcher: this.#dispatcher,
-        body: Readable.from(body(), { objectMode: false }),
+        body: body(),
         headers: {
           'content-type': 'application/gzip',
           'content-length': String(file.size),
@@ -116,7 +126,7 @@ export class UpdaterClient {
       if (!started || isConnectFailure(err)) throw new NotSentError(err);
       throw err;
     } finally {
-      stream.destroy();
+      await handle.close().catch(() => undefined);
     }
   }
 
@@ -183,6 +193,17 @@ const CONNECT_CODES = new Set(['ECONNREFUSED', 'UND_ERR_CONNECT_TIMEOUT', 'ENOTF
 export function isConnectFailure(err: unknown): boolean {
   for (let e = err as { code?: string; cause?: unknown } | undefined, i = 0; e && i < 5; e = e.cause as typeof e, i++) {
     if (e.code && CONNECT_CODES.has(e.code)) return true;
+  }
+  return false;
+}
+
+const TRANSIENT_CODES = new Set(['ECONNRESET', 'EPIPE', 'UND_ERR_SOCKET', 'ETIMEDOUT']);
+
+/** Nothing was sent and the connection was reset or timed out on the way (not refused, not a wrong peer): worth another try. */
+export function isTransientSendFailure(err: NotSentError): boolean {
+  if (isConnectFailure(err.cause)) return false;
+  for (let e = err.cause as { code?: string; cause?: unknown } | undefined, i = 0; e && i < 5; e = e.cause as typeof e, i++) {
+    if (e.code && TRANSIENT_CODES.has(e.code)) return true;
   }
   return false;
 }

@@ -1,6 +1,6 @@
 // Bounded concurrency: never more than the limit in flight, every item done, the first failure reported.
 import assert from 'node:assert/strict';
-import { BoundedPool, forEachLimited } from '../../shared/limit-concurrency.js';
+import { BoundedPool, forEachLimited, Slots } from '../../shared/limit-concurrency.js';
 
 /** A task the test finishes by hand, so "in flight" is exact and nothing depends on timing. */
 function gate(): { promise: Promise<void>; open: () => void; fail: (e: Error) => void } {
@@ -98,6 +98,42 @@ describe('shared/limit-concurrency', () => {
       await assert.rejects(pool.drain(), /sync/);
       assert.equal(pool.inFlight, 0);
       assert.throws(() => new BoundedPool(0), RangeError);
+    });
+  });
+
+  describe('Slots', () => {
+    it('grants at most `limit`, first come first served, and a release (once) hands the slot on', async () => {
+      const slots = new Slots(2);
+      const a = await slots.acquire();
+      const b = await slots.acquire();
+      const order: string[] = [];
+      const c = slots.acquire().then((r) => { order.push('c'); return r; });
+      const d = slots.acquire().then((r) => { order.push('d'); return r; });
+      await tick();
+      assert.deepEqual([slots.inUse, slots.waiting, order], [2, 2, []]);
+      a();
+      a();
+      const releaseC = await c;
+      await tick();
+      assert.deepEqual([slots.inUse, slots.waiting, order], [2, 1, ['c']], 'a second release of the same slot grants nothing');
+      b();
+      (await d)();
+      releaseC();
+      assert.deepEqual([slots.inUse, slots.waiting, order], [0, 0, ['c', 'd']]);
+    });
+
+    it('an abort while waiting rejects with its reason and takes no slot; an aborted signal is refused at once', async () => {
+      const slots = new Slots(1);
+      const held = await slots.acquire();
+      const ac = new AbortController();
+      const waiting = slots.acquire(ac.signal);
+      ac.abort(new Error('deadline'));
+      await assert.rejects(waiting, /deadline/);
+      assert.deepEqual([slots.inUse, slots.waiting], [1, 0]);
+      await assert.rejects(slots.acquire(ac.signal), /deadline/);
+      held();
+      assert.equal(slots.inUse, 0);
+      assert.throws(() => new Slots(0), RangeError);
     });
   });
 });

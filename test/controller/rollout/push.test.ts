@@ -1,10 +1,11 @@
 // Pushes against fake updaters over real mTLS: every way an updater answers (or does not) maps to one host state,
 // and a dropped connection is settled from the updater's records, never guessed.
 import assert from 'node:assert/strict';
-import { createServer } from 'node:net';
+import { connect, createServer, type Socket } from 'node:net';
 import { judgeUpdateAnswer, pickPushRecord, uploadNeverArrived } from '../../../controller/rollout/push-outcome.js';
 import { pushRelease, type PushDeps } from '../../../controller/rollout/push.js';
 import { systemClock } from '../../../shared/clock.js';
+import { Slots } from '../../../shared/limit-concurrency.js';
 import { silentLogger } from '../../../shared/logger.js';
 import type { OperationRecord } from '../../../shared/wire.js';
 import { DirectoryReleaseSource, startFakeUpdater, type FakeUpdater } from '../../helpers/fake-updater.js';
@@ -140,6 +141,66 @@ describe('push to an updater (real mTLS, fake updater)', function () {
     assert.equal(out.state, 'unreachable');
     assert.match((out as { error: { message: string } }).error.message, /someone-else/);
     assert.deepEqual(impostor.pushes, []);
+  });
+
+  it('a connection reset during the handshake sent nothing: tried again within the attempts, then succeeded', async () => {
+    const f = await fake('h15');
+    // A TCP relay in front of the updater that resets the first connection before TLS completes.
+    let accepted = 0;
+    const sockets = new Set<Socket>();
+    const relay = createServer((client) => {
+      sockets.add(client);
+      if (++accepted === 1) {
+        client.resetAndDestroy();
+        return;
+      }
+      const [host, port] = f.address.split(':');
+      const upstream = connect(Number(port), host!);
+      sockets.add(upstream);
+      client.pipe(upstream).pipe(client);
+      client.on('error', () => upstream.destroy());
+      upstream.on('error', () => client.destroy());
+    });
+    await new Promise<void>((r) => relay.listen(0, '127.0.0.1', r));
+    try {
+      const out = await push({ name: f.name, address: `127.0.0.1:${(relay.address() as { port: number }).port}` });
+      assert.equal(out.state, 'succeeded', JSON.stringify(out));
+      assert.equal(accepted, 2);
+      assert.deepEqual(f.updates, [release]);
+    } finally {
+      for (const s of sockets) s.destroy();
+      await new Promise<void>((r) => relay.close(() => r()));
+    }
+  });
+
+  it('body slots: a push frees its slot when its body has left, not when the updater answers', async () => {
+    const slots = new Slots(1);
+    const withSlots: PushDeps = { ...deps, bodySlots: slots };
+    const slow = await fake('h12');
+    const quick = await fake('h13');
+    let commit!: () => void;
+    slow.behave = () => ({ commitAfter: new Promise<void>((r) => { commit = r; }) });
+    const at = { releaseId: release, kind: 'agent' as const, startedAt: Date.now(), deadlineMs: 10_000, signal: new AbortController().signal };
+    const first = pushRelease(withSlots, { ...at, host: slow.name, address: slow.address });
+    await slow.pushed(1);
+    // The slow host holds its answer (installing); the one slot is free again, so the next host is not held behind it.
+    const second = await pushRelease(withSlots, { ...at, host: quick.name, address: quick.address });
+    assert.equal(second.state, 'succeeded');
+    assert.equal(slots.inUse, 0);
+    commit();
+    assert.equal((await first).state, 'succeeded');
+  });
+
+  it('body slots: a push that waits for a slot past its deadline sends nothing and fails', async () => {
+    const slots = new Slots(1);
+    const held = await slots.acquire();
+    const f = await fake('h14');
+    const out = await pushRelease({ ...deps, bodySlots: slots }, { host: f.name, address: f.address, releaseId: release, kind: 'agent', startedAt: Date.now(), deadlineMs: 300, signal: new AbortController().signal });
+    assert.deepEqual([out.state, (out as { error: { code: string } }).error.code], ['failed', 'SWARM_ERR_ROLLOUT_PUSH_UNSETTLED']);
+    assert.deepEqual(f.pushes, [], 'nothing was sent');
+    assert.equal(slots.waiting, 0, 'the expired waiter left the queue');
+    held();
+    assert.equal(slots.inUse, 0);
   });
 
   it('resume: a committed record settles the host without a push; no record sends it', async () => {
