@@ -1,5 +1,6 @@
 // The controller's client of one host's updater: mTLS that checks the peer is updater/<host>, bounded answers.
 import { open } from 'node:fs/promises';
+import type { Readable } from 'node:stream';
 import { request, type Dispatcher } from 'undici';
 import { buildDispatcher } from '../../shared/dispatcher.js';
 import { LIMITS } from '../../shared/limits.js';
@@ -110,7 +111,8 @@ export class UpdaterClient {
       const res = await request(`${this.#base}${path}`, {
         method: 'POST',
         dispatcher: this.#dispatcher,
-        body: body(),
+        // undici sends an async iterable body chunk by chunk (its types list only Readable; its runtime takes iterables).
+        body: body() as unknown as Readable,
         headers: {
           'content-type': 'application/gzip',
           'content-length': String(file.size),
