@@ -5,7 +5,8 @@ import { once } from 'node:events';
 import type { Agent } from 'undici';
 import { startChannelClient, type ChannelClient } from '../../controller-client/channel-client.js';
 import { controllerFleet } from '../../controller/rollout/fleet-source.js';
-import { openPostgresStore, type Store } from '../../controller/store/index.js';
+import { chunkNotice, readChunk } from '../../controller/store/postgres-notify.js';
+import { openPostgresStore } from '../../controller/store/index.js';
 import { silentLogger } from '../../shared/logger.js';
 import { mintIdentity, type TestIdentity } from '../helpers/pki.js';
 import { startPostgres, type PgServer } from '../helpers/postgres.js';
@@ -30,7 +31,8 @@ describe('controller replicas on one PostgreSQL database (two in-process control
   beforeEach(async () => {
     const { url } = await server!.createDatabase();
     // A long heartbeat: the reports the test compares do not change under it.
-    const deps = async (): Promise<{ store: Store; heartbeatMs: number }> => ({ store: await openPostgresStore(url), heartbeatMs: 60_000 });
+    // A short re-read interval: the fallback case below waits for one.
+    const deps = async () => ({ store: await openPostgresStore(url), heartbeatMs: 60_000, replicas: { revocationPollMs: 200 } });
     a = await startInProcessController(await deps());
     b = await startInProcessController(await deps());
   });
@@ -122,6 +124,17 @@ describe('controller replicas on one PostgreSQL database (two in-process control
     assert.equal(refused.body.code, 'SWARM_ERR_AUTH_REVOKED');
   });
 
+  it('a revocation whose notice never came (written to the database directly) reaches B by its periodic re-read', async () => {
+    const carol = await mintIdentity('operator', 'carol', { freshKey: true });
+    await a.store.recordCertificate({ serial: carol.serial, role: 'operator', name: 'carol', notBefore: 0, notAfter: carol.material.notAfter, issuedAt: Date.now() });
+    const asCarol = dispatcher(carol);
+    assert.equal((await call(asCarol, `${b.url}/v1/hosts`)).status, 200);
+    const cut = once(asCarol, 'disconnect');
+    await a.store.revokeIdentity('operator', 'carol', Date.now());
+    await Promise.race([cut, new Promise((_, reject) => setTimeout(() => reject(new Error('B did not cut carol within 5 s of the revocation')), 5_000).unref())]);
+    assert.equal((await call(asCarol, `${b.url}/v1/hosts`)).body.code, 'SWARM_ERR_AUTH_REVOKED');
+  });
+
   it('host list, fleet status and the rollout engine\'s fleet are the same on A as on B for a host whose channels are on B', async () => {
     const { agent, updater } = await enrollHost('on-b');
     await enrollHost('silent');
@@ -165,5 +178,19 @@ describe('controller replicas on one PostgreSQL database (two in-process control
     await a.context.presence.sync();
     const after = (await call(ops, `${a.url}/v1/hosts`)).body as unknown as typeof hosts;
     assert.deepEqual(after.find((h) => h.name === 'on-b')!.channels, { agent: false, updater: false });
+  });
+});
+
+describe('revocation notices between replicas (NOTIFY payloads)', () => {
+  it('splits many serials into payloads under the NOTIFY limit, each naming the origin and the host', () => {
+    const serials = Array.from({ length: 700 }, (_, i) => i.toString(16).padStart(32, '0'));
+    const chunks = chunkNotice({ origin: 'ctl-1/42/abc', host: 'h1', serials });
+    assert.ok(chunks.length > 1);
+    for (const c of chunks) assert.ok(Buffer.byteLength(c) <= 7_900, `${Buffer.byteLength(c)} bytes`);
+    const read = chunks.map(readChunk);
+    assert.deepEqual(read.flatMap((n) => n.serials), serials);
+    for (const n of read) assert.deepEqual([n.origin, n.host], ['ctl-1/42/abc', 'h1']);
+    assert.deepEqual(chunkNotice({ origin: 'o', serials: ['0a'] }).map(readChunk), [{ origin: 'o', serials: ['0a'] }]);
+    assert.throws(() => readChunk('{"o":"x","s":["not hex"]}'), /unreadable revocation notice/);
   });
 });
