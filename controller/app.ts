@@ -1,6 +1,8 @@
 // buildControllerApp: the controller's HTTPS app (enrollment, renewal, operators, channels, metrics); never listens.
 import rateLimit from '@fastify/rate-limit';
 import type { FastifyInstance } from 'fastify';
+import { randomBytes } from 'node:crypto';
+import { hostname } from 'node:os';
 import type { TLSSocket } from 'node:tls';
 import type { Logger } from 'pino';
 import type { CertificateAuthority } from '../pki/index.js';
@@ -18,7 +20,9 @@ import { CrlPublisher, Issuer } from './issuer.js';
 import { Metrics } from './metrics.js';
 import { ReportCache } from './reports.js';
 import { Denylist, SocketRegistry } from './revocation.js';
-import { retireSupersededSerials } from './context.js';
+import { applyRemoteRevocation, retireSupersededSerials } from './context.js';
+import { ChannelPresence } from './presence.js';
+import { RevocationSync } from './revocation-sync.js';
 import { Supersession } from './supersede.js';
 import { LIMITS } from '../shared/limits.js';
 import { hostRoutes } from './routes/hosts.js';
@@ -78,6 +82,10 @@ export interface ControllerDeps {
   releaseSigningKeyPem?: string;
   /** Upload sizes and pace (shared/limits.ts by default; tests shorten them). */
   releaseLimits?: Partial<ReleaseUploadLimits>;
+  /** This process's id among replicas sharing the database (default: host/pid/random, as the rollout lease holder's). */
+  replicaId?: string;
+  /** Presence and revocation-sync timings (shared/limits.ts by default; tests shorten them). */
+  replicas?: { presenceIntervalMs?: number; presenceTtlMs?: number; revocationPollMs?: number };
   /**
    * Who a request comes from (default: its verified TLS client certificate). A seam for route tests with
    * `inject()`; `serve` never sets it, so a running controller only ever trusts the TLS handshake.
@@ -116,6 +124,12 @@ export async function buildControllerApp(deps: ControllerDeps): Promise<Controll
   const denylist = new Denylist((await deps.store.listRevoked()).map((r) => r.serial));
   const reports = await ReportCache.load(deps.store, clock, deps.logger);
   const hub = new ChannelHub({ reports, denylist, clock, logger: deps.logger, heartbeatMs, pingIntervalMs: settings.pingIntervalMs });
+  const replica = deps.replicaId ?? deps.rolloutLease?.holder ?? `${hostname()}/${process.pid}/${randomBytes(6).toString('hex')}`;
+  const presence = new ChannelPresence({
+    hub, store: deps.store, replica, clock, logger: deps.logger,
+    ...(deps.replicas?.presenceIntervalMs !== undefined ? { intervalMs: deps.replicas.presenceIntervalMs } : {}),
+    ...(deps.replicas?.presenceTtlMs !== undefined ? { ttlMs: deps.replicas.presenceTtlMs } : {}),
+  });
   const crl = new CrlPublisher(deps.ca, deps.store, clock);
   await crl.regenerate();
   const releases = deps.releasesDir === undefined ? undefined : new DiskReleaseBlobs({
@@ -125,10 +139,14 @@ export async function buildControllerApp(deps: ControllerDeps): Promise<Controll
   const metrics = new Metrics();
   const rollouts = createRolloutEngine({
     onSettled: (outcome, seconds) => metrics.observePush(outcome, seconds),
-    store: deps.store, releases: deps.releaseSource ?? releases ?? noReleases, fleet: controllerFleet({ store: deps.store, reports, hub, clock, offlineTimeoutMs: settings.offlineTimeoutMs }),
+    store: deps.store, releases: deps.releaseSource ?? releases ?? noReleases, fleet: controllerFleet({ store: deps.store, reports, hub, presence, clock, offlineTimeoutMs: settings.offlineTimeoutMs }),
     material: () => deps.material, clock, ids: deps.ids ?? randomIds, logger: deps.logger,
     ...(deps.rolloutLease ? { lease: deps.rolloutLease } : {}),
     // The routes write the audit entries (they know the caller and the outcome), so the engine writes none.
+  });
+  const revocations = new RevocationSync({
+    store: deps.store, replica, clock, logger: deps.logger, apply: (revoked) => applyRemoteRevocation(ctx, revoked),
+    ...(deps.replicas?.revocationPollMs !== undefined ? { pollIntervalMs: deps.replicas.revocationPollMs } : {}),
   });
   const ctx: ControllerContext = {
     cluster,
@@ -138,6 +156,8 @@ export async function buildControllerApp(deps: ControllerDeps): Promise<Controll
     denylist,
     sockets: new SocketRegistry(),
     hub,
+    presence,
+    revocations,
     reports,
     metrics,
     clock,
@@ -168,6 +188,9 @@ export async function buildControllerApp(deps: ControllerDeps): Promise<Controll
   });
   hub.start();
   reports.start(deps.reportFlushMs ?? 2_000);
+  // Replicas on one database: revocations made elsewhere are heard from here on, channels are shared.
+  await revocations.start();
+  presence.start();
   const crlTimer = setInterval(() => void crl.regenerate().catch((err: unknown) => deps.logger.error({ err }, 'CRL regeneration failed')), 86_400_000);
   crlTimer.unref();
   // Rollouts resume only once the controller serves (channels can report); they stop before the store closes.
@@ -181,7 +204,9 @@ export async function buildControllerApp(deps: ControllerDeps): Promise<Controll
     await ctx.rollouts.close();
     clearInterval(crlTimer);
     ctx.supersession.close();
+    await revocations.close();
     hub.close();
+    await presence.close();
   });
   app.addHook('onClose', async () => reports.stop());
 

@@ -78,6 +78,11 @@ export class ChannelHub {
     return { agent, updater };
   }
 
+  /** Every channel open on this process (what it records as its presence for other replicas). */
+  openChannels(): Array<{ role: ChannelRole; host: string }> {
+    return [...this.#channels.values()].map((c) => ({ role: c.role, host: c.host }));
+  }
+
   isOpen(role: ChannelRole, host: string): boolean {
     return this.#channels.has(`${role}/${host}`);
   }

@@ -6,10 +6,12 @@ import { spiffeUri, type Role } from '../shared/identity.js';
 import type { ChannelHub } from './channels.js';
 import type { CrlPublisher, Issuer } from './issuer.js';
 import type { Metrics } from './metrics.js';
+import type { ChannelPresence } from './presence.js';
 import type { DiskReleaseBlobs } from './releases/index.js';
 import type { ReportCache } from './reports.js';
 import type { RolloutService } from './rollout/service.js';
 import type { Denylist, SocketRegistry } from './revocation.js';
+import type { RevocationSync, RevokedSerials } from './revocation-sync.js';
 import type { Store } from './store/index.js';
 import type { Supersession } from './supersede.js';
 
@@ -28,6 +30,10 @@ export interface ControllerContext {
   denylist: Denylist;
   sockets: SocketRegistry;
   hub: ChannelHub;
+  /** Channels open on this replica or another one sharing the database. */
+  presence: ChannelPresence;
+  /** Revocations told to, and heard from, the other replicas sharing the database. */
+  revocations: RevocationSync;
   reports: ReportCache;
   metrics: Metrics;
   clock: Clock;
@@ -49,7 +55,8 @@ export async function audit(ctx: ControllerContext, req: FastifyRequest, action:
 
 /**
  * Revoke every certificate of an identity: record it, refuse it from now on (denylist), close its channels
- * with a close frame at once and cut any other live socket of it, then publish a new CRL.
+ * with a close frame at once and cut any other live socket of it, then publish a new CRL. Every other replica on
+ * the database is told before this returns, and does the same for the channels and sockets it holds.
  */
 export async function revokeIdentities(ctx: ControllerContext, identities: ReadonlyArray<{ role: Role; name: string }>): Promise<string[]> {
   const now = ctx.clock.now();
@@ -59,8 +66,15 @@ export async function revokeIdentities(ctx: ControllerContext, identities: Reado
   ctx.denylist.add(serials);
   for (const { role, name } of identities) if (role === 'agent' || role === 'updater') ctx.hub.closeHost(name);
   const all: string[] = [];
-  for (const { role, name } of identities) all.push(...(await ctx.store.listCertificates({ role, name })).map((c) => c.serial));
+  const byIdentity: Array<{ serials: string[]; host?: string }> = [];
+  for (const { role, name } of identities) {
+    const mine = (await ctx.store.listCertificates({ role, name })).map((c) => c.serial);
+    all.push(...mine);
+    byIdentity.push({ serials: mine, ...(role === 'agent' || role === 'updater' ? { host: name } : {}) });
+  }
   ctx.denylist.add(all);
+  // Every other replica does the same at once (a host's channels may be held there), before the answer goes out.
+  for (const revoked of byIdentity) await ctx.revocations.publish(revoked);
   // Hosts refuse them too: every open channel hears now, a host cut off gets them on reconnect or from the CRL.
   ctx.hub.broadcastRevoked(all);
   setTimeout(() => ctx.sockets.destroy(all), 300).unref();
@@ -89,9 +103,31 @@ export async function announceSuperseded(ctx: ControllerContext, serials: readon
   if (serials.length === 0) return;
   ctx.denylist.add(serials);
   ctx.sockets.destroy(serials);
+  await ctx.revocations.publish({ serials });
   if (revoked.length === 0) return;
   ctx.hub.broadcastRevoked(revoked);
   await ctx.store.appendAudit({ at: ctx.clock.now(), actor: 'system', action: 'certificate.supersede', target: revoked.join(','), details: { serials: revoked, reason: 'superseded' } });
   await ctx.crl.regenerate();
   ctx.logger.info({ op: 'revoke', reason: 'superseded', serials: revoked }, 'revoked superseded certificates');
+}
+
+/**
+ * Revocations made on another replica (or found by the periodic re-read): refuse the serials here too, close the
+ * removed host's channels with a close frame and cut the serials' sockets, tell this replica's channels, publish a
+ * new CRL. Serials refused here already are no news (the host is closed all the same).
+ */
+export function applyRemoteRevocation(ctx: ControllerContext, revoked: RevokedSerials): void {
+  const fresh = ctx.denylist.add(revoked.serials);
+  if (revoked.host !== undefined) {
+    ctx.hub.closeHost(revoked.host);
+    ctx.reports.forget(revoked.host);
+    // As revokeIdentities: the close frames go first, then any other socket of the host's serials.
+    setTimeout(() => ctx.sockets.destroy(revoked.serials), 300).unref();
+  } else {
+    ctx.sockets.destroy(fresh);
+  }
+  if (fresh.length === 0) return;
+  ctx.hub.broadcastRevoked(fresh);
+  void ctx.crl.regenerate().catch((err: unknown) => ctx.logger.error({ err }, 'CRL regeneration failed'));
+  ctx.logger.info({ op: 'revoke', host: revoked.host, serials: fresh }, 'refusing certificates revoked by another replica');
 }

@@ -8,6 +8,7 @@ export type { FleetStatus };
 
 /** One host's view; its certificates are read from the store unless given. */
 export async function viewHost(ctx: ControllerContext, host: HostRecord, certs?: readonly CertificateRecord[]): Promise<HostView> {
+  await ctx.reports.refresh();
   return viewHostWith(ctx, host, certs ?? [...await ctx.store.listCertificates({ role: 'agent', name: host.name }), ...await ctx.store.listCertificates({ role: 'updater', name: host.name })]);
 }
 
@@ -16,14 +17,18 @@ function viewHostWith(ctx: ControllerContext, host: HostRecord, certs: readonly 
     host,
     reports: ctx.reports.get(host.name),
     certs,
-    channels: { agent: ctx.hub.isOpen('agent', host.name), updater: ctx.hub.isOpen('updater', host.name) },
+    channels: { agent: ctx.presence.isOpen('agent', host.name), updater: ctx.presence.isOpen('updater', host.name) },
     now: ctx.clock.now(),
     offlineTimeoutMs: ctx.settings.offlineTimeoutMs,
   });
 }
 
-/** Every active host's view from two store reads (never one per host: this is the host list's hot path). */
+/**
+ * Every active host's view from two store reads (never one per host: this is the host list's hot path); a third, the
+ * reports, when replicas share the database, so every replica shows what any of them heard.
+ */
 export async function listHostViews(ctx: ControllerContext): Promise<HostView[]> {
+  await ctx.reports.refresh();
   const byName = new Map<string, CertificateRecord[]>();
   for (const c of await ctx.store.listCertificates()) {
     if (c.role !== 'agent' && c.role !== 'updater') continue;
@@ -64,7 +69,7 @@ export async function fleetStatus(ctx: ControllerContext): Promise<FleetStatus> 
     hosts: { total: views.length, enrolled, online, offline: enrolled - online, pending: views.length - enrolled },
     health,
     releases: [...releases.values()].sort((a, b) => b.hosts - a.hosts),
-    channels: ctx.hub.counts(),
+    channels: ctx.presence.counts(),
     certificates: {
       active: certs.filter((c) => c.revokedAt === null && c.notAfter > now).length,
       revoked: certs.filter((c) => c.revokedAt !== null).length,

@@ -1,4 +1,5 @@
-// The latest report of each host's agent and updater: kept in memory, written behind to the store in batches.
+// The latest report of each host's agent and updater: kept in memory, written behind to the store in batches; on a
+// shared database (replicas) the reports other replicas wrote are merged in on demand (`refresh`), newest wins.
 import type { Logger } from 'pino';
 import type { Clock } from '../shared/clock.js';
 import type { ChannelReport, HostReportRecord, Store } from './store/index.js';
@@ -12,6 +13,9 @@ export class ReportCache {
   #timer: NodeJS.Timeout | undefined;
   /** The write in progress: flushes run one after another, so an older batch never lands after a newer one. */
   #writing: Promise<void> = Promise.resolve();
+
+  /** The refresh in progress: callers arriving meanwhile share it (one store read however many ask at once). */
+  #refreshing: Promise<void> | undefined;
 
   /** A cache holding the reports saved before (the controller's start). */
   static async load(store: Store, clock: Clock, logger: Logger): Promise<ReportCache> {
@@ -68,6 +72,23 @@ export class ReportCache {
     this.#dirty.delete(host);
   }
 
+  /**
+   * On a shared database: merge in the reports the store holds (written by any replica), newest per role, so views
+   * read next show what every replica heard. Nothing to do when this process is the only writer. Rejects when the
+   * store does.
+   */
+  refresh(): Promise<void> {
+    if (!this.#store.shared) return Promise.resolve();
+    this.#refreshing ??= this.#store.listReports()
+      .then((stored) => {
+        for (const r of stored) this.#reports.set(r.hostName, mergeReports(this.#reports.get(r.hostName), r));
+      })
+      .finally(() => {
+        this.#refreshing = undefined;
+      });
+    return this.#refreshing;
+  }
+
   /** Write the dirty reports in one batch (one store call, never one per host); never rejects: a failure is logged and retried. */
   flush(): Promise<void> {
     this.#writing = this.#writing.then(() => this.#write());
@@ -85,4 +106,18 @@ export class ReportCache {
       for (const r of batch) this.#dirty.add(r.hostName);
     }
   }
+}
+
+const newer = (a: ChannelReport | null, b: ChannelReport | null): ChannelReport | null => (a === null ? b : b === null || a.at >= b.at ? a : b);
+
+/** A host's reports from two sources: each role's newest report, the latest contact. */
+export function mergeReports(mine: HostReportRecord | undefined, theirs: HostReportRecord): HostReportRecord {
+  if (!mine) return theirs;
+  const contact = [mine.lastContact, theirs.lastContact].filter((t): t is number => t !== null);
+  return {
+    hostName: mine.hostName,
+    lastContact: contact.length > 0 ? Math.max(...contact) : null,
+    agent: newer(mine.agent, theirs.agent),
+    updater: newer(mine.updater, theirs.updater),
+  };
 }

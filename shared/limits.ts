@@ -77,6 +77,15 @@ export const LIMITS = {
   'revocation.crlFetchTimeout': limit(10_000, 'ms', 'One CRL fetch (connect, headers and body); a stalled controller must not hold the refresh forever.'),
   'revocation.crlMaxBytes': limit(8 * 1024 * 1024, 'bytes', 'Largest CRL a host reads (~200,000 entries); a bigger answer is refused, not buffered.'),
   'revocation.controllerCertLifetime': limit(7 * 86_400_000, 'ms', 'Lifetime of the controller certificate (it self-renews when a third is left): a stolen controller key is useful for at most this long even where the CRL does not reach.'),
+  'revocation.replica-poll-interval': limit(3_000, 'ms', 'Each replica on a shared database (PostgreSQL) re-reads the serials revoked lately this often, besides hearing them at once by LISTEN/NOTIFY: a notice lost with a dropped listening connection still reaches every replica within this. One indexed read.'),
+  'revocation.replica-poll-overlap': limit(300_000, 'ms', 'That re-read asks for revocations since its previous one minus this: the revoking replica stamps revoked_at with its own clock, and a renewal retires serials at the new certificate\'s issue time, before the commit. Covers replicas\' clock skew and a slow commit; a few minutes of revocations is a handful of rows.'),
+  'revocation.notify-payload-bytes': limit(7_900, 'bytes', 'Largest NOTIFY payload a replica sends (PostgreSQL refuses 8000 and more by default): the serials of one revocation go in as many notices as needed, each naming the host.'),
+  'revocation.notify-backoff-base': limit(100, 'ms', 'First wait before a replica reconnects its revocation listener (LISTEN) after the connection dropped; it re-reads every revoked serial once listening again, so nothing sent meanwhile is missed.'),
+  'revocation.notify-backoff-max': limit(5_000, 'ms', 'Longest wait between reconnects of the revocation listener (exponential, half random): a database failover is retried every few seconds, and the periodic re-read covers the gap.'),
+  // -- replicas: what controllers on one PostgreSQL database share about live channels --
+  'replicas.presence-interval': limit(1_000, 'ms', 'Each replica on a shared database records the channels it opened or closed since the last time, and marks itself alive, this often (one small transaction), then reads the others\' channels: a host\'s channel moving to another replica shows within about this.'),
+  'replicas.presence-ttl': limit(5_000, 'ms', 'A replica not marked alive for this long (killed, frozen, cut from the database) no longer counts: its channels stop showing as open. Five intervals, so a slow transaction or two never flaps a fleet offline; replicas\' clocks must agree well under it (NTP).'),
+  'replicas.presence-reap-after': limit(60_000, 'ms', 'The record of a replica silent this long is deleted with its channels by the next replica that marks itself alive, so dead replicas do not pile up; one that comes back records its channels again.'),
 
   // -- enrollment and renewal (hardening item 11) --
   'enroll.per-source-per-minute': limit(20, 'per-minute',

@@ -94,9 +94,10 @@ export function hostRoutes(ctx: ControllerContext) {
       const { name } = parseInput(NameParams, req.params, 'params');
       const host = await mustFind(name);
       const certs = [...await ctx.store.listCertificates({ role: 'updater', name }), ...await ctx.store.listCertificates({ role: 'agent', name })];
+      const view = await viewHost(ctx, host, certs);
       const reports = ctx.reports.get(name);
       return {
-        ...await viewHost(ctx, host, certs),
+        ...view,
         certificates: certs.map((c) => viewCertificate(ctx.cluster, c, ctx.clock.now())),
         reports: { agent: reports?.agent?.report ?? null, updater: reports?.updater?.report ?? null },
       } satisfies HostDetail;

@@ -126,4 +126,19 @@ export const MIGRATIONS: readonly string[] = [
     expires_at INTEGER NOT NULL
   );
   `,
+  // 6: replicas (PostgreSQL migration 3; SQLite has one controller, the tables keep the engines alike): which controller
+  // process is alive until when, the channels each holds, and revoked serials found by time.
+  `
+  CREATE TABLE controller_replicas (
+    id TEXT PRIMARY KEY,
+    seen_at INTEGER NOT NULL
+  );
+  CREATE TABLE channel_presence (
+    replica TEXT NOT NULL REFERENCES controller_replicas(id) ON DELETE CASCADE,
+    role TEXT NOT NULL CHECK (role IN ('agent', 'updater')),
+    host_name TEXT NOT NULL,
+    PRIMARY KEY (replica, role, host_name)
+  );
+  CREATE INDEX certificates_revoked ON certificates(revoked_at) WHERE revoked_at IS NOT NULL;
+  `,
 ];

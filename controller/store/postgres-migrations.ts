@@ -124,4 +124,19 @@ export const PG_MIGRATIONS: readonly string[] = [
     expires_at bigint NOT NULL
   );
   `,
+  // 3: replicas (SQLite migration 6): which controller process is alive until when (its own clock), the channels each
+  // holds (so every replica sees a host online whose channel is on another). Revoked serials found by time (the periodic
+  // re-read behind LISTEN/NOTIFY) use certificates_revoked from version 1.
+  `
+  CREATE TABLE controller_replicas (
+    id text COLLATE "C" PRIMARY KEY,
+    seen_at bigint NOT NULL
+  );
+  CREATE TABLE channel_presence (
+    replica text COLLATE "C" NOT NULL REFERENCES controller_replicas(id) ON DELETE CASCADE,
+    role text NOT NULL CHECK (role IN ('agent', 'updater')),
+    host_name text COLLATE "C" NOT NULL,
+    PRIMARY KEY (replica, role, host_name)
+  );
+  `,
 ];

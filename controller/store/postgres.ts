@@ -2,7 +2,7 @@
 // check-then-write one transaction whose rows are locked (SELECT ... FOR UPDATE, conditional UPDATEs with row counts,
 // advisory transaction locks where the rows do not exist yet), so replicas on one database cannot contradict each
 // other. `pg` is loaded only when this engine is opened: a SQLite controller never loads it.
-import type { Pool, PoolClient } from 'pg';
+import type { Client, Pool, PoolClient } from 'pg';
 import type { Role } from '../../shared/identity.js';
 import { LIMITS } from '../../shared/limits.js';
 import { controllerError } from '../errors.js';
@@ -11,10 +11,11 @@ import { serialsRetiredByRenewal } from '../supersede.js';
 import { applyLabelChange } from './label-change.js';
 import { PG_MIGRATIONS } from './postgres-migrations.js';
 import { IDENTITY_LOCK_CLASS, inTransaction, LOCK_CLASS, LOCK_KEY, PG_JSON, pgStatement, Rollback, run, type Queryable } from './postgres-kit.js';
+import { openPgRevocationFeed } from './postgres-notify.js';
 import { openPgRolloutTables } from './postgres-rollouts.js';
 import { rowMappers, type AuditRow, type CertRow, type HostRow, type ReleaseRow, type ReportRow, type TokenRow } from './rows.js';
 import { redactStoreUrl } from './spec.js';
-import type { HostRecord, HostReportRecord, IssueGuard, IssueRefusal, Store, TokenRefusal } from './store.js';
+import type { ChannelPresenceKey, HostRecord, HostReportRecord, IssueGuard, IssueRefusal, RevocationFeed, Store, TokenRefusal } from './store.js';
 
 const S = {
   insertHost: pgStatement('insert_host', 'INSERT INTO hosts (name, address, labels, created_at) VALUES ($1, $2, $3, $4)'),
@@ -49,6 +50,19 @@ const S = {
   revokeIdentity: pgStatement('revoke_identity', 'UPDATE certificates SET revoked_at = $1 WHERE role = $2 AND name = $3 AND revoked_at IS NULL RETURNING serial'),
   revokeSerials: pgStatement('revoke_serials', 'UPDATE certificates SET revoked_at = $1 WHERE serial = ANY($2::text[]) AND revoked_at IS NULL RETURNING serial'),
   listRevoked: pgStatement('list_revoked', 'SELECT serial, revoked_at FROM certificates WHERE revoked_at IS NOT NULL ORDER BY revoked_at, serial'),
+  listRevokedSince: pgStatement('list_revoked_since', 'SELECT serial, revoked_at FROM certificates WHERE revoked_at >= $1 ORDER BY revoked_at, serial'),
+  notify: pgStatement('notify', 'SELECT pg_notify($1, $2)'),
+  // xmax = 0: the row was inserted now, not updated (the replica was unknown: first call, or reaped while frozen).
+  seeReplica: pgStatement('see_replica', `INSERT INTO controller_replicas (id, seen_at) VALUES ($1, $2)
+    ON CONFLICT (id) DO UPDATE SET seen_at = excluded.seen_at RETURNING (xmax = 0) AS inserted`),
+  closeChannels: pgStatement('close_channels', `DELETE FROM channel_presence p USING unnest($2::text[], $3::text[]) AS c(role, host_name)
+    WHERE p.replica = $1 AND p.role = c.role AND p.host_name = c.host_name`),
+  openChannels: pgStatement('open_channels', `INSERT INTO channel_presence (replica, role, host_name)
+    SELECT $1, c.role, c.host_name FROM unnest($2::text[], $3::text[]) AS c(role, host_name) ON CONFLICT DO NOTHING`),
+  reapReplicas: pgStatement('reap_replicas', 'DELETE FROM controller_replicas WHERE seen_at < $1'),
+  dropReplica: pgStatement('drop_replica', 'DELETE FROM controller_replicas WHERE id = $1'),
+  listPresence: pgStatement('list_presence', `SELECT p.replica, p.role, p.host_name FROM channel_presence p JOIN controller_replicas r ON r.id = p.replica
+    WHERE r.seen_at >= $1 ORDER BY p.host_name, p.role, p.replica`),
   // One statement per flush: the batch as arrays, upserted together.
   saveReports: pgStatement('save_reports', `INSERT INTO host_reports (host_name, last_contact, agent, updater)
     SELECT * FROM unnest($1::text[], $2::bigint[], $3::jsonb[], $4::jsonb[])
@@ -107,6 +121,7 @@ export interface PostgresStoreOptions {
 export async function openPostgresStore(url: string, options: PostgresStoreOptions = {}): Promise<Store> {
   const where = redactStoreUrl(url);
   let pool: Pool;
+  let newListener: () => Client;
   try {
     const { default: pg } = await import('pg');
     const types = new pg.TypeOverrides();
@@ -123,6 +138,12 @@ export async function openPostgresStore(url: string, options: PostgresStoreOptio
       keepAlive: true,
       types,
     });
+    newListener = () => new pg.Client({
+      connectionString: url,
+      connectionTimeoutMillis: LIMITS['store.postgres.connect-timeout'].value,
+      application_name: 'swarm-controller-listen',
+      keepAlive: true,
+    });
   } catch (err) {
     throw controllerError('SWARM_ERR_STORE', `cannot open PostgreSQL database ${where}: ${(err as Error).message}`, { cause: err });
   }
@@ -138,6 +159,7 @@ export async function openPostgresStore(url: string, options: PostgresStoreOptio
   }
 
   let closed = false;
+  const feeds = new Set<RevocationFeed>();
   const open = (): void => {
     if (closed) throw controllerError('SWARM_ERR_STORE', 'the store is closed');
   };
@@ -153,6 +175,7 @@ export async function openPostgresStore(url: string, options: PostgresStoreOptio
   };
 
   return {
+    shared: true,
     ...openPgRolloutTables(pool).methods(open),
     insertHost: async (h) => {
       open();
@@ -305,9 +328,44 @@ export async function openPostgresStore(url: string, options: PostgresStoreOptio
       const revoked = new Set((await run<{ serial: string }>(pool, S.revokeSerials, at, [...serials])).rows.map((r) => r.serial));
       return serials.filter((serial) => revoked.delete(serial));
     },
-    listRevoked: async () => {
+    listRevoked: async (options = {}) => {
       open();
-      return listRevoked(pool);
+      if (options.sinceMs === undefined) return listRevoked(pool);
+      return (await run<{ serial: string; revoked_at: number }>(pool, S.listRevokedSince, options.sinceMs)).rows.map((r) => ({ serial: r.serial, revokedAt: r.revoked_at }));
+    },
+    openRevocationFeed: async (handlers) => {
+      open();
+      const feed = await openPgRevocationFeed({
+        newClient: newListener,
+        notify: async (channel, payload) => {
+          open();
+          await run(pool, S.notify, channel, payload);
+        },
+        onClosed: () => feeds.delete(feed),
+      }, handlers);
+      feeds.add(feed);
+      return feed;
+    },
+    savePresence: async (replica, now, change, reapBefore) => {
+      open();
+      const roles = (keys: readonly ChannelPresenceKey[]) => keys.map((k) => k.role);
+      const hosts = (keys: readonly ChannelPresenceKey[]) => keys.map((k) => k.hostName);
+      return tx(async (c) => {
+        const known = !(await run<{ inserted: boolean }>(c, S.seeReplica, replica, now)).rows[0]!.inserted;
+        if (change.closed.length > 0) await run(c, S.closeChannels, replica, roles(change.closed), hosts(change.closed));
+        if (change.opened.length > 0) await run(c, S.openChannels, replica, roles(change.opened), hosts(change.opened));
+        await run(c, S.reapReplicas, reapBefore);
+        return { known };
+      });
+    },
+    listPresence: async (aliveSince) => {
+      open();
+      return (await run<{ replica: string; role: 'agent' | 'updater'; host_name: string }>(pool, S.listPresence, aliveSince)).rows
+        .map((r) => ({ replica: r.replica, role: r.role, hostName: r.host_name }));
+    },
+    dropReplica: async (replica) => {
+      open();
+      await run(pool, S.dropReplica, replica);
     },
     nextCrl: async () => {
       open();
@@ -372,6 +430,7 @@ export async function openPostgresStore(url: string, options: PostgresStoreOptio
     close: async () => {
       if (closed) return;
       closed = true;
+      for (const feed of [...feeds]) await feed.close();
       await pool.end();
     },
   };

@@ -9,7 +9,7 @@ import { serialsRetiredByRenewal } from '../supersede.js';
 import { applyLabelChange } from './label-change.js';
 import { MIGRATIONS } from './migrations.js';
 import type {
-  CertificateRecord, HostRecord, HostReportRecord, IssueGuard, IssueRefusal, JoinTokenRecord, LabelChange, ReleaseRecord, Store, TokenRefusal,
+  CertificateRecord, ChannelPresenceKey, HostRecord, HostReportRecord, IssueGuard, IssueRefusal, JoinTokenRecord, LabelChange, ReleaseRecord, Store, TokenRefusal,
 } from './store.js';
 import { rowMappers, TEXT_JSON, type AuditRow, type CertRow, type HostRow, type ReleaseRow, type ReportRow, type TokenRow } from './rows.js';
 import { openRolloutTables } from './sqlite-rollouts.js';
@@ -91,6 +91,15 @@ export function openSqliteStore(path: string): Store {
     revoke: db.prepare('UPDATE certificates SET revoked_at = ? WHERE serial = ?'),
     revokeIfActive: db.prepare('UPDATE certificates SET revoked_at = ? WHERE serial = ? AND revoked_at IS NULL'),
     listRevoked: db.prepare<[], { serial: string; revoked_at: number }>('SELECT serial, revoked_at FROM certificates WHERE revoked_at IS NOT NULL ORDER BY revoked_at, serial'),
+    listRevokedSince: db.prepare<[number], { serial: string; revoked_at: number }>('SELECT serial, revoked_at FROM certificates WHERE revoked_at IS NOT NULL AND revoked_at >= ? ORDER BY revoked_at, serial'),
+    replicaKnown: db.prepare<[string], { n: number }>('SELECT COUNT(*) AS n FROM controller_replicas WHERE id = ?'),
+    seeReplica: db.prepare('INSERT INTO controller_replicas (id, seen_at) VALUES (?, ?) ON CONFLICT(id) DO UPDATE SET seen_at = excluded.seen_at'),
+    reapReplicas: db.prepare('DELETE FROM controller_replicas WHERE seen_at < ?'),
+    dropReplica: db.prepare('DELETE FROM controller_replicas WHERE id = ?'),
+    openChannel: db.prepare('INSERT INTO channel_presence (replica, role, host_name) VALUES (?, ?, ?) ON CONFLICT DO NOTHING'),
+    closeChannel: db.prepare('DELETE FROM channel_presence WHERE replica = ? AND role = ? AND host_name = ?'),
+    listPresence: db.prepare<[number], { replica: string; role: 'agent' | 'updater'; host_name: string }>(
+      'SELECT p.replica, p.role, p.host_name FROM channel_presence p JOIN controller_replicas r ON r.id = p.replica WHERE r.seen_at >= ? ORDER BY p.host_name, p.role, p.replica'),
     upsertReport: db.prepare('INSERT INTO host_reports (host_name, last_contact, agent, updater) VALUES (?, ?, ?, ?) ON CONFLICT(host_name) DO UPDATE SET last_contact = excluded.last_contact, agent = excluded.agent, updater = excluded.updater'),
     listReports: db.prepare<[], ReportRow>('SELECT r.* FROM host_reports r JOIN hosts h ON h.name = r.host_name WHERE h.removed_at IS NULL'),
     appendAudit: db.prepare('INSERT INTO audit_log (at, actor, action, target, details) VALUES (?, ?, ?, ?, ?)'),
@@ -175,13 +184,23 @@ export function openSqliteStore(path: string): Store {
     return { ok: true, retired };
   });
 
-  const listRevoked = (): Array<{ serial: string; revokedAt: number }> => s.listRevoked.all().map((r) => ({ serial: r.serial, revokedAt: r.revoked_at }));
+  const listRevoked = (sinceMs?: number): Array<{ serial: string; revokedAt: number }> =>
+    (sinceMs === undefined ? s.listRevoked.all() : s.listRevokedSince.all(sinceMs)).map((r) => ({ serial: r.serial, revokedAt: r.revoked_at }));
   const nextCrl = db.transaction(() => ({ number: s.bumpCounter.get('crl')!.value, revoked: listRevoked() }));
 
   const revokeIdentity = db.transaction((role: Role, name: string, at: number): string[] => {
     const serials = s.activeSerials.all(role, name).map((r) => r.serial);
     for (const serial of serials) s.revoke.run(at, serial);
     return serials;
+  });
+
+  const savePresence = db.transaction((replica: string, now: number, change: { opened: readonly ChannelPresenceKey[]; closed: readonly ChannelPresenceKey[] }, reapBefore: number) => {
+    const known = s.replicaKnown.get(replica)!.n > 0;
+    s.seeReplica.run(replica, now);
+    for (const c of change.closed) s.closeChannel.run(replica, c.role, c.hostName);
+    for (const c of change.opened) s.openChannel.run(replica, c.role, c.hostName);
+    s.reapReplicas.run(reapBefore);
+    return { known };
   });
 
   const revokeSerials = db.transaction((serials: readonly string[], at: number): string[] => serials.filter((serial) => s.revokeIfActive.run(at, serial).changes === 1));
@@ -218,6 +237,7 @@ export function openSqliteStore(path: string): Store {
   const rollouts = openRolloutTables(db);
 
   return {
+    shared: false,
     ...rollouts.methods(open),
     insertHost: async (h) => {
       open();
@@ -309,9 +329,26 @@ export function openSqliteStore(path: string): Store {
       open();
       return revokeSerials.immediate(serials, at);
     },
-    listRevoked: async () => {
+    listRevoked: async (options = {}) => {
       open();
-      return listRevoked();
+      return listRevoked(options.sinceMs);
+    },
+    // One process per SQLite database: nobody else to tell, nothing to hear.
+    openRevocationFeed: async () => {
+      open();
+      return { publish: async () => undefined, close: async () => undefined };
+    },
+    savePresence: async (replica, now, change, reapBefore) => {
+      open();
+      return savePresence.immediate(replica, now, change, reapBefore);
+    },
+    listPresence: async (aliveSince) => {
+      open();
+      return s.listPresence.all(aliveSince).map((r) => ({ replica: r.replica, role: r.role, hostName: r.host_name }));
+    },
+    dropReplica: async (replica) => {
+      open();
+      s.dropReplica.run(replica);
     },
     nextCrl: async () => {
       open();

@@ -52,6 +52,40 @@ export interface HostReportRecord {
   updater: ChannelReport | null;
 }
 
+/** One channel (role and host) open on one controller process. */
+export interface ChannelPresenceKey {
+  role: 'agent' | 'updater';
+  hostName: string;
+}
+
+/** A channel open on a replica (a controller process sharing the database), as the store records it for the others. */
+export interface ChannelPresenceRecord extends ChannelPresenceKey {
+  replica: string;
+}
+
+/** Serials a replica revoked (and the host they belonged to, when a host was removed), told to the other replicas. */
+export interface RevocationNotice {
+  /** The replica that revoked them (a replica ignores its own notices). */
+  origin: string;
+  serials: string[];
+  host?: string;
+}
+
+export interface RevocationFeedHandlers {
+  /** A notice from any replica (this one's own included). */
+  notice(notice: RevocationNotice): void;
+  /** The feed (re)connected: notices may have been missed meanwhile, so re-read the revoked serials. */
+  resync(): void;
+  /** The feed lost its connection, or a notice could not be read (it reconnects by itself). */
+  error(err: Error): void;
+}
+
+/** Revocation notices between the processes sharing a database (SQLite: one process, so nobody to tell). */
+export interface RevocationFeed {
+  publish(notice: RevocationNotice): Promise<void>;
+  close(): Promise<void>;
+}
+
 /** A label edit: keys set (added or changed), then keys removed. */
 export interface LabelChange {
   set: Record<string, string>;
@@ -205,6 +239,12 @@ export type ReleaseResolution =
  * What each method guarantees is written in docs/controller.md (Storage).
  */
 export interface Store {
+  /**
+   * Whether other controller processes (replicas) may use this database at the same time (PostgreSQL): then
+   * what one process keeps in memory (reports, open channels, the denylist) is shared through the store.
+   */
+  readonly shared: boolean;
+
   // hosts
   insertHost(host: Omit<HostRecord, 'enrolledAt' | 'removedAt'>): Promise<void>;
   /** Re-open a removed host's name for a new enrollment. */
@@ -249,7 +289,10 @@ export interface Store {
   revokeIdentity(role: Role, name: string, at: number): Promise<string[]>;
   /** Revoke these serials where not yet revoked; returns the serials revoked now. */
   revokeSerials(serials: readonly string[], at: number): Promise<string[]>;
-  listRevoked(): Promise<Array<{ serial: string; revokedAt: number }>>;
+  /** Revoked serials, oldest revocation first; `sinceMs`: only those revoked at or after it. */
+  listRevoked(options?: { sinceMs?: number }): Promise<Array<{ serial: string; revokedAt: number }>>;
+  /** Listen for revocation notices of other processes on this database (see RevocationFeed); `close()` of the store closes it too. */
+  openRevocationFeed(handlers: RevocationFeedHandlers): Promise<RevocationFeed>;
   /**
    * Atomically: the next CRL number (counter `crl`) and every revoked serial at that moment, so that a CRL with a
    * higher number never lists fewer serials.
@@ -259,6 +302,18 @@ export interface Store {
   // reports
   saveReports(reports: HostReportRecord[]): Promise<void>;
   listReports(): Promise<HostReportRecord[]>;
+
+  // channel presence (replicas)
+  /**
+   * Atomically: mark `replica` alive at `nowMs`, record the channels it `opened` and drop those it `closed`, and drop
+   * replicas (with their channels) not alive since `reapBeforeMs`. `known` is false when the replica had no record
+   * (its first call, or it was reaped while frozen): its channels recorded before are gone, it should record them all.
+   */
+  savePresence(replica: string, nowMs: number, change: { opened: readonly ChannelPresenceKey[]; closed: readonly ChannelPresenceKey[] }, reapBeforeMs: number): Promise<{ known: boolean }>;
+  /** The channels of every replica alive at or after `aliveSinceMs`. */
+  listPresence(aliveSinceMs: number): Promise<ChannelPresenceRecord[]>;
+  /** Forget a replica and its channels (it stops). */
+  dropReplica(replica: string): Promise<void>;
 
   // audit (append-only)
   appendAudit(entry: Omit<AuditEntry, 'id'>): Promise<AuditEntry>;

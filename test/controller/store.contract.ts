@@ -136,7 +136,7 @@ export function storeContract(engine: string, makeFactory: () => StoreFactory): 
       const token = { hash: 'e'.repeat(64), hostName: 'h1', createdAt: T0, expiresAt: T0 + 1, usedAt: null };
       const cert = { serial: '70', role: 'agent' as const, name: 'h1', notBefore: T0, notAfter: T0 + 1, issuedAt: T0 };
       // Every method, or this does not compile: a new method must be listed here.
-      const calls: { [K in Exclude<keyof Store, 'close'>]: () => Promise<unknown> } = {
+      const calls: { [K in Exclude<keyof Store, 'close' | 'shared'>]: () => Promise<unknown> } = {
         insertHost: () => store.insertHost(host),
         reviveHost: () => store.reviveHost(host),
         getHost: () => store.getHost('h1'),
@@ -159,6 +159,10 @@ export function storeContract(engine: string, makeFactory: () => StoreFactory): 
         revokeIdentity: () => store.revokeIdentity('agent', 'h1', T0),
         revokeSerials: () => store.revokeSerials(['70'], T0),
         listRevoked: () => store.listRevoked(),
+        openRevocationFeed: () => store.openRevocationFeed({ notice: () => undefined, resync: () => undefined, error: () => undefined }),
+        savePresence: () => store.savePresence('r', T0, { opened: [], closed: [] }, 0),
+        listPresence: () => store.listPresence(0),
+        dropReplica: () => store.dropReplica('r'),
         nextCrl: () => store.nextCrl(),
         saveReports: () => store.saveReports([]),
         listReports: () => store.listReports(),
@@ -206,6 +210,31 @@ export function storeContract(engine: string, makeFactory: () => StoreFactory): 
       assert.equal((await store.getCertificate('02'))?.revokedAt, null);
       assert.deepEqual(await store.listRevoked(), [{ serial: '01', revokedAt: T0 + 50 }, { serial: '03', revokedAt: T0 + 50 }]);
       await assert.rejects(store.recordCertificate({ serial: '01', role: 'agent', name: 'h1', ...base }), 'serials are unique');
+    });
+
+    it('lists serials revoked since a time', async () => {
+      const base = { notBefore: T0, notAfter: T0 + 100, issuedAt: T0 };
+      for (const serial of ['21', '22', '23']) await store.recordCertificate({ serial, role: 'agent', name: `h${serial}`, ...base });
+      await store.revokeSerials(['21'], T0 + 10);
+      await store.revokeSerials(['22'], T0 + 20);
+      assert.deepEqual(await store.listRevoked({ sinceMs: T0 + 20 }), [{ serial: '22', revokedAt: T0 + 20 }]);
+      assert.deepEqual((await store.listRevoked({ sinceMs: 0 })).map((r) => r.serial), ['21', '22']);
+      assert.deepEqual(await store.listRevoked({ sinceMs: T0 + 21 }), []);
+    });
+
+    it('records the channels each replica holds, lists those of live replicas, and forgets dead ones', async () => {
+      const ch = (role: 'agent' | 'updater', hostName: string) => ({ role, hostName });
+      assert.deepEqual(await store.savePresence('a', T0, { opened: [ch('agent', 'h1'), ch('updater', 'h1')], closed: [] }, 0), { known: false }, 'a first call');
+      assert.deepEqual(await store.savePresence('b', T0, { opened: [ch('agent', 'h2')], closed: [] }, 0), { known: false });
+      assert.deepEqual(await store.savePresence('a', T0 + 10, { opened: [], closed: [ch('updater', 'h1')] }, 0), { known: true });
+      assert.deepEqual(await store.listPresence(T0), [{ replica: 'a', role: 'agent', hostName: 'h1' }, { replica: 'b', role: 'agent', hostName: 'h2' }]);
+      assert.deepEqual(await store.listPresence(T0 + 5), [{ replica: 'a', role: 'agent', hostName: 'h1' }], 'b was not alive since');
+      // a reaps b (silent since T0); b comes back unknown, without its channels.
+      await store.savePresence('a', T0 + 100, { opened: [ch('agent', 'h1')], closed: [] }, T0 + 50);
+      assert.deepEqual(await store.savePresence('b', T0 + 101, { opened: [], closed: [] }, 0), { known: false });
+      assert.deepEqual(await store.listPresence(0), [{ replica: 'a', role: 'agent', hostName: 'h1' }]);
+      await store.dropReplica('a');
+      assert.deepEqual(await store.listPresence(0), []);
     });
 
     it('finds certificates by public key and revokes single serials once', async () => {
