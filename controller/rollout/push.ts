@@ -125,7 +125,8 @@ export async function pushRelease(deps: PushDeps, req: PushRequest): Promise<Pus
     for (let attempt = 0; attempt < t.attempts; attempt++) {
       const remaining = deadline - clock.now();
       if (remaining <= 0) break;
-      const file = await deps.releases.open(req.releaseId);
+      const { release, stream } = await deps.releases.openStream(req.releaseId);
+      const file = { ...release, stream };
       const ac = new AbortController();
       const onAbort = (): void => ac.abort(req.signal.reason);
       req.signal.addEventListener('abort', onAbort, { once: true });

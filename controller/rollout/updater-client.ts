@@ -1,5 +1,4 @@
 // The controller's client of one host's updater: mTLS that checks the peer is updater/<host>, bounded answers.
-import { createReadStream } from 'node:fs';
 import { Readable } from 'node:stream';
 import { request, type Dispatcher } from 'undici';
 import { buildDispatcher } from '../../shared/dispatcher.js';
@@ -8,21 +7,26 @@ import type { TlsMaterial } from '../../shared/tls.js';
 import { OperationRecordSchema, UpdaterStatusSchema, type OperationRecord, type UpdaterStatus } from '../../shared/wire.js';
 import { controllerError } from '../errors.js';
 
-/** A release as the engine streams it: the file on disk and what the updater's headers need. */
-export interface ReleaseFile {
+/** What the updater's headers need of a release. */
+export interface ReleaseMeta {
   id: string;
   version: string;
   size: number;
   /** base64 Ed25519 signature over the id, sent as x-swarm-release-signature. */
   signature: string | null;
-  path: string;
+}
+
+/** A release as the engine streams it: its bytes, read as they are sent (a file, or chunks from the database). */
+export interface ReleaseFile extends ReleaseMeta {
+  stream: Readable;
 }
 
 /** Where releases come from (the release store provides the real one). */
 export interface ReleaseSource {
   /** An id, a unique prefix (8+ hex) or a version; rejects with a coded error when none or several match. */
   resolve(ref: string): Promise<{ id: string; version: string }>;
-  open(id: string): Promise<ReleaseFile>;
+  /** The release and a fresh stream of its bytes (one per push attempt; the caller consumes or destroys it). */
+  openStream(id: string): Promise<{ release: ReleaseMeta; stream: Readable }>;
 }
 
 export interface Answer {
@@ -83,11 +87,11 @@ export class UpdaterClient {
   }
 
   /**
-   * Stream a release to `/v1/update` (or `/v1/self-update`) and wait for the answer, which comes when the operation
+   * Stream a release (its stream is consumed, or destroyed on failure) to `/v1/update` (or `/v1/self-update`) and wait for the answer, which comes when the operation
    * has ended: the headers may take the whole host deadline. Rejects with NotSentError when nothing of the body left.
    */
   async postRelease(file: ReleaseFile, path: '/v1/update' | '/v1/self-update', options: { headersTimeoutMs: number; signal: AbortSignal }): Promise<Answer> {
-    const stream = createReadStream(file.path);
+    const stream = file.stream;
     let started = false;
     // Pulled only as undici sends: the first chunk taken means bytes may have reached the updater.
     async function* body(): AsyncGenerator<Buffer> {

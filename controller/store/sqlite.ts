@@ -218,6 +218,7 @@ export function openSqliteStore(path: string): Store {
   const rollouts = openRolloutTables(db);
 
   return {
+    engine: 'sqlite',
     ...rollouts.methods(open),
     insertHost: async (h) => {
       open();

@@ -74,7 +74,7 @@ describe('postgres store engine', function () {
       await assert.rejects(c.query("UPDATE audit_log SET actor = 'evil'"), /append-only/);
       await assert.rejects(c.query('DELETE FROM audit_log'), /append-only/);
       await assert.rejects(c.query('TRUNCATE audit_log'), /append-only/);
-      assert.deepEqual((await c.query('SELECT version FROM swarm_schema ORDER BY version')).rows.map((r: { version: number }) => r.version), [1, 2]);
+      assert.deepEqual((await c.query('SELECT version FROM swarm_schema ORDER BY version')).rows.map((r: { version: number }) => r.version), [1, 2, 3]);
       await c.query('INSERT INTO swarm_schema (version, applied_at) VALUES (99, 0)');
       await assert.rejects(openPostgresStore(db.url), (err: Error & { code?: string }) => err.code === 'SWARM_ERR_STORE' && /newer than this controller/.test(err.message));
     });
