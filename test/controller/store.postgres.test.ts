@@ -88,7 +88,7 @@ describe('postgres store engine', function () {
         await Promise.all(stores.map((s) => s.close()));
       }
       const c = await connect();
-      assert.deepEqual((await c.query('SELECT version FROM swarm_schema ORDER BY version')).rows.map((r: { version: number }) => r.version), [1, 2], 'each migration once');
+      assert.deepEqual((await c.query('SELECT version FROM swarm_schema ORDER BY version')).rows.map((r: { version: number }) => r.version), [1, 2, 3], 'each migration once');
     });
 
     it('answers SWARM_ERR_STORE naming the database but never the password when it cannot connect', async () => {
