@@ -27,7 +27,7 @@ import { Supersession } from './supersede.js';
 import { LIMITS } from '../shared/limits.js';
 import { hostRoutes } from './routes/hosts.js';
 import { operatorRoutes } from './routes/operators.js';
-import { DiskReleaseBlobs, releaseUploadLimits, type ReleaseUploadLimits } from './releases/index.js';
+import { DatabaseReleaseBlobs, DiskReleaseBlobs, releaseUploadLimits, type ReleaseStore, type ReleaseUploadLimits } from './releases/index.js';
 import { publicRoutes, type EnrollLimits } from './routes/public.js';
 import { releaseRoutes } from './routes/releases.js';
 import { renewRoutes, type RenewLimits } from './routes/renew.js';
@@ -37,7 +37,7 @@ import { channelRoutes, installChannelUpgrades } from './routes/channels.js';
 import type { Store } from './store/index.js';
 import { DEFAULT_JOIN_TOKEN_TTL_MS } from './tokens.js';
 import { createRolloutEngine } from './rollout/engine.js';
-import type { LeaseOptions } from './rollout/lease.js';
+import { defaultLeaseOptions, type LeaseOptions } from './rollout/lease.js';
 import { controllerFleet } from './rollout/fleet-source.js';
 import type { ReleaseSource } from './rollout/updater-client.js';
 import { randomIds, type IdSource } from '../shared/ids.js';
@@ -76,7 +76,10 @@ export interface ControllerDeps {
   rollouts?: RolloutService;
   /** Event-stream heartbeat and per-client buffer (shared/limits.ts by default; tests shorten them). */
   rolloutRoutes?: RolloutRouteOptions;
-  /** Where release blobs live (`<state-dir>/releases`); without it the release routes are not served. */
+  /**
+   * Where release blobs live on SQLite (`<state-dir>/releases`). A store that keeps blobs itself (PostgreSQL, shared by
+   * replicas) is used instead; with neither, the release routes are not served.
+   */
   releasesDir?: string;
   /** PEM of the Ed25519 public key uploads must be signed with (serve --release-signing-key); unsigned ones are refused. */
   releaseSigningKeyPem?: string;
@@ -98,7 +101,7 @@ const noReleases: ReleaseSource = {
   resolve: async (ref) => {
     throw sharedError('SWARM_ERR_NOT_FOUND', `no release ${ref}: this controller has no release store`);
   },
-  open: async (id) => {
+  openBody: async (id) => {
     throw sharedError('SWARM_ERR_NOT_FOUND', `no release ${id}: this controller has no release store`);
   },
 };
@@ -132,16 +135,15 @@ export async function buildControllerApp(deps: ControllerDeps): Promise<Controll
   });
   const crl = new CrlPublisher(deps.ca, deps.store, clock);
   await crl.regenerate();
-  const releases = deps.releasesDir === undefined ? undefined : new DiskReleaseBlobs({
-    dir: deps.releasesDir, store: deps.store, limits: releaseUploadLimits(deps.releaseLimits),
-    ...(deps.releaseSigningKeyPem !== undefined ? { signingPublicKeyPem: deps.releaseSigningKeyPem } : {}),
-  });
+  const releases = openReleaseStore(deps);
+  // This process's id among the replicas: the holder of the rollout leases it takes, and its /metrics identity.
+  const lease: LeaseOptions = { ...defaultLeaseOptions(), ...deps.rolloutLease };
   const metrics = new Metrics();
   const rollouts = createRolloutEngine({
     onSettled: (outcome, seconds) => metrics.observePush(outcome, seconds),
     store: deps.store, releases: deps.releaseSource ?? releases ?? noReleases, fleet: controllerFleet({ store: deps.store, reports, hub, presence, clock, offlineTimeoutMs: settings.offlineTimeoutMs }),
     material: () => deps.material, clock, ids: deps.ids ?? randomIds, logger: deps.logger,
-    ...(deps.rolloutLease ? { lease: deps.rolloutLease } : {}),
+    lease,
     // The routes write the audit entries (they know the caller and the outcome), so the engine writes none.
   });
   const revocations = new RevocationSync({
@@ -171,6 +173,7 @@ export async function buildControllerApp(deps: ControllerDeps): Promise<Controll
     rollouts,
     ...(deps.rollouts ? { rollouts: deps.rollouts } : {}),
     ...(releases ? { releases } : {}),
+    replica: lease.holder,
   };
 
   // Enrollment has no client certificate, so the handshake lets it through; every other group checks identity.
@@ -245,10 +248,38 @@ export async function buildControllerApp(deps: ControllerDeps): Promise<Controll
         certificatesExpiringSoon: await countExpiringSoon(ctx),
         revokedSerials: denylist.size,
         rolloutsByState: countBy(await ctx.store.listRollouts({ limit: 100_000 }), (r) => r.state),
+        replica: { id: lease.holder, engine: ctx.store.engine },
+        rolloutRoles: await rolloutRoles(ctx.store, lease.holder, now),
       }));
     });
   });
   return { app, context: ctx };
+}
+
+/** The release store of this engine: chunks in the database when the store keeps blobs (replicas), else files. */
+function openReleaseStore(deps: ControllerDeps): ReleaseStore | undefined {
+  const limits = releaseUploadLimits(deps.releaseLimits);
+  const signing = deps.releaseSigningKeyPem !== undefined ? { signingPublicKeyPem: deps.releaseSigningKeyPem } : {};
+  if (deps.store.releaseBlobs) return new DatabaseReleaseBlobs({ store: deps.store, tables: deps.store.releaseBlobs, limits, ...signing });
+  if (deps.releasesDir !== undefined) return new DiskReleaseBlobs({ dir: deps.releasesDir, store: deps.store, limits, ...signing });
+  return undefined;
+}
+
+/**
+ * Each unsettled rollout's role for this replica (newest first, at most controller.metrics.rollout-roles): `driver`
+ * while the lease row names this holder unexpired, else `standby` (another replica drives it, or nobody does until
+ * the lease poll takes it over).
+ */
+async function rolloutRoles(store: Store, holder: string, now: number): Promise<Array<{ rollout: string; role: 'driver' | 'standby' }>> {
+  const unsettled = (await store.listRollouts({ unsettled: true }))
+    .sort((a, b) => b.createdAt - a.createdAt || (a.id < b.id ? 1 : -1))
+    .slice(0, LIMITS['controller.metrics.rollout-roles'].value);
+  const roles: Array<{ rollout: string; role: 'driver' | 'standby' }> = [];
+  for (const r of unsettled) {
+    const l = await store.getRolloutLease(r.id);
+    roles.push({ rollout: r.id, role: l?.holder === holder && l.expiresAt > now ? 'driver' : 'standby' });
+  }
+  return roles;
 }
 
 /** How many items fall in each group. */

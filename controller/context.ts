@@ -7,7 +7,7 @@ import type { ChannelHub } from './channels.js';
 import type { CrlPublisher, Issuer } from './issuer.js';
 import type { Metrics } from './metrics.js';
 import type { ChannelPresence } from './presence.js';
-import type { DiskReleaseBlobs } from './releases/index.js';
+import type { ReleaseStore } from './releases/index.js';
 import type { ReportCache } from './reports.js';
 import type { RolloutService } from './rollout/service.js';
 import type { Denylist, SocketRegistry } from './revocation.js';
@@ -43,8 +43,10 @@ export interface ControllerContext {
   supersession: Supersession;
   /** Rollouts and fleet rollback (the engine resumes unsettled rollouts once the app listens). */
   rollouts: RolloutService;
-  /** The release store (uploads, blobs the rollout engine streams to updaters); absent without a releases dir. */
-  releases?: DiskReleaseBlobs;
+  /** The release store (uploads, blobs the rollout engine streams to updaters): chunks in the database on PostgreSQL, files in the releases dir on SQLite; absent with neither. */
+  releases?: ReleaseStore;
+  /** This controller process among the replicas on one database: its rollout lease holder id (metrics, logs). */
+  replica: string;
 }
 
 /** Append an operator action to the audit log under the caller's identity. */

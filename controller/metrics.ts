@@ -39,6 +39,10 @@ export class Metrics {
     hostsTotal: number; hostsOnline: number; channels: { agent: number; updater: number }; certificatesExpiringSoon: number; revokedSerials: number;
     /** Rollouts by state (the store's count at scrape time). */
     rolloutsByState?: Readonly<Record<string, number>>;
+    /** Which replica this is (its rollout lease holder id) and on which store engine. */
+    replica?: { id: string; engine: string };
+    /** This replica's role for each unsettled rollout (bounded by the caller). */
+    rolloutRoles?: ReadonlyArray<{ rollout: string; role: 'driver' | 'standby' }>;
   }): string {
     const out: string[] = [];
     const gauge = (name: string, help: string, lines: string[]): void => {
@@ -47,6 +51,15 @@ export class Metrics {
     const counter = (name: string, help: string, lines: string[]): void => {
       out.push(`# HELP ${name} ${help}`, `# TYPE ${name} counter`, ...lines);
     };
+    if (gauges.replica) {
+      gauge('swarm_controller_info', 'This controller replica: its id (the holder of the rollout leases it takes) and its store engine; always 1.', [
+        `swarm_controller_info{replica="${label(gauges.replica.id)}",engine="${label(gauges.replica.engine)}"} 1`,
+      ]);
+    }
+    if (gauges.rolloutRoles) {
+      gauge('swarm_rollout_role', 'This replica\'s role for each unsettled rollout: driver (it holds the lease) or standby; always 1.',
+        gauges.rolloutRoles.map((r) => `swarm_rollout_role{rollout="${label(r.rollout)}",role="${r.role}"} 1`));
+    }
     gauge('swarm_hosts', 'Registered hosts (not removed).', [`swarm_hosts ${gauges.hostsTotal}`]);
     gauge('swarm_hosts_online', 'Hosts whose channels reported within the offline timeout.', [`swarm_hosts_online ${gauges.hostsOnline}`]);
     gauge('swarm_channels_open', 'Open WebSocket channels by role.', [
@@ -87,7 +100,7 @@ export class Metrics {
     out.push('# HELP swarm_http_request_duration_seconds HTTP request latency by route and status class.', '# TYPE swarm_http_request_duration_seconds histogram');
     for (const [key, h] of this.#latency) {
       const [route, status] = key.split('\u0000') as [string, string];
-      const labels = `route="${route.replace(/["\\\n]/g, '_')}",status="${status}"`;
+      const labels = `route="${label(route)}",status="${status}"`;
       BUCKETS.forEach((b, i) => out.push(`swarm_http_request_duration_seconds_bucket{${labels},le="${b}"} ${h.buckets[i]}`));
       out.push(`swarm_http_request_duration_seconds_bucket{${labels},le="+Inf"} ${h.count}`);
       out.push(`swarm_http_request_duration_seconds_sum{${labels}} ${h.sum}`);
@@ -95,4 +108,9 @@ export class Metrics {
     }
     return `${out.join('\n')}\n`;
   }
+}
+
+/** A label value as Prometheus text allows it: quotes, backslashes and newlines replaced. */
+function label(value: string): string {
+  return value.replace(/["\\\n]/g, '_');
 }

@@ -1,4 +1,4 @@
-// Receive one release upload: stream the body through SHA-256 and a tar inspection into a temp file, publish it only when whole and valid.
+// Receive one release upload: stream the body through SHA-256 and a tar inspection into a blob writer (a temp file, or staged chunks in the database), finished only when whole and valid.
 import { RatioGuard } from '../../shared/release/ratio-guard.js';
 import { createHash, randomUUID } from 'node:crypto';
 import { open, rename, rm, type FileHandle } from 'node:fs/promises';
@@ -32,13 +32,22 @@ export interface ReceivedRelease {
   size: number;
   manifest: Manifest;
   signature: string | null;
-  /** Where the verified blob now is: `<dir>/<id>.tar.gz`. */
-  path: string;
+}
+
+/**
+ * Where the bytes of one upload go while they are verified: a temp file (disk) or a staged blob (the database).
+ * Nothing written is visible to readers until the caller publishes it after `finish`.
+ */
+export interface BlobWriter {
+  /** Called in order with every compressed chunk as it arrives, awaited before the next (back-pressure). */
+  write(chunk: Buffer): Promise<void>;
+  /** Everything arrived and was verified: make it durable (still unpublished). */
+  finish(): Promise<void>;
+  /** The upload was refused or failed: remove whatever was written (best effort; never throws). */
+  discard(): Promise<void>;
 }
 
 export interface ReceiveOptions {
-  /** `<state-dir>/releases`: temp files are made here so the final rename never crosses a file system. */
-  dir: string;
   limits: ReleaseUploadLimits;
   /** When set, unsigned or badly signed uploads are refused. */
   signingPublicKeyPem?: string;
@@ -50,18 +59,14 @@ export function releaseBlobPath(dir: string, id: string): string {
 }
 
 /**
- * Store one upload: hash and count the compressed bytes (refusing past max-bytes), write them to a temp file and,
+ * Receive one upload: hash and count the compressed bytes (refusing past max-bytes), hand them to `writer` and,
  * from the same chunks, gunzip and read every tar entry header through the installer's own check (checkTarEntry),
  * keeping only the manifest. Then: the hash must be the announced id, the manifest valid, the signature good (when
- * the controller requires one); only then is the temp file fsynced and renamed to `<id>.tar.gz`. On any refusal
- * the temp file is removed and nothing else changed.
+ * the controller requires one); only then is the writer finished. On any refusal the writer discards what it got.
  */
-export async function receiveRelease(req: ReceiveRequest, options: ReceiveOptions): Promise<ReceivedRelease> {
-  const tmp = join(options.dir, `.upload-${randomUUID()}.tmp`);
-  let fh: FileHandle | undefined;
+export async function receiveRelease(req: ReceiveRequest, writer: BlobWriter, options: ReceiveOptions): Promise<ReceivedRelease> {
   try {
-    fh = await open(tmp, 'wx', 0o640);
-    const inspected = await inspectInto(req, fh, options.limits);
+    const inspected = await inspectInto(req, writer, options.limits);
     if (inspected.sha256 !== req.id) {
       throw controllerError('SWARM_ERR_RELEASE_HASH_MISMATCH', `the uploaded bytes have SHA-256 ${inspected.sha256}, not ${req.id} (x-swarm-release-sha256); nothing was stored, resend`);
     }
@@ -73,18 +78,43 @@ export async function receiveRelease(req: ReceiveRequest, options: ReceiveOption
         throw controllerError('SWARM_ERR_RELEASE_SIGNATURE_INVALID', `the signature does not verify release ${req.id} against the controller's release-signing key; nothing was stored`);
       }
     }
-    await fh.sync();
-    await fh.close();
-    fh = undefined;
-    const path = releaseBlobPath(options.dir, req.id);
-    // Same id, same bytes: replacing an earlier copy of this release changes nothing a reader could see.
-    await rename(tmp, path);
-    await syncDir(options.dir);
-    return { id: req.id, size: inspected.size, manifest, signature, path };
+    await writer.finish();
+    return { id: req.id, size: inspected.size, manifest, signature };
   } catch (err) {
-    await fh?.close().catch(() => undefined);
-    await rm(tmp, { force: true }).catch(() => undefined);
+    await writer.discard();
     throw err;
+  }
+}
+
+/** A temp file in `dir` (so the final rename never crosses a file system), fsynced and renamed to `<id>.tar.gz` by `publish`. */
+export class TempFileWriter implements BlobWriter {
+  readonly #tmp: string;
+  #fh: FileHandle | undefined;
+  constructor(readonly dir: string) {
+    this.#tmp = join(dir, `.upload-${randomUUID()}.tmp`);
+  }
+  async write(chunk: Buffer): Promise<void> {
+    this.#fh ??= await open(this.#tmp, 'wx', 0o640);
+    let off = 0;
+    while (off < chunk.byteLength) off += (await this.#fh.write(chunk, off, chunk.byteLength - off)).bytesWritten;
+  }
+  async finish(): Promise<void> {
+    this.#fh ??= await open(this.#tmp, 'wx', 0o640);
+    await this.#fh.sync();
+    await this.#fh.close();
+    this.#fh = undefined;
+  }
+  /** After `finish`: the file becomes `<dir>/<id>.tar.gz` (same id, same bytes: replacing an earlier copy changes nothing a reader could see). */
+  async publish(id: string): Promise<string> {
+    const path = releaseBlobPath(this.dir, id);
+    await rename(this.#tmp, path);
+    await syncDir(this.dir);
+    return path;
+  }
+  async discard(): Promise<void> {
+    await this.#fh?.close().catch(() => undefined);
+    this.#fh = undefined;
+    await rm(this.#tmp, { force: true }).catch(() => undefined);
   }
 }
 
@@ -119,24 +149,19 @@ function tooLarge(message: string): SwarmError {
   return controllerError('SWARM_ERR_RELEASE_TOO_LARGE', `${message}; nothing was stored`);
 }
 
-/** Hashes, counts (refusing past the cap) and writes every compressed chunk to the temp file before passing it on. */
+/** Hashes, counts (refusing past the cap) and hands every compressed chunk to the writer before passing it on. */
 class StoreAndHash extends Transform {
   readonly hash = createHash('sha256');
   bytes = 0;
-  constructor(private readonly fh: FileHandle, private readonly max: number) {
+  constructor(private readonly writer: BlobWriter, private readonly max: number) {
     super({ highWaterMark: CHUNK });
   }
   override _transform(chunk: Buffer, _enc: BufferEncoding, cb: TransformCallback): void {
     this.bytes += chunk.byteLength;
     if (this.bytes > this.max) return cb(tooLarge(`the release is larger than ${this.max} bytes (controller.release.max-bytes)`));
     this.hash.update(chunk);
-    void writeAll(this.fh, chunk).then(() => cb(null, chunk), (err: unknown) => cb(err as Error));
+    void this.writer.write(chunk).then(() => cb(null, chunk), (err: unknown) => cb(err as Error));
   }
-}
-
-async function writeAll(fh: FileHandle, chunk: Buffer): Promise<void> {
-  let off = 0;
-  while (off < chunk.byteLength) off += (await fh.write(chunk, off, chunk.byteLength - off)).bytesWritten;
 }
 
 
@@ -196,10 +221,10 @@ interface Inspected {
   manifest: Buffer | undefined;
 }
 
-async function inspectInto(req: ReceiveRequest, fh: FileHandle, limits: ReleaseUploadLimits): Promise<Inspected> {
+async function inspectInto(req: ReceiveRequest, writer: BlobWriter, limits: ReleaseUploadLimits): Promise<Inspected> {
   const state = createExtractionState();
   const tarLimits = { maxEntries: limits.maxEntries, maxPathBytes: limits.maxPathBytes, maxUnpackedBytes: limits.maxUnpackedBytes };
-  const store = new StoreAndHash(fh, limits.maxBytes);
+  const store = new StoreAndHash(writer, limits.maxBytes);
   const extract = tarExtract();
   let failure: unknown;
   let manifest: Buffer | undefined;

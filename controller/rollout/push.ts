@@ -132,7 +132,6 @@ export async function pushRelease(deps: PushDeps, req: PushRequest): Promise<Pus
     for (let attempt = 0; attempt < t.attempts; attempt++) {
       const remaining = deadline - clock.now();
       if (remaining <= 0) break;
-      const file = await deps.releases.open(req.releaseId);
       const ac = new AbortController();
       const onAbort = (): void => ac.abort(req.signal.reason);
       req.signal.addEventListener('abort', onAbort, { once: true });
@@ -147,7 +146,16 @@ export async function pushRelease(deps: PushDeps, req: PushRequest): Promise<Pus
           if (req.signal.aborted) throw err;
           break;
         }
-        answer = await client.postRelease(file, req.kind === 'updater' ? '/v1/self-update' : '/v1/update', {
+        let opened;
+        try {
+          opened = await deps.releases.openBody(req.releaseId);
+        } catch (err) {
+          // The controller's own release is missing or unreadable: nothing was sent, and another try would not help.
+          const e = err as { code?: unknown; message?: unknown };
+          return { state: 'failed', error: { code: typeof e.code === 'string' ? e.code : 'SWARM_ERR_RELEASE_NOT_FOUND', message: `${req.host}: ${String(e.message ?? err)}` } };
+        }
+        const { release, body } = opened;
+        answer = await client.postRelease({ ...release, body }, req.kind === 'updater' ? '/v1/self-update' : '/v1/update', {
           headersTimeoutMs: deadline - clock.now(), signal: ac.signal, ...(releaseSlot ? { onBodySent: releaseSlot } : {}),
         });
       } catch (err) {

@@ -1,5 +1,4 @@
 // The controller's client of one host's updater: mTLS that checks the peer is updater/<host>, bounded answers.
-import { open } from 'node:fs/promises';
 import type { Readable } from 'node:stream';
 import { request, type Dispatcher } from 'undici';
 import { buildDispatcher } from '../../shared/dispatcher.js';
@@ -7,22 +6,28 @@ import { LIMITS } from '../../shared/limits.js';
 import type { TlsMaterial } from '../../shared/tls.js';
 import { OperationRecordSchema, UpdaterStatusSchema, type OperationRecord, type UpdaterStatus } from '../../shared/wire.js';
 import { controllerError } from '../errors.js';
+import type { ReleaseBody } from './release-body.js';
 
-/** A release as the engine streams it: the file on disk and what the updater's headers need. */
-export interface ReleaseFile {
+/** What the updater's headers need of a release. */
+export interface ReleaseMeta {
   id: string;
   version: string;
   size: number;
   /** base64 Ed25519 signature over the id, sent as x-swarm-release-signature. */
   signature: string | null;
-  path: string;
+}
+
+/** A release as the engine streams it: its bytes, read as they are sent (a file, or chunks from the database). */
+export interface ReleaseFile extends ReleaseMeta {
+  body: ReleaseBody;
 }
 
 /** Where releases come from (the release store provides the real one). */
 export interface ReleaseSource {
   /** An id, a unique prefix (8+ hex) or a version; rejects with a coded error when none or several match. */
   resolve(ref: string): Promise<{ id: string; version: string }>;
-  open(id: string): Promise<ReleaseFile>;
+  /** The release and a fresh body of its bytes (one per push attempt; the caller reads it and closes it). */
+  openBody(id: string): Promise<{ release: ReleaseMeta; body: ReleaseBody }>;
 }
 
 export interface Answer {
@@ -83,25 +88,17 @@ export class UpdaterClient {
   }
 
   /**
-   * Stream a release to `/v1/update` (or `/v1/self-update`) and wait for the answer, which comes when the operation
+   * Stream a release (its body is read, then closed whatever happened) to `/v1/update` (or `/v1/self-update`) and wait for the answer, which comes when the operation
    * has ended: the headers may take the whole host deadline. Rejects with NotSentError when nothing of the body left.
    */
   async postRelease(file: ReleaseFile, path: '/v1/update' | '/v1/self-update', options: { headersTimeoutMs: number; signal: AbortSignal; onBodySent?: () => void }): Promise<Answer> {
-    const handle = await open(file.path, 'r');
     let started = false;
-    // One buffer per push, read into again for every chunk: undici takes the next chunk of an iterable body only
-    // once the socket drained the last one (it writes corked and waits for 'drain'), so nothing still holds it.
-    // Read streams allocate a new chunk per read, freed only by the garbage collector: with many pushes at once
-    // that garbage, not the pushes, was most of the controller's memory.
-    const buffer = Buffer.allocUnsafeSlow(LIMITS['rollout.push-chunk'].value);
+    // Pulled only as undici sends: the first chunk taken means bytes may have reached the updater.
     async function* body(): AsyncGenerator<Buffer> {
       try {
-        for (let position = 0; position < file.size;) {
-          const { bytesRead } = await handle.read(buffer, 0, Math.min(buffer.length, file.size - position), position);
-          if (bytesRead === 0) throw controllerError('SWARM_ERR_RELEASE_NOT_FOUND', `release ${file.id}: its file ended at ${position} of ${file.size} bytes`);
-          position += bytesRead;
+        for await (const chunk of file.body.chunks) {
           started = true;
-          yield buffer.subarray(0, bytesRead);
+          yield chunk;
         }
       } finally {
         options.onBodySent?.();
@@ -128,7 +125,7 @@ export class UpdaterClient {
       if (!started || isConnectFailure(err)) throw new NotSentError(err);
       throw err;
     } finally {
-      await handle.close().catch(() => undefined);
+      file.body.close();
     }
   }
 

@@ -9,7 +9,7 @@ import { paceBody, type PaceRefusals } from '../../shared/upload-pace.js';
 import { audit, type ControllerContext } from '../context.js';
 import { controllerError } from '../errors.js';
 import { listHostViews } from '../fleet.js';
-import type { DiskReleaseBlobs } from '../releases/index.js';
+import type { ReleaseStore } from '../releases/index.js';
 import type { ReleaseRecord } from '../store/index.js';
 
 const UploadHeadersSchema = z.object({
@@ -38,7 +38,7 @@ export async function resolveReleaseRef(ctx: ControllerContext, ref: string): Pr
   });
 }
 
-export function releaseRoutes(ctx: ControllerContext, blobs: DiskReleaseBlobs) {
+export function releaseRoutes(ctx: ControllerContext, blobs: ReleaseStore) {
   return async function register(app: FastifyInstance): Promise<void> {
     // The tarball goes to the release store as it arrives: never buffered here (so no body limit applies; the store counts).
     app.addContentTypeParser('application/gzip', (_req, payload, done) => done(null, payload));
@@ -54,7 +54,7 @@ export function releaseRoutes(ctx: ControllerContext, blobs: DiskReleaseBlobs) {
       raw.once('close', () => {
         if (!raw.complete) ac.abort(controllerError('SWARM_ERR_RELEASE_UPLOAD_ABORTED', 'the client closed the connection before the whole release arrived; nothing was stored'));
       });
-      const paced = paceBody(req.body as Readable, blobs.options.limits.pace, REFUSALS, (reason) => ac.abort(reason));
+      const paced = paceBody(req.body as Readable, blobs.limits.pace, REFUSALS, (reason) => ac.abort(reason));
       try {
         const actor = req.peer ? spiffeUri(req.peer.identity) : 'anonymous';
         const { release, created } = await blobs.upload({

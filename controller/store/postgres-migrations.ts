@@ -139,4 +139,25 @@ export const PG_MIGRATIONS: readonly string[] = [
     PRIMARY KEY (replica, role, host_name)
   );
   `,
+  // 4: release bytes in the database, so every replica can stream every release (docs/high-availability.md). An
+  // upload stages a blob (release_blobs row, chunks appended as they arrive); the release record names the blob
+  // (releases.blob_id) only once all of it is in and verified, in the transaction that writes the record. A staged
+  // blob no record names is invisible to readers, dropped when its upload fails, and swept when its controller died.
+  `
+  CREATE TABLE release_blobs (
+    id text COLLATE "C" PRIMARY KEY,
+    release_id text COLLATE "C" NOT NULL,
+    started_at bigint NOT NULL
+  );
+  CREATE INDEX release_blobs_started ON release_blobs(started_at);
+  CREATE TABLE release_chunks (
+    blob_id text COLLATE "C" NOT NULL REFERENCES release_blobs(id) ON DELETE CASCADE,
+    seq integer NOT NULL CHECK (seq >= 0),
+    data bytea NOT NULL,
+    PRIMARY KEY (blob_id, seq)
+  );
+  ALTER TABLE release_chunks ALTER COLUMN data SET STORAGE EXTERNAL;
+  ALTER TABLE releases ADD COLUMN blob_id text COLLATE "C" REFERENCES release_blobs(id);
+  CREATE INDEX releases_blob ON releases(blob_id) WHERE blob_id IS NOT NULL;
+  `,
 ];

@@ -12,6 +12,7 @@ import { applyLabelChange } from './label-change.js';
 import { PG_MIGRATIONS } from './postgres-migrations.js';
 import { IDENTITY_LOCK_CLASS, inTransaction, LOCK_CLASS, LOCK_KEY, PG_JSON, pgStatement, Rollback, run, type Queryable } from './postgres-kit.js';
 import { openPgRevocationFeed } from './postgres-notify.js';
+import { openPgReleaseBlobTables } from './postgres-release-blobs.js';
 import { openPgRolloutTables } from './postgres-rollouts.js';
 import { rowMappers, type AuditRow, type CertRow, type HostRow, type ReleaseRow, type ReportRow, type TokenRow } from './rows.js';
 import { redactStoreUrl } from './spec.js';
@@ -176,6 +177,8 @@ export async function openPostgresStore(url: string, options: PostgresStoreOptio
 
   return {
     shared: true,
+    engine: 'postgres',
+    releaseBlobs: openPgReleaseBlobTables(pool, open),
     ...openPgRolloutTables(pool).methods(open),
     insertHost: async (h) => {
       open();

@@ -238,6 +238,7 @@ export function openSqliteStore(path: string): Store {
 
   return {
     shared: false,
+    engine: 'sqlite',
     ...rollouts.methods(open),
     insertHost: async (h) => {
       open();

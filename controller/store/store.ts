@@ -226,6 +226,33 @@ export interface ReleaseRecord {
   uploadedAt: number;
 }
 
+/**
+ * Release bytes kept in the database in chunks, by an engine that every replica shares (PostgreSQL), so that any
+ * replica can stream any release. An upload stages a blob (chunks appended as they arrive, invisible to readers);
+ * `commitReleaseBlob` makes it the release's bytes in the same transaction as the record. SQLite has none: its
+ * controller is alone and keeps blobs in `<state-dir>/releases/`.
+ */
+export interface ReleaseBlobTables {
+  /** Stage a new blob for an upload of `releaseId`; readers see none of it until it is committed. */
+  beginReleaseBlob(blobId: string, releaseId: string, now: number): Promise<void>;
+  /** Append chunk `seq` (0, 1, ... in order) of a staged blob. */
+  appendReleaseChunk(blobId: string, seq: number, data: Uint8Array): Promise<void>;
+  /**
+   * Atomically: record the release with this blob as its bytes; when the id is recorded already, attach the blob if
+   * the record has none (one recorded before blobs were kept here), else drop the staged blob. Answers the stored
+   * record and whether this call created it (as `insertRelease`).
+   */
+  commitReleaseBlob(blobId: string, release: ReleaseRecord): Promise<{ release: ReleaseRecord; created: boolean }>;
+  /** Drop a staged blob and its chunks (a refused or failed upload); a committed blob is never dropped. */
+  discardReleaseBlob(blobId: string): Promise<void>;
+  /** The committed blob holding a recorded release's bytes, or undefined when there is none. */
+  findReleaseBlob(releaseId: string): Promise<string | undefined>;
+  /** The first chunk of a blob with `seq >= fromSeq` (keyset: one chunk per call), or undefined past the last. */
+  readReleaseChunk(blobId: string, fromSeq: number): Promise<{ seq: number; data: Buffer } | undefined>;
+  /** Drop staged blobs begun before `before` that no record names (uploads whose controller died); how many. */
+  sweepReleaseBlobs(before: number): Promise<number>;
+}
+
 /** What a RELEASE reference (an id, a unique prefix of 8+ hex, or a version) resolved to. */
 export type ReleaseResolution =
   | { ok: true; release: ReleaseRecord }
@@ -244,6 +271,10 @@ export interface Store {
    * what one process keeps in memory (reports, open channels, the denylist) is shared through the store.
    */
   readonly shared: boolean;
+  /** Which engine this is (metrics, and where release blobs live). */
+  readonly engine: 'sqlite' | 'postgres';
+  /** Release blobs in the database, on an engine that replicas share (PostgreSQL); absent on SQLite. */
+  readonly releaseBlobs?: ReleaseBlobTables;
 
   // hosts
   insertHost(host: Omit<HostRecord, 'enrolledAt' | 'removedAt'>): Promise<void>;

@@ -1,6 +1,6 @@
 // The store contract: every engine must pass this suite (run it with a factory per engine).
 import assert from 'node:assert/strict';
-import type { RolloutHostRecord, RolloutRecord, Store } from '../../controller/store/index.js';
+import type { ReleaseBlobTables, RolloutHostRecord, RolloutRecord, Store } from '../../controller/store/index.js';
 
 export interface StoreFactory {
   /** A fresh, empty store. */
@@ -136,7 +136,7 @@ export function storeContract(engine: string, makeFactory: () => StoreFactory): 
       const token = { hash: 'e'.repeat(64), hostName: 'h1', createdAt: T0, expiresAt: T0 + 1, usedAt: null };
       const cert = { serial: '70', role: 'agent' as const, name: 'h1', notBefore: T0, notAfter: T0 + 1, issuedAt: T0 };
       // Every method, or this does not compile: a new method must be listed here.
-      const calls: { [K in Exclude<keyof Store, 'close' | 'shared'>]: () => Promise<unknown> } = {
+      const calls: { [K in Exclude<keyof Store, 'close' | 'shared' | 'engine' | 'releaseBlobs'>]: () => Promise<unknown> } = {
         insertHost: () => store.insertHost(host),
         reviveHost: () => store.reviveHost(host),
         getHost: () => store.getHost('h1'),
@@ -185,7 +185,18 @@ export function storeContract(engine: string, makeFactory: () => StoreFactory): 
         resolveRelease: () => store.resolveRelease('1.0.0'),
         rolloutsUsingRelease: () => store.rolloutsUsingRelease('a'.repeat(64)),
       };
-      for (const [name, call] of Object.entries(calls)) {
+      const blobs = store.releaseBlobs;
+      // The blob tables of an engine that has them: every method, or this does not compile.
+      const blobCalls: { [K in keyof ReleaseBlobTables]: () => Promise<unknown> } | Record<string, never> = blobs ? {
+        beginReleaseBlob: () => blobs.beginReleaseBlob('b1', 'a'.repeat(64), T0),
+        appendReleaseChunk: () => blobs.appendReleaseChunk('b1', 0, Buffer.from('x')),
+        commitReleaseBlob: () => blobs.commitReleaseBlob('b1', release('a', '1.0.0', T0)),
+        discardReleaseBlob: () => blobs.discardReleaseBlob('b1'),
+        findReleaseBlob: () => blobs.findReleaseBlob('a'.repeat(64)),
+        readReleaseChunk: () => blobs.readReleaseChunk('b1', 0),
+        sweepReleaseBlobs: () => blobs.sweepReleaseBlobs(T0),
+      } : {};
+      for (const [name, call] of [...Object.entries(calls), ...Object.entries(blobCalls)]) {
         let pending: Promise<unknown> | undefined;
         assert.doesNotThrow(() => {
           pending = call();

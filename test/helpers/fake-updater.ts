@@ -6,7 +6,8 @@ import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Readable } from 'node:stream';
-import type { ReleaseFile, ReleaseSource } from '../../controller/rollout/updater-client.js';
+import { fileBody, type ReleaseBody } from '../../controller/rollout/release-body.js';
+import type { ReleaseMeta, ReleaseSource } from '../../controller/rollout/updater-client.js';
 import { sharedError } from '../../shared/errors.js';
 import { silentLogger } from '../../shared/logger.js';
 import { createHttpsApp } from '../../shared/server.js';
@@ -195,14 +196,14 @@ export async function startFakeUpdater(name: string, options: { certName?: strin
 /** Releases as files in a directory (`<id>.tar.gz`), resolved by id, 8+ hex prefix or version. */
 export class DirectoryReleaseSource implements ReleaseSource {
   readonly #dir: string;
-  readonly #releases = new Map<string, ReleaseFile>();
+  readonly #releases = new Map<string, ReleaseMeta & { path: string }>();
 
   constructor(dir: string) {
     this.#dir = dir;
   }
 
   /** Store bytes as a release (the fake updater never unpacks them) and return its id. */
-  async add(version: string, bytes: Buffer = Buffer.from(`release ${version} ${Math.random()}`), signature: string | null = null): Promise<ReleaseFile> {
+  async add(version: string, bytes: Buffer = Buffer.from(`release ${version} ${Math.random()}`), signature: string | null = null): Promise<ReleaseMeta & { path: string }> {
     const id = createHash('sha256').update(bytes).digest('hex');
     const path = join(this.#dir, `${id}.tar.gz`);
     await writeFile(path, bytes);
@@ -218,9 +219,9 @@ export class DirectoryReleaseSource implements ReleaseSource {
     return { id: found[0]!.id, version: found[0]!.version };
   }
 
-  async open(id: string): Promise<ReleaseFile> {
+  async openBody(id: string): Promise<{ release: ReleaseMeta; body: ReleaseBody }> {
     const r = this.#releases.get(id);
     if (!r) throw sharedError('SWARM_ERR_NOT_FOUND', `no release ${id}`);
-    return r;
+    return { release: r, body: fileBody(r.path, r) };
   }
 }

@@ -5,6 +5,7 @@ import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
 import { request, type Agent } from 'undici';
+import type { DiskReleaseBlobs } from '../../../controller/releases/index.js';
 import { buildRelease, signReleaseId } from '../../../shared/release/index.js';
 import { agentHealth, call, clientFor, startInProcessController, type InProcessController } from '../helpers.js';
 import { mintIdentity, tempDir, type TestIdentity } from '../../helpers/pki.js';
@@ -50,7 +51,7 @@ describe('release upload (in-process controller, real mTLS)', function () {
     before(async () => {
       ctl = await startInProcessController({ releaseLimits: { pace: { minBytesPerSecond: 1000, windowMs: 300, deadlineMs: 10_000 } } });
       d = clientFor(operator.ca, operator.material);
-      dir = ctl.context.releases!.options.dir;
+      dir = (ctl.context.releases as DiskReleaseBlobs).options.dir;
     });
     after(async () => {
       await d?.close();
@@ -71,7 +72,7 @@ describe('release upload (in-process controller, real mTLS)', function () {
       assert.equal((await ctl.store.listReleases()).length, 1);
       const audit = (await ctl.store.listAudit()).filter((e) => e.action === 'release.upload');
       assert.deepEqual(audit.map((e) => [e.target, e.details.created]), [[v1.id, true], [v1.id, false]]);
-      const opened = await ctl.context.releases!.open(v1.id);
+      const opened = await (ctl.context.releases as DiskReleaseBlobs).open(v1.id);
       assert.equal(opened.path, join(dir, `${v1.id}.tar.gz`));
       assert.equal(opened.version, '1.0.0');
     });
@@ -186,7 +187,7 @@ describe('release upload (in-process controller, real mTLS)', function () {
       assert.equal(forged.status, 400);
       assert.equal(forged.body.code, 'SWARM_ERR_RELEASE_SIGNATURE_INVALID');
       assert.equal(await ctl.store.getRelease(v2.id), undefined);
-      assert.deepEqual(await readdir(ctl.context.releases!.options.dir), [`${v1.id}.tar.gz`]);
+      assert.deepEqual(await readdir((ctl.context.releases as DiskReleaseBlobs).options.dir), [`${v1.id}.tar.gz`]);
     });
   });
 });
