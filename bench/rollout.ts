@@ -60,6 +60,23 @@ function procKb(pid: number, field: 'VmRSS' | 'VmHWM'): number {
   }
 }
 
+/** The controller's memory by kind (MB) from its /metrics, every `everyMs` until stopped; the sample with the highest rss. */
+function sampleMemoryKinds(fleet: Fleet, everyMs: number): { stop: () => Promise<Record<string, number> | null> } {
+  let best: Record<string, number> | null = null;
+  let stopped = false;
+  const loop = (async () => {
+    for (let i = 0; i < 10_000 && !stopped; i++) {
+      try {
+        const kinds: Record<string, number> = {};
+        for (const m of (await fleet.controllerMetrics()).matchAll(/^swarm_process_memory_bytes\{kind="(\w+)"\} (\d+)/gm)) kinds[m[1]!] = round(Number(m[2]) / MB);
+        if (best === null || (kinds.rss ?? 0) > (best.rss ?? 0)) best = kinds;
+      } catch { /* a slow answer under load: the next sample */ }
+      await new Promise((r) => setTimeout(r, everyMs));
+    }
+  })();
+  return { stop: async () => { stopped = true; await loop; return best; } };
+}
+
 /** Polls a process's VmRSS until stopped; the peak in MB. */
 function sampleRss(pid: number): { stop(): number } {
   let peak = procKb(pid, 'VmRSS');
@@ -156,12 +173,15 @@ async function rolloutRollback(fleet: Fleet, hosts: number, sizeBytes: number): 
   if (pid === undefined) throw new Error('no controller pid');
   const idleRssMb = procKb(pid, 'VmRSS') / 1024;
   const rss = sampleRss(pid);
+  const kinds = sampleMemoryKinds(fleet, 250);
   let rolloutPeakMb: number;
+  let peakKinds: Record<string, number> | null;
   let r: Awaited<ReturnType<typeof swarmctlJson<RolloutJson>>>;
   try {
     r = await swarmctlJson<RolloutJson>(fleet, ['rollout', 'start', v2.id, '--all', '--canary', '0', '--batch', '100%', '--max-parallel', String(hosts), '--wait'], ROLLOUT_TIMEOUT_MS);
   } finally {
     rolloutPeakMb = rss.stop();
+    peakKinds = await kinds.stop();
   }
   if (r.code !== 0) throw new Error(`fleet rollout ended ${r.doc.state}: ${JSON.stringify(r.doc.hosts.filter((h) => h.state !== 'succeeded'))}`);
   const pushes = hostDurations(r.doc);
@@ -191,7 +211,7 @@ async function rolloutRollback(fleet: Fleet, hosts: number, sizeBytes: number): 
       ratioToFloor: Math.round((r.ms / floorMs) * 100) / 100,
     },
     loopbackTls: { MBPerSecond: round(tls.bytesPerSecond / MB), roundsMs: tls.roundsMs, note: 'best of rounds; undici client -> node https server in another process, our TLS policy, mutual TLS' },
-    controllerPeakRssMB: { beforeRollout: round(idleRssMb), duringRollout: round(rolloutPeakMb), vmHwmWholeRun: round(procKb(pid, 'VmHWM') / 1024), targetMB: 150 },
+    controllerPeakRssMB: { beforeRollout: round(idleRssMb), duringRollout: round(rolloutPeakMb), vmHwmWholeRun: round(procKb(pid, 'VmHWM') / 1024), targetMB: 150, atPeakFromMetrics: peakKinds },
     fleetRollback: {
       commandToLastHealthyMs: Math.round(fleetRollbackMs),
       commandMs: Math.round(back.ms),

@@ -93,6 +93,8 @@ export interface Fleet {
   controllerLogs(): string;
   /** The pid of the running controller process (the rollout bench samples its memory). */
   controllerPid(): number | undefined;
+  /** The controller's `/metrics` text, as the admin operator. */
+  controllerMetrics(): Promise<string>;
   close(): Promise<void>;
 }
 
@@ -316,6 +318,12 @@ export async function startFleet(options: FleetOptions = {}): Promise<Fleet> {
     },
     controllerLogs: () => serveLogs + serve.logs(),
     controllerPid: () => serve.child.pid,
+    async controllerMetrics() {
+      const res = await request(`${url}/metrics`, { dispatcher: operator, signal: AbortSignal.timeout(15_000) });
+      const text = await res.body.text();
+      if (res.statusCode !== 200) throw new Error(`GET /metrics: ${res.statusCode} ${text}`);
+      return text;
+    },
     async close() {
       await Promise.all(hosts.map(async (h) => {
         await stopChild(h.updater);

@@ -30,4 +30,10 @@ describe('test helpers', () => {
     });
     await new Promise((r) => s.close(r));
   });
+
+  it('freePort never hands out a port twice, although nothing binds them (an agent binds its port late)', async () => {
+    const ports = [];
+    for (let i = 0; i < 300; i++) ports.push(await freePort());
+    assert.equal(new Set(ports).size, ports.length);
+  });
 });
