@@ -1,11 +1,13 @@
 // Fleet rollback, the incident path: every selected host's updater asked to go back to its prev, in parallel and
 // bounded, reported host by host. `--rollout ID` only takes hosts back to what that rollout found on them.
 import type { Logger } from 'pino';
+import { forEachLimited } from '../../shared/limit-concurrency.js';
+import { LIMITS } from '../../shared/limits.js';
 import type { FleetRollbackReport } from '../../shared/rollout-api.js';
 import type { TlsMaterial } from '../../shared/tls.js';
 import { OperationRecordSchema } from '../../shared/wire.js';
 import { controllerError } from '../errors.js';
-import { NotSentError, UpdaterClient } from './updater-client.js';
+import { isTransientSendFailure, NotSentError, UpdaterClient } from './updater-client.js';
 
 export type HostRollbackResult = FleetRollbackReport['hosts'][number];
 
@@ -55,8 +57,15 @@ async function rollbackOne(deps: RollbackDeps, t: RollbackTarget, signal: AbortS
         return { name: t.name, state: 'failed', release: status.active?.id ?? null, error: { code: e.code, message: e.message } };
       }
     }
-    const answer = await client.rollback(signal, deps.hostDeadlineMs);
-    return judgeRollbackAnswer(t.name, answer.status, answer.body);
+    // A reset before the request left (an updater's handshake timeout on a loaded host) sent nothing: try again.
+    for (let attempt = 1; ; attempt++) {
+      try {
+        const answer = await client.rollback(signal, deps.hostDeadlineMs);
+        return judgeRollbackAnswer(t.name, answer.status, answer.body);
+      } catch (err) {
+        if (!(err instanceof NotSentError) || !isTransientSendFailure(err) || attempt >= LIMITS['rollout.push-attempts'].value || signal.aborted) throw err;
+      }
+    }
   } catch (err) {
     if (err instanceof NotSentError) return unreachable(t.name, (err.cause as Error)?.message ?? 'connection failed');
     const e = controllerError('SWARM_ERR_ROLLOUT_PUSH_FAILED', `${t.name}: ${(err as Error).message}; see swarmctl host show ${t.name}`);
@@ -69,13 +78,9 @@ async function rollbackOne(deps: RollbackDeps, t: RollbackTarget, signal: AbortS
 /** Roll back every target, at most `parallel` at once; results in the targets' order. */
 export async function rollbackHosts(deps: RollbackDeps, targets: readonly RollbackTarget[], parallel: number, signal: AbortSignal): Promise<HostRollbackResult[]> {
   const results: HostRollbackResult[] = new Array(targets.length);
-  let next = 0;
-  const worker = async (): Promise<void> => {
-    while (next < targets.length) {
-      const i = next++;
-      results[i] = await rollbackOne(deps, targets[i]!, signal);
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(Math.max(1, parallel), targets.length) }, worker));
+  // rollbackOne reports every failure as a result: no item throws, so every target is tried.
+  await forEachLimited(targets, Math.max(1, parallel), async (t, i) => {
+    results[i] = await rollbackOne(deps, t, signal);
+  });
   return results;
 }

@@ -122,7 +122,7 @@ export class UpdaterClient {
       });
       return { status: res.statusCode, body: await readJson(res) };
     } catch (err) {
-      if (!started || isConnectFailure(err)) throw new NotSentError(err);
+      if (!started || isConnectFailure(err) || failedBeforeTls(err)) throw new NotSentError(err);
       throw err;
     } finally {
       file.body.close();
@@ -161,7 +161,7 @@ export class UpdaterClient {
       });
       return { status: res.statusCode, body: await readJson(res) };
     } catch (err) {
-      throw isConnectFailure(err) ? new NotSentError(err) : err;
+      throw isConnectFailure(err) || failedBeforeTls(err) ? new NotSentError(err) : err;
     }
   }
 
@@ -175,7 +175,7 @@ export class UpdaterClient {
       const res = await request(`${this.#base}${path}`, { method: 'GET', dispatcher: this.#dispatcher, signal, headersTimeout: timeout, bodyTimeout: timeout });
       return { status: res.statusCode, body: await readJson(res) };
     } catch (err) {
-      throw isConnectFailure(err) ? new NotSentError(err) : err;
+      throw isConnectFailure(err) || failedBeforeTls(err) ? new NotSentError(err) : err;
     }
   }
 
@@ -187,6 +187,18 @@ export class UpdaterClient {
 }
 
 const CONNECT_CODES = new Set(['ECONNREFUSED', 'UND_ERR_CONNECT_TIMEOUT', 'ENOTFOUND', 'EHOSTUNREACH', 'ENETUNREACH', 'EAI_AGAIN', 'EADDRNOTAVAIL']);
+
+/**
+ * A connection that ended before TLS was up (reset during the handshake): no byte of HTTP left, so the request was
+ * not sent, whatever it was.
+ */
+export function failedBeforeTls(err: unknown): boolean {
+  for (let e = err as { code?: string; syscall?: string; message?: string; cause?: unknown } | undefined, i = 0; e && i < 5; e = e.cause as typeof e, i++) {
+    if (e.syscall === 'connect' && e.code !== undefined) return true;
+    if (typeof e.message === 'string' && e.message.includes('before secure TLS connection was established')) return true;
+  }
+  return false;
+}
 
 /** A request that failed while connecting (refused, timed out, no route): the server never saw it. */
 export function isConnectFailure(err: unknown): boolean {

@@ -2,6 +2,7 @@
 // and a dropped connection is settled from the updater's records, never guessed.
 import assert from 'node:assert/strict';
 import { connect, createServer, type Socket } from 'node:net';
+import { rollbackHosts } from '../../../controller/rollout/fleet-rollback.js';
 import { judgeUpdateAnswer, pickPushRecord, uploadNeverArrived } from '../../../controller/rollout/push-outcome.js';
 import { pushRelease, type PushDeps } from '../../../controller/rollout/push.js';
 import { systemClock } from '../../../shared/clock.js';
@@ -16,6 +17,34 @@ const rec = (over: Partial<OperationRecord>): OperationRecord => ({
   id: 'update-1', kind: 'update', state: 'committed', release: { id: REL, version: '2.0.0' }, from: null, to: null,
   startedAt: '2026-01-01T00:00:10.000Z', endedAt: null, error: null, steps: [], ...over,
 });
+
+/** A TCP relay to `target` (HOST:PORT) that resets the first connection before TLS completes and forwards the rest. */
+async function resetFirstRelay(target: string): Promise<{ address: string; accepted: () => number; close: () => Promise<void> }> {
+  let accepted = 0;
+  const sockets = new Set<Socket>();
+  const [host, port] = target.split(':');
+  const relay = createServer((client) => {
+    sockets.add(client);
+    if (++accepted === 1) {
+      client.resetAndDestroy();
+      return;
+    }
+    const upstream = connect(Number(port), host!);
+    sockets.add(upstream);
+    client.pipe(upstream).pipe(client);
+    client.on('error', () => upstream.destroy());
+    upstream.on('error', () => client.destroy());
+  });
+  await new Promise<void>((r) => relay.listen(0, '127.0.0.1', r));
+  return {
+    address: `127.0.0.1:${(relay.address() as { port: number }).port}`,
+    accepted: () => accepted,
+    close: async () => {
+      for (const sock of sockets) sock.destroy();
+      await new Promise<void>((r) => relay.close(() => r()));
+    },
+  };
+}
 
 describe('push outcome (pure)', () => {
   it('maps answers to host states', () => {
@@ -145,31 +174,28 @@ describe('push to an updater (real mTLS, fake updater)', function () {
 
   it('a connection reset during the handshake sent nothing: tried again within the attempts, then succeeded', async () => {
     const f = await fake('h15');
-    // A TCP relay in front of the updater that resets the first connection before TLS completes.
-    let accepted = 0;
-    const sockets = new Set<Socket>();
-    const relay = createServer((client) => {
-      sockets.add(client);
-      if (++accepted === 1) {
-        client.resetAndDestroy();
-        return;
-      }
-      const [host, port] = f.address.split(':');
-      const upstream = connect(Number(port), host!);
-      sockets.add(upstream);
-      client.pipe(upstream).pipe(client);
-      client.on('error', () => upstream.destroy());
-      upstream.on('error', () => client.destroy());
-    });
-    await new Promise<void>((r) => relay.listen(0, '127.0.0.1', r));
+    const relay = await resetFirstRelay(f.address);
     try {
-      const out = await push({ name: f.name, address: `127.0.0.1:${(relay.address() as { port: number }).port}` });
+      const out = await push({ name: f.name, address: relay.address });
       assert.equal(out.state, 'succeeded', JSON.stringify(out));
-      assert.equal(accepted, 2);
+      assert.equal(relay.accepted(), 2);
       assert.deepEqual(f.updates, [release]);
     } finally {
-      for (const s of sockets) s.destroy();
-      await new Promise<void>((r) => relay.close(() => r()));
+      await relay.close();
+    }
+  });
+
+  it('fleet rollback: a connection reset before the request left is tried again, not reported unreachable', async () => {
+    const f = await fake('h16');
+    f.prev = { id: 'a'.repeat(64), version: '0.9.0' };
+    const relay = await resetFirstRelay(f.address);
+    try {
+      const [result] = await rollbackHosts({ material: deps.material, logger: silentLogger(), connectTimeoutMs: 5_000, hostDeadlineMs: 10_000 },
+        [{ name: f.name, address: relay.address, updaterOnline: true }], 4, new AbortController().signal);
+      assert.equal(result!.state, 'rolled-back', JSON.stringify(result));
+      assert.deepEqual([relay.accepted(), f.rollbacks], [2, 1]);
+    } finally {
+      await relay.close();
     }
   });
 
