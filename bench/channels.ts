@@ -250,6 +250,16 @@ export async function run(args: string[]): Promise<Record<string, unknown>> {
   }
 }
 
+/**
+ * The loopback address simulated host `sim-N` connects from: one per host (127.1.0.1 to 127.1.249.250, then 127.2...), as
+ * hosts of a real fleet each have theirs; from one address, the controller's per-source cap on pending handshakes
+ * (server.max-pending-handshakes-per-source) would drop most of a ramp of thousands, as it would from behind one NAT.
+ */
+function sourceAddress(name: string): string {
+  const n = Number(/(\d+)$/.exec(name)?.[1] ?? 0);
+  return `127.${1 + Math.floor(n / 62_500)}.${Math.floor(n / 250) % 250}.${(n % 250) + 1}`;
+}
+
 /** Worker mode: issue the slice's agent certificates (shared key) and hold one channel per host. */
 async function runWorker(): Promise<void> {
   const clients: ChannelClient[] = [];
@@ -282,7 +292,7 @@ async function runWorker(): Promise<void> {
       // Spread the first connections over the ramp, as a fleet that boots over time would.
       setTimeout(() => {
         clients.push(startChannelClient({
-          controllerUrl: init.urls.map((_, k) => init.urls[(i + k) % init.urls.length]!), role: 'agent', material: () => material, report, heartbeatMs: init.heartbeatMs, logger,
+          controllerUrl: init.urls.map((_, k) => init.urls[(i + k) % init.urls.length]!), role: 'agent', localAddress: sourceAddress(init.names[i]!), material: () => material, report, heartbeatMs: init.heartbeatMs, logger,
           onConnect: (url) => {
             connected++;
             connects++;

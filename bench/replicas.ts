@@ -1,4 +1,4 @@
-// `npm run bench -- replicas [--hosts N] [--workers W] [--steady S] [--rollout-hosts H] [--size-mb M]`: two
+// `npm run bench -- replicas [--hosts N] [--workers W] [--steady S] [--rollout-hosts H] [--size-mb M] [--rounds R]`: two
 // `swarm-controller serve` replicas on one PostgreSQL (a private server on loopback) holding N simulated agents'
 // channels (real mTLS, half the fleet given each replica first); CPU and RSS per replica and of PostgreSQL, whether
 // both replicas show the same fleet, the failover time after SIGKILL of one; then two rollouts at once on a small
@@ -260,11 +260,12 @@ export async function run(args: string[]): Promise<Record<string, unknown>> {
   const steadyS = arg(args, 'steady', 20);
   const rolloutHosts = arg(args, 'rollout-hosts', 10);
   const sizeMb = arg(args, 'size-mb', 1);
+  const rounds = arg(args, 'rounds', 2);
   const loadAtStart = loadavg().map(round1);
   const pgServer = await startPostgres();
   try {
     const channels = hosts > 0 ? await channelsAndFailover(pgServer, hosts, workerCount, steadyS) : null;
-    const rollouts = rolloutHosts > 0 ? await runReplicaRollouts(pgServer, rolloutHosts, sizeMb) : null;
+    const rollouts = rolloutHosts > 0 ? await runReplicaRollouts(pgServer, rolloutHosts, sizeMb, rounds) : null;
     return {
       machine: { cores: cpus().length, loadAverageAtStart: loadAtStart, loadAverageAtEnd: loadavg().map(round1), node: process.version },
       postgres: 'PostgreSQL from /usr/lib/postgresql (test/helpers/postgres.ts): loopback, fsync off, one database per part',
