@@ -22,8 +22,9 @@ const CONTROLLER_BIN = join(dirname(here), '..', 'controller', 'main.js');
 const CLUSTER = 'bench';
 const HEARTBEAT_S = 10;
 
-interface WorkerInit {
-  url: string;
+export interface WorkerInit {
+  /** The controller URLs; simulated host i is given them rotated by i (replicas: half the fleet starts on each). */
+  urls: string[];
   caPem: string;
   caKeyPem: string;
   keyPem: string;
@@ -32,8 +33,8 @@ interface WorkerInit {
   heartbeatMs: number;
   rampMs: number;
 }
-type ToWorker = { type: 'init'; init: WorkerInit } | { type: 'stats' } | { type: 'stop' };
-type FromWorker = { type: 'ready'; issueMs: number } | { type: 'stats'; connected: number; connects: number; disconnects: number; errors: Record<string, number>; cpuMs: number };
+export type ToWorker = { type: 'init'; init: WorkerInit } | { type: 'stats' } | { type: 'stop' };
+export type FromWorker = { type: 'ready'; issueMs: number } | { type: 'stats'; connected: number; connects: number; disconnects: number; errors: Record<string, number>; cpuMs: number; byUrl: Record<string, number> };
 
 function arg(args: string[], name: string, fallback: number): number {
   const i = args.indexOf(`--${name}`);
@@ -42,7 +43,7 @@ function arg(args: string[], name: string, fallback: number): number {
   return v;
 }
 
-async function freePort(): Promise<number> {
+export async function freePort(): Promise<number> {
   const srv = createServer();
   srv.listen(0, '127.0.0.1');
   await once(srv, 'listening');
@@ -53,7 +54,7 @@ async function freePort(): Promise<number> {
 }
 
 /** utime + stime in seconds and RSS in MB of a process, from /proc. */
-function procStats(pid: number): { cpuSeconds: number; rssMb: number } {
+export function procStats(pid: number): { cpuSeconds: number; rssMb: number } {
   const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
   const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
   const ticks = Number(fields[11]) + Number(fields[12]); // utime, stime (fields 14, 15 of stat)
@@ -61,9 +62,10 @@ function procStats(pid: number): { cpuSeconds: number; rssMb: number } {
   return { cpuSeconds: ticks / 100, rssMb: rss ? Number(rss[1]) / 1024 : NaN };
 }
 
-async function startController(stateDir: string, port: number): Promise<{ child: ChildProcess; url: string; startedAt: number }> {
+/** `swarm-controller serve` on 127.0.0.1:port (10 s heartbeat, warn logs), `extra` appended (e.g. --store URL). */
+export async function startController(stateDir: string, port: number, extra: readonly string[] = []): Promise<{ child: ChildProcess; url: string; startedAt: number }> {
   const startedAt = Date.now();
-  const child = spawn(process.execPath, [CONTROLLER_BIN, 'serve', '--state-dir', stateDir, '--listen', `127.0.0.1:${port}`, '--heartbeat', String(HEARTBEAT_S), '--log-level', 'warn'], {
+  const child = spawn(process.execPath, [CONTROLLER_BIN, 'serve', '--state-dir', stateDir, '--listen', `127.0.0.1:${port}`, '--heartbeat', String(HEARTBEAT_S), '--log-level', 'warn', ...extra], {
     stdio: ['ignore', 'pipe', 'inherit'],
   });
   const url = await new Promise<string>((resolve, reject) => {
@@ -82,8 +84,8 @@ async function startController(stateDir: string, port: number): Promise<{ child:
   return { child, url, startedAt };
 }
 
-async function stopController(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null) return;
+export async function stopController(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return;
   child.kill('SIGTERM');
   const t = setTimeout(() => child.kill('SIGKILL'), 10_000);
   await once(child, 'exit');
@@ -103,13 +105,17 @@ function ask(worker: ChildProcess): Promise<Extract<FromWorker, { type: 'stats' 
   });
 }
 
-interface Totals { connected: number; connects: number; disconnects: number; errors: Record<string, number>; workerCpuMs: number }
+export interface Totals { connected: number; connects: number; disconnects: number; errors: Record<string, number>; workerCpuMs: number; byUrl: Record<string, number> }
 
-async function totals(workers: ChildProcess[]): Promise<Totals> {
+export async function totals(workers: ChildProcess[]): Promise<Totals> {
   const all = await Promise.all(workers.map(ask));
   const errors: Record<string, number> = {};
-  for (const s of all) for (const [k, v] of Object.entries(s.errors)) errors[k] = (errors[k] ?? 0) + v;
-  return all.reduce((a, s) => ({ ...a, connected: a.connected + s.connected, connects: a.connects + s.connects, disconnects: a.disconnects + s.disconnects, workerCpuMs: a.workerCpuMs + s.cpuMs }), { connected: 0, connects: 0, disconnects: 0, errors, workerCpuMs: 0 });
+  const byUrl: Record<string, number> = {};
+  for (const s of all) {
+    for (const [k, v] of Object.entries(s.errors)) errors[k] = (errors[k] ?? 0) + v;
+    for (const [k, v] of Object.entries(s.byUrl)) byUrl[k] = (byUrl[k] ?? 0) + v;
+  }
+  return all.reduce((a, s) => ({ ...a, connected: a.connected + s.connected, connects: a.connects + s.connects, disconnects: a.disconnects + s.disconnects, workerCpuMs: a.workerCpuMs + s.cpuMs }), { connected: 0, connects: 0, disconnects: 0, errors, workerCpuMs: 0, byUrl });
 }
 
 /** Poll the workers until `done`, bounded; returns the ms it took. */
@@ -172,7 +178,7 @@ export async function run(args: string[]): Promise<Record<string, unknown>> {
       if (slice.length === 0) continue;
       const child = fork(here, ['--channels-worker'], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
       workers.push(child);
-      child.send({ type: 'init', init: { url: controller.url, caPem, caKeyPem, keyPem: key.privateKeyPem, publicKeyPem: key.publicKeyPem, names: slice, heartbeatMs: HEARTBEAT_S * 1000, rampMs } } satisfies ToWorker);
+      child.send({ type: 'init', init: { caPem, caKeyPem, keyPem: key.privateKeyPem, publicKeyPem: key.publicKeyPem, urls: [controller.url], names: slice, heartbeatMs: HEARTBEAT_S * 1000, rampMs } } satisfies ToWorker);
     }
     const issueMs = Math.max(...(await Promise.all(workers.map((wk) => new Promise<number>((resolve) => {
       wk.once('message', (m: FromWorker) => resolve(m.type === 'ready' ? m.issueMs : NaN));
@@ -244,6 +250,16 @@ export async function run(args: string[]): Promise<Record<string, unknown>> {
   }
 }
 
+/**
+ * The loopback address simulated host `sim-N` connects from: one per host (127.1.0.1 to 127.1.249.250, then 127.2...), as
+ * hosts of a real fleet each have theirs; from one address, the controller's per-source cap on pending handshakes
+ * (server.max-pending-handshakes-per-source) would drop most of a ramp of thousands, as it would from behind one NAT.
+ */
+function sourceAddress(name: string): string {
+  const n = Number(/(\d+)$/.exec(name)?.[1] ?? 0);
+  return `127.${1 + Math.floor(n / 62_500)}.${Math.floor(n / 250) % 250}.${(n % 250) + 1}`;
+}
+
 /** Worker mode: issue the slice's agent certificates (shared key) and hold one channel per host. */
 async function runWorker(): Promise<void> {
   const clients: ChannelClient[] = [];
@@ -251,10 +267,13 @@ async function runWorker(): Promise<void> {
   let connects = 0;
   let disconnects = 0;
   const errors: Record<string, number> = {};
+  const upOn = new Map<number, string>(); // host index -> the URL its channel is up on
   process.on('message', (m: ToWorker) => {
     if (m.type === 'stats') {
       const u = process.cpuUsage();
-      process.send!({ type: 'stats', connected, connects, disconnects, errors, cpuMs: Math.round((u.user + u.system) / 1000) } satisfies FromWorker);
+      const byUrl: Record<string, number> = {};
+      for (const url of upOn.values()) byUrl[url] = (byUrl[url] ?? 0) + 1;
+      process.send!({ type: 'stats', connected, connects, disconnects, errors, cpuMs: Math.round((u.user + u.system) / 1000), byUrl } satisfies FromWorker);
     }
     if (m.type === 'stop') void Promise.all(clients.map((c) => c.close())).then(() => process.exit(0));
     if (m.type !== 'init') return;
@@ -273,14 +292,16 @@ async function runWorker(): Promise<void> {
       // Spread the first connections over the ramp, as a fleet that boots over time would.
       setTimeout(() => {
         clients.push(startChannelClient({
-          controllerUrl: init.url, role: 'agent', material: () => material, report, heartbeatMs: init.heartbeatMs, logger,
-          onConnect: () => {
+          controllerUrl: init.urls.map((_, k) => init.urls[(i + k) % init.urls.length]!), role: 'agent', localAddress: sourceAddress(init.names[i]!), material: () => material, report, heartbeatMs: init.heartbeatMs, logger,
+          onConnect: (url) => {
             connected++;
             connects++;
+            upOn.set(i, url);
           },
           onDisconnect: () => {
             connected--;
             disconnects++;
+            upOn.delete(i);
           },
           onConnectError: (err) => {
             const key = (err as { code?: string }).code ?? err.message.slice(0, 40);

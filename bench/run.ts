@@ -4,7 +4,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const here = dirname(fileURLToPath(import.meta.url));
-const BENCHES = ['pki', 'install', 'updater', 'agent', 'channels', 'rollout', 'dashboard'];
+const BENCHES = ['pki', 'install', 'updater', 'agent', 'channels', 'rollout', 'dashboard', 'replicas'];
 
 interface BenchModule {
   run(args: string[]): Promise<Record<string, unknown>>;

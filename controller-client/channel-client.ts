@@ -42,6 +42,11 @@ export interface ChannelClientOptions {
   onRevoked?: (serials: string[]) => void;
   /** Refuse a controller whose certificate serial is revoked (the host's denylist), at every handshake. */
   isRevoked?: (serial: string) => boolean;
+  /**
+   * The local address to connect from (default: the system's choice). bench/channels.ts gives each simulated host
+   * its own 127.x address, as a real fleet has one per host: the controller caps pending handshakes per source.
+   */
+  localAddress?: string;
 }
 
 export interface ChannelClient {
@@ -215,6 +220,7 @@ export function startChannelClient(options: ChannelClientOptions): ChannelClient
       perMessageDeflate: false,
       handshakeTimeout: 15_000,
       maxPayload: MAX_CHANNEL_MESSAGE_BYTES,
+      ...(options.localAddress ? { localAddress: options.localAddress } : {}),
     } as unknown as WebSocket.ClientOptions);
     ws = socket;
     socketSerial = material.serial;

@@ -119,6 +119,8 @@ export interface FleetOptions {
   startConcurrency?: number;
   /** Run each updater as `run --supervise` (what self-update needs, and what the systemd unit does). */
   supervise?: boolean;
+  /** `init` and `serve` with `--store URL` (PostgreSQL) instead of SQLite in the state directory. */
+  store?: string;
 }
 
 function parseJson<T>(r: RunResult, what: string): T {
@@ -185,11 +187,12 @@ export async function startFleet(options: FleetOptions = {}): Promise<Fleet> {
   const root = t.path;
   const stateDir = join(root, 'controller');
   const adminDir = join(stateDir, 'operators', 'admin');
-  const init = await runBin(CONTROLLER_BIN, ['init', '--state-dir', stateDir, '--cluster', 'fleet', '--san', '127.0.0.1']);
+  const storeArgs = options.store ? ['--store', options.store] : [];
+  const init = await runBin(CONTROLLER_BIN, ['init', '--state-dir', stateDir, '--cluster', 'fleet', '--san', '127.0.0.1', ...storeArgs]);
   if (init.code !== 0) throw new Error(`controller init failed: ${init.stderr}`);
   // A short heartbeat makes channels (and so online state) quick; the offline timeout outlasts a controller restart,
   // as the default does in production, so reconnecting updaters are not taken for unreachable ones.
-  const serveArgs = ['--heartbeat', '1', '--offline-timeout', '30'];
+  const serveArgs = ['--heartbeat', '1', '--offline-timeout', '30', ...storeArgs];
   lap('init');
   let serve = await spawnServe(stateDir, serveArgs);
   lap('serve');
