@@ -235,6 +235,8 @@ export async function buildControllerApp(deps: ControllerDeps): Promise<Controll
   await app.register(async (scope) => {
     scope.addHook('onRequest', identityGuard({ cluster, authorize: canReadMetrics, isRevoked, resolvePeer }));
     scope.get('/metrics', async (_req, reply) => {
+      // Hosts online is the fleet's (what every replica's host list says); channels open are this replica's own.
+      await reports.refresh();
       const views = await ctx.store.listHosts();
       const now = clock.now();
       const online = views.filter((h) => {

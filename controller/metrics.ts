@@ -62,7 +62,7 @@ export class Metrics {
     }
     gauge('swarm_hosts', 'Registered hosts (not removed).', [`swarm_hosts ${gauges.hostsTotal}`]);
     gauge('swarm_hosts_online', 'Hosts whose channels reported within the offline timeout.', [`swarm_hosts_online ${gauges.hostsOnline}`]);
-    gauge('swarm_channels_open', 'Open WebSocket channels by role.', [
+    gauge('swarm_channels_open', 'WebSocket channels open on this replica, by role.', [
       `swarm_channels_open{role="agent"} ${gauges.channels.agent}`,
       `swarm_channels_open{role="updater"} ${gauges.channels.updater}`,
     ]);

@@ -2,7 +2,7 @@
 // sockets and denylist of the other within a second, and both show the same fleet, online state and channels included.
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
-import type { Agent } from 'undici';
+import { request, type Agent } from 'undici';
 import { startChannelClient, type ChannelClient } from '../../controller-client/channel-client.js';
 import { controllerFleet } from '../../controller/rollout/fleet-source.js';
 import { chunkNotice, readChunk } from '../../controller/store/postgres-notify.js';
@@ -146,6 +146,14 @@ describe('controller replicas on one PostgreSQL database (two in-process control
     await a.context.presence.sync();
 
     const ops = dispatcher(admin);
+    // /metrics first (nothing on A has read the stored reports yet): hosts online is the fleet's on every replica; channels open are each replica's own.
+    const metric = async (url: string, name: string): Promise<string[]> => {
+      const res = await request(`${url}/metrics`, { dispatcher: ops });
+      const text = await res.body.text();
+      return [...text.matchAll(new RegExp(`^${name}(?:\\{[^}]*\\})? (\\d+)$`, 'gm'))].map((m) => m[1]!);
+    };
+    assert.deepEqual([await metric(a.url, 'swarm_hosts_online'), await metric(b.url, 'swarm_hosts_online')], [['1'], ['1']]);
+    assert.deepEqual([await metric(a.url, 'swarm_channels_open'), await metric(b.url, 'swarm_channels_open')], [['0', '0'], ['1', '1']]);
     const [listA, listB] = [await call(ops, `${a.url}/v1/hosts`), await call(ops, `${b.url}/v1/hosts`)];
     assert.equal(listA.status, 200);
     assert.deepEqual(listA.body, listB.body, 'the same host list from both replicas');
