@@ -241,15 +241,17 @@ export async function startFleet(options: FleetOptions = {}): Promise<Fleet> {
   type Serve = Awaited<ReturnType<typeof spawnServe>>;
   const serves: Serve[] = [];
   const serveLogs: string[] = [];
-  try {
-    for (let i = 0; i < replicas; i++) {
-      serves.push(await spawnServe(stateDirs[i]!, serveArgs(i)));
-      serveLogs.push('');
-    }
-  } catch (err) {
+  // init migrated the database: the replicas start together.
+  const spawned = await Promise.allSettled(stateDirs.map((dir, i) => spawnServe(dir, serveArgs(i))));
+  for (const r of spawned) {
+    if (r.status === 'fulfilled') serves.push(r.value);
+    serveLogs.push('');
+  }
+  const failedServe = spawned.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+  if (failedServe) {
     for (const s of serves) await stopChild(s.child);
     await t.cleanup();
-    throw err;
+    throw failedServe.reason;
   }
   lap('serve');
   const urls = serves.map((s) => s.url);
