@@ -108,17 +108,22 @@ describe('fleet: controller replicas on PostgreSQL (processes)', function () {
   const replicaOf = (holder: string | null): FleetController | undefined => fleet.controllers.find((c) => holder?.split('/')[1] === String(c.pid()));
   const replicaApp = (c: FleetController): string => REPLICAS[fleet.controllers.indexOf(c)]!;
 
-  /** A rollout of `release` on h1..h6 started on `on`, awaited until a host succeeded and the next one's update runs on its updater. */
+  /**
+   * A rollout of `release` on h1..h6 started on `on`, awaited until a host succeeded and the next one's update runs on
+   * its updater past the upload (step `installed`: the whole body arrived). A driver that dies or freezes mid-body
+   * leaves a refused record besides the push sent again (test/fleet/cut-push.test.ts shows that case); here each host
+   * must hold exactly one record, so the driver is stopped once the body is in.
+   */
   const startAndAwaitMidRollout = async (on: number, release: FleetRelease, args: string[]): Promise<{ started: RolloutJson; mid: RolloutJson; pushing: string }> => {
     const started = await fleet.at(on).startRollout(release.id, ['--hosts', ROLLOUT_HOSTS.join(','), ...args]);
     let pushing = '';
-    const mid = await fleet.at(on).awaitRollout(started.id, 'a host done and the next one\'s update running on its updater', async (r) => {
+    const mid = await fleet.at(on).awaitRollout(started.id, 'a host done and the next one\'s update installed and running on its updater', async (r) => {
       if (!['canary', 'rolling'].includes(r.state) || !r.hosts.some((h) => h.state === 'succeeded')) return false;
       const next = r.hosts.find((h) => h.state === 'pushing');
       if (!next) return false;
       const [record] = await updateRecords(fleet, next.name, release.id);
       pushing = next.name;
-      return record?.state === 'running';
+      return record?.state === 'running' && record.steps.some((x) => x.step === 'installed');
     }, 120_000);
     return { started, mid, pushing };
   };
