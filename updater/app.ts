@@ -144,7 +144,7 @@ export async function buildUpdaterApp(deps: UpdaterAppDeps): Promise<FastifyInst
   return app;
 }
 
-type RawRequest = NodeJS.ReadableStream & { complete?: boolean; once(e: 'close', l: () => void): unknown };
+type RawRequest = NodeJS.ReadableStream & { complete?: boolean; destroyed?: boolean; once(e: 'close', l: () => void): unknown };
 
 function readUpload(headers: unknown, body: unknown, raw: RawRequest, pace: UploadPace): UpdateRequest & { dispose(): void } {
   const h = parseInput(UploadHeadersSchema, headers, 'headers');
@@ -152,9 +152,14 @@ function readUpload(headers: unknown, body: unknown, raw: RawRequest, pace: Uplo
   if (!stream || typeof stream.pipe !== 'function') throw updaterError('SWARM_ERR_UPDATER_CONTENT_TYPE', 'send the release as the raw body with Content-Type: application/gzip');
   // A client that leaves, stalls or trickles before the whole body arrived cancels the install; after that, the operation goes on.
   const ac = new AbortController();
-  raw.once('close', () => {
+  const gone = (): void => {
     if (!raw.complete) ac.abort(updaterError('SWARM_ERR_UPDATER_UPLOAD_ABORTED', 'the client closed the connection before the whole release arrived'));
-  });
+  };
+  // The body's read fails ('aborted') as the connection goes: say why at once, whichever the installer hears first. A
+  // connection already gone before this handler ran (a loaded host) emits nothing more.
+  raw.once('close', gone);
+  stream.once('error', gone);
+  if (raw.destroyed) gone();
   const paced = paceUpload(stream, pace, (reason) => ac.abort(reason));
   return {
     body: paced.body, id: h['x-swarm-release-sha256'], ...(h['x-swarm-release-signature'] ? { signature: h['x-swarm-release-signature'] } : {}), signal: ac.signal,

@@ -77,11 +77,19 @@ function unexpected(status: number): PushOutcome {
 }
 
 /**
+ * Refusals that say the sender went away before the updater had the whole release: nothing was installed or changed.
+ * SWARM_ERR_UPDATER_UPLOAD_ABORTED when the updater saw the connection close first; SWARM_ERR_INSTALL_ABORTED (the
+ * installer's "client gone", or "the release upload failed before its end") when the body's read failed before that
+ * was seen: a controller killed mid-push leaves either, depending on the order the updater learnt it in.
+ */
+const SENDER_GONE = new Set(['SWARM_ERR_UPDATER_UPLOAD_ABORTED', 'SWARM_ERR_INSTALL_ABORTED']);
+
+/**
  * An upload the updater saw cut before the whole release arrived (a dropped connection mid-body): it refused it and
  * changed nothing, so the record says the push never arrived, not that the release or the host failed.
  */
 export function uploadNeverArrived(record: OperationRecord): boolean {
-  return record.state === 'refused' && record.error?.code === 'SWARM_ERR_UPDATER_UPLOAD_ABORTED';
+  return record.state === 'refused' && record.error !== undefined && record.error !== null && SENDER_GONE.has(record.error.code);
 }
 
 /**

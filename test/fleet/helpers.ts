@@ -10,9 +10,16 @@
 // the controller's own identity from the state dir (GET /v1/operations). The controller can be SIGKILLed and
 // restarted on the same state dir and port; a host's updater stopped and started again. Every wait is an awaited
 // event or a bounded poll (pollUntil); close() stops every process it started (updaters stop their agents).
+//
+// With `controllers: N` and `store: postgres://...` (docs/high-availability.md) it runs N `serve --store` replicas
+// on one database instead: `init --store` in the first state dir, then each other replica gets its own state dir
+// holding a copy of the first one's pki/ and store.json, as the doc says. Every host joins and runs with all the
+// replicas' URLs (`--controller` repeated, each host's list starting at another replica, so the channels spread),
+// or those `hostControllers` names. `fleet.at(i)` is swarmctl and the API against replica i; `controllers[i]`
+// signals it (SIGKILL, SIGSTOP/SIGCONT).
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
-import { chmod, mkdir, readFile, writeFile } from 'node:fs/promises';
+import { chmod, copyFile, cp, mkdir, readFile, writeFile } from 'node:fs/promises';
 import { createServer, connect, type Server, type Socket } from 'node:net';
 import { join } from 'node:path';
 import { request, type Dispatcher } from 'undici';
@@ -52,6 +59,8 @@ export interface FleetHost {
   configFile: string;
   updaterPort: number;
   agentPort: number;
+  /** The controller URLs it joined and runs with (`--controller` each), in its order. */
+  controllers: string[];
   updater: ChildProcess | null;
   logs: string[];
 }
@@ -62,25 +71,46 @@ export interface FleetRelease {
   file: string;
 }
 
-export interface Fleet {
-  root: string;
-  stateDir: string;
+/** swarmctl and the API as the admin operator against one controller (the first, or one replica: `fleet.at(i)`). */
+export interface FleetApi {
   url: string;
-  hosts: FleetHost[];
-  host(name: string): FleetHost;
   /** swarmctl ARGS as the admin operator; killed after `timeoutMs` (default 60 s). */
   swarmctl(args: string[], timeoutMs?: number): Promise<RunResult>;
   /** swarmctl --json ARGS, parsed; throws with stderr unless the exit code is one of `codes` (default 0). */
   swarmctlJson<T>(args: string[], codes?: number[]): Promise<T>;
-  /** Write a release tree of the real agent, build it with swarmctl and upload it. */
-  release(version: string, options?: ReleaseOptions): Promise<FleetRelease>;
-  /** Build and upload a release of the updater's own code: `good` runs this build's updater, `exit` fails to start. */
-  updaterRelease(version: string, kind: 'good' | 'exit'): Promise<FleetRelease>;
+  /** GET PATH on the API as the operator (200 expected). */
+  api<T>(path: string): Promise<T>;
   /** `rollout start --json` (no --wait): the rollout as created. */
   startRollout(release: string, args: string[]): Promise<RolloutJson>;
   rollout(id: string): Promise<RolloutJson>;
   /** Poll `rollout status` until `check` holds (bounded). */
-  awaitRollout(id: string, what: string, check: (r: RolloutJson) => boolean, timeoutMs?: number): Promise<RolloutJson>;
+  awaitRollout(id: string, what: string, check: (r: RolloutJson) => boolean | Promise<boolean>, timeoutMs?: number): Promise<RolloutJson>;
+}
+
+/** One `serve` replica of a fleet on PostgreSQL (or the one controller). */
+export interface FleetController {
+  /** A, B, C, ... */
+  name: string;
+  stateDir: string;
+  url: string;
+  pid(): number | undefined;
+  /** SIGKILL (waits for the exit: it stays dead), SIGSTOP, SIGCONT. */
+  signal(signal: 'SIGKILL' | 'SIGSTOP' | 'SIGCONT'): Promise<void>;
+  logs(): string;
+}
+
+export interface Fleet extends FleetApi {
+  root: string;
+  stateDir: string;
+  hosts: FleetHost[];
+  controllers: FleetController[];
+  /** swarmctl and the API against replica `index` (0 is what the fleet's own methods use). */
+  at(index: number): FleetApi;
+  host(name: string): FleetHost;
+  /** Write a release tree of the real agent, build it with swarmctl and upload it. */
+  release(version: string, options?: ReleaseOptions): Promise<FleetRelease>;
+  /** Build and upload a release of the updater's own code: `good` runs this build's updater, `exit` fails to start. */
+  updaterRelease(version: string, kind: 'good' | 'exit'): Promise<FleetRelease>;
   /** The updater's operation records, newest first (GET /v1/operations as the controller). */
   operations(name: string, query?: { release?: string; kind?: string; limit?: number }): Promise<OperationRecord[]>;
   updaterHealth(name: string): Promise<UpdaterStatus>;
@@ -119,8 +149,12 @@ export interface FleetOptions {
   startConcurrency?: number;
   /** Run each updater as `run --supervise` (what self-update needs, and what the systemd unit does). */
   supervise?: boolean;
-  /** `init` and `serve` with `--store URL` (PostgreSQL) instead of SQLite in the state directory. */
-  store?: string;
+  /** Controller replicas (default 1); more than one needs `store`. */
+  controllers?: number;
+  /** `init/serve --store URL` (PostgreSQL), per replica when a function (each may name itself, e.g. application_name). */
+  store?: string | ((replica: number) => string);
+  /** The replicas (indexes) a host is given, in order; default all of them, host i's list starting at replica i mod N. */
+  hostControllers?: (index: number, replicas: number) => number[];
 }
 
 function parseJson<T>(r: RunResult, what: string): T {
@@ -132,9 +166,9 @@ function parseJson<T>(r: RunResult, what: string): T {
 }
 
 /** Spawn `swarm-updater run` for a host and wait (bounded) for its listening line. */
-async function spawnUpdater(h: FleetHost, controllerUrl: string, supervise = false): Promise<ChildProcess> {
+async function spawnUpdater(h: FleetHost, supervise = false): Promise<ChildProcess> {
   const args = [UPDATER_BIN, 'run', '--install-dir', h.installDir, '--pki-dir', h.pkiDir, '--listen', `127.0.0.1:${h.updaterPort}`,
-    '--agent-port', String(h.agentPort), '--restart', 'spawn', '--controller', controllerUrl, '--config', h.configFile, ...(supervise ? ['--supervise'] : [])];
+    '--agent-port', String(h.agentPort), '--restart', 'spawn', ...h.controllers.flatMap((u) => ['--controller', u]), '--config', h.configFile, ...(supervise ? ['--supervise'] : [])];
   const child = spawn(process.execPath, args, { env: { ...process.env, SWARM_LOG_LEVEL: 'info' }, stdio: ['ignore', 'ignore', 'pipe'] });
   let buffer = '';
   const listening = new Promise<void>((resolve, reject) => {
@@ -183,39 +217,105 @@ export async function startFleet(options: FleetOptions = {}): Promise<Fleet> {
   const count = options.hosts ?? 5;
   const t0 = performance.now();
   const lap = (m: string): void => { if (process.env.FLEET_DEBUG) process.stderr.write(`[fleet] ${m} at ${Math.round(performance.now() - t0)} ms\n`); };
+  const replicas = options.controllers ?? 1;
+  const storeOf = (i: number): string | undefined => (typeof options.store === 'function' ? options.store(i) : options.store);
+  if (replicas > 1 && !options.store) throw new Error('startFleet: several controllers share a PostgreSQL database: pass store');
   const t = await tempDir('swarm-fleet-');
   const root = t.path;
   const stateDir = join(root, 'controller');
   const adminDir = join(stateDir, 'operators', 'admin');
-  const storeArgs = options.store ? ['--store', options.store] : [];
-  const init = await runBin(CONTROLLER_BIN, ['init', '--state-dir', stateDir, '--cluster', 'fleet', '--san', '127.0.0.1', ...storeArgs]);
+  const storeArgs = (i: number): string[] => { const url = storeOf(i); return url ? ['--store', url] : []; };
+  const init = await runBin(CONTROLLER_BIN, ['init', '--state-dir', stateDir, '--cluster', 'fleet', '--san', '127.0.0.1', ...storeArgs(0)]);
   if (init.code !== 0) throw new Error(`controller init failed: ${init.stderr}`);
+  // Every other replica: its own state dir with the first one's PKI and store.json (docs/high-availability.md).
+  const stateDirs = [stateDir];
+  for (let i = 1; i < replicas; i++) {
+    const dir = join(root, `controller-${String.fromCharCode(97 + i)}`);
+    await mkdir(dir, { mode: 0o700 });
+    await cp(join(stateDir, 'pki'), join(dir, 'pki'), { recursive: true, preserveTimestamps: true });
+    await copyFile(join(stateDir, 'store.json'), join(dir, 'store.json'));
+    stateDirs.push(dir);
+  }
   // A short heartbeat makes channels (and so online state) quick; the offline timeout outlasts a controller restart,
   // as the default does in production, so reconnecting updaters are not taken for unreachable ones.
-  const serveArgs = ['--heartbeat', '1', '--offline-timeout', '30', ...storeArgs];
+  const serveArgs = (i: number): string[] => ['--heartbeat', '1', '--offline-timeout', '30', ...storeArgs(i)];
   lap('init');
-  let serve = await spawnServe(stateDir, serveArgs);
+  type Serve = Awaited<ReturnType<typeof spawnServe>>;
+  const serves: Serve[] = [];
+  const serveLogs: string[] = [];
+  // init migrated the database: the replicas start together.
+  const spawned = await Promise.allSettled(stateDirs.map((dir, i) => spawnServe(dir, serveArgs(i))));
+  for (const r of spawned) {
+    if (r.status === 'fulfilled') serves.push(r.value);
+    serveLogs.push('');
+  }
+  const failedServe = spawned.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+  if (failedServe) {
+    for (const s of serves) await stopChild(s.child);
+    await t.cleanup();
+    throw failedServe.reason;
+  }
   lap('serve');
-  const url = serve.url;
+  const urls = serves.map((s) => s.url);
+  const url = urls[0]!;
   const port = Number(new URL(url).port);
-  let serveLogs = '';
-  const env = (): Record<string, string> => ({ SWARMCTL_CONTROLLER: url, SWARMCTL_IDENTITY: adminDir, NO_COLOR: '1' });
-  const swarmctl = (args: string[], timeoutMs = 60_000): Promise<RunResult> => runBin(SWARMCTL_BIN, args, env(), timeoutMs);
-  const swarmctlJson = async <T>(args: string[], codes = [0]): Promise<T> => {
-    const r = await swarmctl(['--json', ...args]);
-    if (!codes.includes(r.code)) throw new Error(`swarmctl ${args.join(' ')} exited ${r.code}: ${r.stderr}${r.stdout}`);
-    return parseJson<T>(r, `swarmctl ${args.join(' ')}`);
-  };
   const material: TlsMaterial = await loadTlsMaterial(join(stateDir, 'pki'), 'controller');
   // Polls go straight to the API as the operator: a swarmctl process per poll would load the 2 shared cores.
   const admin = await loadTlsMaterial(adminDir, 'operator');
   const operator = clientFor(admin.ca, admin, 'fleet');
-  const api = async <T>(path: string): Promise<T> => {
-    const res = await request(`${url}${path}`, { dispatcher: operator, signal: AbortSignal.timeout(15_000) });
-    const body = await res.body.json();
-    if (res.statusCode !== 200) throw new Error(`GET ${path}: ${res.statusCode} ${JSON.stringify(body)}`);
-    return body as T;
+  const apiAt = (target: string): FleetApi => {
+    const env = (): Record<string, string> => ({ SWARMCTL_CONTROLLER: target, SWARMCTL_IDENTITY: adminDir, NO_COLOR: '1' });
+    const swarmctl = (args: string[], timeoutMs = 60_000): Promise<RunResult> => runBin(SWARMCTL_BIN, args, env(), timeoutMs);
+    const swarmctlJson = async <T>(args: string[], codes = [0]): Promise<T> => {
+      const r = await swarmctl(['--json', ...args]);
+      if (!codes.includes(r.code)) throw new Error(`swarmctl ${args.join(' ')} exited ${r.code}: ${r.stderr}${r.stdout}`);
+      return parseJson<T>(r, `swarmctl ${args.join(' ')}`);
+    };
+    const api = async <T>(path: string): Promise<T> => {
+      const res = await request(`${target}${path}`, { dispatcher: operator, signal: AbortSignal.timeout(15_000) });
+      const body = await res.body.json();
+      if (res.statusCode !== 200) throw new Error(`GET ${path}: ${res.statusCode} ${JSON.stringify(body)}`);
+      return body as T;
+    };
+    return {
+      url: target, swarmctl, swarmctlJson, api,
+      startRollout: (release, args) => swarmctlJson<RolloutJson>(['rollout', 'start', release, ...args]),
+      rollout: (id) => swarmctlJson<RolloutJson>(['rollout', 'status', id]),
+      awaitRollout(id, what, check, timeoutMs = 90_000) {
+        // Reads through the API (not swarmctl) for a tight poll: the same document `rollout status --json` prints.
+        let last: RolloutJson | undefined;
+        return pollUntil(what, async () => {
+          const r = await api<RolloutJson>(`/v1/rollouts/${encodeURIComponent(id)}`);
+          last = r;
+          return (await check(r)) ? r : undefined;
+        }, { timeoutMs, everyMs: 100, retryErrors: true }).catch((err: Error) => {
+          // A timeout names where the rollout stood: its state, each host's, and its last events.
+          const failed = last?.hosts.filter((h) => h.error).map((h) => `${h.name} ${h.error!.code}: ${h.error!.message}${h.error!.detail ? ` (${h.error!.detail})` : ''}`) ?? [];
+          const seen = last ? ` (rollout ${last.state}${last.reason ? ` ${last.reason}` : ''}; ${last.hosts.map((h) => `${h.name}:${h.state}`).join(' ')}; ${failed.length > 0 ? `errors: ${failed.join(' | ')}; ` : ''}last events: ${last.events.slice(-5).map((e) => e.message).join(' | ')})` : '';
+          throw new Error(`${err.message}${seen}`);
+        });
+      },
+    };
   };
+  const apis = urls.map(apiAt);
+  const { swarmctlJson, api } = apis[0]!;
+  const controllers: FleetController[] = serves.map((_, i) => ({
+    name: String.fromCharCode(65 + i),
+    stateDir: stateDirs[i]!,
+    url: urls[i]!,
+    pid: () => serves[i]!.child.pid,
+    async signal(signal) {
+      const child = serves[i]!.child;
+      if (child.exitCode !== null || child.signalCode !== null) return;
+      if (signal === 'SIGKILL') {
+        // A stopped process dies of SIGKILL too; wait for it, so that nothing of it is left when this resolves.
+        await stopChild(child, { signal: 'SIGKILL' });
+        return;
+      }
+      child.kill(signal);
+    },
+    logs: () => serveLogs[i]! + serves[i]!.logs(),
+  }));
   const dispatchers = new Map<string, Dispatcher>();
   const dispatcherFor = (name: string): Dispatcher => {
     let d = dispatchers.get(name);
@@ -225,13 +325,18 @@ export async function startFleet(options: FleetOptions = {}): Promise<Fleet> {
 
   const hosts: FleetHost[] = [];
   const fleet: Fleet = {
-    root, stateDir, url, hosts,
+    ...apis[0]!,
+    root, stateDir, hosts, controllers,
+    at(index) {
+      const a = apis[index];
+      if (!a) throw new Error(`no controller ${index}`);
+      return a;
+    },
     host(name) {
       const h = hosts.find((x) => x.name === name);
       if (!h) throw new Error(`no host ${name}`);
       return h;
     },
-    swarmctl, swarmctlJson,
     async release(version, o = {}) {
       const src = join(root, 'src', `${version}${o.tag ? `-${o.tag}` : ''}`);
       await mkdir(join(src, 'bin'), { recursive: true });
@@ -266,26 +371,6 @@ export async function startFleet(options: FleetOptions = {}): Promise<Fleet> {
       if (up.id !== built.id) throw new Error(`uploaded ${up.id}, built ${built.id}`);
       return { id: built.id, version, file };
     },
-    async startRollout(release, args) {
-      return swarmctlJson<RolloutJson>(['rollout', 'start', release, ...args]);
-    },
-    async rollout(id) {
-      return swarmctlJson<RolloutJson>(['rollout', 'status', id]);
-    },
-    awaitRollout(id, what, check, timeoutMs = 90_000) {
-      // Reads through the API (not swarmctl) for a tight poll: the same document `rollout status --json` prints.
-      let last: RolloutJson | undefined;
-      return pollUntil(what, async () => {
-        const r = await api<RolloutJson>(`/v1/rollouts/${encodeURIComponent(id)}`);
-        last = r;
-        return check(r) ? r : undefined;
-      }, { timeoutMs, everyMs: 100, retryErrors: true }).catch((err: Error) => {
-        // A timeout names where the rollout stood: its state, each host's, and its last events.
-        const failed = last?.hosts.filter((h) => h.error).map((h) => `${h.name} ${h.error!.code}: ${h.error!.message}${h.error!.detail ? ` (${h.error!.detail})` : ''}`) ?? [];
-        const seen = last ? ` (rollout ${last.state}${last.reason ? ` ${last.reason}` : ''}; ${last.hosts.map((h) => `${h.name}:${h.state}`).join(' ')}; ${failed.length > 0 ? `errors: ${failed.join(' | ')}; ` : ''}last events: ${last.events.slice(-5).map((e) => e.message).join(' | ')})` : '';
-        throw new Error(`${err.message}${seen}`);
-      });
-    },
     async operations(name, query = {}) {
       const h = fleet.host(name);
       const qs = new URLSearchParams({ limit: String(query.limit ?? 50), ...(query.release ? { release: query.release } : {}), ...(query.kind ? { kind: query.kind } : {}) });
@@ -304,11 +389,11 @@ export async function startFleet(options: FleetOptions = {}): Promise<Fleet> {
       return fleet.awaitRollout(r.id, `${release.version} installed everywhere`, (x) => x.state === 'done' && x.hosts.every((h) => h.state === 'succeeded' || h.state === 'skipped'), 120_000);
     },
     async killController() {
-      serveLogs += serve.logs();
-      await stopChild(serve.child, { signal: 'SIGKILL' });
+      serveLogs[0] += serves[0]!.logs();
+      await stopChild(serves[0]!.child, { signal: 'SIGKILL' });
     },
     async restartController() {
-      serve = await spawnServe(stateDir, serveArgs, `127.0.0.1:${port}`);
+      serves[0] = await spawnServe(stateDir, serveArgs(0), `127.0.0.1:${port}`);
     },
     async stopUpdater(name) {
       const h = fleet.host(name);
@@ -317,10 +402,10 @@ export async function startFleet(options: FleetOptions = {}): Promise<Fleet> {
     },
     async startUpdater(name) {
       const h = fleet.host(name);
-      h.updater = await spawnUpdater(h, url, options.supervise);
+      h.updater = await spawnUpdater(h, options.supervise);
     },
-    controllerLogs: () => serveLogs + serve.logs(),
-    controllerPid: () => serve.child.pid,
+    controllerLogs: () => controllers[0]!.logs(),
+    controllerPid: () => serves[0]!.child.pid,
     async controllerMetrics() {
       const res = await request(`${url}/metrics`, { dispatcher: operator, signal: AbortSignal.timeout(15_000) });
       const text = await res.body.text();
@@ -332,7 +417,11 @@ export async function startFleet(options: FleetOptions = {}): Promise<Fleet> {
         await stopChild(h.updater);
         await killStaleAgent(h);
       }));
-      await stopChild(serve.child);
+      await Promise.all(serves.map(async (s) => {
+        // A frozen replica (SIGSTOP) would not act on SIGTERM.
+        if (s.child.exitCode === null && s.child.signalCode === null) s.child.kill('SIGCONT');
+        await stopChild(s.child);
+      }));
       await Promise.all([...dispatchers.values(), operator].map((d) => d.close()));
       await t.cleanup();
     },
@@ -343,7 +432,8 @@ export async function startFleet(options: FleetOptions = {}): Promise<Fleet> {
       const name = `h${i + 1}`;
       const dir = join(root, name);
       const h: FleetHost = { name, dir, installDir: join(dir, 'opt'), pkiDir: join(dir, 'pki'), configFile: join(dir, 'updater.json'),
-        updaterPort: await freePort(), agentPort: await freePort(), updater: null, logs: [] };
+        updaterPort: await freePort(), agentPort: await freePort(), updater: null, logs: [],
+        controllers: (options.hostControllers?.(i, replicas) ?? Array.from({ length: replicas }, (_, k) => (i + k) % replicas)).map((k) => urls[k]!) };
       await mkdir(h.installDir, { recursive: true });
       await writeFile(h.configFile, JSON.stringify(hostConfig(options.config?.(i))));
       hosts.push(h);
@@ -356,7 +446,7 @@ export async function startFleet(options: FleetOptions = {}): Promise<Fleet> {
       lap(`${h.name} added`);
       // Dozens of hosts joining from one address meet the controller's enrollment rate limit: wait as told, a few times.
       for (let attempt = 1; ; attempt++) {
-        const join_ = spawn(process.execPath, [UPDATER_BIN, 'join', '--controller', url, '--token-file', '-', '--ca-hash', added.caHash, '--pki-dir', h.pkiDir],
+        const join_ = spawn(process.execPath, [UPDATER_BIN, 'join', ...h.controllers.flatMap((u) => ['--controller', u]), '--token-file', '-', '--ca-hash', added.caHash, '--pki-dir', h.pkiDir],
           { env: { ...process.env, SWARM_LOG_LEVEL: 'warn' }, stdio: ['pipe', 'pipe', 'pipe'] });
         let err = '';
         join_.stderr.on('data', (d: Buffer) => (err += d.toString()));
@@ -371,7 +461,7 @@ export async function startFleet(options: FleetOptions = {}): Promise<Fleet> {
         await new Promise((r) => setTimeout(r, retryS * 1_000 + 200));
       }
       lap(`${h.name} joined`);
-      h.updater = await spawnUpdater(h, url, options.supervise);
+      h.updater = await spawnUpdater(h, options.supervise);
       lap(`${h.name} listening`);
     };
     const queue = hosts.map((h, i) => [h, i] as const);

@@ -1,12 +1,14 @@
 // Over real HTTPS: a trickling upload is cut, and a rollback sent while an upload is stalled answers 200 at once.
 import assert from 'node:assert/strict';
 import { readdir } from 'node:fs/promises';
+import { connect as netConnect, type Socket } from 'node:net';
 import { connect, type TLSSocket } from 'node:tls';
 import type { FastifyInstance } from 'fastify';
 import { silentLogger } from '../../shared/logger.js';
 import { buildUpdaterApp } from '../../updater/app.js';
 import type { UploadPace } from '../../updater/upload-pace.js';
 import { mintIdentity, type TestIdentity } from '../helpers/pki.js';
+import { pollUntil } from '../helpers/wait.js';
 import { buildAgentRelease, type BuiltRelease } from './helpers/agent-release.js';
 import { makeEngineHost, type EngineHost } from './helpers/engine-host.js';
 
@@ -16,8 +18,10 @@ interface RawAnswer {
 }
 
 /** A controller's raw TLS connection: headers, part of the body, then silence; resolves with the answer when the server closes. */
-function stallingUpload(port: number, id: TestIdentity, r: BuiltRelease, sendBytes: number): { socket: TLSSocket; answer: Promise<RawAnswer> } {
-  const socket = connect({ host: '127.0.0.1', port, ca: id.ca, cert: id.cert, key: id.key, checkServerIdentity: () => undefined });
+function stallingUpload(port: number, id: TestIdentity, r: BuiltRelease, sendBytes: number): { socket: TLSSocket; tcp: Socket; answer: Promise<RawAnswer> } {
+  // Over a TCP socket of our own: a test can reset it (RST, as the kernel does for a killed process with unread data).
+  const tcp = netConnect(port, '127.0.0.1');
+  const socket = connect({ socket: tcp, ca: id.ca, cert: id.cert, key: id.key, checkServerIdentity: () => undefined });
   const chunks: Buffer[] = [];
   const answer = new Promise<RawAnswer>((resolve, reject) => {
     socket.on('data', (c: Buffer) => chunks.push(c));
@@ -33,7 +37,7 @@ function stallingUpload(port: number, id: TestIdentity, r: BuiltRelease, sendByt
     socket.write(`POST /v1/update HTTP/1.1\r\nhost: h1\r\ncontent-type: application/gzip\r\ncontent-length: ${r.tarball.length}\r\nx-swarm-release-sha256: ${r.id}\r\n\r\n`);
     socket.write(r.tarball.subarray(0, sendBytes));
   });
-  return { socket, answer };
+  return { socket, tcp, answer };
 }
 
 async function post(port: number, id: TestIdentity, path: string, body?: BuiltRelease): Promise<RawAnswer> {
@@ -93,6 +97,28 @@ describe('updater over HTTPS: stalled uploads', function () {
     assert.equal((await h.store.readLinks()).active?.id, v2.id, 'active did not move');
     const next = await buildAgentRelease('3.0.1');
     assert.equal((await post(port, controller, '/v1/update', next)).status, 200, 'the next update works');
+  });
+
+  it('records a sender that died mid-body (its connection gone while the install waits for more) as SWARM_ERR_UPDATER_UPLOAD_ABORTED, refused', async () => {
+    // What a controller killed mid-push leaves: a controller settling from the records must see that the release never
+    // arrived (and send it again), not an install failure to count against the rollout's budget.
+    await serve();
+    const { tcp, answer } = stallingUpload(port, controller, v3, v3.tarball.length >> 1);
+    await h.store.bodyRead;
+    // Let the install drain what came and wait for the rest: the connection then goes while it awaits the next chunk.
+    await new Promise((r) => setTimeout(r, 50));
+    tcp.resetAndDestroy();
+    await answer.catch(() => undefined);
+    const record = await pollUntil('the operation to end', async () => {
+      const r = await h.operations.latest();
+      return r && r.state !== 'running' ? r : undefined;
+    }, { timeoutMs: 5_000, everyMs: 10 });
+    assert.deepEqual([record.state, record.error?.code], ['refused', 'SWARM_ERR_UPDATER_UPLOAD_ABORTED'], record.error?.message);
+    // The record is written before the operation lets go of the lock: wait for that, then check it did.
+    await h.updater.whenIdle();
+    assert.equal(h.updater.runningId, null, 'the operation lock is free');
+    assert.deepEqual(await readdir(h.paths.staging), [], 'staging is empty');
+    assert.equal((await h.store.readLinks()).active?.id, v2.id, 'active did not move');
   });
 
   it('answers a rollback sent while an upload is stalled mid-body with 200 at once; the stalled sender gets PREEMPTED', async () => {

@@ -72,6 +72,8 @@ async function* readBody(body: NodeJS.ReadableStream | AsyncIterable<Uint8Array>
     }
   } catch (err) {
     if (isSwarmError(err)) throw err;
+    // The body failed because its sender went away, and the caller already said so (the connection closed): its reason.
+    if (signal?.aborted && isSwarmError(signal.reason)) throw signal.reason;
     throw installError('SWARM_ERR_INSTALL_ABORTED', `the release upload failed before its end: ${(err as Error).message}`, { cause: err });
   } finally {
     if (onAbort) signal?.removeEventListener('abort', onAbort);

@@ -69,6 +69,8 @@ describe('push outcome (pure)', () => {
   it('an upload the updater recorded as cut mid-body never arrived; every other ended record is an outcome', () => {
     const aborted = { code: 'SWARM_ERR_UPDATER_UPLOAD_ABORTED', message: 'the client closed the connection before the whole release arrived' };
     assert.equal(uploadNeverArrived(rec({ state: 'refused', error: aborted })), true);
+    // The same cut, when the installer's read of the body failed before the updater saw the connection close.
+    assert.equal(uploadNeverArrived(rec({ state: 'refused', error: { code: 'SWARM_ERR_INSTALL_ABORTED', message: 'the release upload failed before its end: aborted' } })), true);
     assert.equal(uploadNeverArrived(rec({ state: 'refused', error: { code: 'SWARM_ERR_UPDATER_SIGNATURE_INVALID', message: 'bad signature' } })), false);
     assert.equal(uploadNeverArrived(rec({ state: 'failed', error: aborted })), false);
     assert.equal(uploadNeverArrived(rec({})), false);
