@@ -52,7 +52,7 @@ describe('updater: unmark-bad', function () {
   it('makes a release rolled back automatically installable again: sent again, it is a new operation', async () => {
     h = await makeEngineHost();
     assert.equal((await send(v1)).state, 'committed');
-    h.failing.add(v2.id);
+    h.behaviours.set(v2.id, 'failing');
     const failed = await send(v2);
     assert.equal(failed.state, 'rolled-back');
     assert.equal(await h.store.isBad(v2.id), true);
@@ -63,7 +63,7 @@ describe('updater: unmark-bad', function () {
     assert.equal(cleared.id, v2.id);
     assert.equal(await h.store.isBad(v2.id), false);
 
-    h.failing.delete(v2.id);
+    h.behaviours.delete(v2.id);
     const again = await send(v2);
     assert.notEqual(again.id, failed.id);
     assert.equal(again.state, 'committed');
