@@ -10,6 +10,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { request } from 'undici';
+import { CONTROLLER_RUNTIME } from '../shared/defaults.js';
 import { initStateDir, openSqliteStore, statePaths } from '../controller/index.js';
 import { CertificateAuthority, generateKeyPair } from '../pki/index.js';
 import { startChannelClient, type ChannelClient } from '../controller-client/channel-client.js';
@@ -65,7 +66,9 @@ export function procStats(pid: number): { cpuSeconds: number; rssMb: number } {
 /** `swarm-controller serve` on 127.0.0.1:port (10 s heartbeat, warn logs), `extra` appended (e.g. --store URL). */
 export async function startController(stateDir: string, port: number, extra: readonly string[] = []): Promise<{ child: ChildProcess; url: string; startedAt: number }> {
   const startedAt = Date.now();
-  const child = spawn(process.execPath, [CONTROLLER_BIN, 'serve', '--state-dir', stateDir, '--listen', `127.0.0.1:${port}`, '--heartbeat', String(HEARTBEAT_S), '--log-level', 'warn', ...extra], {
+  // As its unit starts it (CONTROLLER_RUNTIME): what is deployed is what is measured.
+  const child = spawn(process.execPath, [...CONTROLLER_RUNTIME.nodeFlags, CONTROLLER_BIN, 'serve', '--state-dir', stateDir, '--listen', `127.0.0.1:${port}`, '--heartbeat', String(HEARTBEAT_S), '--log-level', 'warn', ...extra], {
+    env: { ...process.env, ...CONTROLLER_RUNTIME.env },
     stdio: ['ignore', 'pipe', 'inherit'],
   });
   const url = await new Promise<string>((resolve, reject) => {

@@ -7,6 +7,7 @@ import { fileURLToPath } from 'node:url';
 import { Agent, request } from 'undici';
 import { buildControllerApp, type ControllerApp, type ControllerDeps } from '../../controller/index.js';
 import { openSqliteStore, type Store } from '../../controller/store/index.js';
+import { CONTROLLER_RUNTIME } from '../../shared/defaults.js';
 import type { AgentHealth, UpdaterStatus } from '../../shared/wire.js';
 import { silentLogger } from '../../shared/logger.js';
 import { checkServerIdentity, type TlsMaterial } from '../../shared/tls.js';
@@ -72,8 +73,9 @@ export async function startControllerProcess(serveArgs: string[] = [], cluster =
 
 /** Spawn `serve` and wait (bounded) for its `listening URL` line. */
 export async function spawnServe(stateDir: string, serveArgs: string[] = [], listen = '127.0.0.1:0'): Promise<{ url: string; child: ChildProcess; logs: () => string; stop(): Promise<void> }> {
-  const child = spawn(process.execPath, [CONTROLLER_BIN, 'serve', '--state-dir', stateDir, '--listen', listen, ...serveArgs], {
-    env: { ...process.env, SWARM_LOG_LEVEL: 'info' },
+  // Started as its unit starts it (shared/defaults.ts CONTROLLER_RUNTIME): the benchmarks measure what is deployed.
+  const child = spawn(process.execPath, [...CONTROLLER_RUNTIME.nodeFlags, CONTROLLER_BIN, 'serve', '--state-dir', stateDir, '--listen', listen, ...serveArgs], {
+    env: { ...process.env, ...CONTROLLER_RUNTIME.env, SWARM_LOG_LEVEL: 'info' },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let logs = '';

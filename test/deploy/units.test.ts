@@ -11,6 +11,7 @@ import { existsSync } from 'node:fs';
 import { chmod, lstat, mkdir, readFile, readlink, readdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { runInNewContext } from 'node:vm';
+import { CONTROLLER_RUNTIME } from '../../shared/defaults.js';
 import { limitValue } from '../../shared/limits.js';
 import { buildReleaseToFile } from '../../shared/release/index.js';
 import { tempDir } from '../helpers/pki.js';
@@ -169,10 +170,29 @@ describe('deploy/systemd units', function () {
 
   it('names JavaScript entry points that the release carries (dist/<program>/main.js)', () => {
     for (const u of ['swarm-controller.service', 'swarm-updater.service'] as const) {
-      const m = /^ExecStart=\/usr\/bin\/node \/usr\/lib\/swarm\/current\/(\S+)/m.exec(texts[u]);
+      const m = /^ExecStart=\/usr\/bin\/node (?:--\S+ )*\/usr\/lib\/swarm\/current\/(\S+)/m.exec(texts[u]);
       assert.ok(m, `${u} runs the packaged code with /usr/bin/node`);
       assert.ok(existsSync(join(ROOT, m[1]!)), `${m[1]} is built (npm run build), so the release has it`);
     }
+  });
+});
+
+describe('the controller\'s runtime (shared/defaults.ts CONTROLLER_RUNTIME)', () => {
+  it('is what its unit and its wrapper start it with: the node flags and the malloc environment', async () => {
+    const unit = await readFile(join(UNITS_DIR, 'swarm-controller.service'), 'utf8');
+    const wrapper = await readFile(join(ROOT, 'deploy', 'bin', 'swarm-controller'), 'utf8');
+    const pairs = Object.entries(CONTROLLER_RUNTIME.env).map(([k, v]) => `${k}=${v}`);
+    const environment = unit.split('\n').filter((l) => l.startsWith('Environment=')).flatMap((l) => l.slice('Environment='.length).split(' '));
+    const exported = wrapper.split('\n').filter((l) => l.startsWith('export ')).flatMap((l) => l.slice('export '.length).split(' '));
+    for (const p of pairs) {
+      assert.ok(environment.includes(p), `swarm-controller.service sets ${p}`);
+      assert.ok(exported.includes(p), `deploy/bin/swarm-controller exports ${p}`);
+    }
+    const flags = CONTROLLER_RUNTIME.nodeFlags.join(' ');
+    assert.match(unit, new RegExp(`^ExecStart=/usr/bin/node ${flags} /usr/lib/swarm/current/dist/controller/main\\.js `, 'm'));
+    const execs = wrapper.split('\n').filter((l) => /exec .*\/usr\/bin\/node/.test(l));
+    assert.equal(execs.length, 2);
+    for (const e of execs) assert.ok(e.includes(`/usr/bin/node ${flags} "$main"`), e);
   });
 });
 
