@@ -43,11 +43,12 @@ export const EXAMPLE_CONTROLLER_URL = `https://controller.example:${DEFAULT_PORT
 /**
  * How the controller's process is started, everywhere it is (its unit, its wrapper in deploy/bin, the tests' and
  * benchmarks' `serve`): a young generation capped at 4 MB semi-spaces (V8 grows it to 16 MB under a high allocation
- * rate, the controller's memory with it), and glibc's malloc held to 2 arenas that return freed memory above 128 KB
- * (thousands of TLS connections opened and closed otherwise leave freed memory mapped). Measured in
+ * rate, the controller's memory with it), and glibc's malloc returning freed memory above 128 KB (thousands of TLS
+ * connections opened and closed otherwise leave freed memory mapped; capping malloc's arenas as well cost 25-35 MB at
+ * 5,000 channels, so it is not done). Measured in
  * docs/controller.md ("Rollout benchmark"); a test checks deploy/ says the same.
  */
 export const CONTROLLER_RUNTIME = Object.freeze({
   nodeFlags: Object.freeze(['--max-semi-space-size=4']),
-  env: Object.freeze({ MALLOC_ARENA_MAX: '2', MALLOC_TRIM_THRESHOLD_: '131072', MALLOC_MMAP_THRESHOLD_: '131072' }),
+  env: Object.freeze({ MALLOC_TRIM_THRESHOLD_: '131072', MALLOC_MMAP_THRESHOLD_: '131072' }),
 });

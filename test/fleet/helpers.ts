@@ -457,7 +457,7 @@ export async function startFleet(options: FleetOptions = {}): Promise<Fleet> {
         clearTimeout(timer);
         if (code === 0) break;
         const retryS = /SWARM_ERR_RATE_LIMITED/.test(err) ? Number(/retry in (\d+) second/.exec(err)?.[1] ?? 5) : NaN;
-        if (attempt >= 5 || !(retryS <= 30)) throw new Error(`join of ${h.name} failed (${code}): ${err}`);
+        if (attempt >= 5 || !(retryS <= 60)) throw new Error(`join of ${h.name} failed (${code}): ${err}`);
         await new Promise((r) => setTimeout(r, retryS * 1_000 + 200));
       }
       lap(`${h.name} joined`);
