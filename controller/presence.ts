@@ -5,7 +5,7 @@ import type { ChannelRole } from '../shared/channel-protocol.js';
 import type { Clock } from '../shared/clock.js';
 import { LIMITS } from '../shared/limits.js';
 import type { ChannelHub } from './channels.js';
-import type { ChannelPresenceKey, Store } from './store/index.js';
+import { isSharedStore, type ChannelPresenceKey, type Store } from './store/index.js';
 
 export interface PresenceOptions {
   hub: ChannelHub;
@@ -48,7 +48,7 @@ export class ChannelPresence {
 
   /** On a shared database, sync every interval (nothing to share on SQLite: the hub is all there is). */
   start(): void {
-    if (!this.#o.store.shared) return;
+    if (!isSharedStore(this.#o.store)) return;
     const tick = (): void => {
       void this.sync().finally(() => {
         if (this.#closed) return;
@@ -84,7 +84,7 @@ export class ChannelPresence {
     this.#closed = true;
     if (this.#timer) this.#o.clock.clearTimeout(this.#timer);
     await this.#syncing;
-    if (this.#o.store.shared) await this.#o.store.dropReplica(this.#o.replica).catch(() => undefined);
+    if (isSharedStore(this.#o.store)) await this.#o.store.dropReplica(this.#o.replica).catch(() => undefined);
   }
 
   /** A read older than the TTL (the database unreachable meanwhile) says nothing about the other replicas any more. */

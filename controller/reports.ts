@@ -2,7 +2,7 @@
 // shared database (replicas) the reports other replicas wrote are merged in on demand (`refresh`), newest wins.
 import type { Logger } from 'pino';
 import type { Clock } from '../shared/clock.js';
-import type { ChannelReport, HostReportRecord, Store } from './store/index.js';
+import { isSharedStore, type ChannelReport, type HostReportRecord, type Store } from './store/index.js';
 
 export class ReportCache {
   readonly #store: Store;
@@ -78,7 +78,7 @@ export class ReportCache {
    * store does.
    */
   refresh(): Promise<void> {
-    if (!this.#store.shared) return Promise.resolve();
+    if (!isSharedStore(this.#store)) return Promise.resolve();
     this.#refreshing ??= this.#store.listReports()
       .then((stored) => {
         for (const r of stored) this.#reports.set(r.hostName, mergeReports(this.#reports.get(r.hostName), r));

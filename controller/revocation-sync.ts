@@ -4,7 +4,7 @@
 import type { Logger } from 'pino';
 import type { Clock } from '../shared/clock.js';
 import { LIMITS } from '../shared/limits.js';
-import type { RevocationFeed, Store } from './store/index.js';
+import { isSharedStore, type RevocationFeed, type Store } from './store/index.js';
 
 /** Serials to refuse from now on, and the host they belonged to when it was removed. */
 export interface RevokedSerials {
@@ -45,7 +45,7 @@ export class RevocationSync {
   /** Listen for the other replicas' revocations and start the periodic re-read (shared databases only). */
   async start(): Promise<void> {
     const { store, replica, logger } = this.#o;
-    if (!store.shared) return;
+    if (!isSharedStore(store)) return;
     this.#feed = await store.openRevocationFeed({
       notice: (n) => {
         if (n.origin === replica) return;

@@ -176,7 +176,6 @@ export async function openPostgresStore(url: string, options: PostgresStoreOptio
   };
 
   return {
-    shared: true,
     engine: 'postgres',
     releaseBlobs: openPgReleaseBlobTables(pool, open),
     ...openPgRolloutTables(pool).methods(open),

@@ -237,7 +237,6 @@ export function openSqliteStore(path: string): Store {
   const rollouts = openRolloutTables(db);
 
   return {
-    shared: false,
     engine: 'sqlite',
     ...rollouts.methods(open),
     insertHost: async (h) => {

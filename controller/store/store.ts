@@ -266,12 +266,7 @@ export type ReleaseResolution =
  * What each method guarantees is written in docs/controller.md (Storage).
  */
 export interface Store {
-  /**
-   * Whether other controller processes (replicas) may use this database at the same time (PostgreSQL): then
-   * what one process keeps in memory (reports, open channels, the denylist) is shared through the store.
-   */
-  readonly shared: boolean;
-  /** Which engine this is (metrics, and where release blobs live). */
+  /** Which engine this is (metrics, where release blobs live, and whether replicas share it: `isSharedStore`). */
   readonly engine: 'sqlite' | 'postgres';
   /** Release blobs in the database, on an engine that replicas share (PostgreSQL); absent on SQLite. */
   readonly releaseBlobs?: ReleaseBlobTables;
@@ -391,4 +386,12 @@ export interface Store {
 
   /** Release the engine; calling it again does nothing. */
   close(): Promise<void>;
+}
+
+/**
+ * Whether other controller processes (replicas) may use this store's database at the same time (PostgreSQL): then
+ * what one process keeps in memory (reports, open channels, the denylist) is shared through the store.
+ */
+export function isSharedStore(store: Pick<Store, 'engine'>): boolean {
+  return store.engine === 'postgres';
 }
