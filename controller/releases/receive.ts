@@ -7,6 +7,7 @@ import { Readable, Transform, Writable, type TransformCallback } from 'node:stre
 import { pipeline } from 'node:stream/promises';
 import { createGunzip } from 'node:zlib';
 import { extract as tarExtract, type Extract, type Header } from 'tar-stream';
+import { untilAborted } from '../../shared/abortable-iterate.js';
 import { isSwarmError, type SwarmError } from '../../shared/errors.js';
 import { ManifestSchema, MANIFEST_FILE, type Manifest } from '../../shared/release-manifest.js';
 import { checkTarEntry, createExtractionState, recordEntry, recordSkipped } from '../../shared/release/entry-check.js';
@@ -165,26 +166,6 @@ class StoreAndHash extends Transform {
 }
 
 
-/** The body as a stream whose pending read loses to the abort: a stalled client must not hold the pipeline. */
-async function* untilAborted(body: AsyncIterable<Uint8Array>, signal: AbortSignal): AsyncGenerator<Uint8Array> {
-  const it = body[Symbol.asyncIterator]();
-  let onAbort: (() => void) | undefined;
-  const aborted = new Promise<never>((_resolve, reject) => {
-    onAbort = () => reject(signal.reason as Error);
-    if (signal.aborted) onAbort();
-    else signal.addEventListener('abort', onAbort, { once: true });
-  });
-  aborted.catch(() => undefined);
-  try {
-    for (let i = 0; i < Number.MAX_SAFE_INTEGER; i++) {
-      const next = await Promise.race([it.next(), aborted]);
-      if (next.done) return;
-      yield next.value;
-    }
-  } finally {
-    signal.removeEventListener('abort', onAbort!);
-  }
-}
 
 /** Feeds tar-stream's extractor (a streamx Writable) with back-pressure; fails when it dies. */
 function tarSink(extract: Extract, failed: () => unknown): Writable {

@@ -13,6 +13,7 @@ import { extract as tarExtract, type Header } from 'tar-stream';
 /** The body of one tar entry (a streamx Readable). */
 type Source = AsyncIterable<Buffer> & { resume(): unknown };
 import { MANIFEST_FILE } from '../../shared/release-manifest.js';
+import { untilAborted } from '../../shared/abortable-iterate.js';
 import { isSwarmError } from '../../shared/errors.js';
 import { checkTarEntry, createExtractionState, recordEntry, recordSkipped, type ExtractionState } from './entry-check.js';
 import { installError } from './errors.js';
@@ -53,30 +54,15 @@ async function* readBody(body: NodeJS.ReadableStream | AsyncIterable<Uint8Array>
   // A refusal stops reading but never destroys the body: the HTTP caller still has to answer on that connection.
   const readable = body as { iterator?: (o: { destroyOnReturn: boolean }) => AsyncIterable<Uint8Array | string> };
   const source = typeof readable.iterator === 'function' ? readable.iterator({ destroyOnReturn: false }) : (body as AsyncIterable<Uint8Array | string>);
-  const it = source[Symbol.asyncIterator]();
-  // A stalled client never settles next(): the abort must win the race, or the operation waits for the socket forever.
-  let onAbort: (() => void) | undefined;
-  const aborted = signal
-    ? new Promise<never>((_resolve, reject) => {
-      onAbort = () => reject(abortReason(signal));
-      if (signal.aborted) onAbort();
-      else signal.addEventListener('abort', onAbort, { once: true });
-    })
-    : undefined;
-  aborted?.catch(() => undefined);
+  // A stalled client never settles a read: the abort must win it, or the operation waits for the socket forever.
+  const chunks = untilAborted(source, signal ?? new AbortController().signal, abortReason);
   try {
-    for (let i = 0; i < Number.MAX_SAFE_INTEGER; i++) {
-      const next = aborted ? await Promise.race([it.next(), aborted]) : await it.next();
-      if (next.done) return;
-      yield typeof next.value === 'string' ? Buffer.from(next.value) : next.value;
-    }
+    for await (const chunk of chunks) yield typeof chunk === 'string' ? Buffer.from(chunk) : chunk;
   } catch (err) {
     if (isSwarmError(err)) throw err;
     // The body failed because its sender went away, and the caller already said so (the connection closed): its reason.
     if (signal?.aborted && isSwarmError(signal.reason)) throw signal.reason;
     throw installError('SWARM_ERR_INSTALL_ABORTED', `the release upload failed before its end: ${(err as Error).message}`, { cause: err });
-  } finally {
-    if (onAbort) signal?.removeEventListener('abort', onAbort);
   }
 }
 
