@@ -93,6 +93,15 @@ export function uploadNeverArrived(record: OperationRecord): boolean {
 }
 
 /**
+ * An answer that refuses with a sender-gone code, on a connection that is still up: the updater joined this push to
+ * an earlier upload of the same release (one whose cut it had not noticed yet) and answers with that upload's
+ * refusal. This push's body was never installed either: it is sent again, not counted as the host failing.
+ */
+export function answerSaysSenderGone(verdict: PushOutcome): verdict is Exclude<PushOutcome, { state: 'succeeded' }> {
+  return verdict.state === 'failed' && SENDER_GONE.has(verdict.error.code);
+}
+
+/**
  * The record of this push among an updater's records (newest first): the newest one for the release and kind
  * that started at or after `sinceMs` (the push's start minus the allowed clock skew). None: the push never arrived.
  */

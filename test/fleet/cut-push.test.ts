@@ -32,8 +32,9 @@ describe('fleet: a push cut mid-body', function () {
     const done = await fleet.awaitRollout(started.id, 'the rollout to end', (r) => r.state === 'done' || r.state === 'paused', 60_000);
     assert.equal(proxy!.cut, 1, 'the first push to h1 was cut mid-body');
     const records = await updateRecords(fleet, 'h1', release.id);
+    const where = `rollout ${done.state}${done.reason ? ` ${done.reason}` : ''}; ${done.hosts.map((h) => `${h.name}:${h.state}${h.error ? ` ${h.error.code} ${h.error.message}` : ''}`).join('; ')}; events: ${done.events.map((e) => e.message).join(' | ')}`;
     assert.deepEqual(records.map((r) => [r.state, r.error?.code ?? null]), [['committed', null], ['refused', 'SWARM_ERR_UPDATER_UPLOAD_ABORTED']],
-      'the updater recorded the cut upload (nothing changed), then committed the push sent again');
+      `the updater recorded the cut upload (nothing changed), then committed the push sent again (${where})`);
     assert.equal(done.state, 'done');
     assert.deepEqual(done.hosts.map((h) => [h.name, h.state]), [['h1', 'succeeded'], ['h2', 'succeeded'], ['h3', 'succeeded']]);
     assert.equal((await fleet.updaterHealth('h1')).active?.id, release.id);

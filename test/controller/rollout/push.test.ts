@@ -149,6 +149,16 @@ describe('push to an updater (real mTLS, fake updater)', function () {
     assert.deepEqual([f.pushes.length, f.updates.length], [2, 1]);
   });
 
+  it('a push joined to an earlier upload whose cut the updater had not seen yet: refused as sender-gone, so it is sent again', async () => {
+    const f = await fake('h6b');
+    // The real updater answers a second upload of the same release with the running one's outcome (updater/engine.ts
+    // update()): when that one was the cut upload, the answer is its SWARM_ERR_UPDATER_UPLOAD_ABORTED.
+    f.behave = (_r, n) => (n === 1 ? { refuse: { status: 400, code: 'SWARM_ERR_UPDATER_UPLOAD_ABORTED', message: 'the client closed the connection before the whole release arrived' } } : 'commit');
+    const out = await push(f);
+    assert.equal(out.state, 'succeeded');
+    assert.deepEqual([f.pushes.length, f.updates.length], [2, 1]);
+  });
+
   it('an updater that never answers: at the deadline the records say running, so the host is failed as unsettled', async () => {
     const f = await fake('h7');
     f.behave = () => 'hang';
