@@ -25,16 +25,20 @@ export function judgeHealth(health: AgentHealth, expectId: string): string | und
   return undefined;
 }
 
-export interface WaitOptions {
+/** What the probe and the watch window both ask of the agent, how often, and what ends them early. */
+interface ProbeLoopOptions {
   fetch: FetchHealth;
   expectId: string;
-  deadlineMs: number;
   intervalMs: number;
-  backoffMaxMs: number;
-  /** Aborted when the agent process died: no point waiting for the deadline. */
+  /** Aborted when the agent process died (or a rollback pre-empts): no point waiting for the end. */
   signal?: AbortSignal;
   /** Monotonic by default; tests pass virtual time. */
   clock?: MonotonicClock;
+}
+
+export interface WaitOptions extends ProbeLoopOptions {
+  deadlineMs: number;
+  backoffMaxMs: number;
 }
 
 /** Probe until healthy with the expected id, with backoff, until the deadline (monotonic: a clock step moves no deadline). */
@@ -62,17 +66,11 @@ export async function waitHealthy(o: WaitOptions): Promise<ProbeResult> {
   return { ok: false, reason: `not healthy within ${o.deadlineMs} ms: ${reason}`, ...(last ? { last } : {}) };
 }
 
-export interface WatchOptions {
-  fetch: FetchHealth;
-  expectId: string;
+export interface WatchOptions extends ProbeLoopOptions {
   windowMs: number;
-  intervalMs: number;
   maxFailures: number;
   /** The agent that passed the probe: a different pid or start time later means it restarted. */
   baseline: AgentHealth;
-  signal?: AbortSignal;
-  /** Monotonic by default; tests pass virtual time. */
-  clock?: MonotonicClock;
 }
 
 /** The agent must stay healthy (same process, expected id) for the whole window. */

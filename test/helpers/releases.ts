@@ -2,8 +2,8 @@
 import { randomBytes } from 'node:crypto';
 import { chmod, mkdir, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
-import { gzipSync } from 'node:zlib';
-import { pack } from 'tar-stream';
+import { gunzipSync, gzipSync } from 'node:zlib';
+import { extract, pack, type Header } from 'tar-stream';
 
 export interface ReleaseTreeOptions {
   name?: string;
@@ -195,4 +195,22 @@ export async function gzipBombTarball(zeroBytes: number, prefix: Buffer[] = []):
   gz.end();
   await ended;
   return Buffer.concat(out);
+}
+
+/** Every entry header of a gzip'd tarball, in order (the contents are read and dropped). */
+export async function tarHeaders(tarball: Buffer): Promise<Header[]> {
+  const ex = extract();
+  const out: Header[] = [];
+  ex.on('entry', (h, stream, next) => {
+    out.push(h);
+    stream.on('end', () => next());
+    stream.resume();
+  });
+  const done = new Promise((resolve, reject) => {
+    ex.on('finish', () => resolve(undefined));
+    ex.on('error', reject);
+  });
+  ex.end(gunzipSync(tarball));
+  await done;
+  return out;
 }

@@ -5,7 +5,6 @@ import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { JournalFile, parseJournal, type JournalEntry } from '../../updater/journal.js';
 import { parseSelfUpdateJournal, SelfUpdateJournalFile } from '../../updater/self-update-journal.js';
-import { Readable } from 'node:stream';
 import { tempDir } from '../helpers/pki.js';
 import { buildAgentRelease, type BuiltRelease } from './helpers/agent-release.js';
 import { makeEngineHost, type EngineHost } from './helpers/engine-host.js';
@@ -79,7 +78,7 @@ describe('recovery from a legacy journal (a host upgraded in the middle of an op
   });
   beforeEach(async () => {
     h = await makeEngineHost();
-    for (const r of [v1, v2]) assert.equal((await h.updater.update({ body: Readable.from([r.tarball]), id: r.id })).state, 'committed');
+    for (const r of [v1, v2]) assert.equal((await h.send(r)).state, 'committed');
   });
   afterEach(() => h.cleanup());
 

@@ -1,7 +1,6 @@
 // An asked-for rollback (a drill, an incident) leaves the release it leaves installable: only an automatic rollback
 // after a failed probe or watch marks a release bad. The record says who asked and why. In-process engine.
 import assert from 'node:assert/strict';
-import { Readable } from 'node:stream';
 import type { OperationRecord } from '../../shared/wire.js';
 import { buildAgentRelease, type BuiltRelease } from './helpers/agent-release.js';
 import { makeEngineHost, type EngineHost } from './helpers/engine-host.js';
@@ -11,7 +10,7 @@ describe('updater: an asked-for rollback', function () {
   let h: EngineHost;
   let v1: BuiltRelease;
   let v2: BuiltRelease;
-  const send = (r: BuiltRelease): Promise<OperationRecord> => h.updater.update({ body: Readable.from([r.tarball]), id: r.id });
+  const send = (r: BuiltRelease): Promise<OperationRecord> => h.send(r);
 
   before(async () => {
     [v1, v2] = await Promise.all([buildAgentRelease('1.0.0'), buildAgentRelease('2.0.0')]);

@@ -1,7 +1,6 @@
 // A rollback request is never refused because an update is in flight: it pre-empts it (DESIGN.md §5). In-process engine.
 import assert from 'node:assert/strict';
 import { readdir } from 'node:fs/promises';
-import { Readable } from 'node:stream';
 import type { OperationRecord } from '../../shared/wire.js';
 import { buildAgentRelease, type BuiltRelease } from './helpers/agent-release.js';
 import { makeEngineHost, type EngineHost } from './helpers/engine-host.js';
@@ -20,20 +19,26 @@ describe('updater: a rollback pre-empts an update', function () {
   let v1: BuiltRelease;
   let v2: BuiltRelease;
   let v3: BuiltRelease;
-  const send = (r: BuiltRelease): Promise<OperationRecord> => h.updater.update({ body: Readable.from([r.tarball]), id: r.id });
+  const send = (r: BuiltRelease): Promise<OperationRecord> => h.send(r);
 
   before(async () => {
     [v1, v2, v3] = await Promise.all([buildAgentRelease('1.0.0'), buildAgentRelease('2.0.0'), buildAgentRelease('3.0.0')]);
   });
   afterEach(() => h.cleanup());
 
-  it('stops an update whose body is stalled, discards its staging and rolls back at once', async () => {
+  /** A host on v2 (prev v1) whose update to v3 has begun reading a body that stalls halfway. */
+  const stallUpdateOnV2 = async (): Promise<{ stalled: Promise<OperationRecord> }> => {
     h = await makeEngineHost();
     assert.equal((await send(v1)).state, 'committed');
     assert.equal((await send(v2)).state, 'committed');
     const stalled = h.updater.update({ body: stalledBody(v3.tarball), id: v3.id });
     stalled.catch(() => undefined);
     await h.store.bodyRead;
+    return { stalled };
+  };
+
+  it('stops an update whose body is stalled, discards its staging and rolls back at once', async () => {
+    const { stalled } = await stallUpdateOnV2();
     const stalledOp = h.updater.runningId;
 
     const rolled = await h.updater.rollback({ requestedBy: 'local' });
@@ -73,12 +78,7 @@ describe('updater: a rollback pre-empts an update', function () {
   });
 
   it('answers a second rollback request during a pre-emption with the same outcome (not 409)', async () => {
-    h = await makeEngineHost();
-    assert.equal((await send(v1)).state, 'committed');
-    assert.equal((await send(v2)).state, 'committed');
-    const stalled = h.updater.update({ body: stalledBody(v3.tarball), id: v3.id });
-    stalled.catch(() => undefined);
-    await h.store.bodyRead;
+    await stallUpdateOnV2();
     const [a, b] = await Promise.all([h.updater.rollback({ requestedBy: 'local' }), h.updater.rollback({ requestedBy: 'local' })]);
     assert.equal(a.id, b.id);
     assert.equal((await h.store.readLinks()).active?.id, v1.id, 'rolled back once, not twice');

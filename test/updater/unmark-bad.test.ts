@@ -1,7 +1,6 @@
 // Clearing a bad mark on a host: which mark a query names (pure), the mark file, and the engine: a release rolled back
 // automatically is refused until an operator clears its mark, then sent again it is a new, accepted update.
 import assert from 'node:assert/strict';
-import { Readable } from 'node:stream';
 import type { OperationRecord } from '../../shared/wire.js';
 import { BadMarks, findMark } from '../../updater/install/bad-marks.js';
 import { tempDir } from '../helpers/pki.js';
@@ -42,7 +41,7 @@ describe('updater: unmark-bad', function () {
   let h: EngineHost;
   let v1: BuiltRelease;
   let v2: BuiltRelease;
-  const send = (r: BuiltRelease): Promise<OperationRecord> => h.updater.update({ body: Readable.from([r.tarball]), id: r.id });
+  const send = (r: BuiltRelease): Promise<OperationRecord> => h.send(r);
 
   before(async () => {
     [v1, v2] = await Promise.all([buildAgentRelease('1.0.0'), buildAgentRelease('2.0.0')]);

@@ -3,7 +3,6 @@
 import assert from 'node:assert/strict';
 import { readlink } from 'node:fs/promises';
 import { join } from 'node:path';
-import { Readable } from 'node:stream';
 import type { OperationRecord } from '../../shared/wire.js';
 import { buildAgentRelease, type BuiltRelease } from './helpers/agent-release.js';
 import { makeEngineHost, type EngineHost, type FakeBehaviour } from './helpers/engine-host.js';
@@ -18,7 +17,7 @@ describe('updater: update matrix in-process (first install, a second, every bad 
   let h: EngineHost;
   let v1: BuiltRelease;
   let v2: BuiltRelease;
-  const send = (r: BuiltRelease): Promise<OperationRecord> => h.updater.update({ body: Readable.from([r.tarball]), id: r.id });
+  const send = (r: BuiltRelease): Promise<OperationRecord> => h.send(r);
   const link = (name: 'active' | 'prev'): Promise<string> => readlink(join(h.paths.installDir, name));
 
   before(async () => {

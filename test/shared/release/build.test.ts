@@ -4,27 +4,12 @@ import { execFileSync } from 'node:child_process';
 import { generateKeyPairSync } from 'node:crypto';
 import { mkdir, readFile, symlink, utimes, writeFile, chmod } from 'node:fs/promises';
 import { join } from 'node:path';
-import { extract } from 'tar-stream';
-import { gunzipSync } from 'node:zlib';
 import { buildRelease, buildReleaseToFile, releaseIdOf, signReleaseId, verifyReleaseSignature } from '../../../shared/release/index.js';
 import { tempDir } from '../../helpers/pki.js';
-import { writeReleaseTree } from '../../helpers/releases.js';
+import { tarHeaders, writeReleaseTree } from '../../helpers/releases.js';
 
 async function listEntries(tarball: Buffer): Promise<Array<{ name: string; type: string; mode: number; mtime: number; uid: number; linkname: string | null }>> {
-  const ex = extract();
-  const out: Array<{ name: string; type: string; mode: number; mtime: number; uid: number; linkname: string | null }> = [];
-  ex.on('entry', (h, stream, next) => {
-    out.push({ name: h.name, type: h.type, mode: h.mode, mtime: h.mtime.getTime(), uid: h.uid, linkname: h.linkname });
-    stream.on('end', () => next());
-    stream.resume();
-  });
-  const done = new Promise((resolve, reject) => {
-    ex.on('finish', () => resolve(undefined));
-    ex.on('error', reject);
-  });
-  ex.end(gunzipSync(tarball));
-  await done;
-  return out;
+  return (await tarHeaders(tarball)).map((h) => ({ name: h.name, type: h.type, mode: h.mode, mtime: h.mtime.getTime(), uid: h.uid, linkname: h.linkname }));
 }
 
 describe('shared/release: reproducible builds', () => {

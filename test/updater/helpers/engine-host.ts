@@ -4,7 +4,8 @@ import { readFile, realpath } from 'node:fs/promises';
 import { join } from 'node:path';
 import { silentLogger } from '../../../shared/logger.js';
 import { randomIds } from '../../../shared/ids.js';
-import type { AgentHealth } from '../../../shared/wire.js';
+import { Readable } from 'node:stream';
+import type { AgentHealth, OperationRecord } from '../../../shared/wire.js';
 import type { AgentEvent, AgentRunner } from '../../../updater/agent-runner.js';
 import { defaultUpdaterConfig } from '../../../updater/config.js';
 import { Updater } from '../../../updater/engine.js';
@@ -102,6 +103,8 @@ export interface EngineHost {
   /** How each release's agent behaves (absent: good); set before sending the release. */
   behaviours: Map<string, FakeBehaviour>;
   updater: Updater;
+  /** Send a built release to the engine as one whole body (POST /v1/update without the HTTP). */
+  send(release: { tarball: Buffer; id: string }): Promise<OperationRecord>;
   /** Replace the engine by one with another watch window, on the same disk (the config is frozen). */
   reopen(options: { watchMs: number }): Promise<Updater>;
   cleanup(): Promise<void>;
@@ -139,6 +142,7 @@ export async function makeEngineHost(options: EngineHostOptions = {}): Promise<E
   };
   const host: EngineHost = {
     paths, store, operations, runner, behaviours, updater: await open(options.watchMs ?? 0),
+    send: (r) => host.updater.update({ body: Readable.from([r.tarball]), id: r.id }),
     async reopen(o) {
       await host.updater.whenIdle();
       host.updater = await open(o.watchMs);

@@ -2,6 +2,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { readFile, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
+import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { request, type Dispatcher } from 'undici';
 import { buildDispatcher } from '../../../shared/dispatcher.js';
@@ -75,19 +76,11 @@ export async function startUpdater(host: TestHost, options: { env?: NodeJS.Proce
   const child = spawn(process.execPath, args, { env: { ...process.env, SWARM_LOG_LEVEL: 'info', ...options.env }, stdio: ['ignore', 'ignore', 'pipe'] });
   const logs: string[] = [];
   const exited = new Promise<[number | null, NodeJS.Signals | null]>((resolve) => child.once('exit', (code, signal) => resolve([code, signal])));
-  let buffer = '';
   const listeners = new Set<(line: string) => void>();
-  child.stderr!.setEncoding('utf8');
-  child.stderr!.on('data', (chunk: string) => {
-    buffer += chunk;
-    let nl;
-    while ((nl = buffer.indexOf('\n')) >= 0) {
-      const line = buffer.slice(0, nl);
-      buffer = buffer.slice(nl + 1);
-      logs.push(line);
-      if (process.env.U2_DEBUG) process.stderr.write(`${line}\n`);
-      for (const l of listeners) l(line);
-    }
+  createInterface({ input: child.stderr!, crlfDelay: Infinity }).on('line', (line) => {
+    logs.push(line);
+    if (process.env.U2_DEBUG) process.stderr.write(`${line}\n`);
+    for (const l of listeners) l(line);
   });
   const port = await new Promise<number>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`updater did not listen within 20 s:\n${logs.slice(-20).join('\n')}`)), 20_000);

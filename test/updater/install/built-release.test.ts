@@ -3,13 +3,12 @@ import assert from 'node:assert/strict';
 import { mkdir, symlink, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { Readable } from 'node:stream';
-import { gunzipSync } from 'node:zlib';
-import { extract, type Header } from 'tar-stream';
 import { isSwarmError } from '../../../shared/errors.js';
 import { MANIFEST_FILE, SIDECAR_FILE } from '../../../shared/release-manifest.js';
 import { buildRelease } from '../../../shared/release/index.js';
 import { checkTarEntry, createExtractionState, DEFAULT_INSTALL_LIMITS, recordEntry } from '../../../updater/install/index.js';
-import { gzipTar, tarEntry, writeReleaseTree } from '../../helpers/releases.js';
+import { gzipTar, tarEntry, tarHeaders, writeReleaseTree } from '../../helpers/releases.js';
+import type { Header } from 'tar-stream';
 import { createSandbox, defaultLimits, type Sandbox } from './sandbox.js';
 import { seededRandom } from '../../helpers/rng.js';
 
@@ -80,22 +79,6 @@ async function populate(root: string, rng: () => number): Promise<Made[]> {
   return made;
 }
 
-async function headersOf(tarball: Buffer): Promise<Header[]> {
-  const ex = extract();
-  const out: Header[] = [];
-  ex.on('entry', (h, stream, next) => {
-    out.push(h);
-    stream.on('end', () => next());
-    stream.resume();
-  });
-  const done = new Promise((resolve, reject) => {
-    ex.on('finish', () => resolve(undefined));
-    ex.on('error', reject);
-  });
-  ex.end(gunzipSync(tarball));
-  await done;
-  return out;
-}
 
 /** A failure message names a generated path without pages of it. */
 function short(path: string): string {
@@ -137,11 +120,11 @@ describe('release build -> install: one path rule', () => {
         assert.ok(isSwarmError(err) && err.code === 'SWARM_ERR_RELEASE_BUILD_SOURCE', `${what}: ${String(err)}`);
         // The same entries packed without the builder: the installer refuses at least one of them.
         const raw = await Promise.all(made.map((m) => tarEntry(m.kind === 'symlink' ? { name: m.path, type: 'symlink', linkname: m.target } : m.kind === 'directory' ? { name: m.path, type: 'directory' } : { name: m.path, content: 'x' })));
-        assert.notDeepEqual(refusals(await headersOf(gzipTar(raw))), [], `${what}: the builder refused what an updater accepts (${err.message})`);
+        assert.notDeepEqual(refusals(await tarHeaders(gzipTar(raw))), [], `${what}: the builder refused what an updater accepts (${err.message})`);
         refused += 1;
         continue;
       }
-      assert.deepEqual(refusals(await headersOf(release.tarball)), [], what);
+      assert.deepEqual(refusals(await tarHeaders(release.tarball)), [], what);
       // and the whole installer (manifest, entrypoint, extraction) takes it
       const installed = await sb.store.install({ body: Readable.from([release.tarball]), expectedId: release.id, limits: defaultLimits() });
       assert.equal(installed.id, release.id, what);
