@@ -5,10 +5,9 @@ import { addExamples, createProgram, main, parseHostPort, parseOptions } from '.
 import { DEFAULT_LISTEN, formatListen } from '../shared/defaults.js';
 import { CLUSTER_PATTERN } from '../shared/identity.js';
 import { createLogger } from '../shared/logger.js';
-import { readReleaseSigningKey } from './releases/index.js';
-import { serveController, untilSignal } from './serve.js';
-import { initStateDir, issueOperatorLocally, rotateControllerIdentity } from './state-dir.js';
-import { storeSpec, StoreUrlSchema } from './store/index.js';
+// The commands' own modules (the PKI, fastify, the store engines) load when a command runs, not for --help: each
+// test, wrapper and operator start of this bin pays for what its command uses. spec.ts is the store door's light part.
+import { storeSpec, StoreUrlSchema } from './store/spec.js';
 import { NAME_PATTERN } from '../shared/names.js';
 import { LIMITS } from '../shared/limits.js';
 
@@ -52,6 +51,7 @@ export function buildProgram() {
     .option('--json', 'print one JSON document')
     .action(async (raw: unknown) => {
       const o = parseOptions(InitSchema, raw);
+      const { initStateDir } = await import('./state-dir.js');
       const r = await initStateDir({ stateDir: o.stateDir, cluster: o.cluster, sans: o.san, store: storeSpec(o.store) });
       if (wantsJson(raw)) return void process.stdout.write(`${JSON.stringify({ stateDir: o.stateDir, cluster: o.cluster, caHash: r.caHash, adminDir: r.adminDir }, null, 2)}\n`);
       process.stdout.write(`initialised ${o.stateDir} for cluster ${o.cluster}\nCA hash: ${r.caHash}\noperator identity: ${r.adminDir}\n`);
@@ -71,6 +71,7 @@ export function buildProgram() {
     .option('--store <postgres-url>', 'the PostgreSQL database init was given with --store (default: swarm.db in the state directory)')
     .action(async (raw: unknown) => {
       const o = parseOptions(ServeSchema, raw);
+      const [{ readReleaseSigningKey }, { serveController, untilSignal }] = await Promise.all([import('./releases/index.js'), import('./serve.js')]);
       const releaseSigningKeyPem = o.releaseSigningKey === undefined ? undefined : await readReleaseSigningKey(o.releaseSigningKey);
       const { host, port } = parseHostPort(o.listen, '--listen', formatListen(DEFAULT_LISTEN.controller));
       const logger = createLogger({ name: 'swarm-controller', ...(o.logLevel ? { level: o.logLevel } : {}) });
@@ -98,6 +99,7 @@ export function buildProgram() {
     .option('--json', 'print one JSON document')
     .action(async (raw: unknown) => {
       const o = parseOptions(z.object({ stateDir: z.string().min(1), name: z.string().regex(NAME_PATTERN, 'must be a name'), out: z.string().min(1), store: StoreUrlSchema.optional() }), raw);
+      const { issueOperatorLocally } = await import('./state-dir.js');
       const r = await issueOperatorLocally({ stateDir: o.stateDir, name: o.name, outDir: o.out, store: storeSpec(o.store) });
       if (wantsJson(raw)) return void process.stdout.write(`${JSON.stringify({ name: o.name, out: o.out, serial: r.serial, notAfter: new Date(r.notAfter).toISOString() }, null, 2)}\n`);
       process.stdout.write(`operator ${o.name} issued in ${o.out} (serial ${r.serial}, valid until ${new Date(r.notAfter).toISOString()})\n`);
@@ -109,6 +111,7 @@ export function buildProgram() {
     .option('--json', 'print one JSON document')
     .action(async (raw: unknown) => {
       const o = parseOptions(z.object({ stateDir: z.string().min(1), store: StoreUrlSchema.optional() }), raw);
+      const { rotateControllerIdentity } = await import('./state-dir.js');
       const r = await rotateControllerIdentity({ stateDir: o.stateDir, store: storeSpec(o.store) });
       if (wantsJson(raw)) return void process.stdout.write(`${JSON.stringify({ serial: r.serial, notAfter: new Date(r.notAfter).toISOString(), revoked: r.revoked }, null, 2)}\n`);
       process.stdout.write(`controller certificate ${r.serial} issued (valid until ${new Date(r.notAfter).toISOString()}); revoked ${r.revoked.length ? r.revoked.join(', ') : 'none'}; restart swarm-controller serve to use it\n`);

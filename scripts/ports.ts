@@ -21,6 +21,18 @@ function bindable(port: number): Promise<boolean> {
   });
 }
 
+/**
+ * Mocha's parallel workers (MOCHA_WORKER_ID) each pick from their own eighth of the range: the never-twice rule
+ * below holds within one process, and a port one worker handed out but has not bound yet is bindable to another.
+ */
+function workerSlice(from: number, to: number): [number, number] {
+  const id = Number(process.env.MOCHA_WORKER_ID);
+  if (!Number.isInteger(id) || id < 0) return [from, to];
+  const size = Math.floor((to - from) / 8);
+  const start = from + (id % 8) * size;
+  return [start, start + size];
+}
+
 /** Every port this process handed out: never handed out twice. */
 const handedOut = new Set<number>();
 
@@ -31,9 +43,9 @@ const handedOut = new Set<number>();
  */
 export async function freePort(): Promise<number> {
   const [lo] = ephemeralRange();
-  const from = Math.max(1025, lo - 12_000);
+  const [from, to] = workerSlice(Math.max(1025, lo - 12_000), lo);
   for (let i = 0; i < 50; i++) {
-    const port = from + Math.floor(Math.random() * (lo - from));
+    const port = from + Math.floor(Math.random() * (to - from));
     // A port handed out before may not be bound yet (an agent binds its port only once a release is installed):
     // bindable still, but taken. Without this, a 40-host fleet picked the same port twice about one run in four.
     if (handedOut.has(port)) continue;
@@ -42,5 +54,5 @@ export async function freePort(): Promise<number> {
       return port;
     }
   }
-  throw new Error(`no free port in ${from}-${lo - 1} after 50 tries`);
+  throw new Error(`no free port in ${from}-${to - 1} after 50 tries`);
 }

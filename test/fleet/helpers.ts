@@ -22,8 +22,10 @@ import { once } from 'node:events';
 import { chmod, copyFile, cp, mkdir, readFile, writeFile } from 'node:fs/promises';
 import { createServer, connect, type Server, type Socket } from 'node:net';
 import { join } from 'node:path';
+import { createInterface } from 'node:readline';
 import { request, type Dispatcher } from 'undici';
 import { buildDispatcher } from '../../shared/dispatcher.js';
+import { buildReleaseToFile, signReleaseId } from '../../shared/release/index.js';
 import { stopChild } from '../../shared/process-group.js';
 import type { RolloutJson } from '../../shared/rollout-api.js';
 import { loadTlsMaterial, type TlsMaterial } from '../../shared/tls.js';
@@ -80,6 +82,8 @@ export interface FleetApi {
   swarmctlJson<T>(args: string[], codes?: number[]): Promise<T>;
   /** GET PATH on the API as the operator (200 expected). */
   api<T>(path: string): Promise<T>;
+  /** POST a body to PATH on the API as the operator (200 or 201 expected): the fleet's setup, without a swarmctl process per step. */
+  post<T>(path: string, body: string | Buffer, headers: Record<string, string>): Promise<T>;
   /** `rollout start --json` (no --wait): the rollout as created. */
   startRollout(release: string, args: string[]): Promise<RolloutJson>;
   rollout(id: string): Promise<RolloutJson>;
@@ -170,27 +174,19 @@ async function spawnUpdater(h: FleetHost, supervise = false): Promise<ChildProce
   const args = [UPDATER_BIN, 'run', '--install-dir', h.installDir, '--pki-dir', h.pkiDir, '--listen', `127.0.0.1:${h.updaterPort}`,
     '--agent-port', String(h.agentPort), '--restart', 'spawn', ...h.controllers.flatMap((u) => ['--controller', u]), '--config', h.configFile, ...(supervise ? ['--supervise'] : [])];
   const child = spawn(process.execPath, args, { env: { ...process.env, SWARM_LOG_LEVEL: 'info' }, stdio: ['ignore', 'ignore', 'pipe'] });
-  let buffer = '';
   const listening = new Promise<void>((resolve, reject) => {
     // Killed on timeout too: nobody else holds this child yet, and a fleet that failed to start must leave nothing behind.
     const timer = setTimeout(() => {
       child.kill('SIGKILL');
       reject(new Error(`updater of ${h.name} did not listen within 60 s:\n${h.logs.slice(-20).join('\n')}`));
     }, 60_000);
-    child.stderr!.setEncoding('utf8');
-    child.stderr!.on('data', (chunk: string) => {
-      buffer += chunk;
-      let nl;
-      while ((nl = buffer.indexOf('\n')) >= 0) {
-        const line = buffer.slice(0, nl);
-        buffer = buffer.slice(nl + 1);
-        h.logs.push(line);
-        if (h.logs.length > 2_000) h.logs.splice(0, 1_000);
-        if (process.env.FLEET_DEBUG) process.stderr.write(`[${h.name}] ${line}\n`);
-        if (line.includes('"msg":"updater listening"')) {
-          clearTimeout(timer);
-          resolve();
-        }
+    createInterface({ input: child.stderr!, crlfDelay: Infinity }).on('line', (line) => {
+      h.logs.push(line);
+      if (h.logs.length > 2_000) h.logs.splice(0, 1_000);
+      if (process.env.FLEET_DEBUG) process.stderr.write(`[${h.name}] ${line}\n`);
+      if (line.includes('"msg":"updater listening"')) {
+        clearTimeout(timer);
+        resolve();
       }
     });
     child.once('exit', (code, signal) => {
@@ -277,8 +273,14 @@ export async function startFleet(options: FleetOptions = {}): Promise<Fleet> {
       if (res.statusCode !== 200) throw new Error(`GET ${path}: ${res.statusCode} ${JSON.stringify(body)}`);
       return body as T;
     };
+    const post = async <T>(path: string, body: string | Buffer, headers: Record<string, string>): Promise<T> => {
+      const res = await request(`${target}${path}`, { method: 'POST', dispatcher: operator, headers, body, signal: AbortSignal.timeout(60_000) });
+      const answer = await res.body.json();
+      if (res.statusCode !== 200 && res.statusCode !== 201) throw new Error(`POST ${path}: ${res.statusCode} ${JSON.stringify(answer)}`);
+      return answer as T;
+    };
     return {
-      url: target, swarmctl, swarmctlJson, api,
+      url: target, swarmctl, swarmctlJson, api, post,
       startRollout: (release, args) => swarmctlJson<RolloutJson>(['rollout', 'start', release, ...args]),
       rollout: (id) => swarmctlJson<RolloutJson>(['rollout', 'status', id]),
       awaitRollout(id, what, check, timeoutMs = 90_000) {
@@ -298,7 +300,7 @@ export async function startFleet(options: FleetOptions = {}): Promise<Fleet> {
     };
   };
   const apis = urls.map(apiAt);
-  const { swarmctlJson, api } = apis[0]!;
+  const { api, post } = apis[0]!;
   const controllers: FleetController[] = serves.map((_, i) => ({
     name: String.fromCharCode(65 + i),
     stateDir: stateDirs[i]!,
@@ -321,6 +323,20 @@ export async function startFleet(options: FleetOptions = {}): Promise<Fleet> {
     let d = dispatchers.get(name);
     if (!d) dispatchers.set(name, (d = buildDispatcher(material, { expect: { role: 'updater', name } })));
     return d;
+  };
+
+  /**
+   * What `swarmctl release build [--sign-key]` and `release upload` do, in this process (the fleet tests are about
+   * rollouts; swarmctl's own build and upload are tested against a controller process in test/cli).
+   */
+  const buildAndUpload = async (src: string, version: string, file: string, signKey?: string): Promise<FleetRelease> => {
+    const built = await buildReleaseToFile(src, file, { version });
+    const signature = signKey ? signReleaseId(built.id, await readFile(signKey, 'utf8')) : undefined;
+    const up = await post<{ id: string }>('/v1/releases', await readFile(file), {
+      'content-type': 'application/gzip', 'x-swarm-release-sha256': built.id, ...(signature ? { 'x-swarm-release-signature': signature } : {}),
+    });
+    if (up.id !== built.id) throw new Error(`uploaded ${up.id}, built ${built.id}`);
+    return { id: built.id, version, file };
   };
 
   const hosts: FleetHost[] = [];
@@ -352,10 +368,7 @@ export async function startFleet(options: FleetOptions = {}): Promise<Fleet> {
         await writeFile(join(src, 'pad.bin'), randomBytes(o.padBytes));
       }
       const file = join(root, 'src', `${version}${o.tag ? `-${o.tag}` : ''}.tar.gz`);
-      const built = await swarmctlJson<{ id: string }>(['release', 'build', src, '--version', version, '--out', file, ...(o.signKey ? ['--sign-key', o.signKey] : [])]);
-      const up = await swarmctlJson<{ id: string; version: string }>(['release', 'upload', file]);
-      if (up.id !== built.id) throw new Error(`uploaded ${up.id}, built ${built.id}`);
-      return { id: built.id, version, file };
+      return buildAndUpload(src, version, file, o.signKey);
     },
     async updaterRelease(version, kind) {
       const src = join(root, 'src', `updater-${version}`);
@@ -365,11 +378,7 @@ export async function startFleet(options: FleetOptions = {}): Promise<Fleet> {
       const script = kind === 'good' ? `#!/bin/sh\nexec "${process.execPath}" "${UPDATER_BIN}" "$@"\n` : '#!/bin/sh\necho "updater: broken build" >&2\nexit 1\n';
       await writeFile(join(src, 'bin', 'swarm-updater'), script);
       await chmod(join(src, 'bin', 'swarm-updater'), 0o755);
-      const file = join(root, 'src', `updater-${version}.tar.gz`);
-      const built = await swarmctlJson<{ id: string }>(['release', 'build', src, '--version', version, '--out', file]);
-      const up = await swarmctlJson<{ id: string }>(['release', 'upload', file]);
-      if (up.id !== built.id) throw new Error(`uploaded ${up.id}, built ${built.id}`);
-      return { id: built.id, version, file };
+      return buildAndUpload(src, version, join(root, 'src', `updater-${version}.tar.gz`));
     },
     async operations(name, query = {}) {
       const h = fleet.host(name);
@@ -442,7 +451,7 @@ export async function startFleet(options: FleetOptions = {}): Promise<Fleet> {
     // close() (below) sees every updater that did start and none is started after it.
     const startHost = async (h: FleetHost, i: number): Promise<void> => {
       const address = options.address ? await options.address(i, h.updaterPort) : `127.0.0.1:${h.updaterPort}`;
-      const added = await swarmctlJson<{ token: string; caHash: string }>(['host', 'add', h.name, '--address', address]);
+      const added = await post<{ token: string; caHash: string }>('/v1/hosts', JSON.stringify({ name: h.name, address }), { 'content-type': 'application/json' });
       lap(`${h.name} added`);
       // Dozens of hosts joining from one address meet the controller's enrollment rate limit: wait as told, a few times.
       for (let attempt = 1; ; attempt++) {

@@ -3,16 +3,11 @@
 import assert from 'node:assert/strict';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { isProcessAlive } from '../../shared/process.js';
 import { eventually, makeHost, startUpdater, type RunningUpdater, type TestHost } from './helpers/host.js';
 
-const alive = (pid: number): boolean => {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-};
+// A zombie is gone: the exited worker is re-parented, and its new parent may not have reaped it yet.
+const alive = isProcessAlive;
 
 describe('updater: a worker orphaned by its supervisor', function () {
   this.timeout(60_000);
@@ -36,7 +31,9 @@ describe('updater: a worker orphaned by its supervisor', function () {
     assert.notEqual(pid, sup.child.pid, 'the pid file names the worker, not the supervisor');
     sup.child.kill('SIGKILL');
     await sup.exited;
-    await eventually(async () => (alive(pid) ? undefined : true), 'the orphaned worker to exit', 15_000);
+    await eventually(async () => (alive(pid) ? undefined : true), 'the orphaned worker to exit', 15_000).catch((err: Error) => {
+      throw new Error(`${err.message}; its last lines:\n${sup!.logs.slice(-8).join('\n')}`);
+    });
     assert.ok(sup.logs.some((l) => l.includes('the supervisor') && l.includes('is gone')), sup.logs.slice(-5).join('\n'));
   });
 });
