@@ -1,6 +1,8 @@
 // The house's boundaries, enforced: which folder may import which, and only through its door (docs/architecture.md).
 import assert from 'node:assert/strict';
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { repoRoot } from '../helpers/repo.js';
@@ -37,8 +39,9 @@ export function importEdges(root: string): ImportEdge[] {
       if (statSync(path).isDirectory()) walk(path);
       else if (name.endsWith('.ts') && !name.endsWith('.d.ts')) {
         const text = readFileSync(path, 'utf8');
-        for (const m of text.matchAll(/(?:^|\n)\s*(?:import|export)\s[^'"]*?from\s+'(\.[^']+)'|import\(\s*'(\.[^']+)'\s*\)/g)) {
-          const spec = m[1] ?? m[2]!;
+        // import/export ... from '…', a bare import '…' (for its side effects), and import('…').
+        for (const m of text.matchAll(/(?:^|\n)\s*(?:import|export)\s[^'"]*?from\s+'(\.[^']+)'|(?:^|\n)\s*import\s+'(\.[^']+)'|import\(\s*'(\.[^']+)'\s*\)/g)) {
+          const spec = m[1] ?? m[2] ?? m[3]!;
           edges.push({ from: relative(root, path), to: relative(root, resolve(dirname(path), spec)).replace(/\.js$/, '.ts'), spec });
         }
       }
@@ -66,6 +69,23 @@ describe('architecture boundaries', () => {
 
   it('keeps every import inside the allowed folders, through their doors', () => {
     assert.deepEqual(boundaryViolations(importEdges(root)), []);
+  });
+
+  it('reads every form of import: from, bare (side effects only), dynamic, and re-exports', async () => {
+    const tmp = await mkdtemp(join(tmpdir(), 'swarm-boundaries-'));
+    try {
+      await mkdir(join(tmp, 'shared'));
+      await writeFile(join(tmp, 'shared', 'a.ts'), [
+        "import { x } from '../pki/csr.js';",
+        "import '../updater/install/index.js';",
+        "export { y } from './b.js';",
+        "const lazy = () => import('../controller/app.js');",
+      ].join('\n'));
+      assert.deepEqual(importEdges(tmp).map((e) => e.to).sort(), ['controller/app.ts', 'pki/csr.ts', 'shared/b.ts', 'updater/install/index.ts']);
+      assert.equal(boundaryViolations(importEdges(tmp)).length, 3, 'shared/ imports nothing of ours: three upward imports');
+    } finally {
+      await rm(tmp, { recursive: true, force: true });
+    }
   });
 
   it('fails on a deliberately wrong import (the check is not vacuous)', () => {
