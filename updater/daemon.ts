@@ -17,12 +17,13 @@ import { buildHostParts } from './wiring.js';
 
 /** Runs until SIGTERM/SIGINT (exit 0) or a self-update hand-over (exit 75); resolves with the exit code. */
 export async function runDaemon(config: UpdaterConfig, logger: Logger, env: NodeJS.ProcessEnv = process.env): Promise<number> {
+  const supervised = env.SWARM_UPDATER_SUPERVISED === '1';
+  const supervisor = supervised ? supervisorPid(env) : undefined;
   // Messages name the unit's main process: the supervisor when we are its worker (MAINPID stays the supervisor).
-  const notifier = createSystemdNotifier({ env, logger, pid: env.SWARM_UPDATER_SUPERVISED === '1' ? process.ppid : process.pid });
+  const notifier = createSystemdNotifier({ env, logger, pid: supervisor ?? process.pid });
   let onOperationEnd: () => void = () => undefined;
   const parts = await buildHostParts(config, logger, { env, onOperationEnd: () => onOperationEnd() });
   const { paths, updater, runner, operations } = parts;
-  const supervised = env.SWARM_UPDATER_SUPERVISED === '1';
   let resolveExit: (code: number) => void = () => undefined;
   const exited = new Promise<number>((r) => { resolveExit = r; });
 
@@ -87,7 +88,7 @@ export async function runDaemon(config: UpdaterConfig, logger: Logger, env: Node
   notifier.ready(`serving on ${config.listen.host}:${port}, agent ${runner.mode}`);
   notifier.startWatchdog();
   onUsr2();
-  const orphanWatch = supervised ? watchSupervisor(logger, () => void shutdown(1)) : undefined;
+  const orphanWatch = supervisor !== undefined ? watchSupervisor(supervisor, logger, () => void shutdown(1)) : undefined;
 
   const code = await exited;
   if (orphanWatch) clearInterval(orphanWatch);
@@ -95,19 +96,27 @@ export async function runDaemon(config: UpdaterConfig, logger: Logger, env: Node
   return code;
 }
 
+/** The supervisor's pid as it gave it (SWARM_UPDATER_SUPERVISOR_PID); an older supervisor gives none: our parent now. */
+function supervisorPid(env: NodeJS.ProcessEnv): number {
+  const given = Number(env.SWARM_UPDATER_SUPERVISOR_PID);
+  return Number.isInteger(given) && given > 0 ? given : process.ppid;
+}
+
 /**
  * A worker whose supervisor died (SIGKILLed, and nobody killed the worker with it) stops: it would hold the port and
  * keep notifying systemd for a dead main process, so the restarted unit's new worker could never start. Node has no
- * parent-death signal; the parent pid changing (the worker re-parented to init or a subreaper) is the sign.
+ * parent-death signal; a parent pid other than the supervisor's (the worker re-parented to init or a subreaper) is
+ * the sign. Checked at once too: the supervisor may have died while this worker was starting.
  */
-function watchSupervisor(logger: Logger, stop: () => void): NodeJS.Timeout {
-  const supervisor = process.ppid;
-  const timer = setInterval(() => {
+function watchSupervisor(supervisor: number, logger: Logger, stop: () => void): NodeJS.Timeout {
+  const check = (): void => {
     if (process.ppid === supervisor) return;
     clearInterval(timer);
     logger.error({ supervisor, ppid: process.ppid }, `the supervisor (pid ${supervisor}) is gone; this worker stops so that a new one can start`);
     stop();
-  }, LIMITS['updater.supervisor-watch-interval'].value);
+  };
+  const timer = setInterval(check, LIMITS['updater.supervisor-watch-interval'].value);
   timer.unref();
+  check();
   return timer;
 }

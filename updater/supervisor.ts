@@ -79,7 +79,9 @@ export async function runSupervisor(o: SupervisorOptions): Promise<number> {
 }
 
 async function startWorker(o: SupervisorOptions, store: ReleaseStore): Promise<ChildProcess> {
-  const env: NodeJS.ProcessEnv = { ...(o.env ?? process.env), SWARM_UPDATER_SUPERVISED: '1' };
+  // The worker learns its supervisor's pid from here, not from its parent pid once it runs: a supervisor killed while
+  // the worker was still starting would otherwise be taken for the reaper it was re-parented to, and never missed.
+  const env: NodeJS.ProcessEnv = { ...(o.env ?? process.env), SWARM_UPDATER_SUPERVISED: '1', SWARM_UPDATER_SUPERVISOR_PID: String(process.pid) };
   env.NODE_OPTIONS = withSmallYoungGeneration(env.NODE_OPTIONS);
   delete env.SWARM_UPDATER_RELEASE_DIR;
   let argv: string[] = [...o.baseCommand];

@@ -36,4 +36,17 @@ describe('updater: a worker orphaned by its supervisor', function () {
     });
     assert.ok(sup.logs.some((l) => l.includes('the supervisor') && l.includes('is gone')), sup.logs.slice(-5).join('\n'));
   });
+
+  it('stops at once when its supervisor died while it was still starting (the pid it was given is not its parent)', async () => {
+    // As a worker whose supervisor was SIGKILLed before the worker began to watch it: its parent is already another
+    // process. Watching whatever the parent was at that point would never see a change, and the worker would stay.
+    const orphan = await startUpdater(host, { env: { SWARM_UPDATER_SUPERVISED: '1', SWARM_UPDATER_SUPERVISOR_PID: '2147483646' } });
+    try {
+      const [code] = await orphan.exited;
+      assert.equal(code, 1);
+      assert.ok(orphan.logs.some((l) => l.includes('the supervisor (pid 2147483646) is gone')), orphan.logs.slice(-5).join('\n'));
+    } finally {
+      await orphan.stop();
+    }
+  });
 });
