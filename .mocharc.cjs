@@ -5,6 +5,7 @@
 // 1 runs the suite in one process). Each worker takes its own share of the test ports (scripts/ports.ts).
 const named = process.argv.slice(2).some((a) => !a.startsWith('-') && /\.test\.js$/.test(a));
 const jobs = Number(process.env.SWARM_TEST_JOBS ?? 2);
+if (!Number.isInteger(jobs) || jobs < 1) throw new Error(`SWARM_TEST_JOBS=${process.env.SWARM_TEST_JOBS} is not a whole number of workers; give 1 (one process) or more`);
 module.exports = {
   ...(named ? {} : { spec: ['dist/test/**/*.test.js'], ...(jobs > 1 ? { parallel: true, jobs } : {}) }),
   timeout: 30000,

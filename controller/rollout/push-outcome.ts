@@ -14,7 +14,13 @@ export type AnswerVerdict =
   /** Another operation runs on the host (409 busy): wait for it, then settle from the records. */
   | { settle: 'busy'; running: string | null }
   /** Accepted and still running (self-update answers 202): follow the record. */
-  | { settle: 'running'; id: string };
+  | { settle: 'running'; id: string }
+  /**
+   * Refused as sender-gone on a connection that is still up: the updater joined this push to an earlier upload of
+   * the same release (one whose cut it had not noticed yet) and answers with that upload's refusal. This push's
+   * body was never installed either: send it again.
+   */
+  | { settle: 'resend'; code: string };
 
 /** The updater's own explanation of a failed record: the detail of its last step that has one (the probe's). */
 export function lastStepDetail(record: OperationRecord): string | undefined {
@@ -63,11 +69,12 @@ export function judgeUpdateAnswer(status: number, body: unknown): AnswerVerdict 
   if (record) {
     const judged = judgeRecord(record);
     if (judged === 'running') return { settle: 'running', id: record.id };
+    if (uploadNeverArrived(record)) return { settle: 'resend', code: record.error!.code };
     // A 200 that is not committed, or a 409 that says committed, is not an answer we understand.
     if (judged.state === 'succeeded' && status !== 200) return unexpected(status);
     return judged;
   }
-  if (status >= 400 && coded) return { state: 'failed', error: { code: coded.code, message: coded.message } };
+  if (status >= 400 && coded) return SENDER_GONE.has(coded.code) ? { settle: 'resend', code: coded.code } : { state: 'failed', error: { code: coded.code, message: coded.message } };
   return unexpected(status);
 }
 
@@ -90,15 +97,6 @@ const SENDER_GONE = new Set(['SWARM_ERR_UPDATER_UPLOAD_ABORTED', 'SWARM_ERR_INST
  */
 export function uploadNeverArrived(record: OperationRecord): boolean {
   return record.state === 'refused' && record.error !== undefined && record.error !== null && SENDER_GONE.has(record.error.code);
-}
-
-/**
- * An answer that refuses with a sender-gone code, on a connection that is still up: the updater joined this push to
- * an earlier upload of the same release (one whose cut it had not noticed yet) and answers with that upload's
- * refusal. This push's body was never installed either: it is sent again, not counted as the host failing.
- */
-export function answerSaysSenderGone(verdict: PushOutcome): verdict is Exclude<PushOutcome, { state: 'succeeded' }> {
-  return verdict.state === 'failed' && SENDER_GONE.has(verdict.error.code);
 }
 
 /**

@@ -7,7 +7,7 @@ import type { Slots } from '../../shared/limit-concurrency.js';
 import type { TlsMaterial } from '../../shared/tls.js';
 import type { OperationRecord } from '../../shared/wire.js';
 import { controllerError } from '../errors.js';
-import { answerSaysSenderGone, judgeRecord, judgeUpdateAnswer, pickPushRecord, uploadNeverArrived, type PushOutcome } from './push-outcome.js';
+import { judgeRecord, judgeUpdateAnswer, pickPushRecord, uploadNeverArrived, type PushOutcome } from './push-outcome.js';
 import { isTransientSendFailure, NotSentError, UpdaterClient, type ReleaseSource } from './updater-client.js';
 
 export interface PushDeps {
@@ -183,14 +183,14 @@ export async function pushRelease(deps: PushDeps, req: PushRequest): Promise<Pus
       }
       lastNotSent = null;
       const verdict = judgeUpdateAnswer(answer.status, answer.body);
-      if (!('settle' in verdict) && answerSaysSenderGone(verdict)) {
+      if (!('settle' in verdict)) return verdict;
+      if (verdict.settle === 'running') return await follow(verdict.id, Math.max(deadline, clock.now() + t.settleGraceMs));
+      if (verdict.settle === 'resend') {
         // Give the updater a moment to finish the cut upload it answered with, then send ours again.
-        log.warn({ code: verdict.error.code }, 'the updater answered with an earlier, cut upload of this release; sending it again');
+        log.warn({ code: verdict.code }, 'the updater answered with an earlier, cut upload of this release; sending it again');
         await clock.delay(t.pollIntervalMs, req.signal);
         continue;
       }
-      if (!('settle' in verdict)) return verdict;
-      if (verdict.settle === 'running') return await follow(verdict.id, Math.max(deadline, clock.now() + t.settleGraceMs));
       // Busy with another operation: wait for it to end, then see whether ours ran (it did not: push again).
       lastBusy = verdict.running;
       if (verdict.running) await follow(verdict.running, deadline);

@@ -3,11 +3,10 @@
 import assert from 'node:assert/strict';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
+// isProcessAlive counts a zombie as gone: the exited worker is re-parented, and its new parent may not have reaped it yet.
 import { isProcessAlive } from '../../shared/process.js';
 import { eventually, makeHost, startUpdater, type RunningUpdater, type TestHost } from './helpers/host.js';
 
-// A zombie is gone: the exited worker is re-parented, and its new parent may not have reaped it yet.
-const alive = isProcessAlive;
 
 describe('updater: a worker orphaned by its supervisor', function () {
   this.timeout(60_000);
@@ -19,7 +18,7 @@ describe('updater: a worker orphaned by its supervisor', function () {
     host = await makeHost();
   });
   after(async () => {
-    if (worker !== undefined && alive(worker)) process.kill(worker, 'SIGKILL');
+    if (worker !== undefined && isProcessAlive(worker)) process.kill(worker, 'SIGKILL');
     await sup?.stop();
     await host?.cleanup();
   });
@@ -31,7 +30,7 @@ describe('updater: a worker orphaned by its supervisor', function () {
     assert.notEqual(pid, sup.child.pid, 'the pid file names the worker, not the supervisor');
     sup.child.kill('SIGKILL');
     await sup.exited;
-    await eventually(async () => (alive(pid) ? undefined : true), 'the orphaned worker to exit', 15_000).catch((err: Error) => {
+    await eventually(async () => (isProcessAlive(pid) ? undefined : true), 'the orphaned worker to exit', 15_000).catch((err: Error) => {
       throw new Error(`${err.message}; its last lines:\n${sup!.logs.slice(-8).join('\n')}`);
     });
     assert.ok(sup.logs.some((l) => l.includes('the supervisor') && l.includes('is gone')), sup.logs.slice(-5).join('\n'));

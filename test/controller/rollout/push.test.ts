@@ -54,6 +54,9 @@ describe('push outcome (pure)', () => {
     assert.deepEqual(judgeUpdateAnswer(409, { code: 'SWARM_ERR_UPDATER_BUSY', message: 'm', details: { running: 'rollback-1' } }), { settle: 'busy', running: 'rollback-1' });
     assert.deepEqual(judgeUpdateAnswer(400, { code: 'SWARM_ERR_TAR_UNSAFE_PATH', message: 'bad path' }), { state: 'failed', error: { code: 'SWARM_ERR_TAR_UNSAFE_PATH', message: 'bad path' } });
     assert.deepEqual(judgeUpdateAnswer(202, rec({ kind: 'self-update', state: 'running' })), { settle: 'running', id: 'update-1' });
+    // A sender-gone refusal answered on a live connection is an earlier, cut upload this push was joined to.
+    assert.deepEqual(judgeUpdateAnswer(400, { code: 'SWARM_ERR_UPDATER_UPLOAD_ABORTED', message: 'gone' }), { settle: 'resend', code: 'SWARM_ERR_UPDATER_UPLOAD_ABORTED' });
+    assert.deepEqual(judgeUpdateAnswer(400, { code: 'SWARM_ERR_INSTALL_ABORTED', message: 'gone' }), { settle: 'resend', code: 'SWARM_ERR_INSTALL_ABORTED' });
     assert.equal((judgeUpdateAnswer(502, 'nonsense') as { error: { code: string } }).error.code, 'SWARM_ERR_ROLLOUT_PUSH_FAILED');
     assert.equal((judgeUpdateAnswer(409, rec({})) as { error: { code: string } }).error.code, 'SWARM_ERR_ROLLOUT_PUSH_FAILED', 'committed but not 200: not understood');
   });
