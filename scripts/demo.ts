@@ -5,6 +5,7 @@ import { chmod, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { CONTROLLER_RUNTIME } from '../shared/defaults.js';
 import type { RolloutJson } from '../shared/rollout-api.js';
 import type { HostView } from '../shared/operator-api.js';
 import { stopChild } from '../shared/process-group.js';
@@ -115,7 +116,9 @@ async function until(what: string, test: () => Promise<boolean>, timeoutMs = 30_
 
 /** A long-running program; resolves when a stderr (pino) or stdout line matches `ready`, bounded. */
 async function startDaemon(program: string, args: string[], ready: RegExp, what: string): Promise<RegExpExecArray> {
-  const child = spawn(process.execPath, [BIN[program]!, ...args], { cwd: root, env: { ...env, SWARM_LOG_LEVEL: 'info' }, stdio: ['ignore', 'pipe', 'pipe'] });
+  // The controller runs as its unit runs it (shared/defaults.ts CONTROLLER_RUNTIME).
+  const runtime = program === 'swarm-controller' ? CONTROLLER_RUNTIME : { nodeFlags: [], env: {} };
+  const child = spawn(process.execPath, [...runtime.nodeFlags, BIN[program]!, ...args], { cwd: root, env: { ...env, ...runtime.env, SWARM_LOG_LEVEL: 'info' }, stdio: ['ignore', 'pipe', 'pipe'] });
   children.add(child);
   let seen = '';
   let tail = '';

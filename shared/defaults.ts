@@ -1,4 +1,5 @@
 // The defaults DESIGN.md pins (directories, ports, unit names): one place, so code, help texts and docs cannot drift apart.
+import { fileURLToPath } from 'node:url';
 
 /** Where the updater keeps releases, the active/prev links and its state (DESIGN.md §3). */
 export const DEFAULT_INSTALL_DIR = '/opt/swarm';
@@ -41,14 +42,21 @@ export const DEFAULT_CONTROLLER_URL = `https://127.0.0.1:${DEFAULT_PORTS.control
 export const EXAMPLE_CONTROLLER_URL = `https://controller.example:${DEFAULT_PORTS.controller}`;
 
 /**
+ * The controller's OpenSSL settings (controller/openssl.cnf, copied next to its code by the build): its TLS servers
+ * issue no session tickets. Installed, /usr/lib/swarm/current/dist/controller/openssl.cnf.
+ */
+export const CONTROLLER_OPENSSL_CONFIG = fileURLToPath(new URL('../controller/openssl.cnf', import.meta.url));
+
+/**
  * How the controller's process is started, everywhere it is (its unit, its wrapper in deploy/bin, the tests' and
- * benchmarks' `serve`): a young generation capped at 4 MB semi-spaces (V8 grows it to 16 MB under a high allocation
- * rate, the controller's memory with it), and glibc's malloc returning freed memory above 128 KB (thousands of TLS
- * connections opened and closed otherwise leave freed memory mapped; capping malloc's arenas as well cost 25-35 MB at
- * 5,000 channels, so it is not done). Measured in
- * docs/controller.md ("Rollout benchmark"); a test checks deploy/ says the same.
+ * benchmarks' `serve`): its OpenSSL settings (no TLS session tickets: a third of its CPU while a fleet reconnects
+ * after a restart, and a resumed session would skip the certificate and CRL checks), a young generation capped at
+ * 4 MB semi-spaces (V8 grows it to 16 MB under a high allocation rate, the controller's memory with it), and glibc's
+ * malloc returning freed memory above 128 KB (thousands of TLS connections opened and closed otherwise leave freed
+ * memory mapped; capping malloc's arenas as well cost 25-35 MB at 5,000 channels, so it is not done). Measured in
+ * docs/controller.md ("Channel benchmark", "Rollout benchmark"); a test checks deploy/ says the same.
  */
 export const CONTROLLER_RUNTIME = Object.freeze({
-  nodeFlags: Object.freeze(['--max-semi-space-size=4']),
+  nodeFlags: Object.freeze([`--openssl-config=${CONTROLLER_OPENSSL_CONFIG}`, '--max-semi-space-size=4']),
   env: Object.freeze({ MALLOC_TRIM_THRESHOLD_: '131072', MALLOC_MMAP_THRESHOLD_: '131072' }),
 });

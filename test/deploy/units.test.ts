@@ -178,7 +178,7 @@ describe('deploy/systemd units', function () {
 });
 
 describe('the controller\'s runtime (shared/defaults.ts CONTROLLER_RUNTIME)', () => {
-  it('is what its unit and its wrapper start it with: the node flags and the malloc environment', async () => {
+  it('is what its unit and its wrapper start it with: the node flags (its OpenSSL settings among them) and the malloc environment', async () => {
     const unit = await readFile(join(UNITS_DIR, 'swarm-controller.service'), 'utf8');
     const wrapper = await readFile(join(ROOT, 'deploy', 'bin', 'swarm-controller'), 'utf8');
     const pairs = Object.entries(CONTROLLER_RUNTIME.env).map(([k, v]) => `${k}=${v}`);
@@ -188,7 +188,9 @@ describe('the controller\'s runtime (shared/defaults.ts CONTROLLER_RUNTIME)', ()
       assert.ok(environment.includes(p), `swarm-controller.service sets ${p}`);
       assert.ok(exported.includes(p), `deploy/bin/swarm-controller exports ${p}`);
     }
-    const flags = CONTROLLER_RUNTIME.nodeFlags.join(' ');
+    // Installed, the build output is /usr/lib/swarm/current/dist (the OpenSSL settings' path is under it).
+    const flags = CONTROLLER_RUNTIME.nodeFlags.join(' ').split(join(ROOT, 'dist')).join('/usr/lib/swarm/current/dist');
+    assert.match(flags, /--openssl-config=\/usr\/lib\/swarm\/current\/dist\/controller\/openssl\.cnf/);
     assert.match(unit, new RegExp(`^ExecStart=/usr/bin/node ${flags} /usr/lib/swarm/current/dist/controller/main\\.js `, 'm'));
     const execs = wrapper.split('\n').filter((l) => /exec .*\/usr\/bin\/node/.test(l));
     assert.equal(execs.length, 2);
