@@ -10,8 +10,9 @@ type SigningKey = CrlParams['signingKey'];
 let x509Lib: Promise<X509Lib> | undefined;
 
 /**
- * @peculiar/x509 (with reflect-metadata, which its tsyringe needs first) costs ~0.2 s to load:
- * only the controller writes CRLs, so every other program skips it.
+ * @peculiar/x509 (with reflect-metadata, which its tsyringe needs first) costs ~0.25 s of CPU to load: only the
+ * controller writes CRLs, so every other program skips it (hosts verify theirs with crl-verify.ts, which reads the DER
+ * itself).
  */
 export function loadX509(): Promise<X509Lib> {
   x509Lib ??= import('reflect-metadata').then(async () => {

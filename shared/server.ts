@@ -27,6 +27,18 @@ export interface HttpsAppOptions extends ServerTlsOptions {
   connections?: Partial<ConnectionLimits>;
 }
 
+/**
+ * Every input is parsed with zod (parseInput) and no route declares a JSON schema. Given these compilers, fastify
+ * does not load ajv and fast-json-stringify at every start (~50 ms of CPU for each agent, updater and controller
+ * process) for nothing; a route given a schema by mistake fails when it is registered.
+ */
+function refuseSchemas(): (route: unknown) => never {
+  return (route) => {
+    const at = typeof route === 'object' && route !== null && 'url' in route ? ` ${String(route.url)}` : '';
+    throw new Error(`a route${at} declares a JSON schema: Swarm parses every input with zod (shared/http.ts parseInput)`);
+  };
+}
+
 export async function createHttpsApp(options: HttpsAppOptions): Promise<FastifyInstance> {
   const limits = connectionLimits(options.connections);
   const app = Fastify({
@@ -37,6 +49,7 @@ export async function createHttpsApp(options: HttpsAppOptions): Promise<FastifyI
       connectionsCheckingInterval: Math.min(LIMITS['server.timeout-check-interval'].value, limits.headersTimeoutMs),
     },
     loggerInstance: options.logger,
+    schemaController: { compilersFactory: { buildValidator: refuseSchemas, buildSerializer: refuseSchemas } },
     bodyLimit: options.bodyLimit ?? 1024 * 1024,
     // Per-request info lines would drown the logs of a fleet; servers log what matters themselves.
     logController: new LogController({ disableRequestLogging: true }),

@@ -71,6 +71,8 @@ export async function startControllerLink(d: ControllerLinkDeps): Promise<Contro
       renewal.stop();
       crl.stop();
       await channel.close();
+      // The close above records a last state; it is written before the updater goes on stopping.
+      await link?.settled();
     },
   };
 }

@@ -49,6 +49,11 @@ export class LinkStateFile {
     return this.#state;
   }
 
+  /** Resolves once every change made so far is on disk (or its write failed): a stopping link leaves nothing in flight. */
+  settled(): Promise<void> {
+    return this.#writes;
+  }
+
   #set(next: LinkState): void {
     this.#state = next;
     this.#write();

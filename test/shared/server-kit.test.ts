@@ -44,6 +44,17 @@ describe('shared/server-kit', function () {
     }
   });
 
+  it('a route with a JSON schema is refused when registered: inputs are parsed with zod, so fastify needs no ajv', async () => {
+    const id = await mintIdentity('updater', 'h1');
+    const app = await createHttpsApp({ material: id.material, logger: silentLogger() });
+    try {
+      app.post('/x', { schema: { body: { type: 'object' } } }, async () => ({}));
+      await assert.rejects(async () => { await app.ready(); }, /a route \/x declares a JSON schema: Swarm parses every input with zod/);
+    } finally {
+      await app.close().catch(() => undefined);
+    }
+  });
+
   it('tlsServerOf refuses an app that does not serve TLS; IPv6 URLs carry brackets', async () => {
     const plain = Fastify();
     assert.throws(() => tlsServerOf(plain), TypeError);

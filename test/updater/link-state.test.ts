@@ -37,6 +37,8 @@ describe('updater controller link state', () => {
       link.failed('channel closed (1006)');
       assert.equal(link.get().state, 'disconnected');
       assert.equal(lines.filter((l) => l.level === 40).length, 2, 'a new outage warns again');
+      await link.settled();
+      assert.equal((await readLinkState(path))?.state, 'disconnected');
     } finally {
       await t.cleanup();
     }
@@ -57,6 +59,9 @@ describe('updater controller link state', () => {
       link.failed('channel closed (1006)', 'https://ctl-b.example:8770');
       link.failed('connect ECONNREFUSED', 'https://ctl-a.example:8770');
       assert.deepEqual([link.get().controller, link.get().state], ['https://ctl-a.example:8770', 'disconnected']);
+      // Every write landed before the directory goes: one still in flight made the cleanup fail (ENOTEMPTY).
+      await link.settled();
+      assert.deepEqual(await readLinkState(path).then((x) => [x?.controller, x?.state]), ['https://ctl-a.example:8770', 'disconnected']);
     } finally {
       await t.cleanup();
     }
