@@ -49,12 +49,12 @@ export const CONTROLLER_OPENSSL_CONFIG = fileURLToPath(new URL('../controller/op
 
 /**
  * How the controller's process is started, everywhere it is (its unit, its wrapper in deploy/bin, the tests' and
- * benchmarks' `serve`): its OpenSSL settings (no TLS session tickets: a third of its CPU while a fleet reconnects
- * after a restart, and a resumed session would skip the certificate and CRL checks), a young generation capped at
+ * benchmarks' `serve`): its OpenSSL settings (no TLS session tickets: a tenth of its CPU or more while a fleet
+ * reconnects after a restart, and a resumed session would skip the certificate and CRL checks), a young generation capped at
  * 4 MB semi-spaces (V8 grows it to 16 MB under a high allocation rate, the controller's memory with it), and glibc's
  * malloc returning freed memory above 128 KB (thousands of TLS connections opened and closed otherwise leave freed
  * memory mapped; capping malloc's arenas as well cost 25-35 MB at 5,000 channels, so it is not done). Measured in
- * docs/controller.md ("Channel benchmark", "Rollout benchmark"); a test checks deploy/ says the same.
+ * docs/controller.md ("Scale", "Rollout benchmark"); a test checks deploy/ says the same.
  */
 export const CONTROLLER_RUNTIME = Object.freeze({
   nodeFlags: Object.freeze([`--openssl-config=${CONTROLLER_OPENSSL_CONFIG}`, '--max-semi-space-size=4']),

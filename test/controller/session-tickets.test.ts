@@ -1,6 +1,6 @@
 // The controller as deployed (shared/defaults.ts CONTROLLER_RUNTIME: node --openssl-config=controller/openssl.cnf)
 // issues no TLS session tickets: no Swarm client resumes, a resumed session would skip the certificate and CRL checks,
-// and the two tickets OpenSSL sends by default were a third of its CPU while a fleet reconnected (bench -- channels).
+// and the two tickets OpenSSL sends by default cost a tenth of its CPU or more while a fleet reconnected (bench -- channels).
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
 import { join } from 'node:path';
