@@ -36,6 +36,13 @@ interface Channel {
   closing: boolean;
 }
 
+/**
+ * How long a revoked host's channel has to read its close frame (4003) before its socket is cut, here and with every
+ * other socket of its serials (controller/context.ts). A loaded host that had not read the frame within 250-300 ms saw
+ * only a reset (1006) and could not log why it was cut; its requests are refused by the denylist meanwhile.
+ */
+export const REVOKED_CLOSE_GRACE_MS = 1_000;
+
 /** An error message on a channel: a catalogued code and its message (the hosts log it). */
 function sendError(ch: Channel, err: SwarmError): void {
   ch.ws.send(JSON.stringify({ type: 'error', ...err.toJSON() }));
@@ -92,7 +99,10 @@ export class ChannelHub {
     return this.#lastSeen.get(`${role}/${host}`);
   }
 
-  /** Close the channels of a removed host now: a close frame, then the socket within 250 ms. */
+  /**
+   * Close the channels of a removed host now: a close frame (4003 revoked), then the socket within REVOKED_CLOSE_GRACE_MS.
+   * The channel leaves the hub at once, so nothing it still sends counts.
+   */
   closeHost(host: string, reason: 'revoked' = 'revoked'): number {
     let n = 0;
     for (const role of ['agent', 'updater'] as const) {
@@ -101,7 +111,7 @@ export class ChannelHub {
       this.#channels.delete(`${role}/${host}`);
       this.#lastSeen.delete(`${role}/${host}`);
       ch.ws.close(CLOSE_CODES.revoked, reason);
-      setTimeout(() => ch.ws.terminate(), 250).unref();
+      setTimeout(() => ch.ws.terminate(), REVOKED_CLOSE_GRACE_MS).unref();
       n++;
     }
     return n;

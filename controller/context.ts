@@ -3,7 +3,7 @@ import type { FastifyRequest } from 'fastify';
 import type { Logger } from 'pino';
 import type { Clock } from '../shared/clock.js';
 import { spiffeUri, type Role } from '../shared/identity.js';
-import type { ChannelHub } from './channels.js';
+import { REVOKED_CLOSE_GRACE_MS, type ChannelHub } from './channels.js';
 import type { CrlPublisher, Issuer } from './issuer.js';
 import type { Metrics } from './metrics.js';
 import type { ChannelPresence } from './presence.js';
@@ -79,7 +79,7 @@ export async function revokeIdentities(ctx: ControllerContext, identities: Reado
   for (const revoked of byIdentity) await ctx.revocations.publish(revoked);
   // Hosts refuse them too: every open channel hears now, a host cut off gets them on reconnect or from the CRL.
   ctx.hub.broadcastRevoked(all);
-  setTimeout(() => ctx.sockets.destroy(all), 300).unref();
+  setTimeout(() => ctx.sockets.destroy(all), REVOKED_CLOSE_GRACE_MS).unref();
   await ctx.crl.regenerate();
   ctx.logger.info({ op: 'revoke', identities, serials }, 'revoked certificates');
   return serials;
@@ -124,7 +124,7 @@ export function applyRemoteRevocation(ctx: ControllerContext, revoked: RevokedSe
     ctx.hub.closeHost(revoked.host);
     ctx.reports.forget(revoked.host);
     // As revokeIdentities: the close frames go first, then any other socket of the host's serials.
-    setTimeout(() => ctx.sockets.destroy(revoked.serials), 300).unref();
+    setTimeout(() => ctx.sockets.destroy(revoked.serials), REVOKED_CLOSE_GRACE_MS).unref();
   } else {
     ctx.sockets.destroy(fresh);
   }
