@@ -55,7 +55,7 @@ async function* readBody(body: NodeJS.ReadableStream | AsyncIterable<Uint8Array>
   const readable = body as { iterator?: (o: { destroyOnReturn: boolean }) => AsyncIterable<Uint8Array | string> };
   const source = typeof readable.iterator === 'function' ? readable.iterator({ destroyOnReturn: false }) : (body as AsyncIterable<Uint8Array | string>);
   // A stalled client never settles a read: the abort must win it, or the operation waits for the socket forever.
-  const chunks = untilAborted(source, signal ?? new AbortController().signal, abortReason);
+  const chunks = untilAborted(source, signal, abortReason);
   try {
     for await (const chunk of chunks) yield typeof chunk === 'string' ? Buffer.from(chunk) : chunk;
   } catch (err) {
